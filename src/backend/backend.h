@@ -1,0 +1,57 @@
+/* The backend interface: one table of functions per backend. The runtime
+ * compiles an optimised IR graph once per model (weights packed, read-only,
+ * shared by every instance), then creates instances (an arena + threads each).
+ *
+ * Contract:
+ *   - compile() may keep pointers into the graph: the graph outlives the
+ *     compiled model (the runtime owns both and destroys the compiled first).
+ *   - instance_reshape() plans and allocates everything a run needs; run()
+ *     never allocates and never creates primitives.
+ *   - Inputs and outputs at the run() boundary are dense NCHW in the graph
+ *     input/output dtype (float32 for the models we run); layout conversion
+ *     is the backend's business.
+ *   - A compiled model is used by many threads at once (read-only); an
+ *     instance by one thread at a time. */
+#ifndef ZN_BACKEND_BACKEND_H
+#define ZN_BACKEND_BACKEND_H
+
+#include "graph/graph.h"
+
+#define ZN_BACKEND_ABI_VERSION 1
+
+typedef struct zn_backend_compile_options {
+  zn_precision precision;
+} zn_backend_compile_options;
+
+typedef struct zn_backend_instance_options {
+  int num_threads;        /* >= 1 */
+  const int *cpus;        /* CPUs to pin compute threads to; NULL: none (borrowed for the call) */
+  int num_cpus;
+} zn_backend_instance_options;
+
+typedef struct zn_backend_ops {
+  uint32_t abi_version;
+  const char *name;
+  /* true if this machine can run the backend at all (optional; default true). */
+  bool (*available)(void);
+  /* true if the backend runs this node (checked for every node before compile). */
+  bool (*supports_node)(const zn_graph *g, const zn_node *node);
+  zn_status (*compile)(const zn_graph *g, const zn_backend_compile_options *opts, void **compiled_out);
+  void (*compiled_destroy)(void *compiled);
+  /* Packed weight bytes held by the compiled model (optional; default 0). */
+  size_t (*weight_bytes)(const void *compiled);
+  zn_status (*instance_create)(const void *compiled, const zn_backend_instance_options *opts, void **instance_out);
+  /* Plan and allocate for a batch size; called after create and on every change. */
+  zn_status (*instance_reshape)(void *instance, int64_t batch);
+  size_t (*instance_arena_bytes)(const void *instance);
+  zn_status (*instance_run)(void *instance, const void *const *inputs, void *const *outputs);
+  void (*instance_destroy)(void *instance);
+  /* One line per notable choice (kernels, layouts, precision) into buf (optional). */
+  size_t (*describe)(const void *compiled, char *buf, size_t buf_size);
+} zn_backend_ops;
+
+/* The static registry: ref always, onednn / xnnpack / cuda when built. */
+ZN_INTERNAL const zn_backend_ops *zn_backend_find(const char *name);
+ZN_INTERNAL const zn_backend_ops *zn_backend_at(size_t i);
+
+#endif

@@ -1,0 +1,24 @@
+/* Shared internal macros: visibility, error propagation, unreachable. */
+#ifndef ZN_CORE_COMMON_H
+#define ZN_CORE_COMMON_H
+
+#include <assert.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zenith.h"
+
+/* Internal non-static symbols: hidden from the shared library's ABI. */
+#define ZN_INTERNAL __attribute__((visibility("hidden")))
+#define ZN_PUBLIC __attribute__((visibility("default")))
+
+#define ZN_UNREACHABLE() do { assert(!"unreachable"); __builtin_unreachable(); } while (0)
+#define ZN_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ZN_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define ZN_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Propagate a failing status (the message is already recorded). */
+#define ZN_TRY(expr) do { zn_status zn_try_st_ = (expr); if (zn_try_st_ != ZN_OK) return zn_try_st_; } while (0)
+
+#endif

@@ -1,0 +1,31 @@
+/* Entry point shared by every test binary: runs zn_test_main() and prints the tally. */
+#include "harness.h"
+#include <stdlib.h>
+#include "zenith.h"
+
+int zn_test_failures;
+int zn_test_checks;
+
+const char *zn_test_source_path(const char *rel) {
+  static char buf[4096];
+  const char *root = getenv("ZN_SOURCE_DIR");
+  snprintf(buf, sizeof buf, "%s/%s", root ? root : "..", rel);
+  return buf;
+}
+
+uint64_t zn_test_rand_u64(uint64_t *s) {
+  uint64_t x = *s += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+float zn_test_rand_uniform(uint64_t *s, float lo, float hi) {
+  return lo + (hi - lo) * (float)((zn_test_rand_u64(s) >> 40) * (1.0 / 16777216.0));
+}
+
+int main(void) {
+  int rc = zn_test_main();
+  printf("checks: %d passed, %d failed\n", zn_test_checks - zn_test_failures, zn_test_failures);
+  return (rc != 0 || zn_test_failures != 0) ? 1 : 0;
+}
