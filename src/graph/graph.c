@@ -155,6 +155,7 @@ zn_status zn_graph_clone(const zn_graph *g, zn_graph **out) {
   zn_graph *c;
   ZN_TRY(zn_graph_create(&c));
   c->opset = g->opset;
+  c->static_batch = g->static_batch;
   if (g->name && !(c->name = zn_strdup(g->name))) goto oom;
   for (int i = 0; i < g->num_values; i++) {
     const zn_value *v = &g->values[i];

@@ -156,6 +156,10 @@ typedef struct zn_graph {
   int num_inputs;
   int *outputs;
   int num_outputs;
+  /* Set by zn_graph_infer_shapes when the batch symbol could not be carried
+   * through some node: the batch is then fixed to 1 (inputs' batch_axis
+   * cleared, their dims kept as given). */
+  bool static_batch;
 } zn_graph;
 
 /* Input k of a node (handles inputs_ext). */

@@ -1,0 +1,1098 @@
+/* onednn backend, compile side: turns an optimised IR graph into a list of
+ * oneDNN steps (NHWC activations, user NCHW converted at the edges), packs
+ * convolution and inner-product weights ONCE into the layout the primitive
+ * prefers at a reference batch of 1, and answers supports_node/describe.
+ * The compiled model is read-only afterwards and shared by every instance. */
+#include "backend/onednn/onednn.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/status.h"
+
+#define REFERENCE_BATCH 1
+
+/* ---------------------------------------------------------------- helpers */
+
+static bool is_const(const zn_graph *g, int v) { return v >= 0 && v < g->num_values && g->values[v].data != NULL; }
+static const zn_value *val(const zn_graph *g, int v) { return &g->values[v]; }
+static int input_or_none(const zn_node *n, int k) { return k < n->num_inputs ? zn_node_input(n, k) : ZN_NO_VALUE; }
+
+static bool is_f32_activation(const zn_graph *g, int v) {
+  return v >= 0 && v < g->num_values && !is_const(g, v) && val(g, v)->dtype == ZN_DTYPE_FLOAT32 &&
+         val(g, v)->num_dims >= 1 && val(g, v)->num_dims <= 6 &&
+         (val(g, v)->batch_axis == 0 || val(g, v)->batch_axis == -1);
+}
+
+static bool is_f32_const(const zn_graph *g, int v) {
+  return is_const(g, v) && val(g, v)->dtype == ZN_DTYPE_FLOAT32 && val(g, v)->batch_axis < 0;
+}
+
+static int64_t num_elems_static(const zn_value *v) {
+  int64_t n = 1;
+  for (int i = 0; i < v->num_dims; i++) n *= v->dims[i];
+  return n;
+}
+
+static bool bf16_supported(void) {
+  unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
+  return (isa & (unsigned)dnnl_cpu_isa_avx512_core_bf16) == (unsigned)dnnl_cpu_isa_avx512_core_bf16;
+}
+
+void zn_onednn_threads_push(int n, int *saved) {
+#ifdef _OPENMP
+  *saved = omp_get_max_threads();
+  omp_set_num_threads(n);
+#else
+  (void)n;
+  *saved = 1;
+#endif
+}
+
+void zn_onednn_threads_pop(int saved) {
+#ifdef _OPENMP
+  omp_set_num_threads(saved);
+#else
+  (void)saved;
+#endif
+}
+
+const char *zn_onednn_kind_name(odn_kind k) {
+  static const char *names[ODN_KIND_COUNT] = {"import", "export", "conv", "inner_product", "pooling", "eltwise",
+                                              "binary", "sum", "batch_norm", "lrn", "softmax", "concat",
+                                              "to_plain", "copy"};
+  return (unsigned)k < ODN_KIND_COUNT ? names[k] : "?";
+}
+
+static void md_plain(dnnl_memory_desc_t *md, int rank, const int64_t *dims, dnnl_data_type_t dt) {
+  static const dnnl_format_tag_t tags[] = {dnnl_a, dnnl_a, dnnl_ab, dnnl_abc, dnnl_abcd, dnnl_abcde, dnnl_abcdef};
+  dnnl_dims_t d;
+  int r = rank < 1 ? 1 : rank;
+  for (int i = 0; i < r; i++) d[i] = rank < 1 ? 1 : dims[i];
+  dnnl_memory_desc_init_by_tag(md, r, d, dt, tags[r]);
+}
+
+zn_status zn_onednn_value_md(const odn_compiled *c, int v, int64_t batch, dnnl_memory_desc_t *md) {
+  const zn_value *x = val(c->g, v);
+  int64_t dims[ZN_MAX_DIMS];
+  if (!zn_value_resolve_dims(x, batch, dims) || x->num_dims > 6)
+    return zn_error(ZN_ERR_INVALID_MODEL, "failed to describe value %s for onednn: shape unknown or rank > 6", x->name);
+  if (c->values[v].layout == ODN_NHWC) {
+    dnnl_dims_t d = {dims[0], dims[1], dims[2], dims[3]};
+    ODN_TRY_DNNL(dnnl_memory_desc_init_by_tag(md, 4, d, c->values[v].dt, dnnl_nhwc), "describe an NHWC tensor");
+  } else {
+    md_plain(md, x->num_dims, dims, c->values[v].dt);
+  }
+  return ZN_OK;
+}
+
+zn_status zn_onednn_reorder_now(dnnl_engine_t engine, const dnnl_memory_desc_t *src_md, const void *src,
+                                const dnnl_memory_desc_t *dst_md, void *dst) {
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_primitive_t prim = NULL;
+  dnnl_memory_t ms = NULL, md = NULL;
+  dnnl_stream_t stream = NULL;
+  dnnl_status_t st = dnnl_reorder_primitive_desc_create(&pd, src_md, engine, dst_md, engine, NULL);
+  if (st == dnnl_success) st = dnnl_primitive_create(&prim, pd);
+  if (st == dnnl_success) st = dnnl_memory_create(&ms, src_md, engine, (void *)src);
+  if (st == dnnl_success) st = dnnl_memory_create(&md, dst_md, engine, dst);
+  if (st == dnnl_success) st = dnnl_stream_create(&stream, engine, dnnl_stream_default_flags);
+  if (st == dnnl_success) {
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, ms}, {DNNL_ARG_TO, md}};
+    st = dnnl_primitive_execute(prim, stream, 2, args);
+  }
+  if (st == dnnl_success) st = dnnl_stream_wait(stream);
+  if (stream) dnnl_stream_destroy(stream);
+  if (md) dnnl_memory_destroy(md);
+  if (ms) dnnl_memory_destroy(ms);
+  if (prim) dnnl_primitive_destroy(prim);
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  if (st != dnnl_success) return zn_error(ZN_ERR_INTERNAL, "failed to reorder a tensor: oneDNN status %d", (int)st);
+  return ZN_OK;
+}
+
+/* ------------------------------------------------------ activations */
+
+static float finite_or(float x, float inf_value) { return isinf(x) ? inf_value : x; }
+
+/* A standalone activation as one eltwise algorithm. */
+static bool act_as_eltwise(zn_act a, dnnl_alg_kind_t *alg, float *alpha, float *beta) {
+  *alpha = 0.f;
+  *beta = 0.f;
+  switch (a.kind) {
+    case ZN_ACT_RELU: *alg = dnnl_eltwise_relu; return true;
+    case ZN_ACT_LEAKY_RELU: *alg = dnnl_eltwise_relu; *alpha = a.alpha; return true;
+    case ZN_ACT_SIGMOID: *alg = dnnl_eltwise_logistic; return true;
+    case ZN_ACT_TANH: *alg = dnnl_eltwise_tanh; return true;
+    case ZN_ACT_HARD_SWISH: *alg = dnnl_eltwise_hardswish; return true;
+    case ZN_ACT_CLIP:
+      if (a.alpha == 0.f && isinf(a.beta) && a.beta > 0) { *alg = dnnl_eltwise_relu; return true; }
+      *alg = dnnl_eltwise_clip_v2;
+      *alpha = finite_or(a.alpha, -FLT_MAX);
+      *beta = finite_or(a.beta, FLT_MAX);
+      return true;
+    case ZN_ACT_NONE: case ZN_ACT_HARD_SIGMOID: break;
+  }
+  return false;
+}
+
+static bool act_supported_fused(zn_act a) {
+  dnnl_alg_kind_t alg;
+  float x, y;
+  return a.kind == ZN_ACT_NONE || a.kind == ZN_ACT_HARD_SIGMOID || act_as_eltwise(a, &alg, &x, &y);
+}
+
+static dnnl_status_t append_act(dnnl_post_ops_t po, zn_act a) {
+  if (a.kind == ZN_ACT_NONE) return dnnl_success;
+  if (a.kind == ZN_ACT_HARD_SIGMOID) {  /* clip(alpha * x + beta, 0, 1) */
+    dnnl_status_t st = dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_linear, a.alpha, a.beta);
+    return st != dnnl_success ? st : dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_clip_v2, 0.f, 1.f);
+  }
+  dnnl_alg_kind_t alg;
+  float alpha, beta;
+  if (!act_as_eltwise(a, &alg, &alpha, &beta)) return dnnl_unimplemented;
+  return dnnl_post_ops_append_eltwise(po, 1.f, alg, alpha, beta);
+}
+
+/* The activation a standalone activation node computes. */
+static bool node_act(const zn_graph *g, const zn_node *n, zn_act *out) {
+  zn_act a = n->attrs.act;
+  switch (n->op) {
+    case ZN_OP_RELU: a.kind = ZN_ACT_RELU; break;
+    case ZN_OP_LEAKY_RELU: a.kind = ZN_ACT_LEAKY_RELU; break;
+    case ZN_OP_SIGMOID: a.kind = ZN_ACT_SIGMOID; break;
+    case ZN_OP_HARD_SWISH: a.kind = ZN_ACT_HARD_SWISH; break;
+    case ZN_OP_TANH: a.kind = ZN_ACT_TANH; break;
+    case ZN_OP_HARD_SIGMOID: a.kind = ZN_ACT_HARD_SIGMOID; break;
+    case ZN_OP_CLIP: {
+      a.kind = ZN_ACT_CLIP;
+      /* opset >= 11 form: min / max as (constant) inputs override the attributes */
+      for (int k = 1; k <= 2; k++) {
+        int v = input_or_none(n, k);
+        if (v == ZN_NO_VALUE) continue;
+        if (!is_f32_const(g, v) || num_elems_static(val(g, v)) != 1) return false;
+        float x = *(const float *)val(g, v)->data;
+        if (k == 1) a.alpha = x; else a.beta = x;
+      }
+      break;
+    }
+    default: return false;
+  }
+  *out = a;
+  return true;
+}
+
+/* ------------------------------------------------------- geometry */
+
+/* Right padding that makes oneDNN's floor formula produce the graph's output
+ * size (ceil_mode gives extra right padding). */
+static bool right_pad(int64_t in, int64_t out, int64_t k, int64_t s, int64_t d, int64_t pl, int64_t pr,
+                      int64_t *pr_out) {
+  int64_t keff = (k - 1) * d + 1;
+  if (s < 1 || out < 1) return false;
+  if (in + pl + pr - keff >= 0 && (in + pl + pr - keff) / s + 1 == out) { *pr_out = pr; return true; }
+  int64_t need = (out - 1) * s + keff - in - pl;
+  if (need < 0) return false;
+  *pr_out = need;
+  return true;
+}
+
+static bool pool_geometry(const zn_graph *g, const zn_node *n, odn_op *op) {
+  const zn_value *x = val(g, zn_node_input(n, 0)), *y = val(g, n->outputs[0]);
+  if (x->num_dims != 4 || y->num_dims != 4) return false;
+  if (n->op == ZN_OP_GLOBAL_AVERAGE_POOL || n->op == ZN_OP_GLOBAL_MAX_POOL) {
+    op->alg = n->op == ZN_OP_GLOBAL_MAX_POOL ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding;
+    for (int i = 0; i < 2; i++) {
+      op->kernel[i] = x->dims[2 + i];
+      op->stride[i] = 1;
+      op->dilation[i] = 0;
+      op->pad_l[i] = op->pad_r[i] = 0;
+    }
+    return y->dims[2] == 1 && y->dims[3] == 1;
+  }
+  const zn_pool_attrs *p = &n->attrs.pool;
+  if (p->num_spatial != 2) return false;
+  if (n->op == ZN_OP_MAX_POOL) op->alg = dnnl_pooling_max;
+  else op->alg = p->count_include_pad ? dnnl_pooling_avg_include_padding : dnnl_pooling_avg_exclude_padding;
+  for (int i = 0; i < 2; i++) {
+    int64_t d = p->dilation[i] > 0 ? p->dilation[i] : 1, s = p->stride[i] > 0 ? p->stride[i] : 1, pr;
+    if (!right_pad(x->dims[2 + i], y->dims[2 + i], p->kernel[i], s, d, p->pad_begin[i], p->pad_end[i], &pr))
+      return false;
+    /* averaging over padding that ceil_mode invented would change the divisor */
+    if (op->alg == dnnl_pooling_avg_include_padding && pr > p->pad_end[i]) return false;
+    op->kernel[i] = p->kernel[i];
+    op->stride[i] = s;
+    op->dilation[i] = d - 1;
+    op->pad_l[i] = p->pad_begin[i];
+    op->pad_r[i] = pr;
+  }
+  return true;
+}
+
+/* Binary broadcast: src0 must have the output's dims; src1 dims (right-aligned)
+ * must each equal the output's or be 1. Commutative ops may swap. */
+static bool broadcastable(const zn_value *out, const zn_value *b) {
+  if (b->num_dims > out->num_dims) return false;
+  int off = out->num_dims - b->num_dims;
+  for (int i = 0; i < b->num_dims; i++) {
+    int j = i + off;
+    bool bb = b->batch_axis == i, ob = out->batch_axis == j;
+    if (b->dims[i] == 1 && !bb) continue;
+    if (b->dims[i] != out->dims[j] || bb != ob) return false;
+  }
+  return true;
+}
+
+static bool same_shape(const zn_value *a, const zn_value *b) {
+  if (a->num_dims != b->num_dims || a->batch_axis != b->batch_axis) return false;
+  for (int i = 0; i < a->num_dims; i++)
+    if (a->dims[i] != b->dims[i]) return false;
+  return true;
+}
+
+static bool binary_plan(const zn_graph *g, const zn_node *n, bool *swap) {
+  int a = zn_node_input(n, 0), b = zn_node_input(n, 1);
+  const zn_value *y = val(g, n->outputs[0]);
+  bool commutative = n->op == ZN_OP_ADD || n->op == ZN_OP_MUL;
+  if (is_f32_activation(g, a) && same_shape(val(g, a), y) &&
+      (is_f32_activation(g, b) || is_f32_const(g, b)) && broadcastable(y, val(g, b))) {
+    *swap = false;
+    return true;
+  }
+  if (commutative && is_f32_activation(g, b) && same_shape(val(g, b), y) &&
+      (is_f32_activation(g, a) || is_f32_const(g, a)) && broadcastable(y, val(g, a))) {
+    *swap = true;
+    return true;
+  }
+  return false;
+}
+
+/* ---------------------------------------------------------- supports_node */
+
+static bool gemm_supported(const zn_graph *g, const zn_node *n) {
+  int a = zn_node_input(n, 0), b = zn_node_input(n, 1), cc = input_or_none(n, 2);
+  if (!is_f32_activation(g, a) || val(g, a)->num_dims != 2 || !is_f32_const(g, b) || val(g, b)->num_dims != 2)
+    return false;
+  const zn_value *y = val(g, n->outputs[0]);
+  if (y->num_dims != 2) return false;
+  int64_t m = y->dims[1], k = val(g, a)->dims[1];
+  bool trans_b = n->op == ZN_OP_GEMM && n->attrs.gemm.trans_b;
+  if (n->op == ZN_OP_GEMM && n->attrs.gemm.trans_a) return false;
+  const int64_t *bd = val(g, b)->dims;
+  if (trans_b ? (bd[0] != m || bd[1] != k) : (bd[0] != k || bd[1] != m)) return false;
+  if (n->op == ZN_OP_GEMM) {
+    if (!act_supported_fused(n->attrs.gemm.act)) return false;
+    if (cc != ZN_NO_VALUE) {
+      if (!is_f32_const(g, cc)) return false;
+      int64_t ne = num_elems_static(val(g, cc));
+      const zn_value *cv = val(g, cc);
+      bool row = ne == m && (cv->num_dims == 1 || (cv->num_dims == 2 && cv->dims[0] == 1));
+      if (ne != 1 && !row) return false;
+    }
+  } else if (n->num_inputs != 2) {
+    return false;
+  }
+  return true;
+}
+
+static bool supports(const zn_graph *g, const zn_node *n) {
+  if (n->num_inputs < 1 || n->num_outputs < 1) return false;
+  for (int k = 1; k < n->num_outputs; k++)
+    if (n->outputs[k] != ZN_NO_VALUE) return false;  /* MaxPool indices and the like */
+  int x = zn_node_input(n, 0), y = n->outputs[0];
+  if (y < 0 || val(g, y)->num_dims < 0 || val(g, y)->num_dims > 6) return false;
+  switch (n->op) {
+    case ZN_OP_CONV: {
+      const zn_conv_attrs *a = &n->attrs.conv;
+      int w = input_or_none(n, 1), b = input_or_none(n, 2), r = input_or_none(n, 3);
+      if (a->num_spatial != 2 || !is_f32_activation(g, x) || val(g, x)->num_dims != 4 || val(g, y)->num_dims != 4)
+        return false;
+      if (!is_f32_const(g, w) || val(g, w)->num_dims != 4 || a->group < 1) return false;
+      if (b != ZN_NO_VALUE && (!is_f32_const(g, b) || num_elems_static(val(g, b)) != val(g, y)->dims[1])) return false;
+      if (r != ZN_NO_VALUE && (!is_f32_activation(g, r) || !same_shape(val(g, r), val(g, y)))) return false;
+      if (n->num_inputs > 4 || !act_supported_fused(a->act)) return false;
+      for (int i = 0; i < 2; i++) {
+        int64_t pr, d = a->dilation[i] > 0 ? a->dilation[i] : 1;
+        if (!right_pad(val(g, x)->dims[2 + i], val(g, y)->dims[2 + i], a->kernel[i], a->stride[i] > 0 ? a->stride[i] : 1,
+                       d, a->pad_begin[i], a->pad_end[i], &pr) || pr > a->pad_end[i])
+          return false;  /* ceil-style padding does not exist for Conv */
+      }
+      return true;
+    }
+    case ZN_OP_GEMM: case ZN_OP_MATMUL: return gemm_supported(g, n);
+    case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV: {
+      bool swap;
+      return n->num_inputs == 2 && binary_plan(g, n, &swap);
+    }
+    case ZN_OP_SUM:
+      for (int k = 0; k < n->num_inputs; k++)
+        if (!is_f32_activation(g, zn_node_input(n, k)) || !same_shape(val(g, zn_node_input(n, k)), val(g, y)))
+          return false;
+      return true;
+    case ZN_OP_RELU: case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH: case ZN_OP_CLIP:
+    case ZN_OP_TANH: {
+      zn_act a;
+      dnnl_alg_kind_t alg;
+      float p, q;
+      return is_f32_activation(g, x) && node_act(g, n, &a) && act_as_eltwise(a, &alg, &p, &q);
+    }
+    case ZN_OP_SOFTMAX: {
+      int r = val(g, x)->num_dims;
+      int64_t axis = n->attrs.softmax.axis < 0 ? n->attrs.softmax.axis + r : n->attrs.softmax.axis;
+      if (!is_f32_activation(g, x) || axis < 0 || axis >= r) return false;
+      return !n->attrs.softmax.legacy_2d || axis == r - 1;
+    }
+    case ZN_OP_MAX_POOL: case ZN_OP_AVERAGE_POOL: case ZN_OP_GLOBAL_AVERAGE_POOL: case ZN_OP_GLOBAL_MAX_POOL: {
+      odn_op tmp;
+      return is_f32_activation(g, x) && pool_geometry(g, n, &tmp);
+    }
+    case ZN_OP_BATCH_NORM: {
+      if (!is_f32_activation(g, x) || val(g, x)->num_dims < 2 || n->num_inputs != 5) return false;
+      int64_t ch = val(g, x)->dims[1];
+      for (int k = 1; k < 5; k++)
+        if (!is_f32_const(g, zn_node_input(n, k)) || num_elems_static(val(g, zn_node_input(n, k))) != ch) return false;
+      return true;
+    }
+    case ZN_OP_LRN:
+      return is_f32_activation(g, x) && val(g, x)->num_dims == 4 && n->attrs.lrn.size % 2 == 1;
+    case ZN_OP_CONCAT: {
+      int r = val(g, y)->num_dims;
+      int64_t axis = n->attrs.axis.axis < 0 ? n->attrs.axis.axis + r : n->attrs.axis.axis;
+      if (axis < 0 || axis >= r) return false;
+      for (int k = 0; k < n->num_inputs; k++)
+        if (!is_f32_activation(g, zn_node_input(n, k)) || val(g, zn_node_input(n, k))->num_dims != r) return false;
+      return true;
+    }
+    case ZN_OP_FLATTEN: case ZN_OP_RESHAPE: case ZN_OP_SQUEEZE: case ZN_OP_UNSQUEEZE: case ZN_OP_IDENTITY:
+      return is_f32_activation(g, x) && val(g, y)->num_dims >= 1 && val(g, y)->batch_axis <= 0;
+    default: return false;
+  }
+}
+
+static bool onednn_supports_node(const zn_graph *g, const zn_node *n) { return supports(g, n); }
+
+/* ------------------------------------------------------------- op list */
+
+static zn_status add_op(odn_compiled *c, odn_kind kind, int node, int num_ins, const int *ins, int out, odn_op **op_out) {
+  if (c->num_ops == c->cap_ops) {
+    int cap = c->cap_ops ? 2 * c->cap_ops : 64;
+    odn_op *ops = zn_realloc(c->ops, (size_t)cap * sizeof *ops);
+    if (!ops) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to plan onednn steps: out of memory");
+    c->ops = ops;
+    c->cap_ops = cap;
+  }
+  odn_op *op = &c->ops[c->num_ops];
+  memset(op, 0, sizeof *op);
+  op->kind = kind;
+  op->node = node;
+  op->out = out;
+  op->residual = -1;
+  op->io_index = -1;
+  if (num_ins > 0) {
+    op->ins = zn_malloc((size_t)num_ins * sizeof *op->ins);
+    if (!op->ins) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to plan onednn steps: out of memory");
+    memcpy(op->ins, ins, (size_t)num_ins * sizeof *ins);
+  }
+  op->num_ins = num_ins;
+  c->num_ops++;
+  *op_out = op;
+  return ZN_OK;
+}
+
+typedef struct plan_ctx {
+  int *last_use;     /* per value: last node index reading it (INT_MAX for graph outputs) */
+  bool *is_output;
+  bool *fold_flatten; /* per node */
+} plan_ctx;
+
+static int root_of(const odn_compiled *c, int v) { return c->values[v].root; }
+
+/* Can a conv write its output over the residual's buffer? Only when nothing
+ * reads that buffer after this node and the conv does not read it itself. */
+static bool residual_inplace_ok(const odn_compiled *c, const plan_ctx *p, int node, int x, int r, int out) {
+  int rr = root_of(c, r);
+  if (root_of(c, x) == rr || c->values[r].layout != ODN_NHWC || c->values[r].dt != c->values[out].dt) return false;
+  for (int u = 0; u < c->g->num_values; u++) {
+    if (!c->values[u].used || root_of(c, u) != rr) continue;
+    if (p->is_output[u] || p->last_use[u] > node) return false;
+  }
+  return true;
+}
+
+static void set_value(odn_compiled *c, int v, odn_layout layout, dnnl_data_type_t dt) {
+  c->values[v].used = true;
+  c->values[v].root = v;
+  c->values[v].layout = layout;
+  c->values[v].dt = dt;
+}
+
+static void set_alias(odn_compiled *c, int v, int of, odn_layout layout) {
+  c->values[v].used = true;
+  c->values[v].root = root_of(c, of);
+  c->values[v].layout = layout;
+  c->values[v].dt = c->values[of].dt;
+}
+
+static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
+  const zn_graph *g = c->g;
+  const zn_node *n = &g->nodes[ni];
+  int x = zn_node_input(n, 0), y = n->outputs[0];
+  for (int k = 0; k < n->num_inputs; k++) {
+    int v = zn_node_input(n, k);
+    if (v == ZN_NO_VALUE || is_const(g, v)) continue;
+    if (val(g, v)->producer >= 0 && p->fold_flatten[val(g, v)->producer]) continue;
+    if (!c->values[v].used)
+      return zn_error(ZN_ERR_INVALID_MODEL, "failed to compile node %s (%s) for onednn: input %s is not computed "
+                      "before it (graph not sorted?)", n->name, zn_op_name(n->op), val(g, v)->name);
+  }
+  dnnl_data_type_t dt = c->values[x].dt;
+  odn_op *op = NULL;
+  switch (n->op) {
+    case ZN_OP_CONV: {
+      set_value(c, y, ODN_NHWC, dt);
+      int r = input_or_none(n, 3);
+      if (r != ZN_NO_VALUE) {
+        if (residual_inplace_ok(c, p, ni, x, r, y)) {
+          c->values[y].root = root_of(c, r);
+          c->num_fused_residual_inplace++;
+        } else {
+          ZN_TRY(add_op(c, ODN_COPY, ni, 1, &r, y, &op));
+          c->num_residual_copies++;
+        }
+      }
+      ZN_TRY(add_op(c, ODN_CONV, ni, 1, &x, y, &op));
+      op->residual = r;
+      return ZN_OK;
+    }
+    case ZN_OP_GEMM: case ZN_OP_MATMUL: {
+      int src = x;
+      bool fold = false;
+      int pn = val(g, x)->producer;
+      if (pn >= 0 && p->fold_flatten[pn]) {
+        src = zn_node_input(&g->nodes[pn], 0);
+        fold = true;
+      }
+      set_value(c, y, ODN_PLAIN, dnnl_f32);  /* logits stay f32 even in bf16 */
+      ZN_TRY(add_op(c, ODN_IP, ni, 1, &src, y, &op));
+      op->ip_src_4d = fold;
+      return ZN_OK;
+    }
+    case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV: {
+      bool swap = false;
+      binary_plan(g, n, &swap);
+      int ins[2] = {zn_node_input(n, swap ? 1 : 0), zn_node_input(n, swap ? 0 : 1)};
+      set_value(c, y, c->values[ins[0]].layout, c->values[ins[0]].dt);
+      ZN_TRY(add_op(c, ODN_BINARY, ni, 2, ins, y, &op));
+      op->swap = swap;
+      return ZN_OK;
+    }
+    case ZN_OP_SUM: {
+      int *ins = zn_malloc((size_t)n->num_inputs * sizeof *ins);
+      if (!ins) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to plan onednn steps: out of memory");
+      for (int k = 0; k < n->num_inputs; k++) ins[k] = zn_node_input(n, k);
+      set_value(c, y, c->values[x].layout, dt);
+      zn_status st = add_op(c, ODN_SUM, ni, n->num_inputs, ins, y, &op);
+      zn_free(ins);
+      return st;
+    }
+    case ZN_OP_RELU: case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH: case ZN_OP_CLIP:
+    case ZN_OP_TANH:
+      set_value(c, y, c->values[x].layout, dt);
+      return add_op(c, ODN_ELTWISE, ni, 1, &x, y, &op);
+    case ZN_OP_SOFTMAX: {
+      set_value(c, y, c->values[x].layout, dt);
+      ZN_TRY(add_op(c, ODN_SOFTMAX, ni, 1, &x, y, &op));
+      int r = val(g, x)->num_dims;
+      op->axis = (int)(n->attrs.softmax.axis < 0 ? n->attrs.softmax.axis + r : n->attrs.softmax.axis);
+      return ZN_OK;
+    }
+    case ZN_OP_MAX_POOL: case ZN_OP_AVERAGE_POOL: case ZN_OP_GLOBAL_AVERAGE_POOL: case ZN_OP_GLOBAL_MAX_POOL:
+      set_value(c, y, ODN_NHWC, dt);
+      ZN_TRY(add_op(c, ODN_POOL, ni, 1, &x, y, &op));
+      pool_geometry(g, n, op);
+      return ZN_OK;
+    case ZN_OP_BATCH_NORM:
+      set_value(c, y, c->values[x].layout, dt);
+      return add_op(c, ODN_BNORM, ni, 1, &x, y, &op);
+    case ZN_OP_LRN:
+      set_value(c, y, ODN_NHWC, dt);
+      return add_op(c, ODN_LRN, ni, 1, &x, y, &op);
+    case ZN_OP_CONCAT: {
+      int r = val(g, y)->num_dims;
+      int *ins = zn_malloc((size_t)n->num_inputs * sizeof *ins);
+      if (!ins) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to plan onednn steps: out of memory");
+      for (int k = 0; k < n->num_inputs; k++) {
+        ins[k] = zn_node_input(n, k);
+        if (c->values[ins[k]].dt != dt) {
+          zn_free(ins);
+          return zn_error(ZN_ERR_UNSUPPORTED_OP, "failed to compile node %s (Concat) for onednn: mixed f32/bf16 inputs",
+                          n->name);
+        }
+      }
+      set_value(c, y, r == 4 ? ODN_NHWC : ODN_PLAIN, dt);
+      zn_status st = add_op(c, ODN_CONCAT, ni, n->num_inputs, ins, y, &op);
+      zn_free(ins);
+      if (st == ZN_OK) op->axis = (int)(n->attrs.axis.axis < 0 ? n->attrs.axis.axis + r : n->attrs.axis.axis);
+      return st;
+    }
+    case ZN_OP_IDENTITY:
+      set_alias(c, y, x, c->values[x].layout);
+      return ZN_OK;
+    case ZN_OP_FLATTEN: case ZN_OP_RESHAPE: case ZN_OP_SQUEEZE: case ZN_OP_UNSQUEEZE: {
+      if (p->fold_flatten[ni]) return ZN_OK;  /* the inner product reads x directly */
+      const zn_value *xv = val(g, x);
+      bool same_bytes = c->values[x].layout == ODN_PLAIN ||
+                        (xv->num_dims == 4 && (xv->dims[1] == 1 || xv->dims[2] * xv->dims[3] == 1));
+      if (same_bytes) {
+        set_alias(c, y, x, ODN_PLAIN);
+        return ZN_OK;
+      }
+      set_value(c, y, ODN_PLAIN, dt);
+      return add_op(c, ODN_TO_PLAIN, ni, 1, &x, y, &op);
+    }
+    default: break;
+  }
+  return zn_error(ZN_ERR_UNSUPPORTED_OP, "failed to compile node %s for onednn: op %s is not supported", n->name,
+                  zn_op_name(n->op));
+}
+
+/* ------------------------------------------------------ primitive descs */
+
+static dnnl_status_t make_attr(dnnl_primitive_attr_t *attr, const zn_act *act, bool sum) {
+  dnnl_status_t st = dnnl_primitive_attr_create(attr);
+  if (st != dnnl_success) return st;
+  st = dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user);
+  if (st != dnnl_success || (!act && !sum)) return st;
+  dnnl_post_ops_t po;
+  if ((st = dnnl_post_ops_create(&po)) != dnnl_success) return st;
+  if (sum) st = dnnl_post_ops_append_sum(po, 1.f);
+  if (st == dnnl_success && act) st = append_act(po, *act);
+  if (st == dnnl_success) st = dnnl_primitive_attr_set_post_ops(*attr, po);
+  dnnl_post_ops_destroy(po);
+  return st;
+}
+
+/* Logical weight dims of a conv ({O,I,KH,KW} or {G,O/G,I/G,KH,KW}) or an inner
+ * product ({M,C,H,W} over the 4-D source, or {M,K}). */
+static int weight_dims(const odn_compiled *c, const odn_op *op, dnnl_dims_t d) {
+  const zn_graph *g = c->g;
+  const zn_node *n = &g->nodes[op->node];
+  if (op->kind == ODN_CONV) {
+    const zn_value *w = val(g, zn_node_input(n, 1));
+    int64_t grp = n->attrs.conv.group;
+    if (grp == 1) {
+      for (int i = 0; i < 4; i++) d[i] = w->dims[i];
+      return 4;
+    }
+    d[0] = grp;
+    d[1] = w->dims[0] / grp;
+    d[2] = w->dims[1];
+    d[3] = w->dims[2];
+    d[4] = w->dims[3];
+    return 5;
+  }
+  const zn_value *y = val(g, op->out), *src = val(g, op->ins[0]);
+  d[0] = y->dims[1];
+  if (op->ip_src_4d) {
+    for (int i = 1; i < 4; i++) d[i] = src->dims[i];
+    return 4;
+  }
+  d[1] = src->dims[1];
+  return 2;
+}
+
+static zn_status pd_fail(const odn_compiled *c, const odn_op *op, dnnl_status_t st, int64_t batch) {
+  const char *name = op->node >= 0 ? c->g->nodes[op->node].name : "(edge)";
+  const char *opn = op->node >= 0 ? zn_op_name(c->g->nodes[op->node].op) : zn_onednn_kind_name(op->kind);
+  return zn_error(st == dnnl_unimplemented ? ZN_ERR_UNSUPPORTED_OP : ZN_ERR_INTERNAL,
+                  "failed to create oneDNN %s for node %s (%s) at batch %lld: oneDNN status %d%s",
+                  zn_onednn_kind_name(op->kind), name, opn, (long long)batch, (int)st,
+                  st == dnnl_unimplemented ? " (no implementation)" : "");
+}
+
+zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch, dnnl_primitive_desc_t *pd_out) {
+  const zn_graph *g = c->g;
+  const zn_node *n = op->node >= 0 ? &g->nodes[op->node] : NULL;
+  dnnl_engine_t eng = c->engine;
+  dnnl_memory_desc_t src, dst, tmp;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_status_t st = dnnl_success;
+  *pd_out = NULL;
+
+  if (op->kind == ODN_EXPORT) {
+    ZN_TRY(zn_onednn_value_md(c, op->ins[0], batch, &src));
+  } else if (op->kind != ODN_SUM && op->kind != ODN_CONCAT && op->kind != ODN_IMPORT) {
+    ZN_TRY(zn_onednn_value_md(c, op->ins[0], batch, &src));
+  }
+  if (op->kind != ODN_EXPORT) ZN_TRY(zn_onednn_value_md(c, op->out, batch, &dst));
+
+  switch (op->kind) {
+    case ODN_IMPORT: case ODN_EXPORT: case ODN_TO_PLAIN: case ODN_COPY: {
+      const zn_value *v = val(g, op->kind == ODN_IMPORT ? op->out : op->ins[0]);
+      int64_t dims[ZN_MAX_DIMS];
+      if (!zn_value_resolve_dims(v, batch, dims)) return zn_error(ZN_ERR_INVALID_MODEL, "failed to size %s", v->name);
+      if (op->kind == ODN_IMPORT) md_plain(&src, v->num_dims, dims, dnnl_f32);
+      if (op->kind == ODN_EXPORT) md_plain(&dst, v->num_dims, dims, dnnl_f32);
+      if (op->kind == ODN_TO_PLAIN) md_plain(&dst, v->num_dims, dims, c->values[op->out].dt);
+      if (op->kind == ODN_COPY) ZN_TRY(zn_onednn_value_md(c, op->ins[0], batch, &src));
+      if ((st = make_attr(&attr, NULL, false)) == dnnl_success)
+        st = dnnl_reorder_primitive_desc_create(pd_out, &src, eng, &dst, eng, attr);
+      break;
+    }
+    case ODN_CONV: {
+      const zn_conv_attrs *a = &n->attrs.conv;
+      dnnl_dims_t wd, strides, dil, pl, pr;
+      int wr = weight_dims(c, op, wd);
+      dnnl_memory_desc_t wmd, bmd;
+      dnnl_memory_desc_init_by_tag(&wmd, wr, wd, c->values[op->ins[0]].dt, dnnl_format_tag_any);
+      dnnl_dims_t bd = {val(g, op->out)->dims[1]};
+      dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a);
+      const zn_value *xv = val(g, op->ins[0]), *yv = val(g, op->out);
+      for (int i = 0; i < 2; i++) {
+        int64_t d = a->dilation[i] > 0 ? a->dilation[i] : 1, s = a->stride[i] > 0 ? a->stride[i] : 1, r;
+        right_pad(xv->dims[2 + i], yv->dims[2 + i], a->kernel[i], s, d, a->pad_begin[i], a->pad_end[i], &r);
+        strides[i] = s;
+        dil[i] = d - 1;
+        pl[i] = a->pad_begin[i];
+        pr[i] = r;
+      }
+      dnnl_convolution_desc_t cd;
+      bool has_bias = input_or_none(n, 2) != ZN_NO_VALUE;
+      st = dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &src, &wmd,
+                                                      has_bias ? &bmd : NULL, &dst, strides, dil, pl, pr);
+      if (st == dnnl_success) st = make_attr(&attr, &a->act, op->residual >= 0);
+      if (st == dnnl_success) st = dnnl_primitive_desc_create(pd_out, &cd, attr, eng, NULL);
+      break;
+    }
+    case ODN_IP: {
+      dnnl_dims_t wd;
+      int wr = weight_dims(c, op, wd);
+      dnnl_memory_desc_t wmd, bmd;
+      dnnl_memory_desc_init_by_tag(&wmd, wr, wd, c->values[op->ins[0]].dt, dnnl_format_tag_any);
+      dnnl_dims_t bd = {wd[0]};
+      dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a);
+      dnnl_inner_product_desc_t ipd;
+      st = dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_inference, &src, &wmd, op->bias ? &bmd : NULL, &dst);
+      const zn_act *act = n->op == ZN_OP_GEMM && n->attrs.gemm.act.kind != ZN_ACT_NONE ? &n->attrs.gemm.act : NULL;
+      if (st == dnnl_success) st = make_attr(&attr, act, false);
+      if (st == dnnl_success) st = dnnl_primitive_desc_create(pd_out, &ipd, attr, eng, NULL);
+      break;
+    }
+    case ODN_POOL: {
+      dnnl_pooling_v2_desc_t pd;
+      st = dnnl_pooling_v2_forward_desc_init(&pd, dnnl_forward_inference, op->alg, &src, &dst, op->stride, op->kernel,
+                                             op->dilation, op->pad_l, op->pad_r);
+      if (st == dnnl_success) st = make_attr(&attr, NULL, false);
+      if (st == dnnl_success) st = dnnl_primitive_desc_create(pd_out, &pd, attr, eng, NULL);
+      break;
+    }
+    case ODN_ELTWISE: {
+      zn_act a;
+      dnnl_alg_kind_t alg;
+      float alpha, beta;
+      if (!node_act(g, n, &a) || !act_as_eltwise(a, &alg, &alpha, &beta)) { st = dnnl_unimplemented; break; }
+      dnnl_eltwise_desc_t ed;
+      st = dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference, alg, &src, alpha, beta);
+      if (st == dnnl_success) st = make_attr(&attr, NULL, false);
+      if (st == dnnl_success) st = dnnl_primitive_desc_create(pd_out, &ed, attr, eng, NULL);
+      break;
+    }
+    case ODN_BINARY: {
+      dnnl_alg_kind_t alg = n->op == ZN_OP_ADD ? dnnl_binary_add : n->op == ZN_OP_SUB ? dnnl_binary_sub
+                          : n->op == ZN_OP_MUL ? dnnl_binary_mul : dnnl_binary_div;
+      int b = op->ins[1];
+      const zn_value *bv = val(g, b), *yv = val(g, op->out);
+      if (is_const(g, b) || c->values[b].layout == ODN_PLAIN) {
+        int64_t dims[ZN_MAX_DIMS], bdims[ZN_MAX_DIMS];
+        if (!zn_value_resolve_dims(bv, batch, bdims)) { st = dnnl_invalid_arguments; break; }
+        int off = yv->num_dims - bv->num_dims;
+        for (int i = 0; i < yv->num_dims; i++) dims[i] = i < off ? 1 : bdims[i - off];
+        md_plain(&tmp, yv->num_dims, dims, is_const(g, b) ? dnnl_f32 : c->values[b].dt);
+      } else {
+        ZN_TRY(zn_onednn_value_md(c, b, batch, &tmp));
+      }
+      dnnl_binary_desc_t bd;
+      st = dnnl_binary_desc_init(&bd, alg, &src, &tmp, &dst);
+      if (st == dnnl_success) st = make_attr(&attr, NULL, false);
+      if (st == dnnl_success) st = dnnl_primitive_desc_create(pd_out, &bd, attr, eng, NULL);
+      break;
+    }
+    case ODN_SUM: case ODN_CONCAT: {
+      dnnl_memory_desc_t *srcs = zn_malloc((size_t)op->num_ins * sizeof *srcs);
+      float *scales = zn_malloc((size_t)op->num_ins * sizeof *scales);
+      zn_status zs = srcs && scales ? ZN_OK : zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to plan onednn steps: out of memory");
+      for (int k = 0; zs == ZN_OK && k < op->num_ins; k++) {
+        zs = zn_onednn_value_md(c, op->ins[k], batch, &srcs[k]);
+        scales[k] = 1.f;
+      }
+      if (zs == ZN_OK) {
+        st = make_attr(&attr, NULL, false);
+        if (st == dnnl_success && op->kind == ODN_SUM)
+          st = dnnl_sum_primitive_desc_create(pd_out, &dst, op->num_ins, scales, srcs, attr, eng);
+        else if (st == dnnl_success)
+          st = dnnl_concat_primitive_desc_create(pd_out, &dst, op->num_ins, op->axis, srcs, attr, eng);
+      }
+      zn_free(srcs);
+      zn_free(scales);
+      if (zs != ZN_OK) {
+        if (attr) dnnl_primitive_attr_destroy(attr);
+        return zs;
+      }
+      break;
+    }
+    case ODN_BNORM: {
+      dnnl_batch_normalization_desc_t bd;
+      st = dnnl_batch_normalization_forward_desc_init(&bd, dnnl_forward_inference, &src, n->attrs.batch_norm.epsilon,
+                                                      dnnl_use_global_stats | dnnl_use_scale | dnnl_use_shift);
+      if (st == dnnl_success) st = make_attr(&attr, NULL, false);
+      if (st == dnnl_success) st = dnnl_primitive_desc_create(pd_out, &bd, attr, eng, NULL);
+      break;
+    }
+    case ODN_LRN: {
+      const zn_lrn_attrs *l = &n->attrs.lrn;
+      dnnl_lrn_desc_t ld;
+      st = dnnl_lrn_forward_desc_init(&ld, dnnl_forward_inference, dnnl_lrn_across_channels, &src, l->size, l->alpha,
+                                      l->beta, l->bias);
+      if (st == dnnl_success) st = make_attr(&attr, NULL, false);
+      if (st == dnnl_success) st = dnnl_primitive_desc_create(pd_out, &ld, attr, eng, NULL);
+      break;
+    }
+    case ODN_SOFTMAX: {
+      dnnl_softmax_desc_t sd;
+      st = dnnl_softmax_forward_desc_init(&sd, dnnl_forward_inference, &src, op->axis);
+      if (st == dnnl_success) st = make_attr(&attr, NULL, false);
+      if (st == dnnl_success) st = dnnl_primitive_desc_create(pd_out, &sd, attr, eng, NULL);
+      break;
+    }
+    case ODN_KIND_COUNT: st = dnnl_invalid_arguments; break;
+  }
+  if (attr) dnnl_primitive_attr_destroy(attr);
+  if (st != dnnl_success) {
+    if (*pd_out) dnnl_primitive_desc_destroy(*pd_out);
+    *pd_out = NULL;
+    return pd_fail(c, op, st, batch);
+  }
+  return ZN_OK;
+}
+
+/* ----------------------------------------------------------- packing */
+
+/* Pack the weights of a conv / inner product into the layout its primitive
+ * prefers at the reference batch; biases become owned f32 vectors. */
+static zn_status pack(odn_compiled *c, odn_op *op, dnnl_primitive_desc_t pd) {
+  const zn_graph *g = c->g;
+  const zn_node *n = &g->nodes[op->node];
+  const dnnl_memory_desc_t *want = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+  if (!want) return zn_error(ZN_ERR_INTERNAL, "failed to query the weights layout of node %s", n->name);
+  op->wmd = *want;
+  op->wbytes = dnnl_memory_desc_get_size(want);
+  op->wdata = zn_alloc_aligned(op->wbytes);
+  if (!op->wdata) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to pack weights of node %s: out of memory", n->name);
+
+  int w = zn_node_input(n, 1);
+  const float *wsrc = val(g, w)->data;
+  float *scaled = NULL;
+  dnnl_dims_t wd, strides;
+  int wr = weight_dims(c, op, wd);
+  if (op->kind == ODN_CONV) {
+    /* source is OIHW (G*O/G, I/G, KH, KW) dense */
+    dnnl_dim_t s = 1;
+    for (int i = wr - 1; i >= 0; i--) { strides[i] = s; s *= wd[i]; }
+  } else {
+    bool trans_b = n->op == ZN_OP_GEMM && n->attrs.gemm.trans_b;
+    int64_t m = wd[0], k = 1;
+    for (int i = 1; i < wr; i++) k *= wd[i];
+    /* the K axis splits row-major into (C,H,W) when the flatten is folded */
+    dnnl_dim_t s = trans_b ? 1 : m;
+    for (int i = wr - 1; i >= 1; i--) { strides[i] = s; s *= wd[i]; }
+    strides[0] = trans_b ? k : 1;
+    float alpha = n->op == ZN_OP_GEMM ? n->attrs.gemm.alpha : 1.f;
+    if (alpha != 1.f) {
+      size_t count = (size_t)(m * k);
+      scaled = zn_alloc_aligned(count * sizeof *scaled);
+      if (!scaled) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to pack weights of node %s: out of memory", n->name);
+      for (size_t i = 0; i < count; i++) scaled[i] = alpha * wsrc[i];
+      wsrc = scaled;
+    }
+  }
+  dnnl_memory_desc_t smd;
+  dnnl_status_t dst = dnnl_memory_desc_init_by_strides(&smd, wr, wd, dnnl_f32, strides);
+  zn_status st = dst == dnnl_success ? zn_onednn_reorder_now(c->engine, &smd, wsrc, want, op->wdata)
+                                     : zn_error(ZN_ERR_INTERNAL, "failed to describe weights of node %s", n->name);
+  zn_free_aligned(scaled);
+  ZN_TRY(st);
+  c->weight_bytes += op->wbytes;
+  return ZN_OK;
+}
+
+static zn_status make_bias(odn_compiled *c, odn_op *op) {
+  const zn_graph *g = c->g;
+  const zn_node *n = &g->nodes[op->node];
+  int64_t m = val(g, op->out)->dims[1];
+  int b = op->kind == ODN_CONV ? input_or_none(n, 2) : n->op == ZN_OP_GEMM ? input_or_none(n, 2) : ZN_NO_VALUE;
+  float beta = op->kind == ODN_IP && n->op == ZN_OP_GEMM ? n->attrs.gemm.beta : 1.f;
+  if (b == ZN_NO_VALUE || beta == 0.f) return ZN_OK;
+  op->bias = zn_alloc_aligned((size_t)m * sizeof(float));
+  if (!op->bias) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to pack the bias of node %s: out of memory", n->name);
+  const float *src = val(g, b)->data;
+  bool scalar = num_elems_static(val(g, b)) == 1;
+  for (int64_t i = 0; i < m; i++) op->bias[i] = beta * src[scalar ? 0 : i];
+  op->bias_len = m;
+  c->weight_bytes += (size_t)m * sizeof(float);
+  return ZN_OK;
+}
+
+/* ------------------------------------------------------------ compile */
+
+static void compiled_destroy(void *p) {
+  odn_compiled *c = p;
+  if (!c) return;
+  for (int i = 0; i < c->num_ops; i++) {
+    zn_free(c->ops[i].ins);
+    zn_free_aligned(c->ops[i].wdata);
+    zn_free_aligned(c->ops[i].bias);
+  }
+  zn_free(c->ops);
+  zn_free(c->values);
+  if (c->engine) dnnl_engine_destroy(c->engine);
+  zn_free(c);
+}
+
+static zn_status plan_all(odn_compiled *c) {
+  const zn_graph *g = c->g;
+  plan_ctx p = {0};
+  zn_status st = ZN_OK;
+  p.last_use = zn_calloc((size_t)g->num_values + 1, sizeof *p.last_use);
+  p.is_output = zn_calloc((size_t)g->num_values + 1, sizeof *p.is_output);
+  p.fold_flatten = zn_calloc((size_t)g->num_nodes + 1, sizeof *p.fold_flatten);
+  if (!p.last_use || !p.is_output || !p.fold_flatten) {
+    st = zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to plan onednn steps: out of memory");
+    goto done;
+  }
+  for (int v = 0; v < g->num_values; v++) p.last_use[v] = -1;
+  for (int i = 0; i < g->num_nodes; i++)
+    for (int k = 0; k < g->nodes[i].num_inputs; k++) {
+      int v = zn_node_input(&g->nodes[i], k);
+      if (v >= 0) p.last_use[v] = i;
+    }
+  for (int i = 0; i < g->num_outputs; i++) p.is_output[g->outputs[i]] = true;
+  /* Flatten(axis 1) of a 4-D tensor read only by inner products: fold it
+   * (the inner product takes the 4-D source, weights reshaped to {M,C,H,W}). */
+  for (int i = 0; i < g->num_nodes; i++) {
+    const zn_node *n = &g->nodes[i];
+    if (n->op != ZN_OP_FLATTEN && n->op != ZN_OP_RESHAPE) continue;
+    int x = zn_node_input(n, 0), y = n->outputs[0];
+    if (val(g, x)->num_dims != 4 || val(g, y)->num_dims != 2 || p.is_output[y] || val(g, x)->batch_axis != 0 ||
+        val(g, y)->batch_axis != 0 || val(g, y)->dims[0] != val(g, x)->dims[0])
+      continue;
+    bool all_ip = true, any = false;
+    for (int j = i + 1; j < g->num_nodes && all_ip; j++) {
+      const zn_node *m = &g->nodes[j];
+      for (int k = 0; k < m->num_inputs; k++) {
+        if (zn_node_input(m, k) != y) continue;
+        any = true;
+        if (k != 0 || (m->op != ZN_OP_GEMM && m->op != ZN_OP_MATMUL)) all_ip = false;
+      }
+    }
+    if (any && all_ip) {
+      p.fold_flatten[i] = true;
+      c->num_flatten_folded++;
+    }
+  }
+  for (int i = 0; i < g->num_inputs && st == ZN_OK; i++) {
+    int v = g->inputs[i];
+    odn_op *op;
+    set_value(c, v, val(g, v)->num_dims == 4 ? ODN_NHWC : ODN_PLAIN, c->compute_dt);
+    st = add_op(c, ODN_IMPORT, -1, 0, NULL, v, &op);
+    if (st == ZN_OK) op->io_index = i;
+  }
+  for (int i = 0; i < g->num_nodes && st == ZN_OK; i++) {
+    const zn_node *n = &g->nodes[i];
+    if (!supports(g, n)) {
+      char shape[96];
+      st = zn_error(ZN_ERR_UNSUPPORTED_OP, "failed to compile node %s for onednn: %s with this configuration "
+                    "(output %s) is not supported", n->name, zn_op_name(n->op),
+                    n->num_outputs > 0 && n->outputs[0] >= 0 ? zn_value_shape_str(val(g, n->outputs[0]), shape, sizeof shape)
+                                                            : "?");
+      break;
+    }
+    st = plan_node(c, &p, i);
+  }
+  for (int i = 0; i < g->num_outputs && st == ZN_OK; i++) {
+    int v = g->outputs[i];
+    odn_op *op;
+    if (!c->values[v].used) {
+      st = zn_error(ZN_ERR_INVALID_MODEL, "failed to compile for onednn: graph output %s is never computed",
+                    val(g, v)->name);
+      break;
+    }
+    st = add_op(c, ODN_EXPORT, -1, 1, &v, -1, &op);
+    if (st == ZN_OK) op->io_index = i;
+  }
+done:
+  zn_free(p.last_use);
+  zn_free(p.is_output);
+  zn_free(p.fold_flatten);
+  return st;
+}
+
+static zn_status compile(const zn_graph *g, const zn_backend_compile_options *opts, void **compiled_out) {
+  *compiled_out = NULL;
+  zn_precision precision = opts ? opts->precision : ZN_PRECISION_FP32;
+  if (precision == ZN_PRECISION_BF16 && !bf16_supported())
+    return zn_error(ZN_ERR_UNSUPPORTED_HARDWARE, "failed to compile for onednn in bf16: this CPU lacks AVX512-BF16/AMX "
+                    "(oneDNN ISA 0x%x)", (unsigned)dnnl_get_effective_cpu_isa());
+  odn_compiled *c = zn_calloc(1, sizeof *c);
+  if (!c) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to compile for onednn: out of memory");
+  c->g = g;
+  c->precision = precision;
+  c->compute_dt = precision == ZN_PRECISION_BF16 ? dnnl_bf16 : dnnl_f32;
+  atomic_init(&c->num_private_weight_copies, 0);
+  zn_status st = ZN_OK;
+  if (dnnl_engine_create(&c->engine, dnnl_cpu, 0) != dnnl_success) {
+    st = zn_error(ZN_ERR_UNSUPPORTED_HARDWARE, "failed to create a oneDNN CPU engine");
+    goto fail;
+  }
+  c->values = zn_calloc((size_t)g->num_values + 1, sizeof *c->values);
+  if (!c->values) { st = zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to compile for onednn: out of memory"); goto fail; }
+  for (int v = 0; v < g->num_values; v++) {
+    c->values[v].root = v;
+    c->values[v].dt = c->compute_dt;
+  }
+  if ((st = plan_all(c)) != ZN_OK) goto fail;
+
+  /* Reference primitive descs at batch 1: pack weights, record implementations,
+   * and fail now (not at the first reshape) if oneDNN cannot run a step. */
+  for (int i = 0; i < c->num_ops; i++) {
+    odn_op *op = &c->ops[i];
+    if (op->kind == ODN_IP && (st = make_bias(c, op)) != ZN_OK) goto fail;
+    if (op->kind == ODN_CONV && (st = make_bias(c, op)) != ZN_OK) goto fail;
+    dnnl_primitive_desc_t pd;
+    if ((st = zn_onednn_op_pd(c, op, REFERENCE_BATCH, &pd)) != ZN_OK) goto fail;
+    const char *impl = NULL;
+    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
+      snprintf(op->impl, sizeof op->impl, "%s", impl);
+    if (op->kind == ODN_CONV || op->kind == ODN_IP) st = pack(c, op, pd);
+    dnnl_primitive_desc_destroy(pd);
+    if (st != ZN_OK) goto fail;
+  }
+  zn_log_info("onednn: compiled %s: %d steps, %zu weight bytes packed, precision %s", g->name ? g->name : "graph",
+              c->num_ops, c->weight_bytes, precision == ZN_PRECISION_BF16 ? "bf16" : "fp32");
+  *compiled_out = c;
+  return ZN_OK;
+fail:
+  compiled_destroy(c);
+  return st;
+}
+
+static size_t weight_bytes(const void *compiled) { return ((const odn_compiled *)compiled)->weight_bytes; }
+
+static bool available(void) { return dnnl_engine_get_count(dnnl_cpu) > 0; }
+
+/* ------------------------------------------------------------ describe */
+
+typedef struct sbuf { char *buf; size_t size, len; } sbuf;
+
+static void sb_printf(sbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *s, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *at = s->len < s->size ? s->buf + s->len : NULL;
+  int n = vsnprintf(at, at ? s->size - s->len : 0, fmt, ap);
+  va_end(ap);
+  if (n > 0) s->len += (size_t)n;
+}
+
+static const char *isa_name(dnnl_cpu_isa_t isa) {
+  switch (isa) {
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_sse41: return "sse41";
+    default: return "other";
+  }
+}
+
+/* "52 convs: 48 brg:avx512_core, 4 jit:avx512_core" for one kind of step. */
+static void describe_kind(const odn_compiled *c, sbuf *s, odn_kind kind, const char *label) {
+  int total = 0;
+  for (int i = 0; i < c->num_ops; i++) total += c->ops[i].kind == kind;
+  if (!total) return;
+  sb_printf(s, "%d %s:", total, label);
+  bool *done = zn_calloc((size_t)c->num_ops, sizeof *done);
+  if (!done) { sb_printf(s, " (out of memory)\n"); return; }
+  bool first = true;
+  for (int i = 0; i < c->num_ops; i++) {
+    if (c->ops[i].kind != kind || done[i]) continue;
+    int count = 0;
+    for (int j = i; j < c->num_ops; j++)
+      if (c->ops[j].kind == kind && !done[j] && strcmp(c->ops[j].impl, c->ops[i].impl) == 0) { done[j] = true; count++; }
+    sb_printf(s, "%s %d %s", first ? "" : ",", count, c->ops[i].impl[0] ? c->ops[i].impl : "?");
+    first = false;
+  }
+  zn_free(done);
+  sb_printf(s, "\n");
+}
+
+static size_t describe(const void *compiled, char *buf, size_t buf_size) {
+  const odn_compiled *c = compiled;
+  sbuf s = {buf, buf_size, 0};
+  if (buf_size) buf[0] = '\0';
+  const dnnl_version_t *v = dnnl_version();
+  sb_printf(&s, "onednn %d.%d.%d (C API), ISA %s, precision %s%s\n", v->major, v->minor, v->patch,
+            isa_name(dnnl_get_effective_cpu_isa()), c->precision == ZN_PRECISION_BF16 ? "bf16" : "fp32",
+            c->precision == ZN_PRECISION_BF16 ? " (bf16 weights and activations, f32 accumulation, f32 logits)" : "");
+  sb_printf(&s, "activations NHWC inside (inputs reordered from NCHW, outputs back), arena per instance, "
+                "user scratchpads in the arena\n");
+  sb_printf(&s, "weights packed once at batch %d into the layouts the primitives prefer: %.2f MiB, shared read-only\n",
+            REFERENCE_BATCH, (double)c->weight_bytes / (1024.0 * 1024.0));
+  describe_kind(c, &s, ODN_CONV, "convs");
+  describe_kind(c, &s, ODN_IP, "inner products");
+  describe_kind(c, &s, ODN_POOL, "pools");
+  describe_kind(c, &s, ODN_ELTWISE, "eltwise");
+  describe_kind(c, &s, ODN_BINARY, "binary");
+  describe_kind(c, &s, ODN_SUM, "sums");
+  describe_kind(c, &s, ODN_BNORM, "batch norms");
+  describe_kind(c, &s, ODN_LRN, "lrn");
+  describe_kind(c, &s, ODN_SOFTMAX, "softmax");
+  describe_kind(c, &s, ODN_CONCAT, "concats");
+  describe_kind(c, &s, ODN_TO_PLAIN, "reorders to NCHW (reshape)");
+  if (c->num_fused_residual_inplace || c->num_residual_copies)
+    sb_printf(&s, "residual adds as sum post-op: %d in place, %d after a copy\n", c->num_fused_residual_inplace,
+              c->num_residual_copies);
+  if (c->num_flatten_folded) sb_printf(&s, "flatten folded into inner product (4-D source): %d\n", c->num_flatten_folded);
+  int priv = atomic_load(&c->num_private_weight_copies);
+  if (priv)
+    sb_printf(&s, "private weight copies: %d (an instance's batch preferred another weights layout)\n", priv);
+  sb_printf(&s, "threads: OpenMP, omp_set_num_threads(num_threads) per instance on the calling thread; "
+                "run several instances with OMP_WAIT_POLICY=PASSIVE\n");
+  return s.len;
+}
+
+const zn_backend_ops zn_backend_onednn = {
+    .abi_version = ZN_BACKEND_ABI_VERSION,
+    .name = "onednn",
+    .available = available,
+    .supports_node = onednn_supports_node,
+    .compile = compile,
+    .compiled_destroy = compiled_destroy,
+    .weight_bytes = weight_bytes,
+    .instance_create = zn_onednn_instance_create,
+    .instance_reshape = zn_onednn_instance_reshape,
+    .instance_arena_bytes = zn_onednn_instance_arena_bytes,
+    .instance_run = zn_onednn_instance_run,
+    .instance_destroy = zn_onednn_instance_destroy,
+    .describe = describe,
+};

@@ -1,0 +1,326 @@
+/* onednn backend, instance side: at reshape, one primitive per step for the
+ * instance's batch (created with the instance's OpenMP thread count), every
+ * activation and scratchpad planned into one arena, weights borrowed from the
+ * compiled model (a private re-pack only if this batch prefers another layout).
+ * run() only sets the user buffers and executes the steps on the instance's
+ * stream: no primitive creation, no allocation by zenith. */
+#include <stdio.h>
+#include <string.h>
+
+#include "backend/onednn/onednn.h"
+#include "core/alloc.h"
+#include "core/arena.h"
+#include "core/log.h"
+#include "core/status.h"
+
+typedef struct step {
+  dnnl_primitive_t prim;
+  int nargs;
+  dnnl_exec_arg_t *args;
+} step;
+
+typedef struct odn_instance {
+  const odn_compiled *c;
+  int num_threads;
+  dnnl_stream_t stream;
+  int64_t batch;               /* 0 until reshaped */
+  void *arena;
+  size_t arena_bytes;
+  step *steps;                 /* c->num_ops */
+  dnnl_memory_t *mems;         /* every memory object of the plan, to destroy */
+  int num_mems, cap_mems;
+  dnnl_memory_t *in_mems;      /* per graph input: wraps the user's buffer at run */
+  dnnl_memory_t *out_mems;     /* per graph output */
+  void **private_weights;      /* per op: a re-pack for this batch, or NULL */
+} odn_instance;
+
+static void release_plan(odn_instance *in) {
+  const odn_compiled *c = in->c;
+  if (in->steps) {
+    for (int i = 0; i < c->num_ops; i++) {
+      if (in->steps[i].prim) dnnl_primitive_destroy(in->steps[i].prim);
+      zn_free(in->steps[i].args);
+    }
+  }
+  zn_free(in->steps);
+  in->steps = NULL;
+  for (int i = 0; i < in->num_mems; i++) dnnl_memory_destroy(in->mems[i]);
+  zn_free(in->mems);
+  in->mems = NULL;
+  in->num_mems = in->cap_mems = 0;
+  if (in->private_weights)
+    for (int i = 0; i < c->num_ops; i++) zn_free_aligned(in->private_weights[i]);
+  zn_free(in->private_weights);
+  in->private_weights = NULL;
+  zn_free(in->in_mems);
+  zn_free(in->out_mems);
+  in->in_mems = in->out_mems = NULL;
+  zn_free_aligned(in->arena);
+  in->arena = NULL;
+  in->arena_bytes = 0;
+  in->batch = 0;
+}
+
+static zn_status oom(void) { return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape onednn instance: out of memory"); }
+
+static zn_status new_mem(odn_instance *in, const dnnl_memory_desc_t *md, void *ptr, dnnl_memory_t *out) {
+  if (in->num_mems == in->cap_mems) {
+    int cap = in->cap_mems ? 2 * in->cap_mems : 256;
+    dnnl_memory_t *m = zn_realloc(in->mems, (size_t)cap * sizeof *m);
+    if (!m) return oom();
+    in->mems = m;
+    in->cap_mems = cap;
+  }
+  ODN_TRY_DNNL(dnnl_memory_create(out, md, in->c->engine, ptr), "create a oneDNN memory object");
+  in->mems[in->num_mems++] = *out;
+  return ZN_OK;
+}
+
+static const dnnl_memory_desc_t *arg_md(const_dnnl_primitive_desc_t pd, int arg) {
+  return dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, arg);
+}
+
+typedef struct plan {
+  const_dnnl_primitive_desc_t pd;
+  step *s;
+  size_t *offset;              /* per value (roots): arena offset */
+} plan;
+
+static void *value_ptr(const odn_instance *in, const size_t *offset, int v) {
+  const zn_graph *g = in->c->g;
+  if (g->values[v].data) return g->values[v].data;
+  return (char *)in->arena + offset[in->c->values[v].root];
+}
+
+static zn_status add_arg(odn_instance *in, step *s, int arg, const dnnl_memory_desc_t *md, void *ptr,
+                         dnnl_memory_t *mem_out) {
+  dnnl_memory_t m;
+  ZN_TRY(new_mem(in, md, ptr, &m));
+  s->args[s->nargs].arg = arg;
+  s->args[s->nargs].memory = m;
+  s->nargs++;
+  if (mem_out) *mem_out = m;
+  return ZN_OK;
+}
+
+static zn_status add_value_arg(odn_instance *in, step *s, const_dnnl_primitive_desc_t pd, int arg, const size_t *offset,
+                               int v) {
+  const dnnl_memory_desc_t *md = arg_md(pd, arg);
+  if (!md) return zn_error(ZN_ERR_INTERNAL, "failed to query a oneDNN argument descriptor (arg %d)", arg);
+  return add_arg(in, s, arg, md, value_ptr(in, offset, v), NULL);
+}
+
+/* Weights for a conv / inner product: the compiled model's packed copy, or a
+ * private re-pack when this batch's primitive prefers another layout. */
+static zn_status weights_arg(odn_instance *in, step *s, const_dnnl_primitive_desc_t pd, int op_index) {
+  const odn_op *op = &in->c->ops[op_index];
+  const dnnl_memory_desc_t *want = arg_md(pd, DNNL_ARG_WEIGHTS);
+  if (!want) return zn_error(ZN_ERR_INTERNAL, "failed to query the weights layout of a oneDNN step");
+  void *data = op->wdata;
+  if (!dnnl_memory_desc_equal(want, &op->wmd)) {
+    size_t bytes = dnnl_memory_desc_get_size(want);
+    void *copy = zn_alloc_aligned(bytes);
+    if (!copy) return oom();
+    zn_status st = zn_onednn_reorder_now(in->c->engine, &op->wmd, op->wdata, want, copy);
+    if (st != ZN_OK) { zn_free_aligned(copy); return st; }
+    in->private_weights[op_index] = copy;
+    data = copy;
+    atomic_fetch_add((atomic_int *)&in->c->num_private_weight_copies, 1);
+    zn_log_info("onednn: node %s at batch %lld prefers another weights layout: private copy of %zu bytes",
+                in->c->g->nodes[op->node].name, (long long)in->batch, bytes);
+  }
+  return add_arg(in, s, DNNL_ARG_WEIGHTS, want, data, NULL);
+}
+
+static zn_status build_step(odn_instance *in, int i, const_dnnl_primitive_desc_t pd, const size_t *offset,
+                            size_t scratch_offset, size_t scratch_bytes) {
+  const odn_compiled *c = in->c;
+  const odn_op *op = &c->ops[i];
+  const zn_graph *g = c->g;
+  step *s = &in->steps[i];
+  s->args = zn_calloc((size_t)op->num_ins + 8, sizeof *s->args);
+  if (!s->args) return oom();
+  ODN_TRY_DNNL(dnnl_primitive_create(&s->prim, pd), "create a oneDNN primitive");
+  switch (op->kind) {
+    case ODN_IMPORT:
+      ZN_TRY(add_arg(in, s, DNNL_ARG_FROM, arg_md(pd, DNNL_ARG_FROM), DNNL_MEMORY_NONE, &in->in_mems[op->io_index]));
+      ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_TO, offset, op->out));
+      break;
+    case ODN_EXPORT:
+      ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_FROM, offset, op->ins[0]));
+      ZN_TRY(add_arg(in, s, DNNL_ARG_TO, arg_md(pd, DNNL_ARG_TO), DNNL_MEMORY_NONE, &in->out_mems[op->io_index]));
+      break;
+    case ODN_TO_PLAIN: case ODN_COPY:
+      ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_FROM, offset, op->ins[0]));
+      ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_TO, offset, op->out));
+      break;
+    case ODN_CONV: case ODN_IP:
+      ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_SRC, offset, op->ins[0]));
+      ZN_TRY(weights_arg(in, s, pd, i));
+      if (op->bias) ZN_TRY(add_arg(in, s, DNNL_ARG_BIAS, arg_md(pd, DNNL_ARG_BIAS), op->bias, NULL));
+      ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_DST, offset, op->out));
+      break;
+    case ODN_POOL: case ODN_ELTWISE: case ODN_LRN: case ODN_SOFTMAX:
+      ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_SRC, offset, op->ins[0]));
+      ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_DST, offset, op->out));
+      break;
+    case ODN_BINARY:
+      ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_SRC_0, offset, op->ins[0]));
+      ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_SRC_1, offset, op->ins[1]));
+      ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_DST, offset, op->out));
+      break;
+    case ODN_SUM: case ODN_CONCAT:
+      for (int k = 0; k < op->num_ins; k++)
+        ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_MULTIPLE_SRC + k, offset, op->ins[k]));
+      ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_DST, offset, op->out));
+      break;
+    case ODN_BNORM: {
+      const zn_node *n = &g->nodes[op->node];
+      static const int args[4] = {DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_MEAN, DNNL_ARG_VARIANCE};
+      ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_SRC, offset, op->ins[0]));
+      ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_DST, offset, op->out));
+      for (int k = 0; k < 4; k++) ZN_TRY(add_value_arg(in, s, pd, args[k], offset, zn_node_input(n, k + 1)));
+      break;
+    }
+    case ODN_KIND_COUNT: break;
+  }
+  if (scratch_bytes) {
+    const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    ZN_TRY(add_arg(in, s, DNNL_ARG_SCRATCHPAD, md, (char *)in->arena + scratch_offset, NULL));
+  }
+  return ZN_OK;
+}
+
+static void touch(int64_t *first, int64_t *last, int r, int64_t step) {
+  if (first[r] < 0 || step < first[r]) first[r] = step;
+  if (step > last[r]) last[r] = step;
+}
+
+static zn_status build_plan(odn_instance *in, int64_t batch) {
+  const odn_compiled *c = in->c;
+  const zn_graph *g = c->g;
+  int nv = g->num_values, no = c->num_ops;
+  zn_status st = ZN_OK;
+  dnnl_primitive_desc_t *pds = zn_calloc((size_t)no + 1, sizeof *pds);
+  zn_arena_request *req = zn_calloc((size_t)(nv + no) + 1, sizeof *req);
+  int64_t *first = zn_malloc(((size_t)nv + 1) * sizeof *first), *last = zn_malloc(((size_t)nv + 1) * sizeof *last);
+  size_t *offset = zn_calloc((size_t)nv + 1, sizeof *offset);
+  in->steps = zn_calloc((size_t)no + 1, sizeof *in->steps);
+  in->private_weights = zn_calloc((size_t)no + 1, sizeof *in->private_weights);
+  in->in_mems = zn_calloc((size_t)g->num_inputs + 1, sizeof *in->in_mems);
+  in->out_mems = zn_calloc((size_t)g->num_outputs + 1, sizeof *in->out_mems);
+  if (!pds || !req || !first || !last || !offset || !in->steps || !in->private_weights || !in->in_mems ||
+      !in->out_mems) {
+    st = oom();
+    goto done;
+  }
+  in->batch = batch;
+  for (int i = 0; i < no && st == ZN_OK; i++) st = zn_onednn_op_pd(c, &c->ops[i], batch, &pds[i]);
+  if (st != ZN_OK) goto done;
+
+  /* liveness of each buffer (root value): first to last step touching it or an alias */
+  for (int v = 0; v < nv; v++) first[v] = last[v] = -1;
+  for (int i = 0; i < no; i++) {
+    const odn_op *op = &c->ops[i];
+    for (int k = 0; k < op->num_ins; k++)
+      if (!g->values[op->ins[k]].data) touch(first, last, c->values[op->ins[k]].root, i);
+    if (op->out >= 0) touch(first, last, c->values[op->out].root, i);
+    if (op->residual >= 0) touch(first, last, c->values[op->residual].root, i);
+  }
+  for (int v = 0; v < nv; v++) {
+    req[v].first = req[v].last = 0;
+    if (first[v] < 0 || c->values[v].root != v || g->values[v].data) continue;
+    dnnl_memory_desc_t md;
+    if ((st = zn_onednn_value_md(c, v, batch, &md)) != ZN_OK) goto done;
+    req[v].first = first[v];
+    req[v].last = last[v];
+    req[v].size_bytes = dnnl_memory_desc_get_size(&md);
+  }
+  for (int i = 0; i < no; i++) {
+    const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pds[i], dnnl_query_scratchpad_md, 0);
+    req[nv + i].first = req[nv + i].last = i;
+    req[nv + i].size_bytes = md ? dnnl_memory_desc_get_size(md) : 0;
+  }
+  if ((st = zn_arena_plan(req, (size_t)(nv + no), &in->arena_bytes)) != ZN_OK) goto done;
+  in->arena = zn_alloc_aligned(in->arena_bytes ? in->arena_bytes : 64);
+  if (!in->arena) { st = oom(); goto done; }
+  for (int v = 0; v < nv; v++) offset[v] = req[v].offset;
+  for (int i = 0; i < no && st == ZN_OK; i++)
+    st = build_step(in, i, pds[i], offset, req[nv + i].offset, req[nv + i].size_bytes);
+done:
+  if (pds)
+    for (int i = 0; i < no; i++)
+      if (pds[i]) dnnl_primitive_desc_destroy(pds[i]);
+  zn_free(pds);
+  zn_free(req);
+  zn_free(first);
+  zn_free(last);
+  zn_free(offset);
+  return st;
+}
+
+zn_status zn_onednn_instance_reshape(void *p, int64_t batch) {
+  odn_instance *in = p;
+  if (batch < 1) return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to reshape onednn instance: batch %lld < 1",
+                                 (long long)batch);
+  release_plan(in);
+  int saved;
+  /* Primitives size their parallel loops at creation: create them with the
+   * thread count they will run with. */
+  zn_onednn_threads_push(in->num_threads, &saved);
+  zn_status st = build_plan(in, batch);
+  zn_onednn_threads_pop(saved);
+  if (st != ZN_OK) release_plan(in);
+  return st;
+}
+
+zn_status zn_onednn_instance_create(const void *compiled, const zn_backend_instance_options *opts,
+                                    void **instance_out) {
+  *instance_out = NULL;
+  odn_instance *in = zn_calloc(1, sizeof *in);
+  if (!in) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create onednn instance: out of memory");
+  in->c = compiled;
+  in->num_threads = opts && opts->num_threads > 0 ? opts->num_threads : 1;
+  if (dnnl_stream_create(&in->stream, in->c->engine, dnnl_stream_default_flags) != dnnl_success) {
+    zn_free(in);
+    return zn_error(ZN_ERR_INTERNAL, "failed to create onednn instance: no oneDNN stream");
+  }
+  *instance_out = in;
+  return ZN_OK;
+}
+
+size_t zn_onednn_instance_arena_bytes(const void *p) { return ((const odn_instance *)p)->arena_bytes; }
+
+zn_status zn_onednn_instance_run(void *p, const void *const *inputs, void *const *outputs) {
+  odn_instance *in = p;
+  const odn_compiled *c = in->c;
+  if (!in->batch) return zn_error(ZN_ERR_INVALID_STATE, "failed to run onednn instance: not reshaped");
+  for (int i = 0; i < c->g->num_inputs; i++)
+    if (in->in_mems[i]) dnnl_memory_set_data_handle(in->in_mems[i], (void *)inputs[i]);
+  for (int i = 0; i < c->g->num_outputs; i++)
+    if (in->out_mems[i]) dnnl_memory_set_data_handle(in->out_mems[i], outputs[i]);
+  int saved;
+  zn_onednn_threads_push(in->num_threads, &saved);
+  zn_status st = ZN_OK;
+  for (int i = 0; i < c->num_ops; i++) {
+    dnnl_status_t ds = dnnl_primitive_execute(in->steps[i].prim, in->stream, in->steps[i].nargs, in->steps[i].args);
+    if (ds != dnnl_success) {
+      const odn_op *op = &c->ops[i];
+      st = zn_error(ZN_ERR_INTERNAL, "failed to run onednn step %d (%s, node %s): oneDNN status %d", i,
+                    zn_onednn_kind_name(op->kind), op->node >= 0 ? c->g->nodes[op->node].name : "-", (int)ds);
+      break;
+    }
+  }
+  if (dnnl_stream_wait(in->stream) != dnnl_success && st == ZN_OK)
+    st = zn_error(ZN_ERR_INTERNAL, "failed to run onednn instance: stream wait failed");
+  zn_onednn_threads_pop(saved);
+  return st;
+}
+
+void zn_onednn_instance_destroy(void *p) {
+  odn_instance *in = p;
+  if (!in) return;
+  release_plan(in);
+  if (in->stream) dnnl_stream_destroy(in->stream);
+  zn_free(in);
+}

@@ -1,0 +1,95 @@
+/* Internal structures of the onednn backend, shared by compile.c (graph ->
+ * op list + packed weights, read-only after compile) and instance.c
+ * (primitives, arena and stream per instance). docs/internals/onednn.md
+ * explains the plan. */
+#ifndef ZN_BACKEND_ONEDNN_ONEDNN_H
+#define ZN_BACKEND_ONEDNN_ONEDNN_H
+
+#include <dnnl.h>
+#include <stdatomic.h>
+
+#include "backend/backend.h"
+
+typedef enum odn_layout { ODN_PLAIN = 0, ODN_NHWC } odn_layout;
+
+/* One graph value as the backend stores it (fixed at compile). Aliases
+ * (Reshape/Flatten/Identity/Squeeze/Unsqueeze whose bytes do not move, and
+ * a convolution output written in place over its residual) name the value
+ * owning the buffer in root. */
+typedef struct odn_value {
+  bool used;               /* touched by the op list (needs a buffer through its root) */
+  int root;                /* value whose arena buffer holds this one */
+  odn_layout layout;
+  dnnl_data_type_t dt;
+} odn_value;
+
+typedef enum odn_kind {
+  ODN_IMPORT, ODN_EXPORT,  /* user NCHW f32 <-> internal layout/dtype (reorders) */
+  ODN_CONV, ODN_IP, ODN_POOL, ODN_ELTWISE, ODN_BINARY, ODN_SUM, ODN_BNORM, ODN_LRN,
+  ODN_SOFTMAX, ODN_CONCAT,
+  ODN_TO_PLAIN,            /* reorder a value into plain (NCHW) order for a reshape */
+  ODN_COPY,                /* copy the residual into a conv's dst before an in-place sum */
+  ODN_KIND_COUNT
+} odn_kind;
+
+/* One planned step. Steps run in order; indexes are the liveness clock. */
+typedef struct odn_op {
+  odn_kind kind;
+  int node;                /* graph node, -1 for import/export */
+  int io_index;            /* import/export: position among graph inputs/outputs */
+  int num_ins;
+  int *ins;                /* value ids (owned) */
+  int out;                 /* value id */
+  /* conv / inner product: packed weights, shared read-only by instances */
+  dnnl_memory_desc_t wmd;  /* the layout the primitive preferred at the reference batch */
+  void *wdata;
+  size_t wbytes;
+  float *bias;             /* f32, owned; NULL: none */
+  int64_t bias_len;
+  int residual;            /* conv: value added before the activation, or -1 */
+  bool ip_src_4d;          /* inner product reads the 4-D tensor before a folded Flatten */
+  /* pooling (also global pools): resolved geometry */
+  dnnl_alg_kind_t alg;
+  dnnl_dims_t kernel, stride, dilation, pad_l, pad_r;
+  /* binary: src1 broadcast, src order swapped for commutative ops */
+  bool swap;
+  int axis;                /* concat / softmax */
+  char impl[64];           /* implementation at the reference batch (describe) */
+} odn_op;
+
+typedef struct odn_compiled {
+  const zn_graph *g;       /* borrowed: outlives the compiled model */
+  zn_precision precision;
+  dnnl_data_type_t compute_dt;
+  dnnl_engine_t engine;    /* thread-safe; shared by instances */
+  odn_value *values;       /* g->num_values */
+  odn_op *ops;
+  int num_ops, cap_ops;
+  size_t weight_bytes;
+  int num_fused_residual_inplace, num_residual_copies, num_flatten_folded;
+  atomic_int num_private_weight_copies;  /* instances that re-packed a conv/ip for their batch */
+} odn_compiled;
+
+/* Memory descriptor of value v at batch size N (its layout and dtype). */
+ZN_INTERNAL zn_status zn_onednn_value_md(const odn_compiled *c, int v, int64_t batch, dnnl_memory_desc_t *md);
+/* Primitive descriptor of op at batch size N (attributes: user scratchpad, post-ops). */
+ZN_INTERNAL zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch,
+                                      dnnl_primitive_desc_t *pd_out);
+/* Run a one-off reorder now (compile time / reshape time only). */
+ZN_INTERNAL zn_status zn_onednn_reorder_now(dnnl_engine_t engine, const dnnl_memory_desc_t *src_md, const void *src,
+                                            const dnnl_memory_desc_t *dst_md, void *dst);
+ZN_INTERNAL const char *zn_onednn_kind_name(odn_kind kind);
+ZN_INTERNAL void zn_onednn_threads_push(int n, int *saved);
+ZN_INTERNAL void zn_onednn_threads_pop(int saved);
+
+ZN_INTERNAL zn_status zn_onednn_instance_create(const void *compiled, const zn_backend_instance_options *opts,
+                                                void **instance_out);
+ZN_INTERNAL zn_status zn_onednn_instance_reshape(void *instance, int64_t batch);
+ZN_INTERNAL size_t zn_onednn_instance_arena_bytes(const void *instance);
+ZN_INTERNAL zn_status zn_onednn_instance_run(void *instance, const void *const *inputs, void *const *outputs);
+ZN_INTERNAL void zn_onednn_instance_destroy(void *instance);
+
+#define ODN_TRY_DNNL(call, what) do { dnnl_status_t odn_st_ = (call); if (odn_st_ != dnnl_success) \
+  return zn_error(ZN_ERR_INTERNAL, "failed to %s: oneDNN status %d", (what), (int)odn_st_); } while (0)
+
+#endif

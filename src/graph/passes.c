@@ -1,0 +1,431 @@
+/* Graph rewrites run once per model before backends compile it: Identity
+ * removal, BatchNormalization folded into Conv, residual Add and activations
+ * fused into Conv/Gemm, dead code elimination; plus the MAC and parameter
+ * counts that reports quote. Every rewrite keeps graph output names: the
+ * fused producer writes the original output value. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/status.h"
+#include "graph/graph.h"
+#include "graph/passes.h"
+
+/* ---- helpers ---- */
+
+zn_status zn_graph_remove_nodes(zn_graph *g, const bool *remove) {
+  int w = 0;
+  for (int i = 0; i < g->num_nodes; i++) {
+    if (remove[i]) {
+      zn_free(g->nodes[i].name);
+      zn_free(g->nodes[i].inputs_ext);
+      continue;
+    }
+    g->nodes[w++] = g->nodes[i];
+  }
+  if (w < g->num_nodes) memset(&g->nodes[w], 0, (size_t)(g->num_nodes - w) * sizeof(zn_node));
+  g->num_nodes = w;
+  for (int v = 0; v < g->num_values; v++) g->values[v].producer = -1;
+  for (int i = 0; i < g->num_nodes; i++)
+    for (int o = 0; o < g->nodes[i].num_outputs; o++) {
+      int v = g->nodes[i].outputs[o];
+      if (v >= 0 && v < g->num_values) g->values[v].producer = i;
+    }
+  return ZN_OK;
+}
+
+static void set_input(zn_node *n, int k, int v) {
+  if (n->inputs_ext) n->inputs_ext[k] = v;
+  else n->inputs[k] = v;
+}
+
+/* Input occurrences of each value among live nodes. NULL on OOM. */
+static int *count_uses(const zn_graph *g, const bool *dead) {
+  int *uses = zn_calloc((size_t)g->num_values + 1, sizeof(int));
+  if (!uses) return NULL;
+  for (int i = 0; i < g->num_nodes; i++) {
+    if (dead && dead[i]) continue;
+    for (int k = 0; k < g->nodes[i].num_inputs; k++) {
+      int v = zn_node_input(&g->nodes[i], k);
+      if (v >= 0) uses[v]++;
+    }
+  }
+  return uses;
+}
+
+static void replace_uses(zn_graph *g, int from, int to) {
+  for (int i = 0; i < g->num_nodes; i++)
+    for (int k = 0; k < g->nodes[i].num_inputs; k++)
+      if (zn_node_input(&g->nodes[i], k) == from) set_input(&g->nodes[i], k, to);
+}
+
+static bool same_shape(const zn_value *a, const zn_value *b) {
+  if (a->num_dims < 0 || a->num_dims != b->num_dims || a->batch_axis != b->batch_axis || a->dtype != b->dtype)
+    return false;
+  for (int i = 0; i < a->num_dims; i++)
+    if (a->dims[i] != b->dims[i]) return false;
+  return true;
+}
+
+/* The producing node of v when it is a live node of the given op, else NULL. */
+static zn_node *producer_of(zn_graph *g, const bool *dead, int v, zn_op op) {
+  if (v < 0) return NULL;
+  int p = g->values[v].producer;
+  if (p < 0 || dead[p] || g->nodes[p].op != op) return NULL;
+  return &g->nodes[p];
+}
+
+/* Rewiring the producer p (output 0 = mid) to write out instead, where the
+ * node reading mid is being removed. */
+static void take_output(zn_graph *g, zn_node *p, int mid, int out) {
+  p->outputs[0] = out;
+  g->values[mid].producer = -1;
+  g->values[out].producer = (int)(p - g->nodes);
+}
+
+static zn_status oom(const char *what) { return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to %s: out of memory", what); }
+
+static zn_status finish(zn_graph *g, bool *dead, int *uses, int changed) {
+  zn_status st = changed ? zn_graph_remove_nodes(g, dead) : ZN_OK;
+  zn_free(dead);
+  zn_free(uses);
+  return st;
+}
+
+/* ---- Identity ---- */
+
+zn_status zn_graph_remove_identity(zn_graph *g) {
+  if (!g->num_nodes) return ZN_OK;
+  bool *dead = zn_calloc((size_t)g->num_nodes, sizeof(bool));
+  if (!dead) return oom("remove Identity nodes");
+  int changed = 0;
+  for (int i = 0; i < g->num_nodes; i++) {
+    zn_node *n = &g->nodes[i];
+    if (n->op != ZN_OP_IDENTITY || n->num_inputs != 1 || n->num_outputs != 1) continue;
+    int x = n->inputs[0], y = n->outputs[0];
+    if (x < 0) continue;
+    if (!g->values[y].is_output) {
+      replace_uses(g, y, x);
+      dead[i] = true;
+      changed++;
+      continue;
+    }
+    /* y names a graph output: let x's producer write y directly. */
+    const zn_value *xv = &g->values[x];
+    int p = xv->producer;
+    if (p < 0 || dead[p] || xv->is_output || xv->is_input || xv->data) continue;
+    zn_node *pn = &g->nodes[p];
+    for (int o = 0; o < pn->num_outputs; o++)
+      if (pn->outputs[o] == x) pn->outputs[o] = y;
+    g->values[y].producer = p;
+    g->values[x].producer = -1;
+    dead[i] = true;
+    replace_uses(g, x, y);
+    changed++;
+  }
+  return finish(g, dead, NULL, changed);
+}
+
+/* ---- BatchNormalization into Conv ---- */
+
+static const float *const_f32(const zn_graph *g, int v, int64_t elems) {
+  if (v < 0) return NULL;
+  const zn_value *val = &g->values[v];
+  if (!val->data || val->dtype != ZN_DTYPE_FLOAT32 || val->data_bytes != (size_t)elems * 4) return NULL;
+  return val->data;
+}
+
+static zn_status fold_one_bn(zn_graph *g, zn_node *conv, const zn_node *bn, bool *folded) {
+  *folded = false;
+  int wv = conv->inputs[1], bv = conv->num_inputs > 2 ? conv->inputs[2] : ZN_NO_VALUE;
+  const zn_value *w = &g->values[wv];
+  if (w->num_dims < 1) return ZN_OK;
+  int64_t m = w->dims[0], welems;
+  if (!zn_value_num_elements(w, 1, &welems) || m <= 0) return ZN_OK;
+  int64_t per = welems / m;
+  const float *wd = const_f32(g, wv, welems), *bd = bv >= 0 ? const_f32(g, bv, m) : NULL;
+  const float *scale = const_f32(g, bn->inputs[1], m), *shift = const_f32(g, bn->inputs[2], m);
+  const float *mean = const_f32(g, bn->inputs[3], m), *var = const_f32(g, bn->inputs[4], m);
+  if (!wd || (bv >= 0 && !bd) || !scale || !shift || !mean || !var) return ZN_OK;
+  float *nw = zn_alloc_aligned((size_t)welems * 4), *nb = zn_alloc_aligned((size_t)m * 4);
+  if (!nw || !nb) {
+    zn_free_aligned(nw);
+    zn_free_aligned(nb);
+    return oom("fold BatchNormalization");
+  }
+  float eps = bn->attrs.batch_norm.epsilon;
+  for (int64_t o = 0; o < m; o++) {
+    double a = (double)scale[o] / sqrt((double)var[o] + (double)eps);
+    for (int64_t j = 0; j < per; j++) nw[o * per + j] = (float)(wd[o * per + j] * a);
+    nb[o] = (float)(((bd ? (double)bd[o] : 0.0) - mean[o]) * a + shift[o]);
+  }
+  int64_t wdims[ZN_MAX_DIMS];
+  int wrank = w->num_dims;
+  memcpy(wdims, w->dims, sizeof wdims);
+  char name[512];
+  int nwv, nbv;
+  snprintf(name, sizeof name, "%s.bn_folded_weight", conv->name);
+  ZN_TRY(zn_graph_add_const_owned(g, name, ZN_DTYPE_FLOAT32, wrank, wdims, nw, (size_t)welems * 4, &nwv));
+  snprintf(name, sizeof name, "%s.bn_folded_bias", conv->name);
+  zn_status st = zn_graph_add_const_owned(g, name, ZN_DTYPE_FLOAT32, 1, &m, nb, (size_t)m * 4, &nbv);
+  if (st != ZN_OK) return st;
+  conv->inputs[1] = nwv;
+  conv->inputs[2] = nbv;
+  if (conv->num_inputs < 3) conv->num_inputs = 3;
+  *folded = true;
+  return ZN_OK;
+}
+
+zn_status zn_graph_fold_batch_norm(zn_graph *g) {
+  if (!g->num_nodes) return ZN_OK;
+  bool *dead = zn_calloc((size_t)g->num_nodes, sizeof(bool));
+  int *uses = count_uses(g, NULL);
+  if (!dead || !uses) { zn_free(dead); zn_free(uses); return oom("fold BatchNormalization"); }
+  int changed = 0;
+  for (int i = 0; i < g->num_nodes; i++) {
+    const zn_node *bn = &g->nodes[i];
+    if (bn->op != ZN_OP_BATCH_NORM || bn->num_inputs != 5 || bn->num_outputs != 1) continue;
+    int x = bn->inputs[0];
+    zn_node *conv = producer_of(g, dead, x, ZN_OP_CONV);
+    if (!conv || conv->num_inputs > 3 || conv->attrs.conv.act.kind != ZN_ACT_NONE || uses[x] != 1 ||
+        g->values[x].is_output)
+      continue;
+    int ci = (int)(conv - g->nodes);
+    bool folded;
+    zn_status st = fold_one_bn(g, conv, bn, &folded);
+    if (st != ZN_OK) { finish(g, dead, uses, 0); return st; }
+    if (!folded) continue;
+    bn = &g->nodes[i];
+    take_output(g, &g->nodes[ci], x, bn->outputs[0]);
+    dead[i] = true;
+    changed++;
+  }
+  return finish(g, dead, uses, changed);
+}
+
+/* ---- residual Add into Conv ---- */
+
+zn_status zn_graph_fuse_residual(zn_graph *g) {
+  if (!g->num_nodes) return ZN_OK;
+  bool *dead = zn_calloc((size_t)g->num_nodes, sizeof(bool));
+  int *uses = count_uses(g, NULL);
+  if (!dead || !uses) { zn_free(dead); zn_free(uses); return oom("fuse residual Add"); }
+  int changed = 0;
+  for (int i = 0; i < g->num_nodes; i++) {
+    const zn_node *add = &g->nodes[i];
+    if (add->op != ZN_OP_ADD || add->num_inputs != 2 || add->num_outputs != 1) continue;
+    for (int s = 0; s < 2; s++) {
+      int x = add->inputs[s], other = add->inputs[1 - s];
+      zn_node *conv = producer_of(g, dead, x, ZN_OP_CONV);
+      if (!conv || conv->num_inputs > 3 || conv->attrs.conv.act.kind != ZN_ACT_NONE || uses[x] != 1 ||
+          g->values[x].is_output || other == x || other < 0)
+        continue;
+      const zn_value *xv = &g->values[x], *ov = &g->values[other], *yv = &g->values[add->outputs[0]];
+      if (!same_shape(xv, ov) || !same_shape(xv, yv)) continue;
+      if (conv->num_inputs < 3) conv->inputs[2] = ZN_NO_VALUE;
+      conv->inputs[3] = other;
+      conv->num_inputs = 4;
+      take_output(g, conv, x, add->outputs[0]);
+      dead[i] = true;
+      changed++;
+      break;
+    }
+  }
+  return finish(g, dead, uses, changed);
+}
+
+/* ---- activations into Conv / Gemm ---- */
+
+static bool act_kind_of(zn_op op, zn_act_kind *kind) {
+  switch (op) {
+  case ZN_OP_RELU: *kind = ZN_ACT_RELU; return true;
+  case ZN_OP_LEAKY_RELU: *kind = ZN_ACT_LEAKY_RELU; return true;
+  case ZN_OP_SIGMOID: *kind = ZN_ACT_SIGMOID; return true;
+  case ZN_OP_HARD_SIGMOID: *kind = ZN_ACT_HARD_SIGMOID; return true;
+  case ZN_OP_HARD_SWISH: *kind = ZN_ACT_HARD_SWISH; return true;
+  case ZN_OP_CLIP: *kind = ZN_ACT_CLIP; return true;
+  case ZN_OP_TANH: *kind = ZN_ACT_TANH; return true;
+  default: return false;
+  }
+}
+
+zn_status zn_graph_fuse_activations(zn_graph *g) {
+  if (!g->num_nodes) return ZN_OK;
+  bool *dead = zn_calloc((size_t)g->num_nodes, sizeof(bool));
+  int *uses = count_uses(g, NULL);
+  if (!dead || !uses) { zn_free(dead); zn_free(uses); return oom("fuse activations"); }
+  int changed = 0;
+  for (int i = 0; i < g->num_nodes; i++) {
+    const zn_node *t = &g->nodes[i];
+    zn_act_kind kind;
+    if (!act_kind_of(t->op, &kind) || t->num_inputs < 1 || t->num_outputs != 1) continue;
+    if (t->op == ZN_OP_CLIP)
+      for (int k = 1; k < t->num_inputs; k++)
+        if (zn_node_input(t, k) >= 0 && !g->values[zn_node_input(t, k)].data) goto next;
+    int x = zn_node_input(t, 0);
+    if (x < 0 || uses[x] != 1 || g->values[x].is_output) continue;
+    zn_node *p = producer_of(g, dead, x, ZN_OP_CONV);
+    zn_act *act = p ? &p->attrs.conv.act : NULL;
+    if (!p && (p = producer_of(g, dead, x, ZN_OP_GEMM))) act = &p->attrs.gemm.act;
+    if (!p || act->kind != ZN_ACT_NONE) continue;
+    act->kind = kind;
+    act->alpha = t->attrs.act.alpha;
+    act->beta = t->attrs.act.beta;
+    if (kind == ZN_ACT_RELU || kind == ZN_ACT_SIGMOID || kind == ZN_ACT_TANH || kind == ZN_ACT_HARD_SWISH)
+      act->alpha = act->beta = 0;
+    take_output(g, p, x, t->outputs[0]);
+    dead[i] = true;
+    changed++;
+  next:;
+  }
+  return finish(g, dead, uses, changed);
+}
+
+/* ---- dead code ---- */
+
+zn_status zn_graph_eliminate_dead(zn_graph *g) {
+  ZN_TRY(zn_graph_toposort(g));
+  int nv = g->num_values;
+  bool *live = zn_calloc((size_t)nv + 1, sizeof(bool));
+  bool *dead = zn_calloc((size_t)g->num_nodes + 1, sizeof(bool));
+  int *remap = zn_malloc(((size_t)nv + 1) * sizeof(int));
+  if (!live || !dead || !remap) {
+    zn_free(live); zn_free(dead); zn_free(remap);
+    return oom("eliminate dead nodes");
+  }
+  for (int i = 0; i < g->num_outputs; i++) live[g->outputs[i]] = true;
+  for (int i = g->num_nodes - 1; i >= 0; i--) {
+    const zn_node *n = &g->nodes[i];
+    bool any = false;
+    for (int o = 0; o < n->num_outputs; o++) any = any || live[n->outputs[o]];
+    dead[i] = !any;
+    if (!any) continue;
+    for (int k = 0; k < n->num_inputs; k++) {
+      int v = zn_node_input(n, k);
+      if (v >= 0) live[v] = true;
+    }
+  }
+  zn_status st = zn_graph_remove_nodes(g, dead);
+  zn_free(dead);
+  if (st != ZN_OK) { zn_free(live); zn_free(remap); return st; }
+  /* Keep: live values, interface values, and every output of a kept node. */
+  for (int v = 0; v < nv; v++)
+    if (g->values[v].is_input || g->values[v].is_output || g->values[v].producer >= 0) live[v] = true;
+  int w = 0;
+  for (int v = 0; v < nv; v++) {
+    if (!live[v]) {
+      remap[v] = -1;
+      zn_free(g->values[v].name);
+      zn_free_aligned(g->values[v].data);
+      continue;
+    }
+    remap[v] = w;
+    g->values[w++] = g->values[v];
+  }
+  if (w < nv) memset(&g->values[w], 0, (size_t)(nv - w) * sizeof(zn_value));
+  g->num_values = w;
+  for (int i = 0; i < g->num_nodes; i++) {
+    zn_node *n = &g->nodes[i];
+    for (int k = 0; k < n->num_inputs; k++) {
+      int v = zn_node_input(n, k);
+      if (v >= 0) set_input(n, k, remap[v]);
+    }
+    for (int o = 0; o < n->num_outputs; o++) n->outputs[o] = remap[n->outputs[o]];
+  }
+  for (int i = 0; i < g->num_inputs; i++) g->inputs[i] = remap[g->inputs[i]];
+  for (int i = 0; i < g->num_outputs; i++) g->outputs[i] = remap[g->outputs[i]];
+  zn_free(live);
+  zn_free(remap);
+  return ZN_OK;
+}
+
+/* ---- the pipeline ---- */
+
+zn_status zn_graph_optimize(zn_graph *g) {
+  ZN_TRY(zn_graph_infer_shapes(g));
+  ZN_TRY(zn_graph_fold_constants(g));
+  ZN_TRY(zn_graph_remove_identity(g));
+  ZN_TRY(zn_graph_fold_batch_norm(g));
+  ZN_TRY(zn_graph_fuse_residual(g));
+  ZN_TRY(zn_graph_fuse_activations(g));
+  ZN_TRY(zn_graph_eliminate_dead(g));
+  ZN_TRY(zn_graph_toposort(g));
+  return zn_graph_infer_shapes(g);
+}
+
+/* ---- counts ---- */
+
+static int64_t per_image(const zn_value *v) {
+  int64_t e;
+  return zn_value_num_elements(v, 1, &e) ? e : 0;
+}
+
+static int64_t dim_n1(const zn_value *v, int i) {
+  if (i < 0) i += v->num_dims;
+  return i >= 0 && i < v->num_dims ? v->dims[i] : 0;
+}
+
+int64_t zn_graph_macs_per_image(const zn_graph *g) {
+  int64_t total = 0;
+  for (int i = 0; i < g->num_nodes; i++) {
+    const zn_node *n = &g->nodes[i];
+    const zn_value *out = &g->values[n->outputs[0]];
+    int64_t macs = 0;
+    if (n->op == ZN_OP_CONV && n->num_inputs >= 2) {
+      const zn_value *x = &g->values[zn_node_input(n, 0)];
+      if (x->num_dims < 2 || n->attrs.conv.group <= 0) continue;
+      int64_t k = dim_n1(x, 1) / n->attrs.conv.group;
+      for (int s = 0; s < n->attrs.conv.num_spatial; s++) k *= n->attrs.conv.kernel[s];
+      macs = per_image(out) * k;
+    } else if (n->op == ZN_OP_GEMM) {
+      const zn_value *a = &g->values[zn_node_input(n, 0)];
+      macs = per_image(out) * dim_n1(a, n->attrs.gemm.trans_a ? 0 : 1);
+    } else if (n->op == ZN_OP_MATMUL) {
+      const zn_value *a = &g->values[zn_node_input(n, 0)];
+      macs = per_image(out) * dim_n1(a, -1);
+    }
+    if (macs > 0 && __builtin_add_overflow(total, macs, &total)) return INT64_MAX;
+  }
+  return total;
+}
+
+static bool is_float(zn_dtype t) {
+  return t == ZN_DTYPE_FLOAT32 || t == ZN_DTYPE_FLOAT16 || t == ZN_DTYPE_BFLOAT16 || t == ZN_DTYPE_FLOAT64;
+}
+
+int64_t zn_graph_num_params(const zn_graph *g) {
+  bool *counted = zn_calloc((size_t)g->num_values + 1, sizeof(bool));
+  if (!counted) return -1;
+  int64_t total = 0;
+  for (int i = 0; i < g->num_nodes; i++) {
+    const zn_node *n = &g->nodes[i];
+    int first = 1, last = 2;
+    switch (n->op) {
+    case ZN_OP_CONV: case ZN_OP_GEMM: case ZN_OP_BATCH_NORM: break;
+    case ZN_OP_MATMUL: first = 0; last = 1; break;
+    case ZN_OP_ADD: {
+      /* MatMul + Add is a Linear layer: its constant addend is the bias. */
+      bool after_matmul = false;
+      for (int k = 0; k < 2 && k < n->num_inputs; k++) {
+        int v = zn_node_input(n, k);
+        int p = v >= 0 ? g->values[v].producer : -1;
+        if (p >= 0 && g->nodes[p].op == ZN_OP_MATMUL) after_matmul = true;
+      }
+      if (!after_matmul) continue;
+      first = 0; last = 1;
+      break;
+    }
+    default: continue;
+    }
+    for (int k = first; k <= last && k < n->num_inputs; k++) {
+      int v = zn_node_input(n, k);
+      if (v < 0 || counted[v] || !g->values[v].data || !is_float(g->values[v].dtype)) continue;
+      counted[v] = true;
+      total += per_image(&g->values[v]);
+    }
+  }
+  zn_free(counted);
+  return total;
+}

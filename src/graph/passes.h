@@ -1,0 +1,59 @@
+/* Graph passes, one function each; zn_graph_optimize (graph.h) runs them in
+ * this order: fold constants, remove Identity, fold BatchNormalization into
+ * Conv, fuse residual Add into Conv, fuse activations into Conv/Gemm, dead
+ * code elimination, toposort, shape inference. Each pass expects inferred
+ * shapes and a sorted graph and leaves dead nodes/values for the DCE pass. */
+#ifndef ZN_GRAPH_PASSES_H
+#define ZN_GRAPH_PASSES_H
+
+#include "graph/graph.h"
+
+/* Nodes whose inputs are all constants (and Shape of any value with a known
+ * shape) become constants. int64 results keep the batch symbol per element
+ * (batch_elems) where it stays representable as c * N; otherwise the node stays. */
+ZN_INTERNAL zn_status zn_graph_fold_constants(zn_graph *g);
+/* Identity nodes vanish; consumers read the Identity's input. A graph output
+ * keeps its name (the producer writes it directly). */
+ZN_INTERNAL zn_status zn_graph_remove_identity(zn_graph *g);
+/* Conv -> BatchNormalization with constant params, conv output read only by the BN. */
+ZN_INTERNAL zn_status zn_graph_fold_batch_norm(zn_graph *g);
+/* Add(conv_out, other) -> Conv input 3, when shapes are equal. */
+ZN_INTERNAL zn_status zn_graph_fuse_residual(zn_graph *g);
+/* Conv/Gemm followed by Relu/Clip/LeakyRelu/Sigmoid/HardSigmoid/HardSwish/Tanh. */
+ZN_INTERNAL zn_status zn_graph_fuse_activations(zn_graph *g);
+/* Drop nodes that no graph output depends on and values nothing uses; compact
+ * the arrays and renumber ids (value ids held outside the graph go stale). */
+ZN_INTERNAL zn_status zn_graph_eliminate_dead(zn_graph *g);
+
+/* The evaluator shared by folding and by shape inference (which needs the
+ * contents of small shape tensors before they are folded). inputs[k] is the
+ * value of input k (NULL when absent) with data set, except that Shape reads
+ * only its input's dims. out carries the inferred dtype and dims. On success
+ * *data_out (zn_alloc_aligned, caller owns) and *batch_elems_out are set and
+ * *done is true; *done false means "cannot evaluate" (unsupported op or dtype,
+ * the batch symbol not representable), with ZN_OK. */
+ZN_INTERNAL zn_status zn_node_eval(const zn_node *n, const zn_value *const *inputs, const zn_value *out,
+                                   void **data_out, size_t *bytes_out, uint64_t *batch_elems_out, bool *done);
+
+/* Remove the nodes flagged in remove[] (node index order kept), fixing
+ * producers; values stay (eliminate_dead drops the unused ones). */
+ZN_INTERNAL zn_status zn_graph_remove_nodes(zn_graph *g, const bool *remove);
+
+/* ONNX Slice on one axis of plain size dim: start/end/step as given (step != 0),
+ * clamped like the spec. Returns the first index and the element count. */
+ZN_INTERNAL void zn_slice_resolve(int64_t dim, int64_t start, int64_t end, int64_t step, int64_t *first_out,
+                                  int64_t *count_out);
+
+/* Bytes per element of the dtypes the IR holds; 0 if unknown. (The public
+ * zn_dtype_size lives in the runtime, which this layer cannot call.) */
+static inline size_t zn_graph_dtype_size(zn_dtype t) {
+  switch (t) {
+  case ZN_DTYPE_FLOAT32: case ZN_DTYPE_INT32: return 4;
+  case ZN_DTYPE_INT64: case ZN_DTYPE_FLOAT64: return 8;
+  case ZN_DTYPE_UINT8: case ZN_DTYPE_INT8: case ZN_DTYPE_BOOL: return 1;
+  case ZN_DTYPE_FLOAT16: case ZN_DTYPE_BFLOAT16: return 2;
+  default: return 0;
+  }
+}
+
+#endif

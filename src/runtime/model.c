@@ -1,0 +1,261 @@
+/* zn_model: the public face of a loaded model. Loading runs the pipeline
+ * import -> shape inference -> passes -> backend compile, and keeps the
+ * optimised graph (the compiled weights may point into it) for the model's
+ * whole life. A model is immutable afterwards and shared by its instances. */
+#include "runtime/model.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "backend/ref/ref.h"
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/status.h"
+#include "onnx/onnx.h"
+#include "zoo/zoo.h"
+
+ZN_PUBLIC zn_model_options zn_model_options_default(void) {
+  zn_model_options o;
+  memset(&o, 0, sizeof o);
+  o.backend = "auto";
+  return o;
+}
+
+ZN_PUBLIC void zn_model_destroy(zn_model *m) {
+  if (!m) return;
+  if (m->compiled && m->backend) m->backend->compiled_destroy(m->compiled);
+  zn_graph_destroy(m->graph);
+  zn_free(m->inputs);
+  zn_free(m->outputs);
+  zn_free(m);
+}
+
+static void fill_info(const zn_graph *g, int value, zn_tensor_info *info) {
+  const zn_value *v = &g->values[value];
+  memset(info, 0, sizeof *info);
+  info->name = v->name;
+  info->dtype = v->dtype;
+  info->num_dims = v->num_dims < 0 ? 0 : v->num_dims;
+  info->batch_axis = v->batch_axis;
+  for (int i = 0; i < info->num_dims; i++) info->dims[i] = i == v->batch_axis ? -1 : v->dims[i];
+}
+
+/* Every node must be one the backend runs: say which is not. */
+static zn_status check_support(const zn_backend_ops *b, const zn_graph *g) {
+  for (int i = 0; i < g->num_nodes; i++) {
+    const zn_node *n = &g->nodes[i];
+    if (!b->supports_node(g, n)) {
+      char shape[128] = "";
+      if (n->num_inputs > 0 && zn_node_input(n, 0) >= 0)
+        zn_value_shape_str(&g->values[zn_node_input(n, 0)], shape, sizeof shape);
+      return zn_error(ZN_ERR_UNSUPPORTED_OP, "backend '%s' does not support node '%s' (%s, input %s %s)", b->name,
+                      n->name, zn_op_name(n->op),
+                      n->num_inputs > 0 && zn_node_input(n, 0) >= 0 ? zn_dtype_name(g->values[zn_node_input(n, 0)].dtype) : "",
+                      shape);
+    }
+  }
+  return ZN_OK;
+}
+
+static zn_status list_backends(char *buf, size_t size) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < zn_backend_count() && used < size; i++) {
+    int w = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", zn_backend_name(i));
+    if (w > 0) used += (size_t)w;
+  }
+  return ZN_OK;
+}
+
+/* Takes ownership of g in every case. */
+static zn_status finish(zn_graph *g, const zn_model_options *opts, const char *what, zn_model **out) {
+  zn_model_options defaults = zn_model_options_default();
+  if (!opts) opts = &defaults;
+  zn_model *m = zn_calloc(1, sizeof(zn_model));
+  if (!m) {
+    zn_graph_destroy(g);
+    return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to load model %s: out of memory", what);
+  }
+  m->graph = g;
+  m->precision = opts->precision;
+  zn_status st = zn_graph_infer_shapes(g);
+  if (st == ZN_OK && !opts->disable_passes) st = zn_graph_optimize(g);
+  if (st != ZN_OK) goto fail;
+
+  m->backend = zn_backend_find(opts->backend ? opts->backend : "auto");
+  if (!m->backend) {
+    char names[256];
+    list_backends(names, sizeof names);
+    st = zn_error(ZN_ERR_INVALID_ARGUMENT, "unknown backend '%s' (built: %s; or auto)", opts->backend, names);
+    goto fail;
+  }
+  if (m->backend->available && !m->backend->available()) {
+    st = zn_error(ZN_ERR_UNSUPPORTED_HARDWARE, "backend '%s' cannot run on this machine", m->backend->name);
+    goto fail;
+  }
+  if ((st = check_support(m->backend, g)) != ZN_OK) goto fail;
+  zn_backend_compile_options co = {.precision = opts->precision};
+  if ((st = m->backend->compile(g, &co, &m->compiled)) != ZN_OK) goto fail;
+
+  m->inputs = zn_calloc((size_t)g->num_inputs + 1, sizeof(zn_tensor_info));
+  m->outputs = zn_calloc((size_t)g->num_outputs + 1, sizeof(zn_tensor_info));
+  if (!m->inputs || !m->outputs) {
+    st = zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to load model %s: out of memory", what);
+    goto fail;
+  }
+  for (int i = 0; i < g->num_inputs; i++) fill_info(g, g->inputs[i], &m->inputs[i]);
+  for (int i = 0; i < g->num_outputs; i++) fill_info(g, g->outputs[i], &m->outputs[i]);
+  m->macs_per_image = zn_graph_macs_per_image(g);
+  zn_log_info("model %s compiled for backend %s", what, m->backend->name);
+  *out = m;
+  return ZN_OK;
+fail:
+  zn_error_prefix(st, "failed to load model %s: ", what);
+  zn_model_destroy(m);
+  return st;
+}
+
+ZN_PUBLIC zn_status zn_model_load_file(const char *path, const zn_model_options *opts, zn_model **out) {
+  if (!out) return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to load model: model_out is NULL");
+  *out = NULL;
+  if (!path) return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to load model: path is NULL");
+  zn_onnx_import_options io = {.max_bytes = opts ? opts->max_model_bytes : 0};
+  zn_graph *g = NULL;
+  zn_status st = zn_onnx_import_file(path, &io, &g);
+  if (st != ZN_OK) return st;
+  int64_t params = zn_graph_num_params(g);
+  st = finish(g, opts, path, out);
+  if (st == ZN_OK) (*out)->num_params = params;
+  return st;
+}
+
+ZN_PUBLIC zn_status zn_model_load_memory(const void *data, size_t size, const char *base_dir,
+                                         const zn_model_options *opts, zn_model **out) {
+  if (!out) return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to load model: model_out is NULL");
+  *out = NULL;
+  if (!data && size) return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to load model: data is NULL");
+  zn_onnx_import_options io = {.max_bytes = opts ? opts->max_model_bytes : 0};
+  zn_graph *g = NULL;
+  zn_status st = zn_onnx_import_memory(data, size, base_dir, &io, &g);
+  if (st != ZN_OK) return st;
+  int64_t params = zn_graph_num_params(g);
+  st = finish(g, opts, "(memory)", out);
+  if (st == ZN_OK) (*out)->num_params = params;
+  return st;
+}
+
+ZN_PUBLIC zn_status zn_model_from_zoo(const char *name, uint64_t seed, const zn_model_options *opts, zn_model **out) {
+  if (!out) return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to build zoo model: model_out is NULL");
+  *out = NULL;
+  if (!name) return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to build zoo model: name is NULL");
+  zn_graph *g = NULL;
+  ZN_TRY(zn_zoo_build(name, seed, &g));
+  int64_t params = zn_graph_num_params(g);
+  /* Random He-normal weights with default BN statistics blow up or vanish
+   * (PITFALLS.md): calibrate the running statistics on one seeded batch. */
+  zn_status st = zn_graph_infer_shapes(g);
+  if (st == ZN_OK) st = zn_ref_calibrate_batch_norm(g, 1, seed ^ 0x5EEDCA11B4A7E5ull);
+  if (st != ZN_OK) {
+    zn_graph_destroy(g);
+    return zn_error_prefix(st, "failed to build zoo model '%s': ", name);
+  }
+  st = finish(g, opts, name, out);
+  if (st == ZN_OK) (*out)->num_params = params;
+  return st;
+}
+
+ZN_PUBLIC size_t zn_model_num_inputs(const zn_model *m) { return m ? (size_t)m->graph->num_inputs : 0; }
+ZN_PUBLIC size_t zn_model_num_outputs(const zn_model *m) { return m ? (size_t)m->graph->num_outputs : 0; }
+
+ZN_PUBLIC zn_status zn_model_input_info(const zn_model *m, size_t i, zn_tensor_info *info) {
+  if (!m || !info || i >= (size_t)m->graph->num_inputs)
+    return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to get input info: index %zu out of range", i);
+  *info = m->inputs[i];
+  return ZN_OK;
+}
+
+ZN_PUBLIC zn_status zn_model_output_info(const zn_model *m, size_t i, zn_tensor_info *info) {
+  if (!m || !info || i >= (size_t)m->graph->num_outputs)
+    return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to get output info: index %zu out of range", i);
+  *info = m->outputs[i];
+  return ZN_OK;
+}
+
+ZN_PUBLIC const char *zn_model_backend(const zn_model *m) { return m ? m->backend->name : ""; }
+ZN_PUBLIC int64_t zn_model_macs_per_image(const zn_model *m) { return m ? m->macs_per_image : 0; }
+ZN_PUBLIC int64_t zn_model_num_params(const zn_model *m) { return m ? m->num_params : 0; }
+ZN_PUBLIC size_t zn_model_weight_bytes(const zn_model *m) {
+  return m && m->backend->weight_bytes ? m->backend->weight_bytes(m->compiled) : 0;
+}
+
+ZN_PUBLIC zn_status zn_model_export_onnx(const zn_model *m, const char *path) {
+  if (!m || !path) return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to export model: NULL argument");
+  return zn_onnx_export_file(m->graph, path);
+}
+
+/* Appends printf-style text to buf at *used, never past size. */
+static void put(char *buf, size_t size, size_t *used, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+#include <stdarg.h>
+static void put(char *buf, size_t size, size_t *used, const char *fmt, ...) {
+  char tmp[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if (size && *used < size - 1) {
+    size_t room = size - 1 - *used;
+    size_t k = (size_t)n < room ? (size_t)n : room;
+    memcpy(buf + *used, tmp, k);
+    buf[*used + k] = '\0';
+  }
+  *used += (size_t)n;
+}
+
+ZN_PUBLIC size_t zn_model_describe(const zn_model *m, char *buf, size_t size) {
+  size_t used = 0;
+  if (size) buf[0] = '\0';
+  if (!m) return 0;
+  const zn_graph *g = m->graph;
+  int counts[ZN_OP_COUNT] = {0};
+  for (int i = 0; i < g->num_nodes; i++) counts[g->nodes[i].op]++;
+  put(buf, size, &used, "graph: %s (opset %lld)%s\n", g->name ? g->name : "", (long long)g->opset,
+      g->static_batch ? ", batch fixed to 1 (the graph's shapes do not carry a batch dimension)" : "");
+  put(buf, size, &used, "nodes: %d, values: %d\n", g->num_nodes, g->num_values);
+  put(buf, size, &used, "params: %lld, MACs/image: %lld (%.3f GMACs, %.3f GFLOPs)\n", (long long)m->num_params,
+      (long long)m->macs_per_image, m->macs_per_image / 1e9, 2 * m->macs_per_image / 1e9);
+  put(buf, size, &used, "ops:");
+  for (int k = 0; k < ZN_OP_COUNT; k++)
+    if (counts[k]) put(buf, size, &used, " %s=%d", zn_op_name((zn_op)k), counts[k]);
+  put(buf, size, &used, "\n");
+  char shape[128];
+  for (int i = 0; i < g->num_inputs; i++) {
+    const zn_value *v = &g->values[g->inputs[i]];
+    put(buf, size, &used, "input  %s: %s %s\n", v->name, zn_dtype_name(v->dtype), zn_value_shape_str(v, shape, sizeof shape));
+  }
+  for (int i = 0; i < g->num_outputs; i++) {
+    const zn_value *v = &g->values[g->outputs[i]];
+    put(buf, size, &used, "output %s: %s %s\n", v->name, zn_dtype_name(v->dtype), zn_value_shape_str(v, shape, sizeof shape));
+  }
+  put(buf, size, &used, "layers:\n");
+  for (int i = 0; i < g->num_nodes; i++) {
+    const zn_node *n = &g->nodes[i];
+    const zn_value *o = &g->values[n->outputs[0]];
+    const char *act = "";
+    if (n->op == ZN_OP_CONV && n->attrs.conv.act.kind != ZN_ACT_NONE) act = "+act";
+    if (n->op == ZN_OP_GEMM && n->attrs.gemm.act.kind != ZN_ACT_NONE) act = "+act";
+    const char *res = n->op == ZN_OP_CONV && n->num_inputs > 3 && zn_node_input(n, 3) >= 0 ? "+residual" : "";
+    put(buf, size, &used, "  %-40s %-18s%s%s -> %s\n", n->name, zn_op_name(n->op), act, res,
+        zn_value_shape_str(o, shape, sizeof shape));
+  }
+  put(buf, size, &used, "backend: %s, precision %s, packed weights %zu bytes\n", m->backend->name,
+      m->precision == ZN_PRECISION_BF16 ? "bf16" : "fp32", zn_model_weight_bytes(m));
+  if (m->backend->describe) {
+    char tmp[4096];
+    tmp[0] = '\0';
+    m->backend->describe(m->compiled, tmp, sizeof tmp);
+    put(buf, size, &used, "%s", tmp);
+    if (tmp[0] && tmp[strlen(tmp) - 1] != '\n') put(buf, size, &used, "\n");
+  }
+  return used;
+}

@@ -1,0 +1,245 @@
+/* onednn backend on small multi-layer graphs: residual + ReLU fusion (in place
+ * and after a copy), batch 1 and 3 and a reshape between them, two instances
+ * of one compiled model running in two threads, describe(), errors, and bf16
+ * against the fp32 oracle. */
+#include <pthread.h>
+
+#include "test_onednn_util.h"
+
+/* x -> conv3x3+relu -> conv3x3 (+ residual x) + relu [-> conv1x1 reading x again when keep_x] */
+static zn_graph *residual_graph(int64_t c, int64_t s, bool keep_x) {
+  zn_graph *g = NULL;
+  zn_graph_create(&g);
+  int64_t xd[4] = {1, c, s, s}, wd[4] = {c, c, 3, 3}, bd[1] = {c};
+  int x = od_input(g, "x", 4, xd), a, y;
+  int c1[3] = {x, od_const(g, "w1", 4, wd, 1, -0.2f, 0.2f), od_const(g, "b1", 1, bd, 2, -0.5f, 0.5f)};
+  zn_node *n = od_node(g, ZN_OP_CONV, "c1", 3, c1, "a", &a);
+  od_conv_attrs(n, 3, 1, 1, 1, 1);
+  n->attrs.conv.act = od_act(ZN_ACT_RELU, 0, 0);
+  int c2[4] = {a, od_const(g, "w2", 4, wd, 3, -0.2f, 0.2f), od_const(g, "b2", 1, bd, 4, -0.5f, 0.5f), x};
+  n = od_node(g, ZN_OP_CONV, "c2", 4, c2, "y", &y);
+  od_conv_attrs(n, 3, 1, 1, 1, 1);
+  n->attrs.conv.act = od_act(ZN_ACT_RELU, 0, 0);
+  if (keep_x) {
+    int64_t w3d[4] = {c, c, 1, 1};
+    int z, c3[4] = {x, od_const(g, "w3", 4, w3d, 5, -0.5f, 0.5f), ZN_NO_VALUE, y};
+    od_conv_attrs(od_node(g, ZN_OP_CONV, "c3", 4, c3, "z", &z), 1, 1, 0, 1, 1);
+    zn_graph_mark_output(g, z);
+  } else {
+    zn_graph_mark_output(g, y);
+  }
+  return g;
+}
+
+static size_t describe_of(const zn_graph *g, zn_precision p, char *buf, size_t size) {
+  void *compiled = NULL;
+  zn_backend_compile_options co = {p};
+  buf[0] = 0;
+  if (zn_backend_onednn.compile(g, &co, &compiled) != ZN_OK) return 0;
+  size_t n = zn_backend_onednn.describe(compiled, buf, size);
+  zn_backend_onednn.compiled_destroy(compiled);
+  return n;
+}
+
+static void test_residual(void) {
+  char text[4096];
+  for (int keep = 0; keep <= 1; keep++)
+    for (int64_t b = 1; b <= 3; b += 2) {
+      zn_graph *g = residual_graph(17, 7, keep);
+      od_compare(keep ? "residual after a copy" : "residual in place", g, b, ZN_PRECISION_FP32, 1, 1e-4);
+      describe_of(g, ZN_PRECISION_FP32, text, sizeof text);
+      CHECK(strstr(text, keep ? "1 in place, 1 after a copy" : "1 in place, 0 after a copy") != NULL);
+      CHECK(strstr(text, "convs:") != NULL);
+      zn_graph_destroy(g);
+    }
+}
+
+/* A small CNN: conv-relu, maxpool, two branches concatenated, residual,
+ * global pool, flatten, gemm, softmax. */
+static zn_graph *small_cnn(void) {
+  zn_graph *g = NULL;
+  zn_graph_create(&g);
+  int64_t xd[4] = {1, 3, 13, 13};
+  int x = od_input(g, "x", 4, xd), a, p, b1, b2, cat, r, gap, f, y, sm;
+  int64_t w1[4] = {16, 3, 3, 3}, w2[4] = {8, 16, 1, 1}, w3[4] = {8, 16, 3, 3}, w4[4] = {16, 16, 3, 3};
+  int ci[2] = {x, od_const(g, "w1", 4, w1, 1, -0.4f, 0.4f)};
+  zn_node *n = od_node(g, ZN_OP_CONV, "stem", 2, ci, "a", &a);
+  od_conv_attrs(n, 3, 2, 1, 1, 1);
+  n->attrs.conv.act = od_act(ZN_ACT_RELU, 0, 0);
+  n = od_node(g, ZN_OP_MAX_POOL, "pool", 1, &a, "p", &p);
+  od_pool_attrs(n, 3, 1, 1, false, false);
+  int cb1[2] = {p, od_const(g, "w2", 4, w2, 2, -0.4f, 0.4f)}, cb2[2] = {p, od_const(g, "w3", 4, w3, 3, -0.2f, 0.2f)};
+  n = od_node(g, ZN_OP_CONV, "b1", 2, cb1, "b1", &b1);
+  od_conv_attrs(n, 1, 1, 0, 1, 1);
+  n->attrs.conv.act = od_act(ZN_ACT_CLIP, 0, 6);
+  n = od_node(g, ZN_OP_CONV, "b2", 2, cb2, "b2", &b2);
+  od_conv_attrs(n, 3, 1, 1, 1, 1);
+  int cc[2] = {b1, b2};
+  od_node(g, ZN_OP_CONCAT, "cat", 2, cc, "cat", &cat)->attrs.axis.axis = 1;
+  int cr[4] = {cat, od_const(g, "w4", 4, w4, 4, -0.2f, 0.2f), ZN_NO_VALUE, p};
+  n = od_node(g, ZN_OP_CONV, "res", 4, cr, "r", &r);
+  od_conv_attrs(n, 3, 1, 1, 1, 1);
+  n->attrs.conv.act = od_act(ZN_ACT_RELU, 0, 0);
+  od_node(g, ZN_OP_GLOBAL_AVERAGE_POOL, "gap", 1, &r, "gap", &gap);
+  od_node(g, ZN_OP_FLATTEN, "flat", 1, &gap, "f", &f)->attrs.axis.axis = 1;
+  int64_t bd[2] = {10, 16}, cd[1] = {10};
+  int gi[3] = {f, od_const(g, "fc", 2, bd, 5, -1, 1), od_const(g, "fcb", 1, cd, 6, -1, 1)};
+  n = od_node(g, ZN_OP_GEMM, "fc", 3, gi, "y", &y);
+  n->attrs.gemm.trans_b = true;
+  n->attrs.gemm.alpha = n->attrs.gemm.beta = 1;
+  od_node(g, ZN_OP_SOFTMAX, "softmax", 1, &y, "sm", &sm)->attrs.softmax.axis = 1;
+  zn_graph_mark_output(g, y);
+  zn_graph_mark_output(g, sm);
+  return g;
+}
+
+static void test_small_cnn(void) {
+  zn_graph *g = small_cnn();
+  for (int64_t b = 1; b <= 3; b += 2)
+    for (int t = 1; t <= 2; t++) od_compare("small cnn", g, b, ZN_PRECISION_FP32, t, 1e-4);
+  char text[4096];
+  CHECK(describe_of(g, ZN_PRECISION_FP32, text, sizeof text) > 0);
+  CHECK(strstr(text, "precision fp32") != NULL);
+  CHECK(strstr(text, "flatten folded into inner product") != NULL);
+  CHECK(strstr(text, "OMP_WAIT_POLICY=PASSIVE") != NULL);
+  zn_graph_destroy(g);
+}
+
+/* One compiled model, reshaped 1 -> 3 -> 1, run before reshape, weights shared. */
+static void test_lifecycle(void) {
+  zn_graph *g = small_cnn();
+  CHECK_OK(zn_graph_infer_shapes(g));
+  const zn_backend_ops *b = &zn_backend_onednn;
+  void *compiled = NULL, *inst = NULL;
+  CHECK_OK(b->compile(g, NULL, &compiled));
+  if (!compiled) { zn_graph_destroy(g); return; }
+  CHECK(b->weight_bytes(compiled) >= (16 * 27 + 8 * 16 + 8 * 144 + 16 * 144 + 160 + 10) * sizeof(float));
+  zn_backend_instance_options io = {1, NULL, 0};
+  CHECK_OK(b->instance_create(compiled, &io, &inst));
+  od_io x3, x1, r1;
+  od_io_init(&x3, g, 3, 9);
+  od_io_init(&x1, g, 1, 9);
+  od_io_init(&r1, g, 1, 9);
+  CHECK_STATUS(b->instance_run(inst, (const void *const *)x1.in, (void *const *)x1.out), ZN_ERR_INVALID_STATE);
+  CHECK_STATUS(b->instance_reshape(inst, 0), ZN_ERR_INVALID_ARGUMENT);
+  CHECK_OK(b->instance_reshape(inst, 3));
+  size_t arena3 = b->instance_arena_bytes(inst);
+  CHECK(arena3 > 0);
+  CHECK_OK(b->instance_run(inst, (const void *const *)x3.in, (void *const *)x3.out));
+  CHECK_OK(b->instance_reshape(inst, 1));
+  CHECK(b->instance_arena_bytes(inst) < arena3);
+  CHECK_OK(b->instance_run(inst, (const void *const *)x1.in, (void *const *)x1.out));
+  CHECK_OK(od_run(&zn_backend_ref, g, 1, ZN_PRECISION_FP32, 1, &r1));
+  for (int o = 0; o < 2; o++) CHECK(od_rel_err(x1.out[o], r1.out[o], r1.out_count[o]) <= 1e-4);
+  /* the first image of the batch-3 run equals the batch-1 run (same seed, same first image) */
+  CHECK(od_rel_err(x3.out[0], x1.out[0], 10) <= 1e-5);
+  b->instance_destroy(inst);
+  b->instance_destroy(NULL);
+  b->compiled_destroy(compiled);
+  b->compiled_destroy(NULL);
+  od_io_deinit(&x3);
+  od_io_deinit(&x1);
+  od_io_deinit(&r1);
+  zn_graph_destroy(g);
+}
+
+typedef struct worker {
+  const zn_backend_ops *b;
+  void *inst;
+  od_io io;
+  int runs;
+  zn_status st;
+  float *first;
+} worker;
+
+static void *work(void *p) {
+  worker *w = p;
+  for (int i = 0; i < w->runs && w->st == ZN_OK; i++) {
+    w->st = w->b->instance_run(w->inst, (const void *const *)w->io.in, (void *const *)w->io.out);
+    if (i == 0) memcpy(w->first, w->io.out[0], (size_t)w->io.out_count[0] * sizeof(float));
+    else if (memcmp(w->first, w->io.out[0], (size_t)w->io.out_count[0] * sizeof(float)) != 0) w->st = ZN_ERR_INTERNAL;
+  }
+  return NULL;
+}
+
+/* Two instances of one compiled model in two threads: identical results. */
+static void test_two_threads(void) {
+  zn_graph *g = residual_graph(64, 13, true);
+  CHECK_OK(zn_graph_infer_shapes(g));
+  const zn_backend_ops *b = &zn_backend_onednn;
+  void *compiled = NULL;
+  CHECK_OK(b->compile(g, NULL, &compiled));
+  if (!compiled) { zn_graph_destroy(g); return; }
+  worker w[2];
+  pthread_t th[2];
+  for (int i = 0; i < 2; i++) {
+    memset(&w[i], 0, sizeof w[i]);
+    w[i].b = b;
+    w[i].runs = 20;
+    zn_backend_instance_options io = {1, NULL, 0};
+    CHECK_OK(b->instance_create(compiled, &io, &w[i].inst));
+    CHECK_OK(b->instance_reshape(w[i].inst, 3));
+    od_io_init(&w[i].io, g, 3, 77);
+    w[i].first = calloc((size_t)w[i].io.out_count[0], sizeof(float));
+  }
+  for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, work, &w[i]);
+  for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+  for (int i = 0; i < 2; i++) CHECK_OK(w[i].st);
+  CHECK(memcmp(w[0].first, w[1].first, (size_t)w[0].io.out_count[0] * sizeof(float)) == 0);
+  od_io r;
+  od_io_init(&r, g, 3, 77);
+  CHECK_OK(od_run(&zn_backend_ref, g, 3, ZN_PRECISION_FP32, 1, &r));
+  CHECK(od_rel_err(w[0].first, r.out[0], r.out_count[0]) <= 1e-4);
+  char text[4096];
+  b->describe(compiled, text, sizeof text);
+  CHECK(strstr(text, "private weight copies") == NULL);  /* batch 3 kept the batch-1 layouts here */
+  od_io_deinit(&r);
+  for (int i = 0; i < 2; i++) {
+    b->instance_destroy(w[i].inst);
+    od_io_deinit(&w[i].io);
+    free(w[i].first);
+  }
+  b->compiled_destroy(compiled);
+  zn_graph_destroy(g);
+}
+
+/* bf16: weights and activations bf16, f32 accumulation; stated tolerance 3e-2
+ * (max relative error of outputs against the fp32 oracle) on these graphs. */
+static void test_bf16(void) {
+  zn_graph *g = small_cnn();
+  CHECK_OK(zn_graph_infer_shapes(g));
+  void *compiled = NULL;
+  zn_backend_compile_options co = {ZN_PRECISION_BF16};
+  zn_status st = zn_backend_onednn.compile(g, &co, &compiled);
+  if (st == ZN_ERR_UNSUPPORTED_HARDWARE) {
+    fprintf(stderr, "bf16 not supported on this CPU: %s (skipping bf16 checks)\n", zn_last_error());
+    zn_graph_destroy(g);
+    return;
+  }
+  CHECK_OK(st);
+  char text[4096];
+  if (compiled) {
+    zn_backend_onednn.describe(compiled, text, sizeof text);
+    CHECK(strstr(text, "precision bf16") != NULL);
+    zn_backend_onednn.compiled_destroy(compiled);
+  }
+  for (int64_t b = 1; b <= 3; b += 2) {
+    double e = od_compare("small cnn bf16", g, b, ZN_PRECISION_BF16, 1, 3e-2);
+    CHECK(e > 0);  /* bf16 really ran: bit-exact agreement with fp32 would mean it did not */
+    fprintf(stderr, "bf16 small cnn batch %lld: max relative error %.3g\n", (long long)b, e);
+  }
+  zn_graph_destroy(g);
+  g = residual_graph(64, 13, true);
+  fprintf(stderr, "bf16 residual block: max relative error %.3g\n",
+          od_compare("residual bf16", g, 3, ZN_PRECISION_BF16, 2, 3e-2));
+  zn_graph_destroy(g);
+}
+
+int zn_test_main(void) {
+  test_residual();
+  test_small_cnn();
+  test_lifecycle();
+  test_two_threads();
+  test_bf16();
+  return 0;
+}
