@@ -56,7 +56,7 @@ static zn_status make_geom(const zn_node *node, const zn_ref_tensor *x, const zn
 }
 
 size_t zn_ref_conv_scratch_bytes(const zn_node *node, const zn_ref_tensor *x, const zn_ref_tensor *w) {
-  geom g;
+  geom g = {0};
   if (make_geom(node, x, w, NULL, &g) != ZN_OK || g.direct) return 0;
   return (size_t)g.K * (size_t)ZN_MIN(g.P, TILE) * sizeof(float);
 }
@@ -99,7 +99,7 @@ zn_status zn_ref_conv_nchw_f32(const zn_node *node, const zn_ref_tensor *const *
                                void *scratch) {
   const zn_ref_tensor *X = in[0], *W = in[1];
   const zn_ref_tensor *B = node->num_inputs > 2 ? in[2] : NULL, *R = node->num_inputs > 3 ? in[3] : NULL;
-  geom g;
+  geom g = {0};
   ZN_TRY(make_geom(node, X, W, out, &g));
   if (B && B->count != g.M)
     return zn_error(ZN_ERR_INVALID_MODEL, "failed to run Conv '%s': bias has %lld elements, expected %lld",

@@ -50,7 +50,7 @@ static zn_status make_pgeom(const zn_node *node, const zn_ref_tensor *x, const z
 
 zn_status zn_ref_max_pool_nchw_f32(const zn_node *node, const zn_ref_tensor *const *in, zn_ref_tensor *out,
                                    void *scratch) {
-  pgeom g;
+  pgeom g = {0};
   ZN_TRY(make_pgeom(node, in[0], out, &g));
   const float *x = in[0]->data;
   float *y = out->data;
@@ -83,7 +83,7 @@ zn_status zn_ref_max_pool_nchw_f32(const zn_node *node, const zn_ref_tensor *con
 
 zn_status zn_ref_average_pool_nchw_f32(const zn_node *node, const zn_ref_tensor *const *in, zn_ref_tensor *out,
                                        void *scratch) {
-  pgeom g;
+  pgeom g = {0};
   ZN_TRY(make_pgeom(node, in[0], out, &g));
   const bool include_pad = node->attrs.pool.count_include_pad;
   const float *x = in[0]->data;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "core/status.h"
 #include "harness.h"
 #include "runtime/group.h"
 #include "unit/bench/tiny_model.h"
@@ -109,7 +110,72 @@ static zn_status counting_input(void *user, int part, int instance, int64_t seq,
                                 const void *const **inputs_out) {
   counter *c = user;
   atomic_fetch_add(&c->calls, 1);
-  if (c->fail_at >= 0 && instance == 1 && seq == c->fail_at) return zn_error_for_test();
+  if (c->fail_at >= 0 && instance == 1 && seq == c->fail_at) return zn_error(ZN_ERR_INVALID_INPUT, "test input failure at batch %lld", (long long)seq);
   *inputs_out = (const void *const *)scratch;
   return ZN_OK;
+}
+
+static void test_input_fn_and_failure(zn_model *m) {
+  counter c = {0, -1};
+  zn_group_part part = {m, 2};
+  zn_group_options o = zn_group_options_default();
+  o.input_fn = counting_input;
+  o.input_user = &c;
+  zn_group *g = NULL;
+  CHECK_OK(zn_group_create(&part, 1, &o, &g, NULL));
+  zn_group_window w = {.warmup_batches = 1, .batches = 3};
+  zn_group_result r;
+  CHECK_OK(zn_group_run(g, &w, &r));
+  CHECK_EQ_INT(atomic_load(&c.calls), 2 * (1 + 3)); /* once per batch, warm-up included */
+  /* instance 1 fails in its window: the run fails, names it, and returns */
+  c.fail_at = 5;
+  w.warmup_batches = 0;
+  w.batches = 50;
+  CHECK_STATUS(zn_group_run(g, &w, &r), ZN_ERR_INVALID_INPUT);
+  CHECK_ERROR_HAS("instance 2");
+  CHECK_ERROR_HAS("test input failure");
+  /* failing in the warm-up still releases the other instance */
+  c.fail_at = 1 + 4 + 0; /* its next seq */
+  w.warmup_batches = 3;
+  w.batches = 2;
+  CHECK_STATUS(zn_group_run(g, &w, &r), ZN_ERR_INVALID_INPUT);
+  zn_group_destroy(g);
+}
+
+static void test_bad_arguments(zn_model *m) {
+  zn_group *g = (zn_group *)1;
+  CHECK_STATUS(zn_group_create(NULL, 1, NULL, &g, NULL), ZN_ERR_INVALID_ARGUMENT);
+  CHECK(g == NULL);
+  zn_group_part zero = {m, 0};
+  CHECK_STATUS(zn_group_create(&zero, 1, NULL, &g, NULL), ZN_ERR_INVALID_ARGUMENT);
+  /* an instance that cannot be created: the error says which, nothing leaks */
+  zn_group_part two = {m, 2};
+  zn_group_options o = zn_group_options_default();
+  o.batch = (int64_t)1 << 40;
+  int created = -1;
+  CHECK(zn_group_create(&two, 1, &o, &g, &created) != ZN_OK);
+  CHECK(g == NULL);
+  CHECK_EQ_INT(created, 0);
+  CHECK_ERROR_HAS("failed to create instance 1 of 2");
+  zn_group_part one = {m, 1};
+  CHECK_OK(zn_group_create(&one, 1, NULL, &g, NULL));
+  zn_group_window bad = {.warmup_batches = 0, .batches = 0, .duration_ns = 0};
+  zn_group_result r;
+  CHECK_STATUS(zn_group_run(g, &bad, &r), ZN_ERR_INVALID_ARGUMENT);
+  zn_group_destroy(g);
+  zn_group_destroy(NULL);
+}
+
+int zn_test_main(void) {
+  zn_model *a = load_tiny(8), *b = load_tiny(12);
+  CHECK(a != NULL && b != NULL);
+  if (!a || !b) return 1;
+  test_fixed_batches(a);
+  test_mix(a, b);
+  test_duration_and_pinning(a);
+  test_input_fn_and_failure(a);
+  test_bad_arguments(a);
+  zn_model_destroy(a);
+  zn_model_destroy(b);
+  return 0;
 }
