@@ -70,5 +70,21 @@ int main(int argc, char **argv) {
   }
   free(row);
   zn_monitor_destroy(m);
+
+  /* 2. Each probe alone, sampled back to back on this thread. */
+  printf("per probe (100 samples each, on the calling thread):\n");
+  for (int p = 0; p < ZN_MONITOR_PROBE_COUNT; p++) {
+    zn_monitor_options po = zn_monitor_options_default();
+    po.probes = 1u << p;
+    po.capacity = 100;
+    zn_monitor *pm = NULL;
+    if (zn_monitor_create(&po, &pm) != ZN_OK) continue;
+    for (int i = 0; i < 100; i++) zn_monitor_sample_now(pm);
+    zn_monitor_overhead pov;
+    zn_monitor_get_overhead(pm, &pov);
+    printf("  %-8s %3zu channels  %8.1f us CPU per sample\n", zn_monitor_probe_name((zn_monitor_probe)p),
+           zn_monitor_num_channels(pm), (double)pov.sample_cpu_ns_total / 100 / 1e3);
+    zn_monitor_destroy(pm);
+  }
   return 0;
 }

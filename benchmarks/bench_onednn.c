@@ -16,6 +16,12 @@
 
 extern const zn_backend_ops zn_backend_onednn;
 
+static void log_to_stderr(zn_log_level level, const char *message, void *user) {
+  (void)level;
+  (void)user;
+  fprintf(stderr, "%s\n", message);
+}
+
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
@@ -93,6 +99,7 @@ int main(int argc, char **argv) {
   zn_precision prec = argc > 4 && strcmp(argv[4], "bf16") == 0 ? ZN_PRECISION_BF16 : ZN_PRECISION_FP32;
   double seconds = argc > 5 ? atof(argv[5]) : 1.0;
   int show = getenv("ZN_BENCH_DESCRIBE") != NULL;
+  if (getenv("ZN_BENCH_LOG")) zn_log_set(log_to_stderr, NULL, ZN_LOG_INFO);
   char list[512];
   snprintf(list, sizeof list, "%s", models);
   int rc = 0;

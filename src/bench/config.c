@@ -418,7 +418,7 @@ static bool set_value(zn_bench_config *c, key_id k, const char *v) {
     if (!parse_i64(v, 1, 100000, &i)) return false;
     c->repetitions = (int)i;
     return true;
-  case K_STABILITY: return parse_double(v, 0, 100, &c->stability_pct);
+  case K_STABILITY: return parse_double(v, 0, 1000, &c->stability_pct);
   case K_STABILITY_WINDOWS:
     if (!parse_i64(v, 2, 100, &i)) return false;
     c->stability_windows = (int)i;

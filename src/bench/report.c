@@ -26,7 +26,7 @@ const char *zn_bench_csv_header(void) { return csv_columns; }
 static const char *scenario_name(zn_bench_scenario s) { return s == ZN_BENCH_OFFLINE ? "offline" : "single-stream"; }
 
 static void csv_num(FILE *f, double v) {
-  if (isfinite(v)) fprintf(f, ",%.10g", v);
+  if (isfinite(v)) fprintf(f, ",%.17g", v);
   else fputs(",", f);
 }
 
@@ -58,13 +58,13 @@ zn_status zn_bench_write_csv(const zn_bench_results *r, const char *path) {
       used += (size_t)snprintf(models + used, sizeof models - used, "%s%s*%d", p ? ";" : "", wl->parts[p].model,
                                wl->parts[p].count * pt->level);
     csv_text(f, models);
-    fprintf(f, ",%s,%s,%lld,%d,%d,%d,%d,%.10g,%lld,%lld,%.10g,", r->backend, scenario_name(c->scenario),
+    fprintf(f, ",%s,%s,%lld,%d,%d,%d,%d,%.17g,%lld,%lld,%.17g,", r->backend, scenario_name(c->scenario),
             (long long)pt->batch, pt->level, pt->instances, pt->threads, row->rep, row->window_s, (long long)row->batches,
             (long long)row->inferences, row->throughput);
     char parts[2048] = "";
     used = 0;
     for (int p = 0; p < wl->num_parts && used < sizeof parts; p++)
-      used += (size_t)snprintf(parts + used, sizeof parts - used, "%s%s=%.10g", p ? ";" : "", wl->parts[p].model,
+      used += (size_t)snprintf(parts + used, sizeof parts - used, "%s%s=%.17g", p ? ";" : "", wl->parts[p].model,
                                row->part_throughput[p]);
     csv_text(f, parts);
     csv_num(f, row->latency_p50_ms);

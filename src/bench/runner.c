@@ -133,8 +133,7 @@ void zn_bench_results_destroy(zn_bench_results *r) {
 typedef struct input_source {
   int crop;                    /* 0: synthetic (group noise) */
   int64_t batch;
-  const zn_loaded_set *loaded; /* borrowed */
-  const zn_dataset *dataset;   /* borrowed; for preprocess_in_timing */
+  const zn_loaded_set *loaded; /* borrowed; its paths are decoded again with preprocess_in_timing */
   bool in_timing;
   size_t num_batches;
   float **batches;             /* prebuilt */
@@ -169,16 +168,16 @@ static zn_status input_fn(void *user, int part, int instance, int64_t seq, void 
   /* decode + preprocess inside the window */
   size_t per = (size_t)3 * (size_t)s->crop * (size_t)s->crop;
   zn_preprocess_options po = zn_preprocess_options_imagenet(s->crop);
-  size_t n = s->dataset->num_items;
+  size_t n = s->loaded->num_images; /* the files that decoded ahead (bad ones skipped) */
   for (int64_t b = 0; b < s->batch; b++) {
     size_t item = ((size_t)instance * 7 + (size_t)seq * (size_t)s->batch + (size_t)b) % n;
     float *dst = (float *)scratch[0] + (size_t)b * per;
-    if (s->dataset->items[item].path == NULL) {
-      zn_dataset_synthetic_fill(s->dataset->seed, item, s->crop, dst);
+    if (s->loaded->paths[item] == NULL) {
+      memcpy(dst, zn_loaded_set_image(s->loaded, item), per * sizeof(float));
       continue;
     }
     zn_image img;
-    ZN_TRY(zn_image_load_file(s->dataset->items[item].path, &img));
+    ZN_TRY(zn_image_load_file(s->loaded->paths[item], &img));
     zn_status st = zn_image_preprocess(&img, &po, dst);
     zn_image_deinit(&img);
     if (st != ZN_OK) return st;
@@ -255,14 +254,13 @@ static zn_status input_source_init(run_state *s, input_source *src, const zn_mod
     return zn_error(ZN_ERR_INVALID_CONFIG, "failed to feed images to a model: its input is not N x 3 x S x S float32; "
                                            "use [data] source = synthetic");
   src->crop = crop;
-  src->dataset = s->dataset;
+  const zn_loaded_set *set = NULL;
+  ZN_TRY(get_loaded(s, crop, &set)); /* also applies the bad-image policy ahead of time */
+  src->loaded = set;
   if (s->cfg->preprocess_in_timing) {
     src->in_timing = true;
     return ZN_OK;
   }
-  const zn_loaded_set *set = NULL;
-  ZN_TRY(get_loaded(s, crop, &set));
-  src->loaded = set;
   size_t per = (size_t)3 * (size_t)crop * (size_t)crop;
   size_t n = (size_t)(set->num_images / (size_t)batch);
   src->num_batches = n < 1 ? 1 : (n > 4 ? 4 : n);

@@ -32,11 +32,11 @@ static const double q_sysfs_scale[] = {1e-6, 1e-3, 1e-3, 1e-3};
 
 typedef struct entry {
   quantity q;
-  int num;              /* the N of power<N>_input */
-  int chip;             /* index of its chip, for V x I matching */
-  int chan;             /* channel index, -1 if not registered */
-  zn_pfile f;           /* sysfs */
-  int subfeat;          /* libsensors subfeature number */
+  int num;     /* the N of power<N>_input */
+  int chip;    /* index of its chip, for V x I matching */
+  int chan;    /* channel index, -1 if not registered */
+  zn_pfile f;  /* sysfs */
+  int subfeat; /* libsensors subfeature number */
   const void *sensors_chip;
   int derive_v, derive_i; /* for derived power: entry indices, else -1 */
   char label[40];
@@ -157,9 +157,7 @@ static void register_channels(zn_probe_env *env, zn_hwmon *h, const char (*chip_
 
 static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
 
-static bool wanted(zn_hwmon_class cls, quantity q) {
-  return cls == ZN_HWMON_TEMP ? q == Q_TEMP : q != Q_TEMP;
-}
+static bool wanted(zn_hwmon_class cls, quantity q) { return cls == ZN_HWMON_TEMP ? q == Q_TEMP : q != Q_TEMP; }
 
 /* Parse "<prefix><N>_<suffix>"; false if it is not an input we read. For
  * power, "_input" is preferred and "_average" used when there is no input. */
@@ -184,7 +182,11 @@ static bool parse_attr(const char *fname, quantity *q, int *num, bool *average) 
   return false;
 }
 
-typedef struct found { quantity q; int num; bool average; } found;
+typedef struct found {
+  quantity q;
+  int num;
+  bool average;
+} found;
 
 static int cmp_found(const void *a, const void *b) {
   const found *x = a, *y = b;
@@ -270,9 +272,18 @@ static int sensors_scan(zn_hwmon *h, zn_hwmon_class cls, char (*chip_names)[48],
         sf = sensors_get_subfeature(chip, feat, SENSORS_SUBFEATURE_POWER_INPUT);
         if (!sf) sf = sensors_get_subfeature(chip, feat, SENSORS_SUBFEATURE_POWER_AVERAGE);
         break;
-      case SENSORS_FEATURE_CURR: q = Q_CURR; sf = sensors_get_subfeature(chip, feat, SENSORS_SUBFEATURE_CURR_INPUT); break;
-      case SENSORS_FEATURE_IN: q = Q_VOLT; sf = sensors_get_subfeature(chip, feat, SENSORS_SUBFEATURE_IN_INPUT); break;
-      case SENSORS_FEATURE_TEMP: q = Q_TEMP; sf = sensors_get_subfeature(chip, feat, SENSORS_SUBFEATURE_TEMP_INPUT); break;
+      case SENSORS_FEATURE_CURR:
+        q = Q_CURR;
+        sf = sensors_get_subfeature(chip, feat, SENSORS_SUBFEATURE_CURR_INPUT);
+        break;
+      case SENSORS_FEATURE_IN:
+        q = Q_VOLT;
+        sf = sensors_get_subfeature(chip, feat, SENSORS_SUBFEATURE_IN_INPUT);
+        break;
+      case SENSORS_FEATURE_TEMP:
+        q = Q_TEMP;
+        sf = sensors_get_subfeature(chip, feat, SENSORS_SUBFEATURE_TEMP_INPUT);
+        break;
       default: continue;
       }
       if (!sf || !wanted(cls, q) || !(sf->flags & SENSORS_MODE_R)) continue;
@@ -305,7 +316,7 @@ zn_status zn_hwmon_open(zn_probe_env *env, zn_hwmon_class cls, zn_hwmon **out, i
   *out = NULL;
   if (total_idx_out) *total_idx_out = -1;
   zn_hwmon *h = zn_calloc(1, sizeof *h);
-  char (*chip_names)[48] = zn_calloc(64, 48);
+  char(*chip_names)[48] = zn_calloc(64, 48);
   if (h) h->entries = zn_calloc(MAX_ENTRIES, sizeof *h->entries);
   if (!h || !h->entries || !chip_names) {
     zn_free(chip_names);

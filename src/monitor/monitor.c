@@ -81,7 +81,7 @@ struct zn_monitor {
   bool lock_ready;
   /* --- guarded by lock --- */
   zn_time_ns *times;
-  double *values;  /* capacity x num_channels */
+  double *values; /* capacity x num_channels */
   size_t capacity, head, count;
   uint64_t dropped;
   bool warned_full;
@@ -170,8 +170,7 @@ zn_status zn_monitor_create(const zn_monitor_options *options, zn_monitor **out)
   if (o.interval_ms == 0) o.interval_ms = 100;
   if (o.capacity == 0) o.capacity = 36000;
   if (o.interval_ms > 3600 * 1000)
-    return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to create monitor: interval %u ms is over an hour",
-                    o.interval_ms);
+    return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to create monitor: interval %u ms is over an hour", o.interval_ms);
   if (o.probes != 0 && (o.probes >> ZN_MONITOR_PROBE_COUNT) != 0)
     return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to create monitor: unknown probe bits 0x%x", o.probes);
   const char *root = o.root ? o.root : "";
@@ -243,8 +242,8 @@ zn_status zn_monitor_create(const zn_monitor_options *options, zn_monitor **out)
   size_t row = m->num_channels ? m->num_channels : 1, cells, bytes;
   m->capacity = o.capacity;
   if (!zn_size_mul(m->capacity, row, &cells) || !zn_size_mul(cells, sizeof(double), &bytes)) {
-    st = zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to create monitor: capacity %u x %zu channels overflows",
-                  o.capacity, m->num_channels);
+    st = zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to create monitor: capacity %u x %zu channels overflows", o.capacity,
+                  m->num_channels);
     goto fail;
   }
   m->values = zn_malloc(bytes);
@@ -294,8 +293,7 @@ static void take_sample(zn_monitor *m, zn_time_ns t) {
   }
   if (slot != SIZE_MAX) {
     m->times[slot] = t;
-    if (m->num_channels)
-      memcpy(m->values + slot * m->num_channels, m->staging, m->num_channels * sizeof(double));
+    if (m->num_channels) memcpy(m->values + slot * m->num_channels, m->staging, m->num_channels * sizeof(double));
   }
   m->last_t = t;
   m->overhead.num_samples++;
@@ -502,7 +500,10 @@ zn_status zn_monitor_summarize(zn_monitor *m, zn_time_ns t0, zn_time_ns t1, zn_m
   size_t lo = 0, hi = count;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if (T(mid) < t0) lo = mid + 1; else hi = mid;
+    if (T(mid) < t0)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   size_t begin = lo > 0 ? lo - 1 : 0; /* the interval ending at lo starts before t0 */
   for (size_t i = lo; i < count && T(i) <= t1; i++) out->num_samples++;

@@ -14,12 +14,12 @@
  * probes run one after another on one thread, so they share it) and the
  * monitor to register channels and sources with. */
 typedef struct zn_probe_env {
-  const char *root;           /* "" for the real system */
+  const char *root; /* "" for the real system */
   char *scratch;
   size_t scratch_bytes;
   const zn_monitor_options *options;
   zn_monitor *monitor;
-  zn_monitor_probe probe;     /* the probe being opened */
+  zn_monitor_probe probe; /* the probe being opened */
 } zn_probe_env;
 
 typedef struct zn_probe_ops {
@@ -37,14 +37,16 @@ typedef struct zn_probe_ops {
 
 /* Register a channel of env->probe: its index, or -1 when the monitor's
  * channel table is full (the channel is then skipped, and said so). */
-ZN_INTERNAL int zn_probe_add_channel(zn_probe_env *env, const char *name, const char *unit,
-                                     zn_monitor_kind kind, const char *source);
+ZN_INTERNAL int zn_probe_add_channel(zn_probe_env *env, const char *name, const char *unit, zn_monitor_kind kind,
+                                     const char *source);
 ZN_INTERNAL void zn_probe_add_source(zn_probe_env *env, const char *name, bool present, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* ---- files ---- */
 /* A file kept open and re-read from offset 0 (procfs and sysfs regenerate). */
-typedef struct zn_pfile { int fd; } zn_pfile;
+typedef struct zn_pfile {
+  int fd;
+} zn_pfile;
 #define ZN_PFILE_CLOSED ((zn_pfile){-1})
 
 /* Join root and an absolute path ("/proc/stat") into buf; false if too long. */
@@ -65,7 +67,7 @@ ZN_INTERNAL bool zn_probe_read_line(const char *root, const char *path, char *bu
 #define ZN_CPU_MAX_CORES 1024
 
 typedef struct zn_cpu_times {
-  uint64_t busy, total;   /* jiffies (USER_HZ): total - idle - iowait, and all of them */
+  uint64_t busy, total; /* jiffies (USER_HZ): total - idle - iowait, and all of them */
 } zn_cpu_times;
 
 /* /proc/stat: the aggregate "cpu" line into *all, and "cpuN" lines into

@@ -13,7 +13,7 @@
 
 typedef struct cpu_state {
   zn_pfile stat, self;
-  int num_cores;          /* cpuN lines seen at open (N < num_cores) */
+  int num_cores; /* cpuN lines seen at open (N < num_cores) */
   int idx_total, idx_self, idx_other, idx_core0;
   double ticks_per_s;
   bool have_prev;

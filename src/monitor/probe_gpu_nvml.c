@@ -15,10 +15,14 @@
 
 #define MAX_GPUS 16
 
-typedef int nvml_return;           /* nvmlReturn_t; 0 = NVML_SUCCESS */
+typedef int nvml_return; /* nvmlReturn_t; 0 = NVML_SUCCESS */
 typedef struct nvml_device *nvml_device;
-typedef struct nvml_utilization { unsigned int gpu, memory; } nvml_utilization;
-typedef struct nvml_memory { unsigned long long total, free, used; } nvml_memory;
+typedef struct nvml_utilization {
+  unsigned int gpu, memory;
+} nvml_utilization;
+typedef struct nvml_memory {
+  unsigned long long total, free, used;
+} nvml_memory;
 
 typedef struct gpu_state {
   void *lib;
@@ -68,8 +72,7 @@ static zn_status gpu_open(zn_probe_env *env, void **state_out) {
   *(void **)&s->get_utilization = dlsym(lib, "nvmlDeviceGetUtilizationRates");
   *(void **)&s->get_memory = dlsym(lib, "nvmlDeviceGetMemoryInfo");
   *(void **)&s->get_power_mw = dlsym(lib, "nvmlDeviceGetPowerUsage");
-  if (!init || !s->shutdown || !get_count || !get_handle || !s->get_utilization || !s->get_memory ||
-      !s->get_power_mw) {
+  if (!init || !s->shutdown || !get_count || !get_handle || !s->get_utilization || !s->get_memory || !s->get_power_mw) {
     zn_probe_add_source(env, "NVML", false, "%s lacks the NVML functions zenith needs", libname);
     gpu_close(s);
     return ZN_OK;

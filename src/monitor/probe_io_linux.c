@@ -22,7 +22,7 @@
 
 typedef struct io_state {
   zn_pfile diskstats;
-  zn_diskstat *parsed;   /* MAX_DISKSTATS, reused every sample */
+  zn_diskstat *parsed; /* MAX_DISKSTATS, reused every sample */
   char disks[MAX_DISKS][ZN_DISK_NAME_MAX];
   bool disk_usb[MAX_DISKS];
   int num_disks, num_usb_disks;
@@ -109,7 +109,8 @@ static int count_usb_devices(const char *root) {
   int n = 0;
   struct dirent *de;
   while ((de = readdir(d)))
-    if (de->d_name[0] != '.' && !strchr(de->d_name, ':') && strncmp(de->d_name, "usb", 3) != 0) n++; /* devices, not hubs' roots or interfaces */
+    if (de->d_name[0] != '.' && !strchr(de->d_name, ':') && strncmp(de->d_name, "usb", 3) != 0)
+      n++; /* devices, not hubs' roots or interfaces */
   closedir(d);
   return n;
 }
@@ -159,8 +160,10 @@ static zn_status io_open(zn_probe_env *env, void **state_out) {
   if (s->num_usb_disks + s->num_nets > 0) {
     zn_probe_add_source(env, "USB", true, "%d USB disks, %d USB network interfaces (/sys/bus/usb has no byte counters)",
                         s->num_usb_disks, s->num_nets);
-    s->idx_usb_read = zn_probe_add_channel(env, "io.usb_read_Bps", "B/s", ZN_MONITOR_RATE, "USB disks read + USB net rx");
-    s->idx_usb_write = zn_probe_add_channel(env, "io.usb_write_Bps", "B/s", ZN_MONITOR_RATE, "USB disks written + USB net tx");
+    s->idx_usb_read =
+        zn_probe_add_channel(env, "io.usb_read_Bps", "B/s", ZN_MONITOR_RATE, "USB disks read + USB net rx");
+    s->idx_usb_write =
+        zn_probe_add_channel(env, "io.usb_write_Bps", "B/s", ZN_MONITOR_RATE, "USB disks written + USB net tx");
   } else if (usb_devices < 0) {
     zn_probe_add_source(env, "USB", false, "no /sys/bus/usb/devices");
   } else {

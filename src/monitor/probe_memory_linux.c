@@ -32,9 +32,11 @@ static zn_status memory_open(zn_probe_env *env, void **state_out) {
     bool rss = zn_parse_kv_kb(env->scratch, "VmRSS", &v), hwm = zn_parse_kv_kb(env->scratch, "VmHWM", &v);
     zn_probe_add_source(env, "/proc/self/status", rss, "%s%s", rss ? "VmRSS" : "no VmRSS line",
                         hwm ? ", VmHWM" : ", no VmHWM line");
-    if (rss) s->idx_rss = zn_probe_add_channel(env, ZN_MONITOR_MEM_RSS, "bytes", ZN_MONITOR_GAUGE, "/proc/self/status VmRSS");
+    if (rss)
+      s->idx_rss = zn_probe_add_channel(env, ZN_MONITOR_MEM_RSS, "bytes", ZN_MONITOR_GAUGE, "/proc/self/status VmRSS");
     if (hwm)
-      s->idx_hwm = zn_probe_add_channel(env, ZN_MONITOR_MEM_RSS_PEAK, "bytes", ZN_MONITOR_GAUGE, "/proc/self/status VmHWM");
+      s->idx_hwm =
+          zn_probe_add_channel(env, ZN_MONITOR_MEM_RSS_PEAK, "bytes", ZN_MONITOR_GAUGE, "/proc/self/status VmHWM");
   } else {
     zn_probe_add_source(env, "/proc/self/status", false, "unreadable");
   }
@@ -43,9 +45,10 @@ static zn_status memory_open(zn_probe_env *env, void **state_out) {
   if (zn_pfile_open(&s->meminfo, env->root, "/proc/meminfo") &&
       zn_pfile_read(&s->meminfo, env->scratch, env->scratch_bytes) > 0) {
     bool total = zn_parse_kv_kb(env->scratch, "MemTotal", &v), avail = zn_parse_kv_kb(env->scratch, "MemAvailable", &v);
-    zn_probe_add_source(env, "/proc/meminfo", total && avail, "%s", total && avail ? "MemTotal, MemAvailable"
-                                                                   : total ? "no MemAvailable (Linux < 3.14)"
-                                                                           : "no MemTotal line");
+    zn_probe_add_source(env, "/proc/meminfo", total && avail, "%s",
+                        total && avail ? "MemTotal, MemAvailable"
+                        : total        ? "no MemAvailable (Linux < 3.14)"
+                                       : "no MemTotal line");
     if (total)
       s->idx_total = zn_probe_add_channel(env, "memory.system_total_bytes", "bytes", ZN_MONITOR_GAUGE, "/proc/meminfo");
     if (total && avail) {

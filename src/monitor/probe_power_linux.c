@@ -33,8 +33,8 @@ typedef struct power_state {
   rapl_zone zones[MAX_ZONES];
   int num_zones;
   zn_time_ns prev_t;
-  int idx_total;           /* power.total_w */
-  int total_from_hwmon;    /* hwmon channel copied into the total, or -1 */
+  int idx_total;        /* power.total_w */
+  int total_from_hwmon; /* hwmon channel copied into the total, or -1 */
   zn_hwmon *hwmon;
 } power_state;
 
@@ -94,7 +94,8 @@ static void rapl_open(zn_probe_env *env, power_state *s) {
       snprintf(pid, sizeof pid, "%.31s", ids[i]);
       *strrchr(pid, ':') = '\0';
       snprintf(path, sizeof path, "/sys/class/powercap/%.31s/name", pid);
-      if (!zn_probe_read_line(env->root, path, parent_name, sizeof parent_name)) snprintf(parent_name, sizeof parent_name, "%.31s", pid);
+      if (!zn_probe_read_line(env->root, path, parent_name, sizeof parent_name))
+        snprintf(parent_name, sizeof parent_name, "%.31s", pid);
       snprintf(chan, sizeof chan, "power.rapl.%.20s.%.20s_w", parent_name, name);
     }
     snprintf(src, sizeof src, "/sys/class/powercap/%.31s energy_uj", ids[i]);
@@ -104,7 +105,7 @@ static void rapl_open(zn_probe_env *env, power_state *s) {
   }
   if (s->num_zones == 0) {
     zn_probe_add_source(env, "powercap/RAPL", false, "%s",
-                        n == 0 ? "no intel-rapl zones under /sys/class/powercap"
+                        n == 0   ? "no intel-rapl zones under /sys/class/powercap"
                         : denied ? "energy_uj not readable (root only since Linux 5.10; see monitor.md)"
                                  : "intel-rapl zones have no readable energy counter");
     return;
@@ -132,8 +133,9 @@ static zn_status power_open(zn_probe_env *env, void **state_out) {
     packages += s->zones[i].top && !s->zones[i].psys;
   }
   if (psys || packages) {
-    s->idx_total = zn_probe_add_channel(env, ZN_MONITOR_POWER_TOTAL, "W", ZN_MONITOR_RATE,
-                                        psys ? "RAPL psys (whole platform)" : "RAPL sum of packages (CPU sockets + their DRAM/uncore)");
+    s->idx_total = zn_probe_add_channel(
+        env, ZN_MONITOR_POWER_TOTAL, "W", ZN_MONITOR_RATE,
+        psys ? "RAPL psys (whole platform)" : "RAPL sum of packages (CPU sockets + their DRAM/uncore)");
   } else if (hw_total >= 0) {
     s->total_from_hwmon = hw_total;
     s->idx_total = zn_probe_add_channel(env, ZN_MONITOR_POWER_TOTAL, "W", ZN_MONITOR_GAUGE,

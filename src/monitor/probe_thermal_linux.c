@@ -76,7 +76,8 @@ static void zones_open(zn_probe_env *env, thermal_state *s) {
   if (s->num_zones)
     zn_probe_add_source(env, "thermal zones", true, "%d readable of %d zones", s->num_zones, n);
   else
-    zn_probe_add_source(env, "thermal zones", false, "%s", n ? "no readable thermal_zone*/temp" : "no /sys/class/thermal/thermal_zone*");
+    zn_probe_add_source(env, "thermal zones", false, "%s",
+                        n ? "no readable thermal_zone*/temp" : "no /sys/class/thermal/thermal_zone*");
 }
 
 static void freq_open(zn_probe_env *env, thermal_state *s) {

@@ -18,7 +18,11 @@
 #include "core/log.h"
 #include "core/status.h"
 
+/* The reference primitive descs that choose the shared weights layouts: batch 1
+ * on 1 thread (the concurrent-instances case), whatever the caller's OpenMP
+ * setting, so the packed layout does not depend on who compiled the model. */
 #define REFERENCE_BATCH 1
+#define REFERENCE_THREADS 1
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -971,19 +975,23 @@ static zn_status compile(const zn_graph *g, const zn_backend_compile_options *op
 
   /* Reference primitive descs at batch 1: pack weights, record implementations,
    * and fail now (not at the first reshape) if oneDNN cannot run a step. */
+  int saved_threads;
+  zn_onednn_threads_push(REFERENCE_THREADS, &saved_threads);
   for (int i = 0; i < c->num_ops; i++) {
     odn_op *op = &c->ops[i];
-    if (op->kind == ODN_IP && (st = make_bias(c, op)) != ZN_OK) goto fail;
-    if (op->kind == ODN_CONV && (st = make_bias(c, op)) != ZN_OK) goto fail;
+    if (op->kind == ODN_IP && (st = make_bias(c, op)) != ZN_OK) break;
+    if (op->kind == ODN_CONV && (st = make_bias(c, op)) != ZN_OK) break;
     dnnl_primitive_desc_t pd;
-    if ((st = zn_onednn_op_pd(c, op, REFERENCE_BATCH, &pd)) != ZN_OK) goto fail;
+    if ((st = zn_onednn_op_pd(c, op, REFERENCE_BATCH, &pd)) != ZN_OK) break;
     const char *impl = NULL;
     if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
       snprintf(op->impl, sizeof op->impl, "%s", impl);
     if (op->kind == ODN_CONV || op->kind == ODN_IP) st = pack(c, op, pd);
     dnnl_primitive_desc_destroy(pd);
-    if (st != ZN_OK) goto fail;
+    if (st != ZN_OK) break;
   }
+  zn_onednn_threads_pop(saved_threads);
+  if (st != ZN_OK) goto fail;
   zn_log_info("onednn: compiled %s: %d steps, %zu weight bytes packed, precision %s", g->name ? g->name : "graph",
               c->num_ops, c->weight_bytes, precision == ZN_PRECISION_BF16 ? "bf16" : "fp32");
   *compiled_out = c;
@@ -1056,8 +1064,8 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
             c->precision == ZN_PRECISION_BF16 ? " (bf16 weights and activations, f32 accumulation, f32 logits)" : "");
   sb_printf(&s, "activations NHWC inside (inputs reordered from NCHW, outputs back), arena per instance, "
                 "user scratchpads in the arena\n");
-  sb_printf(&s, "weights packed once at batch %d into the layouts the primitives prefer: %.2f MiB, shared read-only\n",
-            REFERENCE_BATCH, (double)c->weight_bytes / (1024.0 * 1024.0));
+  sb_printf(&s, "weights packed once (reference: batch %d, %d thread) into the layouts the primitives prefer: %.2f MiB, "
+                "shared read-only\n", REFERENCE_BATCH, REFERENCE_THREADS, (double)c->weight_bytes / (1024.0 * 1024.0));
   describe_kind(c, &s, ODN_CONV, "convs");
   describe_kind(c, &s, ODN_IP, "inner products");
   describe_kind(c, &s, ODN_POOL, "pools");

@@ -151,13 +151,12 @@ static void test_slice(void) {
   zn_graph *g;
   zn_node *n;
   CHECK_OK(zn_graph_create(&g));
-  const int64_t xd[2] = {3, 5}, one = 1, two = 2;
+  const int64_t xd[2] = {3, 5}, two = 2;
   const int64_t starts[2] = {-1, 0}, ends[2] = {INT64_MIN, 5}, axes[2] = {1, 0}, steps[2] = {-2, 2};
   float x[15], y[6];
   for (int i = 0; i < 15; i++) x[i] = (float)i;
   int extra[4] = {rt_const(g, "s", ZN_DTYPE_INT64, 1, &two, starts), rt_const(g, "e", ZN_DTYPE_INT64, 1, &two, ends),
                   rt_const(g, "a", ZN_DTYPE_INT64, 1, &two, axes), rt_const(g, "t", ZN_DTYPE_INT64, 1, &two, steps)};
-  (void)one;
   one_node(ZN_OP_SLICE, 2, xd, -1, ZN_DTYPE_FLOAT32, 4, extra, &n, g);
   const void *inputs[1] = {x};
   void *outputs[1] = {y};

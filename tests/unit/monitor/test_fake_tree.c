@@ -56,14 +56,32 @@ static void put(const char *root, const char *rel, const char *text) {
 static void test_board_discovery_and_gauges(void) {
   zn_monitor *m = open_tree(zn_test_source_path("tests/data/monitor/fake_board"), 0, 16, false);
   if (!m) return;
-  static const char *const present[] = {
-      "cpu.total_pct", "cpu.core0_pct", "cpu.core3_pct", "cpu.self_cores", "cpu.other_cores",
-      "memory.rss_bytes", "memory.rss_peak_bytes", "memory.system_used_bytes",
-      "power.rapl.package-0_w", "power.rapl.package-0.core_w", "power.rapl.package-1_w", "power.total_w",
-      "power.ina219-hwmon0.power1_w", "power.ina219-hwmon0.curr1_a", "power.ina219-hwmon0.in0_v",
-      "power.ina219-hwmon0.in1_v", "thermal.zone0.cpu-thermal_c", "thermal.zone1.gpu-thermal_c",
-      "thermal.cpu_thermal-hwmon1.temp1_c", "freq.cpu0_mhz", "freq.cpu3_mhz", "freq.mean_mhz",
-      "io.disk_read_Bps", "io.disk_write_Bps", "io.usb_read_Bps", "io.usb_write_Bps"};
+  static const char *const present[] = {"cpu.total_pct",
+                                        "cpu.core0_pct",
+                                        "cpu.core3_pct",
+                                        "cpu.self_cores",
+                                        "cpu.other_cores",
+                                        "memory.rss_bytes",
+                                        "memory.rss_peak_bytes",
+                                        "memory.system_used_bytes",
+                                        "power.rapl.package-0_w",
+                                        "power.rapl.package-0.core_w",
+                                        "power.rapl.package-1_w",
+                                        "power.total_w",
+                                        "power.ina219-hwmon0.power1_w",
+                                        "power.ina219-hwmon0.curr1_a",
+                                        "power.ina219-hwmon0.in0_v",
+                                        "power.ina219-hwmon0.in1_v",
+                                        "thermal.zone0.cpu-thermal_c",
+                                        "thermal.zone1.gpu-thermal_c",
+                                        "thermal.cpu_thermal-hwmon1.temp1_c",
+                                        "freq.cpu0_mhz",
+                                        "freq.cpu3_mhz",
+                                        "freq.mean_mhz",
+                                        "io.disk_read_Bps",
+                                        "io.disk_write_Bps",
+                                        "io.usb_read_Bps",
+                                        "io.usb_write_Bps"};
   for (size_t i = 0; i < ZN_ARRAY_SIZE(present); i++) {
     if (zn_monitor_channel_find(m, present[i]) < 0) fprintf(stderr, "missing channel %s\n", present[i]);
     CHECK(zn_monitor_channel_find(m, present[i]) >= 0);
@@ -108,7 +126,8 @@ static void test_board_discovery_and_gauges(void) {
 }
 
 static void test_jetson_derived_power(void) {
-  zn_monitor *m = open_tree(zn_test_source_path("tests/data/monitor/fake_jetson"), 1u << ZN_MONITOR_PROBE_POWER, 4, false);
+  zn_monitor *m =
+      open_tree(zn_test_source_path("tests/data/monitor/fake_jetson"), 1u << ZN_MONITOR_PROBE_POWER, 4, false);
   if (!m) return;
   const zn_monitor_source_info *rapl = source_named(m, "powercap/RAPL");
   CHECK(rapl && !rapl->present);
@@ -116,12 +135,12 @@ static void test_jetson_derived_power(void) {
   int total = zn_monitor_channel_find(m, "power.total_w");
   CHECK(total >= 0);
   if (total >= 0) CHECK(strcmp(zn_monitor_channel_at(m, (size_t)total)->source, "power.ina3221-hwmon0.VDD_IN_w") == 0);
-  CHECK(zn_monitor_channel_find(m, "power.ina3221-hwmon0.in4_v") >= 0);  /* shunt voltage: no current pair */
+  CHECK(zn_monitor_channel_find(m, "power.ina3221-hwmon0.in4_v") >= 0); /* shunt voltage: no current pair */
   CHECK_EQ_INT(zn_monitor_channel_find(m, "power.ina3221-hwmon0.in4_w"), -1);
   CHECK_OK(zn_monitor_sample_at(m, 5 * SEC));
   CHECK_NEAR(value_of(m, 0, "power.ina3221-hwmon0.VDD_IN_v"), 5.0, 1e-12);
   CHECK_NEAR(value_of(m, 0, "power.ina3221-hwmon0.VDD_IN_a"), 1.0, 1e-12);
-  CHECK_NEAR(value_of(m, 0, "power.ina3221-hwmon0.VDD_IN_w"), 5.0, 1e-12);  /* derived V x I */
+  CHECK_NEAR(value_of(m, 0, "power.ina3221-hwmon0.VDD_IN_w"), 5.0, 1e-12); /* derived V x I */
   CHECK_NEAR(value_of(m, 0, "power.ina3221-hwmon0.VDD_CPU_GPU_CV_w"), 0.5, 1e-12);
   CHECK_NEAR(value_of(m, 0, "power.total_w"), 5.0, 1e-12);
   zn_monitor_destroy(m);
@@ -146,21 +165,21 @@ static void test_rates_and_summary(void) {
     CHECK_OK(zn_monitor_sample_at(m, t0));
     /* Half a second later: */
     put(tmp, "proc/stat",
-        "cpu  4050 0 1010 14040 400 0 100 0 0 0\n"  /* +60 busy, +40 idle */
-        "cpu0 1025 0 250 3500 100 0 25 0 0 0\n"     /* 25/25 busy */
-        "cpu1 1025 0 250 3500 100 0 25 0 0 0\n"     /* 25/25 */
-        "cpu2 1000 0 260 3515 100 0 25 0 0 0\n"     /* 10/25 */
-        "cpu3 1000 0 250 3525 100 0 25 0 0 0\n");   /* 0/25 */
+        "cpu  4050 0 1010 14040 400 0 100 0 0 0\n" /* +60 busy, +40 idle */
+        "cpu0 1025 0 250 3500 100 0 25 0 0 0\n"    /* 25/25 busy */
+        "cpu1 1025 0 250 3500 100 0 25 0 0 0\n"    /* 25/25 */
+        "cpu2 1000 0 260 3515 100 0 25 0 0 0\n"    /* 10/25 */
+        "cpu3 1000 0 250 3525 100 0 25 0 0 0\n");  /* 0/25 */
     put(tmp, "proc/self/stat",
         "4242 (zenith bench) R 1 4242 4242 0 -1 4194304 100 0 0 0 310 110 0 0 20 0 3 0 1000 100000000 2000 0\n");
-    put(tmp, "sys/class/powercap/intel-rapl:0/energy_uj", "2500000\n");    /* +1.5 J */
-    put(tmp, "sys/class/powercap/intel-rapl:0:0/energy_uj", "900000\n");   /* +0.5 J */
-    put(tmp, "sys/class/powercap/intel-rapl:1/energy_uj", "250000\n");     /* wrapped: +0.5 J */
+    put(tmp, "sys/class/powercap/intel-rapl:0/energy_uj", "2500000\n");  /* +1.5 J */
+    put(tmp, "sys/class/powercap/intel-rapl:0:0/energy_uj", "900000\n"); /* +0.5 J */
+    put(tmp, "sys/class/powercap/intel-rapl:1/energy_uj", "250000\n");   /* wrapped: +0.5 J */
     put(tmp, "sys/class/hwmon/hwmon0/power1_input", "4048000\n");
     put(tmp, "proc/diskstats",
-        " 179 0 mmcblk0 1000 0 21000 500 200 0 10000 300 0 600 800 0 0 0 0 0 0\n"   /* +1000 read, +2000 written */
+        " 179 0 mmcblk0 1000 0 21000 500 200 0 10000 300 0 600 800 0 0 0 0 0 0\n" /* +1000 read, +2000 written */
         " 179 1 mmcblk0p1 100 0 3000 50 20 0 2800 30 0 60 80 0 0 0 0 0 0\n"
-        "   8 0 sda 500 0 40100 100 100 0 4000 50 0 150 150 0 0 0 0 0 0\n"          /* +100 read */
+        "   8 0 sda 500 0 40100 100 100 0 4000 50 0 150 150 0 0 0 0 0 0\n" /* +100 read */
         "   8 1 sda1 500 0 40100 100 100 0 4000 50 0 150 150 0 0 0 0 0 0\n"
         "   7 0 loop0 10 0 99999 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
     put(tmp, "sys/devices/platform/soc/usb1/1-1/1-1:1.0/net/usb0/statistics/rx_bytes", "6000\n"); /* +5000 */

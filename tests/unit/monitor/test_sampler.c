@@ -136,7 +136,8 @@ static void test_nvml(void) {
     const zn_monitor_source_info *src = zn_monitor_source(m, 0);
     CHECK(src != NULL);
     if (src) {
-      printf("NVML: %s (%s), %zu channels\n", src->present ? "present" : "absent", src->detail, zn_monitor_num_channels(m));
+      printf("NVML: %s (%s), %zu channels\n", src->present ? "present" : "absent", src->detail,
+             zn_monitor_num_channels(m));
       CHECK(src->present == zn_monitor_probe_present(m, ZN_MONITOR_PROBE_GPU));
       CHECK(src->present == (zn_monitor_channel_find(m, "gpu0.mem_used_bytes") >= 0));
     }

@@ -1,0 +1,484 @@
+/* The xnnpack backend, compile side: which nodes XNNPACK's operator API (the
+ * Debian 2022-02 snapshot) can run, the step list, and where every value
+ * lives. 4-D activations are NHWC; Concat is zero-copy where it can be:
+ * producers write straight into channel slices of the concat output (XNNPACK
+ * output pixel/channel strides). Read-only after compile, shared by instances. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "backend/xnnpack/xnnpack_internal.h"
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/status.h"
+
+static const char *const kind_names[XP_KIND_COUNT] = {
+    [XP_IMPORT] = "import NCHW->NHWC (C loop)",
+    [XP_EXPORT] = "export NHWC->NCHW (C loop)",
+    [XP_CONV] = "xnn_convolution2d_nhwc_f32 (+ xnn_add_nd_f32 for a fused residual)",
+    [XP_FC] = "xnn_fully_connected_nc_f32",
+    [XP_MAX_POOL] = "xnn_max_pooling2d_nhwc_f32",
+    [XP_AVG_POOL] = "xnn_average_pooling2d_nhwc_f32 (+ border divisor fix for count_include_pad)",
+    [XP_GAP] = "xnn_global_average_pooling_nwc_f32",
+    [XP_GMP] = "global max pool (C loop)",
+    [XP_CLAMP] = "xnn_clamp_nc_f32",
+    [XP_UNARY] = "xnn_{leaky_relu,sigmoid,hardswish}_nc_f32",
+    [XP_SOFTMAX] = "xnn_softmax_nc_f32",
+    [XP_BATCH_NORM] = "batch norm multiply-add (C loop)",
+    [XP_LRN] = "LRN (C loop)",
+    [XP_BINARY] = "same-shape Add/Sub/Mul/Div (C loop)",
+    [XP_CONCAT] = "concat: xnn_copy_nc_x32 for inputs not written in place",
+    [XP_VIEW] = "concat: all inputs in place (no work)",
+    [XP_RESHAPE] = "reshape/flatten copy in logical order (C loop)",
+};
+
+const char *zn_xnnpack_kind_name(xp_kind kind) { return kind < XP_KIND_COUNT ? kind_names[kind] : "?"; }
+
+bool zn_xnnpack_init(void) { return xnn_initialize(NULL) == xnn_status_success; }
+
+static bool xp_available(void) { return zn_xnnpack_init(); }
+
+/* ---- what is supported ---- */
+
+static const zn_value *val(const zn_graph *g, int id) {
+  return id >= 0 && id < g->num_values ? &g->values[id] : NULL;
+}
+
+static const zn_value *node_in(const zn_graph *g, const zn_node *n, int k) {
+  return k < n->num_inputs ? val(g, zn_node_input(n, k)) : NULL;
+}
+
+/* A 4-D float activation the backend can keep NHWC: C, H, W static, N on axis 0. */
+static bool nhwc_ok(const zn_value *v) {
+  if (!v || v->data || v->dtype != ZN_DTYPE_FLOAT32 || v->num_dims != 4 || (v->batch_axis != 0 && v->batch_axis != -1))
+    return false;
+  for (int i = 0; i < 4; i++)
+    if (v->dims[i] < 1 || v->dims[i] > INT32_MAX) return false;
+  return true;
+}
+
+static bool f32_activation(const zn_value *v) {
+  return v && !v->data && v->dtype == ZN_DTYPE_FLOAT32 && v->num_dims >= 1 && (v->num_dims != 4 || nhwc_ok(v));
+}
+
+static bool f32_const(const zn_value *v, int64_t count) {
+  if (!v || !v->data || v->dtype != ZN_DTYPE_FLOAT32 || v->batch_axis >= 0) return false;
+  int64_t n = 1;
+  for (int i = 0; i < v->num_dims; i++) n *= v->dims[i];
+  return n == count && v->data_bytes >= (size_t)count * sizeof(float);
+}
+
+static bool same_dims(const zn_value *a, const zn_value *b) {
+  if (a->num_dims != b->num_dims || a->batch_axis != b->batch_axis) return false;
+  for (int i = 0; i < a->num_dims; i++)
+    if (a->dims[i] != b->dims[i]) return false;
+  return true;
+}
+
+static bool fusable_act(const zn_act *a) {
+  return a->kind == ZN_ACT_NONE || a->kind == ZN_ACT_RELU || (a->kind == ZN_ACT_CLIP && !(a->alpha >= a->beta));
+}
+
+static void act_range(const zn_act *a, float *lo, float *hi) {
+  *lo = -INFINITY, *hi = INFINITY;
+  if (a->kind == ZN_ACT_RELU) *lo = 0.0f;
+  if (a->kind == ZN_ACT_CLIP) *lo = isnan(a->alpha) ? -INFINITY : a->alpha, *hi = isnan(a->beta) ? INFINITY : a->beta;
+}
+
+/* XNNPACK's output size for a window of span ek over a padded extent. */
+static int64_t window_out(int64_t padded, int64_t ek, int64_t s) { return padded < ek ? 0 : (padded - ek) / s + 1; }
+
+/* Bottom/right padding to add so that XNNPACK's floor rule yields the IR's
+ * output size (ceil_mode); -1 when no padding can. */
+static int64_t extra_pad(int64_t in, int64_t pb, int64_t pe, int64_t k, int64_t d, int64_t s, int64_t out) {
+  const int64_t ek = d * (k - 1) + 1, padded = in + pb + pe;
+  const int64_t extra = ZN_MAX(0, (out - 1) * s + ek - padded);
+  return window_out(padded + extra, ek, s) == out ? extra : -1;
+}
+
+static bool pool_ok(const zn_graph *g, const zn_node *n) {
+  const zn_pool_attrs *a = &n->attrs.pool;
+  const zn_value *x = node_in(g, n, 0), *y = val(g, n->outputs[0]);
+  if (n->num_inputs != 1 || !nhwc_ok(x) || !nhwc_ok(y) || a->num_spatial != 2 || a->auto_pad != ZN_AUTO_PAD_NOTSET)
+    return false;
+  if (a->kernel[0] * a->kernel[1] < 2) return false; /* XNNPACK rejects 1x1 pooling */
+  if (n->op == ZN_OP_AVERAGE_POOL && (a->dilation[0] != 1 || a->dilation[1] != 1)) return false;
+  for (int i = 0; i < 2; i++) {
+    if (a->kernel[i] < 1 || a->stride[i] < 1 || a->dilation[i] < 1 || a->pad_begin[i] < 0 || a->pad_end[i] < 0 ||
+        a->kernel[i] > UINT32_MAX / 2 || a->pad_begin[i] > UINT32_MAX / 4 || a->pad_end[i] > UINT32_MAX / 4)
+      return false;
+    if (extra_pad(x->dims[2 + i], a->pad_begin[i], a->pad_end[i], a->kernel[i], a->dilation[i], a->stride[i],
+                  y->dims[2 + i]) < 0)
+      return false;
+  }
+  return x->dims[0] == y->dims[0] && x->dims[1] == y->dims[1] && x->batch_axis == y->batch_axis;
+}
+
+static bool conv_ok(const zn_graph *g, const zn_node *n) {
+  const zn_conv_attrs *a = &n->attrs.conv;
+  const zn_value *x = node_in(g, n, 0), *w = node_in(g, n, 1), *y = val(g, n->outputs[0]);
+  if (n->num_inputs < 2 || n->num_inputs > 4 || !nhwc_ok(x) || !nhwc_ok(y) || !w || w->num_dims != 4 ||
+      a->num_spatial != 2 || a->auto_pad != ZN_AUTO_PAD_NOTSET || !fusable_act(&a->act) || a->group < 1)
+    return false;
+  const int64_t cout = w->dims[0], cig = w->dims[1], G = a->group;
+  if (!f32_const(w, w->dims[0] * w->dims[1] * w->dims[2] * w->dims[3]) || cig * G != x->dims[1] || cout % G ||
+      cout != y->dims[1] || x->dims[0] != y->dims[0] || x->batch_axis != y->batch_axis)
+    return false;
+  const zn_value *b = node_in(g, n, 2);
+  if (n->num_inputs > 2 && zn_node_input(n, 2) != ZN_NO_VALUE && !f32_const(b, cout)) return false;
+  const zn_value *r = node_in(g, n, 3);
+  if (n->num_inputs > 3 && zn_node_input(n, 3) != ZN_NO_VALUE && (!nhwc_ok(r) || !same_dims(r, y))) return false;
+  for (int i = 0; i < 2; i++) {
+    if (a->stride[i] < 1 || a->dilation[i] < 1 || a->pad_begin[i] < 0 || a->pad_end[i] < 0 ||
+        a->pad_begin[i] > UINT32_MAX / 4 || a->pad_end[i] > UINT32_MAX / 4 || a->stride[i] > UINT32_MAX ||
+        a->dilation[i] > UINT32_MAX)
+      return false;
+    const int64_t ek = a->dilation[i] * (w->dims[2 + i] - 1) + 1;
+    if (window_out(x->dims[2 + i] + a->pad_begin[i] + a->pad_end[i], ek, a->stride[i]) != y->dims[2 + i]) return false;
+  }
+  return true;
+}
+
+static bool gemm_ok(const zn_graph *g, const zn_node *n) {
+  const zn_gemm_attrs *a = &n->attrs.gemm;
+  const zn_value *A = node_in(g, n, 0), *B = node_in(g, n, 1), *Y = val(g, n->outputs[0]);
+  if (n->num_inputs < 2 || n->num_inputs > 3 || !A || A->data || A->dtype != ZN_DTYPE_FLOAT32 || A->num_dims != 2 ||
+      a->trans_a || !B || B->num_dims != 2 || !Y || Y->num_dims != 2 || !fusable_act(&a->act) || !isfinite(a->alpha) ||
+      !isfinite(a->beta) || A->batch_axis > 0)
+    return false;
+  const int64_t K = a->trans_b ? B->dims[1] : B->dims[0], M = a->trans_b ? B->dims[0] : B->dims[1];
+  if (!f32_const(B, K * M) || A->dims[1] != K || Y->dims[1] != M) return false;
+  return n->num_inputs < 3 || zn_node_input(n, 2) == ZN_NO_VALUE || f32_const(node_in(g, n, 2), M);
+}
+
+static bool softmax_ok(const zn_graph *g, const zn_node *n) {
+  const zn_value *x = node_in(g, n, 0);
+  if (n->num_inputs != 1 || !f32_activation(x)) return false;
+  int64_t axis = n->attrs.softmax.axis;
+  if (axis < 0) axis += x->num_dims;
+  if (axis < 0 || axis >= x->num_dims) return false;
+  if (x->num_dims == 4) return axis == 1 && (!n->attrs.softmax.legacy_2d || x->dims[2] * x->dims[3] == 1);
+  if (n->attrs.softmax.legacy_2d) return x->batch_axis < axis; /* batch rows, static channels */
+  return axis == x->num_dims - 1 && x->batch_axis != axis;
+}
+
+static bool clip_ok(const zn_graph *g, const zn_node *n) {
+  for (int k = 1; k < n->num_inputs; k++)
+    if (zn_node_input(n, k) != ZN_NO_VALUE && !f32_const(node_in(g, n, k), 1)) return false;
+  return true;
+}
+
+static bool reshape_ok(const zn_graph *g, const zn_node *n) {
+  const zn_value *x = node_in(g, n, 0), *y = val(g, n->outputs[0]);
+  if (!f32_activation(x) || !y || y->dtype != ZN_DTYPE_FLOAT32 || (y->num_dims == 4 && !nhwc_ok(y))) return false;
+  int64_t a1, b1, a2, b2; /* same element count whatever N is */
+  return zn_value_num_elements(x, 1, &a1) && zn_value_num_elements(y, 1, &b1) && zn_value_num_elements(x, 2, &a2) &&
+         zn_value_num_elements(y, 2, &b2) && a1 == b1 && a2 == b2;
+}
+
+static int64_t concat_axis(const zn_graph *g, const zn_node *n) {
+  const zn_value *y = val(g, n->outputs[0]);
+  int64_t axis = n->attrs.axis.axis;
+  return axis < 0 && y ? axis + y->num_dims : axis;
+}
+
+static bool concat_ok(const zn_graph *g, const zn_node *n) {
+  const zn_value *y = val(g, n->outputs[0]);
+  if (!nhwc_ok(y) || concat_axis(g, n) != 1 || n->num_inputs < 1) return false;
+  int64_t c = 0;
+  for (int k = 0; k < n->num_inputs; k++) {
+    const zn_value *x = node_in(g, n, k);
+    if (!nhwc_ok(x) || x->dims[0] != y->dims[0] || x->batch_axis != y->batch_axis || x->dims[2] != y->dims[2] ||
+        x->dims[3] != y->dims[3])
+      return false;
+    c += x->dims[1];
+  }
+  return c == y->dims[1];
+}
+
+static bool xp_supports_node(const zn_graph *g, const zn_node *n) {
+  if (n->num_outputs != 1 || !val(g, n->outputs[0]) || n->num_inputs < 1 || !node_in(g, n, 0)) return false;
+  const zn_value *x = node_in(g, n, 0), *y = val(g, n->outputs[0]);
+  if (y->dtype != ZN_DTYPE_FLOAT32) return false;
+  switch (n->op) {
+  case ZN_OP_CONV: return conv_ok(g, n);
+  case ZN_OP_GEMM: return gemm_ok(g, n);
+  case ZN_OP_MAX_POOL: case ZN_OP_AVERAGE_POOL: return pool_ok(g, n);
+  case ZN_OP_GLOBAL_AVERAGE_POOL: case ZN_OP_GLOBAL_MAX_POOL:
+    return n->num_inputs == 1 && nhwc_ok(x) && nhwc_ok(y) && y->dims[1] == x->dims[1] && y->dims[2] == 1 &&
+           y->dims[3] == 1 && y->dims[0] == x->dims[0];
+  case ZN_OP_CLIP:
+    if (!clip_ok(g, n)) return false;
+    /* fall through */
+  case ZN_OP_RELU: case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH:
+    return f32_activation(x) && same_dims(x, y) && x->dims[x->num_dims - 1] >= 1 &&
+           (x->num_dims == 4 || x->batch_axis != x->num_dims - 1) && (n->op == ZN_OP_CLIP || n->num_inputs == 1);
+  case ZN_OP_SOFTMAX: return softmax_ok(g, n) && same_dims(x, y);
+  case ZN_OP_BATCH_NORM:
+    if (n->num_inputs != 5 || !nhwc_ok(x) || !same_dims(x, y)) return false;
+    for (int k = 1; k < 5; k++)
+      if (!f32_const(node_in(g, n, k), x->dims[1])) return false;
+    return true;
+  case ZN_OP_LRN: return n->num_inputs == 1 && nhwc_ok(x) && same_dims(x, y) && n->attrs.lrn.size >= 1;
+  case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV:
+    return n->num_inputs == 2 && f32_activation(x) && f32_activation(node_in(g, n, 1)) &&
+           same_dims(x, node_in(g, n, 1)) && same_dims(x, y);
+  case ZN_OP_CONCAT: return concat_ok(g, n);
+  case ZN_OP_FLATTEN: case ZN_OP_RESHAPE: case ZN_OP_SQUEEZE: case ZN_OP_UNSQUEEZE: case ZN_OP_IDENTITY:
+    return reshape_ok(g, n);
+  default: return false;
+  }
+}
+
+/* ---- compile ---- */
+
+static xp_kind kind_of(zn_op op) {
+  switch (op) {
+  case ZN_OP_CONV: return XP_CONV;
+  case ZN_OP_GEMM: return XP_FC;
+  case ZN_OP_MAX_POOL: return XP_MAX_POOL;
+  case ZN_OP_AVERAGE_POOL: return XP_AVG_POOL;
+  case ZN_OP_GLOBAL_AVERAGE_POOL: return XP_GAP;
+  case ZN_OP_GLOBAL_MAX_POOL: return XP_GMP;
+  case ZN_OP_RELU: case ZN_OP_CLIP: return XP_CLAMP;
+  case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH: return XP_UNARY;
+  case ZN_OP_SOFTMAX: return XP_SOFTMAX;
+  case ZN_OP_BATCH_NORM: return XP_BATCH_NORM;
+  case ZN_OP_LRN: return XP_LRN;
+  case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV: return XP_BINARY;
+  case ZN_OP_CONCAT: return XP_CONCAT;
+  default: return XP_RESHAPE;
+  }
+}
+
+static void xp_compiled_destroy(void *compiled) {
+  xp_compiled *c = compiled;
+  if (!c) return;
+  for (int s = 0; c->steps && s < c->num_steps; s++) {
+    zn_free(c->steps[s].bn_scale);
+    zn_free(c->steps[s].bn_shift);
+  }
+  zn_free(c->steps);
+  zn_free(c->values);
+  zn_free(c);
+}
+
+/* Zero-copy concatenation. Concats are visited last to first, so a concat's
+ * output already has its final place (perhaps itself a slice of a later
+ * concat) when its inputs are placed: each input not yet placed elsewhere
+ * becomes a channel slice of the output. A concat whose inputs all already
+ * sit, in order, in one buffer (DenseNet's growing concats are prefixes of
+ * the block's last one) becomes a view itself and does nothing at run time. */
+static void plan_concats(const zn_graph *g, xp_compiled *c) {
+  for (int i = g->num_nodes - 1; i >= 0; i--) {
+    const zn_node *n = &g->nodes[i];
+    if (n->op != ZN_OP_CONCAT) continue;
+    xp_step *st = NULL;
+    for (int s = 0; s < c->num_steps; s++)
+      if (c->steps[s].node == i) st = &c->steps[s];
+    const int o = n->outputs[0];
+    xp_value *ov = &c->values[o];
+    /* All inputs already consecutive in one root? Then the output is a view. */
+    const int r0 = c->values[zn_node_input(n, 0)].root;
+    bool in_place = ov->root == o && r0 != zn_node_input(n, 0) && !g->values[o].is_input;
+    int64_t off = c->values[zn_node_input(n, 0)].chan_offset;
+    for (int k = 0; in_place && k < n->num_inputs; k++) {
+      const int x = zn_node_input(n, k);
+      in_place = c->values[x].root == r0 && c->values[x].chan_offset == off;
+      off += g->values[x].dims[1];
+    }
+    if (in_place) {
+      ov->root = r0;
+      ov->chan_offset = c->values[zn_node_input(n, 0)].chan_offset;
+      st->kind = XP_VIEW;
+      c->num_kind[XP_CONCAT]--, c->num_kind[XP_VIEW]++;
+      continue;
+    }
+    off = ov->chan_offset;
+    for (int k = 0; k < n->num_inputs; k++) {
+      const int x = zn_node_input(n, k);
+      xp_value *xv = &c->values[x];
+      bool placed_elsewhere = xv->root != x;
+      /* A value that already owns slices cannot move (it is their root). */
+      for (int v = 0; !placed_elsewhere && v < g->num_values; v++)
+        placed_elsewhere = v != x && c->values[v].root == x;
+      if (!placed_elsewhere && x != o) {
+        xv->root = ov->root;
+        xv->chan_offset = off;
+        c->num_views++;
+      } else if (!(xv->root == ov->root && xv->chan_offset == off)) {
+        c->num_concat_copies++;
+      }
+      off += g->values[x].dims[1];
+    }
+  }
+}
+
+static zn_status add_step(xp_compiled *c, int *cap, xp_step st) {
+  if (c->num_steps == *cap) {
+    const int ncap = *cap ? 2 * *cap : 64;
+    xp_step *ns = zn_realloc(c->steps, (size_t)ncap * sizeof *ns);
+    if (!ns) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to compile graph for xnnpack: out of memory");
+    c->steps = ns, *cap = ncap;
+  }
+  c->steps[c->num_steps++] = st;
+  return ZN_OK;
+}
+
+static zn_status build(const zn_graph *g, xp_compiled *c) {
+  int cap = 0;
+  for (int v = 0; v < g->num_values; v++) {
+    c->values[v].root = v;
+    c->values[v].nhwc = nhwc_ok(&g->values[v]);
+  }
+  for (int i = 0; i < g->num_inputs; i++) {
+    const int v = g->inputs[i];
+    if (!val(g, v) || (g->values[v].dtype != ZN_DTYPE_FLOAT32))
+      return zn_error(ZN_ERR_UNSUPPORTED_OP, "failed to compile graph for xnnpack: input %d is not float32", i);
+    ZN_TRY(add_step(c, &cap, (xp_step){.kind = XP_IMPORT, .node = -1, .io = i, .in = -1, .out = v}));
+  }
+  for (int i = 0; i < g->num_nodes; i++) {
+    const zn_node *n = &g->nodes[i];
+    xp_step st = {.kind = kind_of(n->op), .node = i, .io = -1, .in = zn_node_input(n, 0), .out = n->outputs[0]};
+    st.out_min = -INFINITY, st.out_max = INFINITY;
+    if (n->op == ZN_OP_CONV) act_range(&n->attrs.conv.act, &st.out_min, &st.out_max);
+    if (n->op == ZN_OP_GEMM) act_range(&n->attrs.gemm.act, &st.out_min, &st.out_max);
+    if (n->op == ZN_OP_RELU) st.out_min = 0.0f;
+    if (n->op == ZN_OP_CLIP) {
+      zn_act a = n->attrs.act;
+      if (n->num_inputs > 1 && zn_node_input(n, 1) != ZN_NO_VALUE) a.alpha = *(const float *)node_in(g, n, 1)->data;
+      if (n->num_inputs > 2 && zn_node_input(n, 2) != ZN_NO_VALUE) a.beta = *(const float *)node_in(g, n, 2)->data;
+      a.kind = ZN_ACT_CLIP;
+      act_range(&a, &st.out_min, &st.out_max);
+      if (!(st.out_min < st.out_max))
+        return zn_error(ZN_ERR_UNSUPPORTED_OP, "failed to compile node '%s' (Clip) for xnnpack: min %g >= max %g",
+                        n->name, st.out_min, st.out_max);
+    }
+    if (n->op == ZN_OP_MAX_POOL || n->op == ZN_OP_AVERAGE_POOL) {
+      const zn_pool_attrs *a = &n->attrs.pool;
+      const zn_value *x = node_in(g, n, 0), *y = val(g, n->outputs[0]);
+      st.extra_h = (uint32_t)extra_pad(x->dims[2], a->pad_begin[0], a->pad_end[0], a->kernel[0], a->dilation[0],
+                                       a->stride[0], y->dims[2]);
+      st.extra_w = (uint32_t)extra_pad(x->dims[3], a->pad_begin[1], a->pad_end[1], a->kernel[1], a->dilation[1],
+                                       a->stride[1], y->dims[3]);
+    }
+    if (n->op == ZN_OP_BATCH_NORM) {
+      const int64_t C = node_in(g, n, 0)->dims[1];
+      st.bn_scale = zn_malloc((size_t)C * sizeof(float));
+      st.bn_shift = zn_malloc((size_t)C * sizeof(float));
+      if (!st.bn_scale || !st.bn_shift) {
+        zn_free(st.bn_scale), zn_free(st.bn_shift);
+        return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to compile node '%s' for xnnpack: out of memory", n->name);
+      }
+      const float *gam = node_in(g, n, 1)->data, *bet = node_in(g, n, 2)->data, *mean = node_in(g, n, 3)->data,
+                  *var = node_in(g, n, 4)->data;
+      for (int64_t k = 0; k < C; k++) {
+        st.bn_scale[k] = gam[k] / sqrtf(var[k] + n->attrs.batch_norm.epsilon);
+        st.bn_shift[k] = bet[k] - mean[k] * st.bn_scale[k];
+      }
+      c->weight_bytes += 2 * (size_t)C * sizeof(float);
+    }
+    zn_status s = add_step(c, &cap, st);
+    if (s != ZN_OK) {
+      zn_free(st.bn_scale), zn_free(st.bn_shift);
+      return s;
+    }
+    c->num_kind[st.kind]++;
+    /* Constants XNNPACK packs into every instance's operators. */
+    if (n->op == ZN_OP_CONV || n->op == ZN_OP_GEMM)
+      for (int k = 1; k < ZN_MIN(n->num_inputs, 3); k++) {
+        const zn_value *w = node_in(g, n, k);
+        if (w && w->data) c->weight_bytes += w->data_bytes, c->packed_estimate_bytes += w->data_bytes;
+      }
+  }
+  for (int i = 0; i < g->num_outputs; i++)
+    ZN_TRY(add_step(c, &cap, (xp_step){.kind = XP_EXPORT, .node = -1, .io = i, .in = g->outputs[i], .out = -1}));
+  plan_concats(g, c);
+  for (int s = 0; s < c->num_steps; s++) {
+    const xp_step *st = &c->steps[s];
+    if (st->in >= 0) c->values[st->in].used = true;
+    if (st->out >= 0) c->values[st->out].used = true;
+    const zn_node *n = st->node >= 0 ? &g->nodes[st->node] : NULL;
+    for (int k = 0; n && k < n->num_inputs; k++)
+      if (zn_node_input(n, k) >= 0) c->values[zn_node_input(n, k)].used = true;
+  }
+  for (int v = 0; v < g->num_values; v++) {
+    xp_value *xv = &c->values[v];
+    if (xv->nhwc) xv->pixel_stride = g->values[xv->root].dims[1];
+    if (xv->used && !g->values[v].data && g->values[v].num_dims < 0)
+      return zn_error(ZN_ERR_INVALID_MODEL, "failed to compile graph for xnnpack: value '%s' has no shape",
+                      g->values[v].name);
+  }
+  return ZN_OK;
+}
+
+static zn_status xp_compile(const zn_graph *g, const zn_backend_compile_options *opts, void **compiled_out) {
+  *compiled_out = NULL;
+  if (!zn_xnnpack_init())
+    return zn_error(ZN_ERR_UNSUPPORTED_HARDWARE, "failed to compile graph for xnnpack: xnn_initialize failed on this CPU");
+  if (opts && opts->precision != ZN_PRECISION_FP32)
+    return zn_error(ZN_ERR_UNSUPPORTED_OP, "failed to compile graph for xnnpack: only fp32 is supported");
+  for (int i = 0; i < g->num_nodes; i++)
+    if (!xp_supports_node(g, &g->nodes[i]))
+      return zn_error(ZN_ERR_UNSUPPORTED_OP, "failed to compile node '%s' (%s) for xnnpack: shape, layout or attributes not supported",
+                      g->nodes[i].name, zn_op_name(g->nodes[i].op));
+  xp_compiled *c = zn_calloc(1, sizeof *c);
+  if (c) c->values = zn_calloc((size_t)g->num_values + 1, sizeof *c->values);
+  if (!c || !c->values) {
+    xp_compiled_destroy(c);
+    return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to compile graph for xnnpack: out of memory");
+  }
+  c->g = g;
+  zn_status st = build(g, c);
+  if (st != ZN_OK) {
+    xp_compiled_destroy(c);
+    return st;
+  }
+  zn_log_info("xnnpack: %d steps, %d zero-copy concat slices, %d concat copies; weights packed per instance "
+              "(~%zu bytes each: this XNNPACK has no weights cache)",
+              c->num_steps, c->num_views, c->num_concat_copies, c->packed_estimate_bytes);
+  *compiled_out = c;
+  return ZN_OK;
+}
+
+static size_t xp_weight_bytes(const void *compiled) { return ((const xp_compiled *)compiled)->weight_bytes; }
+
+static size_t xp_describe(const void *compiled, char *buf, size_t buf_size) {
+  const xp_compiled *c = compiled;
+  size_t used = 0;
+  char line[256];
+  int k = snprintf(line, sizeof line,
+                   "xnnpack: XNNPACK operator API (Debian snapshot 2022-02), NHWC fp32, pthreadpool per instance\n"
+                   "xnnpack: weights: no weights cache in this XNNPACK: every instance packs its own copy (~%zu bytes "
+                   "each); shared read-only: graph constants + BN tables (%zu bytes)\n"
+                   "xnnpack: concat: %d zero-copy channel slices, %d copies\n",
+                   c->packed_estimate_bytes, c->weight_bytes, c->num_views, c->num_concat_copies);
+  for (int pass = 0; pass <= XP_KIND_COUNT; pass++) {
+    if (pass > 0) {
+      const int kd = pass - 1;
+      if (!c->num_kind[kd]) continue;
+      k = snprintf(line, sizeof line, "xnnpack: %3d x %s\n", c->num_kind[kd], zn_xnnpack_kind_name((xp_kind)kd));
+    }
+    if (k > 0) {
+      if (used < buf_size) snprintf(buf + used, buf_size - used, "%s", line);
+      used += (size_t)k;
+    }
+  }
+  return used;
+}
+
+const zn_backend_ops zn_backend_xnnpack = {
+    .abi_version = ZN_BACKEND_ABI_VERSION,
+    .name = "xnnpack",
+    .available = xp_available,
+    .supports_node = xp_supports_node,
+    .compile = xp_compile,
+    .compiled_destroy = xp_compiled_destroy,
+    .weight_bytes = xp_weight_bytes,
+    .instance_create = zn_xnnpack_instance_create,
+    .instance_reshape = zn_xnnpack_instance_reshape,
+    .instance_arena_bytes = zn_xnnpack_instance_arena_bytes,
+    .instance_run = zn_xnnpack_instance_run,
+    .instance_destroy = zn_xnnpack_instance_destroy,
+    .describe = xp_describe,
+};

@@ -1,0 +1,547 @@
+/* The xnnpack backend, instance side. instance_create makes the XNNPACK
+ * operators (XNNPACK packs the weights inside each operator: this snapshot has
+ * no weights cache) and the instance's pthreadpool; instance_reshape resolves
+ * shapes for a batch size, plans one arena (core/arena.h) and sets every
+ * operator up on its fixed arena pointers; run converts the caller's NCHW
+ * inputs into the arena, runs the steps and converts outputs back. run never
+ * allocates and never creates or sets up an operator. */
+#include <math.h>
+#include <pthreadpool.h>
+#include <string.h>
+
+#include "backend/xnnpack/xnnpack_internal.h"
+#include "core/alloc.h"
+#include "core/arena.h"
+#include "core/status.h"
+
+typedef struct xp_tensor {
+  float *data;
+  int num_dims;
+  int64_t dims[ZN_MAX_DIMS];
+  int64_t count;
+  int64_t n, c, h, w, stride;  /* NHWC values: pixel (n, h, w) channel c at data[((n*h+y)*w+x)*stride + c] */
+} xp_tensor;
+
+typedef struct xp_instance {
+  const xp_compiled *c;
+  pthreadpool_t pool;            /* NULL: one thread (the caller) */
+  xnn_operator_t *ops;           /* flat; op_start[s] .. op_start[s+1] belong to step s */
+  int *op_start;
+  xp_tensor *t;                  /* per value, valid after reshape */
+  zn_arena_request *req;         /* per value */
+  void *arena;
+  size_t arena_bytes;
+  int64_t batch;                 /* 0 until reshaped */
+} xp_instance;
+
+static const zn_node *step_node(const xp_compiled *c, const xp_step *st) {
+  return st->node >= 0 ? &c->g->nodes[st->node] : NULL;
+}
+
+static const zn_value *gval(const xp_compiled *c, int v) { return &c->g->values[v]; }
+
+static int ops_for(const xp_compiled *c, const xp_step *st) {
+  switch (st->kind) {
+  case XP_IMPORT: case XP_EXPORT: case XP_VIEW: case XP_RESHAPE: case XP_BATCH_NORM: case XP_LRN: case XP_BINARY:
+  case XP_GMP:
+    return 0;
+  case XP_CONV: return 2;
+  case XP_CONCAT: return step_node(c, st)->num_inputs;
+  default: return 1;
+  }
+}
+
+static zn_status xnn_fail(const zn_node *n, const char *what, enum xnn_status s) {
+  return zn_error(ZN_ERR_INTERNAL, "failed to %s for node '%s' (%s): XNNPACK status %d", what, n ? n->name : "?",
+                  n ? zn_op_name(n->op) : "?", (int)s);
+}
+
+static bool has_residual(const zn_node *n) { return n->num_inputs > 3 && zn_node_input(n, 3) != ZN_NO_VALUE; }
+
+/* Static (batch-independent) channel count of a plain value's rows. */
+static size_t row_channels(const zn_value *v, const zn_node *n) {
+  if (n && n->op == ZN_OP_SOFTMAX && v->num_dims != 4) {
+    int64_t axis = n->attrs.softmax.axis < 0 ? n->attrs.softmax.axis + v->num_dims : n->attrs.softmax.axis;
+    if (n->attrs.softmax.legacy_2d) {
+      int64_t ch = 1;
+      for (int i = (int)axis; i < v->num_dims; i++) ch *= v->dims[i];
+      return (size_t)ch;
+    }
+  }
+  return (size_t)(v->num_dims == 4 ? v->dims[1] : v->dims[v->num_dims - 1]);
+}
+
+static zn_status create_conv(xp_instance *in, const xp_step *st, xnn_operator_t *ops) {
+  const xp_compiled *c = in->c;
+  const zn_node *n = step_node(c, st);
+  const zn_conv_attrs *a = &n->attrs.conv;
+  const zn_value *w = gval(c, zn_node_input(n, 1));
+  const int64_t cout = w->dims[0], cig = w->dims[1], kh = w->dims[2], kw = w->dims[3], G = a->group;
+  size_t bytes;
+  if (!zn_size_mul((size_t)(cout * cig), (size_t)(kh * kw) * sizeof(float), &bytes))
+    return zn_error(ZN_ERR_INVALID_MODEL, "failed to create conv '%s': weights too large", n->name);
+  float *k = zn_alloc_aligned(bytes);
+  if (!k) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create conv '%s': %zu bytes", n->name, bytes);
+  /* OIHW (ONNX) -> OHWI per group (XNNPACK). */
+  const float *src = w->data;
+  for (int64_t o = 0; o < cout; o++)
+    for (int64_t i = 0; i < cig; i++)
+      for (int64_t y = 0; y < kh; y++)
+        for (int64_t x = 0; x < kw; x++) k[((o * kh + y) * kw + x) * cig + i] = src[((o * cig + i) * kh + y) * kw + x];
+  const float *bias = n->num_inputs > 2 && zn_node_input(n, 2) != ZN_NO_VALUE ? gval(c, zn_node_input(n, 2))->data : NULL;
+  const bool res = has_residual(n);
+  const float lo = res ? -INFINITY : st->out_min, hi = res ? INFINITY : st->out_max;
+  const xp_value *xv = &c->values[st->in], *yv = &c->values[st->out];
+  enum xnn_status s = xnn_create_convolution2d_nhwc_f32(
+      (uint32_t)a->pad_begin[0], (uint32_t)a->pad_end[1], (uint32_t)a->pad_end[0], (uint32_t)a->pad_begin[1],
+      (uint32_t)kh, (uint32_t)kw, (uint32_t)a->stride[0], (uint32_t)a->stride[1], (uint32_t)a->dilation[0],
+      (uint32_t)a->dilation[1], (uint32_t)G, (size_t)cig, (size_t)(cout / G), (size_t)xv->pixel_stride,
+      (size_t)yv->pixel_stride, k, bias, lo, hi, 0, &ops[0]);
+  zn_free_aligned(k); /* XNNPACK packed its own copy */
+  if (s != xnn_status_success) return xnn_fail(n, "create XNNPACK convolution", s);
+  if (res) {
+    const int r = zn_node_input(n, 3);
+    /* Dense output and residual: XNNPACK's add (with the activation as its
+     * clamp); otherwise a strided C loop at run time. */
+    if (yv->pixel_stride == gval(c, st->out)->dims[1] && c->values[r].pixel_stride == gval(c, r)->dims[1]) {
+      s = xnn_create_add_nd_f32(st->out_min, st->out_max, 0, &ops[1]);
+      if (s != xnn_status_success) return xnn_fail(n, "create XNNPACK add (residual)", s);
+    }
+  }
+  return ZN_OK;
+}
+
+static zn_status create_fc(xp_instance *in, const xp_step *st, xnn_operator_t *op) {
+  const xp_compiled *c = in->c;
+  const zn_node *n = step_node(c, st);
+  const zn_gemm_attrs *a = &n->attrs.gemm;
+  const zn_value *B = gval(c, zn_node_input(n, 1));
+  const int64_t K = a->trans_b ? B->dims[1] : B->dims[0], M = a->trans_b ? B->dims[0] : B->dims[1];
+  const float *kern = B->data, *bias = NULL;
+  float *scaled = NULL, *sbias = NULL;
+  if (a->alpha != 1.0f) {
+    if (!(scaled = zn_alloc_aligned((size_t)(K * M) * sizeof(float))))
+      return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create Gemm '%s': out of memory", n->name);
+    for (int64_t i = 0; i < K * M; i++) scaled[i] = a->alpha * kern[i];
+    kern = scaled;
+  }
+  if (n->num_inputs > 2 && zn_node_input(n, 2) != ZN_NO_VALUE && a->beta != 0.0f) {
+    bias = gval(c, zn_node_input(n, 2))->data;
+    if (a->beta != 1.0f) {
+      if (!(sbias = zn_alloc_aligned((size_t)M * sizeof(float)))) {
+        zn_free_aligned(scaled);
+        return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create Gemm '%s': out of memory", n->name);
+      }
+      for (int64_t i = 0; i < M; i++) sbias[i] = a->beta * bias[i];
+      bias = sbias;
+    }
+  }
+  enum xnn_status s = xnn_create_fully_connected_nc_f32((size_t)K, (size_t)M, (size_t)K, (size_t)M, kern, bias,
+                                                        st->out_min, st->out_max,
+                                                        a->trans_b ? 0 : XNN_FLAG_TRANSPOSE_WEIGHTS, op);
+  zn_free_aligned(scaled);
+  zn_free_aligned(sbias);
+  return s == xnn_status_success ? ZN_OK : xnn_fail(n, "create XNNPACK fully connected", s);
+}
+
+static zn_status create_ops(xp_instance *in, int si) {
+  const xp_compiled *c = in->c;
+  const xp_step *st = &c->steps[si];
+  const zn_node *n = step_node(c, st);
+  xnn_operator_t *ops = in->ops + in->op_start[si];
+  const xp_value *xv = st->in >= 0 ? &c->values[st->in] : NULL, *yv = st->out >= 0 ? &c->values[st->out] : NULL;
+  enum xnn_status s = xnn_status_success;
+  switch (st->kind) {
+  case XP_CONV: return create_conv(in, st, ops);
+  case XP_FC: return create_fc(in, st, ops);
+  case XP_MAX_POOL: case XP_AVG_POOL: {
+    const zn_pool_attrs *a = &n->attrs.pool;
+    const uint32_t pt = (uint32_t)a->pad_begin[0], pl = (uint32_t)a->pad_begin[1];
+    const uint32_t pb = (uint32_t)a->pad_end[0] + st->extra_h, pr = (uint32_t)a->pad_end[1] + st->extra_w;
+    const size_t C = (size_t)gval(c, st->in)->dims[1];
+    if (st->kind == XP_MAX_POOL)
+      s = xnn_create_max_pooling2d_nhwc_f32(pt, pr, pb, pl, (uint32_t)a->kernel[0], (uint32_t)a->kernel[1],
+                                            (uint32_t)a->stride[0], (uint32_t)a->stride[1], (uint32_t)a->dilation[0],
+                                            (uint32_t)a->dilation[1], C, (size_t)xv->pixel_stride,
+                                            (size_t)yv->pixel_stride, -INFINITY, INFINITY, 0, ops);
+    else
+      s = xnn_create_average_pooling2d_nhwc_f32(pt, pr, pb, pl, (uint32_t)a->kernel[0], (uint32_t)a->kernel[1],
+                                                (uint32_t)a->stride[0], (uint32_t)a->stride[1], C,
+                                                (size_t)xv->pixel_stride, (size_t)yv->pixel_stride, -INFINITY,
+                                                INFINITY, 0, ops);
+    return s == xnn_status_success ? ZN_OK : xnn_fail(n, "create XNNPACK pooling", s);
+  }
+  case XP_GAP:
+    s = xnn_create_global_average_pooling_nwc_f32((size_t)gval(c, st->in)->dims[1], (size_t)xv->pixel_stride,
+                                                  (size_t)yv->pixel_stride, -INFINITY, INFINITY, 0, ops);
+    return s == xnn_status_success ? ZN_OK : xnn_fail(n, "create XNNPACK global average pooling", s);
+  case XP_CLAMP: case XP_UNARY: case XP_SOFTMAX: {
+    const size_t ch = row_channels(gval(c, st->in), n);
+    const size_t is = xv->nhwc ? (size_t)xv->pixel_stride : ch, os = yv->nhwc ? (size_t)yv->pixel_stride : ch;
+    if (st->kind == XP_CLAMP) s = xnn_create_clamp_nc_f32(ch, is, os, st->out_min, st->out_max, 0, ops);
+    else if (st->kind == XP_SOFTMAX) s = xnn_create_softmax_nc_f32(ch, is, os, 0, ops);
+    else if (n->op == ZN_OP_LEAKY_RELU) s = xnn_create_leaky_relu_nc_f32(ch, is, os, n->attrs.act.alpha, 0, ops);
+    else if (n->op == ZN_OP_SIGMOID) s = xnn_create_sigmoid_nc_f32(ch, is, os, 0, ops);
+    else s = xnn_create_hardswish_nc_f32(ch, is, os, 0, ops);
+    return s == xnn_status_success ? ZN_OK : xnn_fail(n, "create XNNPACK elementwise operator", s);
+  }
+  case XP_CONCAT: {
+    int64_t off = yv->chan_offset;
+    for (int k = 0; k < n->num_inputs; k++) {
+      const int x = zn_node_input(n, k);
+      const int64_t ck = gval(c, x)->dims[1];
+      if (!(c->values[x].root == yv->root && c->values[x].chan_offset == off)) {
+        s = xnn_create_copy_nc_x32((size_t)ck, (size_t)c->values[x].pixel_stride, (size_t)yv->pixel_stride, 0, &ops[k]);
+        if (s != xnn_status_success) return xnn_fail(n, "create XNNPACK copy (concat)", s);
+      }
+      off += ck;
+    }
+    return ZN_OK;
+  }
+  default: return ZN_OK;
+  }
+}
+
+void zn_xnnpack_instance_destroy(void *instance) {
+  xp_instance *in = instance;
+  if (!in) return;
+  if (in->ops && in->op_start)
+    for (int k = 0; k < in->op_start[in->c->num_steps]; k++)
+      if (in->ops[k]) xnn_delete_operator(in->ops[k]);
+  if (in->pool) pthreadpool_destroy(in->pool);
+  zn_free(in->ops);
+  zn_free(in->op_start);
+  zn_free(in->t);
+  zn_free(in->req);
+  zn_free_aligned(in->arena);
+  zn_free(in);
+}
+
+zn_status zn_xnnpack_instance_create(const void *compiled, const zn_backend_instance_options *opts,
+                                     void **instance_out) {
+  const xp_compiled *c = compiled;
+  *instance_out = NULL;
+  const int threads = opts && opts->num_threads > 0 ? opts->num_threads : 1;
+  xp_instance *in = zn_calloc(1, sizeof *in);
+  if (!in) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create xnnpack instance: out of memory");
+  in->c = c;
+  in->op_start = zn_calloc((size_t)c->num_steps + 1, sizeof *in->op_start);
+  in->t = zn_calloc((size_t)c->g->num_values + 1, sizeof *in->t);
+  in->req = zn_calloc((size_t)c->g->num_values + 1, sizeof *in->req);
+  zn_status st = ZN_OK;
+  if (!in->op_start || !in->t || !in->req) st = zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create xnnpack instance: out of memory");
+  for (int s = 0; st == ZN_OK && s < c->num_steps; s++) in->op_start[s + 1] = in->op_start[s] + ops_for(c, &c->steps[s]);
+  if (st == ZN_OK && !(in->ops = zn_calloc((size_t)in->op_start[c->num_steps] + 1, sizeof *in->ops)))
+    st = zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create xnnpack instance: out of memory");
+  /* The caller's thread is one of the pool's threads: n threads = n - 1 workers. */
+  if (st == ZN_OK && threads > 1 && !(in->pool = pthreadpool_create((size_t)threads)))
+    st = zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create xnnpack instance: pthreadpool of %d threads", threads);
+  for (int s = 0; st == ZN_OK && s < c->num_steps; s++) st = create_ops(in, s);
+  if (st != ZN_OK) {
+    zn_xnnpack_instance_destroy(in);
+    return st;
+  }
+  *instance_out = in;
+  return ZN_OK;
+}
+
+/* ---- reshape: shapes, arena, operator setup ---- */
+
+static void touch(xp_instance *in, int v, int step) {
+  if (v < 0 || gval(in->c, v)->data) return;
+  const int r = in->c->values[v].root;
+  in->req[r].first = ZN_MIN(in->req[r].first, step);
+  in->req[r].last = ZN_MAX(in->req[r].last, step);
+}
+
+static zn_status setup_step(xp_instance *in, int si) {
+  const xp_compiled *c = in->c;
+  const xp_step *st = &c->steps[si];
+  const zn_node *n = step_node(c, st);
+  xnn_operator_t *ops = in->ops + in->op_start[si];
+  const xp_tensor *x = st->in >= 0 ? &in->t[st->in] : NULL, *y = st->out >= 0 ? &in->t[st->out] : NULL;
+  enum xnn_status s = xnn_status_success;
+  switch (st->kind) {
+  case XP_CONV:
+    s = xnn_setup_convolution2d_nhwc_f32(ops[0], (size_t)x->n, (size_t)x->h, (size_t)x->w, x->data, y->data, in->pool);
+    if (s == xnn_status_success && ops[1]) {
+      const size_t count = (size_t)y->count;
+      s = xnn_setup_add_nd_f32(ops[1], 1, &count, 1, &count, y->data, in->t[zn_node_input(n, 3)].data, y->data,
+                               in->pool);
+    }
+    break;
+  case XP_FC:
+    s = xnn_setup_fully_connected_nc_f32(ops[0], (size_t)x->dims[0], x->data, y->data, in->pool);
+    break;
+  case XP_MAX_POOL:
+    s = xnn_setup_max_pooling2d_nhwc_f32(ops[0], (size_t)x->n, (size_t)x->h, (size_t)x->w, x->data, y->data, in->pool);
+    break;
+  case XP_AVG_POOL:
+    s = xnn_setup_average_pooling2d_nhwc_f32(ops[0], (size_t)x->n, (size_t)x->h, (size_t)x->w, x->data, y->data,
+                                             in->pool);
+    break;
+  case XP_GAP:
+    s = xnn_setup_global_average_pooling_nwc_f32(ops[0], (size_t)x->n, (size_t)(x->h * x->w), x->data, y->data,
+                                                 in->pool);
+    break;
+  case XP_CLAMP: case XP_UNARY: case XP_SOFTMAX: {
+    const size_t ch = row_channels(gval(c, st->in), n);
+    const size_t rows = c->values[st->in].nhwc ? (size_t)(x->n * x->h * x->w) : (size_t)x->count / ch;
+    if (st->kind == XP_CLAMP) s = xnn_setup_clamp_nc_f32(ops[0], rows, x->data, y->data, in->pool);
+    else if (st->kind == XP_SOFTMAX) s = xnn_setup_softmax_nc_f32(ops[0], rows, x->data, y->data, in->pool);
+    else if (n->op == ZN_OP_LEAKY_RELU) s = xnn_setup_leaky_relu_nc_f32(ops[0], rows, x->data, y->data, in->pool);
+    else if (n->op == ZN_OP_SIGMOID) s = xnn_setup_sigmoid_nc_f32(ops[0], rows, x->data, y->data, in->pool);
+    else s = xnn_setup_hardswish_nc_f32(ops[0], rows, x->data, y->data, in->pool);
+    break;
+  }
+  case XP_CONCAT: {
+    int64_t off = 0;
+    for (int k = 0; k < n->num_inputs && s == xnn_status_success; k++) {
+      const xp_tensor *xk = &in->t[zn_node_input(n, k)];
+      if (ops[k]) s = xnn_setup_copy_nc_x32(ops[k], (size_t)(y->n * y->h * y->w), xk->data, y->data + off, in->pool);
+      off += xk->c;
+    }
+    break;
+  }
+  default: break;
+  }
+  return s == xnn_status_success ? ZN_OK : xnn_fail(n, "set up XNNPACK operator", s);
+}
+
+zn_status zn_xnnpack_instance_reshape(void *instance, int64_t batch) {
+  xp_instance *in = instance;
+  const xp_compiled *c = in->c;
+  const zn_graph *g = c->g;
+  char shape[128];
+  in->batch = 0;
+  if (batch < 1) return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to reshape xnnpack instance: batch %lld", (long long)batch);
+  zn_free_aligned(in->arena);
+  in->arena = NULL;
+  in->arena_bytes = 0;
+  const size_t V = (size_t)g->num_values;
+  for (size_t v = 0; v < V; v++) in->req[v] = (zn_arena_request){INT64_MAX, -1, 0, 0};
+  for (int s = 0; s < c->num_steps; s++) {
+    const xp_step *st = &c->steps[s];
+    touch(in, st->in, s);
+    touch(in, st->out, s);
+    const zn_node *n = step_node(c, st);
+    for (int k = 0; n && k < n->num_inputs; k++) touch(in, zn_node_input(n, k), s);
+  }
+  for (size_t v = 0; v < V; v++) {
+    const zn_value *val = &g->values[v];
+    xp_tensor *t = &in->t[v];
+    memset(t, 0, sizeof *t);
+    if (!c->values[v].used) continue;
+    if (!zn_value_resolve_dims(val, batch, t->dims) || !zn_value_num_elements(val, batch, &t->count) ||
+        (size_t)t->count > SIZE_MAX / 16)
+      return zn_error(ZN_ERR_INVALID_MODEL, "failed to reshape xnnpack instance: value '%s' %s has no usable shape at batch %lld",
+                      val->name, zn_value_shape_str(val, shape, sizeof shape), (long long)batch);
+    t->num_dims = val->num_dims;
+    if (val->data && val->data_bytes < (size_t)t->count * sizeof(float))
+      return zn_error(ZN_ERR_INVALID_MODEL, "failed to reshape xnnpack instance: constant '%s' is too small", val->name);
+    if (c->values[v].nhwc) {
+      t->n = t->dims[0], t->c = t->dims[1], t->h = t->dims[2], t->w = t->dims[3];
+      t->stride = c->values[v].pixel_stride;
+    }
+  }
+  for (size_t v = 0; v < V; v++) {
+    if (in->req[v].last < 0) {
+      in->req[v] = (zn_arena_request){0, 0, 0, 0};
+      continue;
+    }
+    in->req[v].size_bytes = (size_t)in->t[v].count * sizeof(float);
+  }
+  ZN_TRY(zn_arena_plan(in->req, V, &in->arena_bytes));
+  if (!(in->arena = zn_alloc_aligned(in->arena_bytes)))
+    return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape xnnpack instance: arena of %zu bytes at batch %lld",
+                    in->arena_bytes, (long long)batch);
+  for (size_t v = 0; v < V; v++) {
+    const zn_value *val = &g->values[v];
+    const xp_value *xv = &c->values[v];
+    if (!xv->used) continue;
+    if (val->data) in->t[v].data = val->data;
+    else in->t[v].data = (float *)((char *)in->arena + in->req[xv->root].offset) + xv->chan_offset;
+  }
+  for (int s = 0; s < c->num_steps; s++) ZN_TRY(setup_step(in, s));
+  in->batch = batch;
+  return ZN_OK;
+}
+
+size_t zn_xnnpack_instance_arena_bytes(const void *instance) { return ((const xp_instance *)instance)->arena_bytes; }
+
+/* ---- run: C loops for what XNNPACK lacks, then the operators ---- */
+
+static void import_nchw(const float *src, const xp_tensor *t) {
+  const int64_t hw = t->h * t->w;
+  for (int64_t n = 0; n < t->n; n++)
+    for (int64_t c = 0; c < t->c; c++) {
+      const float *s = src + (n * t->c + c) * hw;
+      float *d = t->data + n * hw * t->stride + c;
+      for (int64_t p = 0; p < hw; p++) d[p * t->stride] = s[p];
+    }
+}
+
+static void export_nchw(const xp_tensor *t, float *dst) {
+  const int64_t hw = t->h * t->w;
+  for (int64_t n = 0; n < t->n; n++)
+    for (int64_t c = 0; c < t->c; c++) {
+      const float *s = t->data + n * hw * t->stride + c;
+      float *d = dst + (n * t->c + c) * hw;
+      for (int64_t p = 0; p < hw; p++) d[p] = s[p * t->stride];
+    }
+}
+
+/* Address of element e (row-major NCHW logical order) of a tensor. */
+static float *logical_at(const xp_tensor *t, bool nhwc, int64_t e) {
+  if (!nhwc) return t->data + e;
+  const int64_t w = e % t->w, h = (e / t->w) % t->h, c = (e / (t->w * t->h)) % t->c, n = e / (t->w * t->h * t->c);
+  return t->data + ((n * t->h + h) * t->w + w) * t->stride + c;
+}
+
+static void reshape_copy(const xp_tensor *x, bool xn, const xp_tensor *y, bool yn) {
+  if (!xn && !yn) {
+    memcpy(y->data, x->data, (size_t)x->count * sizeof(float));
+  } else if (xn && !yn) {
+    export_nchw(x, y->data);
+  } else if (!xn && yn) {
+    import_nchw(x->data, y);
+  } else {
+    for (int64_t e = 0; e < x->count; e++) *logical_at(y, true, e) = *logical_at(x, true, e);
+  }
+}
+
+static void batch_norm(const xp_tensor *x, const xp_tensor *y, const float *scale, const float *shift) {
+  const int64_t P = x->n * x->h * x->w;
+  for (int64_t p = 0; p < P; p++) {
+    const float *s = x->data + p * x->stride;
+    float *d = y->data + p * y->stride;
+    for (int64_t c = 0; c < x->c; c++) d[c] = s[c] * scale[c] + shift[c];
+  }
+}
+
+static void lrn(const zn_lrn_attrs *a, const xp_tensor *x, const xp_tensor *y) {
+  const int64_t P = x->n * x->h * x->w, lo = (a->size - 1) / 2, hi = a->size - 1 - lo;
+  const float k = a->alpha / (float)a->size;
+  for (int64_t p = 0; p < P; p++) {
+    const float *s = x->data + p * x->stride;
+    float *d = y->data + p * y->stride;
+    for (int64_t c = 0; c < x->c; c++) {
+      float sq = 0.0f;
+      for (int64_t cc = ZN_MAX(0, c - lo); cc <= ZN_MIN(x->c - 1, c + hi); cc++) sq += s[cc] * s[cc];
+      d[c] = s[c] / powf(a->bias + k * sq, a->beta);
+    }
+  }
+}
+
+static void global_max(const xp_tensor *x, const xp_tensor *y) {
+  const int64_t hw = x->h * x->w;
+  for (int64_t n = 0; n < x->n; n++) {
+    float *d = y->data + n * y->stride;
+    const float *s = x->data + n * hw * x->stride;
+    for (int64_t c = 0; c < x->c; c++) d[c] = s[c];
+    for (int64_t p = 1; p < hw; p++)
+      for (int64_t c = 0; c < x->c; c++) d[c] = fmaxf(d[c], s[p * x->stride + c]);
+  }
+}
+
+static float binary(zn_op op, float a, float b) {
+  switch (op) {
+  case ZN_OP_ADD: return a + b;
+  case ZN_OP_SUB: return a - b;
+  case ZN_OP_MUL: return a * b;
+  default: return a / b;
+  }
+}
+
+/* y = act(a op b) elementwise; NHWC tensors walk pixels with their own strides. */
+static void binary_loop(zn_op op, const xp_tensor *a, const xp_tensor *b, const xp_tensor *y, bool nhwc, float lo,
+                        float hi) {
+  const int64_t P = nhwc ? a->n * a->h * a->w : 1, C = nhwc ? a->c : a->count;
+  const int64_t sa = nhwc ? a->stride : 0, sb = nhwc ? b->stride : 0, sy = nhwc ? y->stride : 0;
+  for (int64_t p = 0; p < P; p++) {
+    const float *pa = a->data + p * sa, *pb = b->data + p * sb;
+    float *py = y->data + p * sy;
+    for (int64_t c = 0; c < C; c++) py[c] = fminf(fmaxf(binary(op, pa[c], pb[c]), lo), hi);
+  }
+}
+
+/* XNNPACK's average pooling divides by the window clipped to the input;
+ * count_include_pad divides by the window clipped to the padded input
+ * (without ceil_mode's extra): rescale the border pixels. */
+static void avg_pool_include_pad(const zn_pool_attrs *a, const xp_tensor *x, const xp_tensor *y) {
+  for (int64_t oh = 0; oh < y->h; oh++) {
+    const int64_t h0 = oh * a->stride[0] - a->pad_begin[0];
+    const int64_t vh = ZN_MIN(h0 + a->kernel[0], x->h) - ZN_MAX(h0, 0);
+    const int64_t ph = ZN_MIN(h0 + a->kernel[0], x->h + a->pad_end[0]) - h0;
+    for (int64_t ow = 0; ow < y->w; ow++) {
+      const int64_t w0 = ow * a->stride[1] - a->pad_begin[1];
+      const int64_t vw = ZN_MIN(w0 + a->kernel[1], x->w) - ZN_MAX(w0, 0);
+      const int64_t pw = ZN_MIN(w0 + a->kernel[1], x->w + a->pad_end[1]) - w0;
+      if (vh * vw == ph * pw || ph * pw <= 0) continue;
+      const float f = (float)(vh * vw) / (float)(ph * pw);
+      for (int64_t n = 0; n < y->n; n++) {
+        float *d = y->data + ((n * y->h + oh) * y->w + ow) * y->stride;
+        for (int64_t c = 0; c < y->c; c++) d[c] *= f;
+      }
+    }
+  }
+}
+
+zn_status zn_xnnpack_instance_run(void *instance, const void *const *inputs, void *const *outputs) {
+  xp_instance *in = instance;
+  const xp_compiled *c = in->c;
+  const zn_graph *g = c->g;
+  if (in->batch < 1) return zn_error(ZN_ERR_INVALID_STATE, "failed to run xnnpack instance: not reshaped");
+  if ((g->num_inputs && !inputs) || (g->num_outputs && !outputs))
+    return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to run xnnpack instance: NULL input or output array");
+  for (int i = 0; i < g->num_inputs; i++)
+    if (!inputs[i]) return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to run xnnpack instance: input %d is NULL", i);
+  for (int i = 0; i < g->num_outputs; i++)
+    if (!outputs[i]) return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to run xnnpack instance: output %d is NULL", i);
+  for (int si = 0; si < c->num_steps; si++) {
+    const xp_step *st = &c->steps[si];
+    const zn_node *n = step_node(c, st);
+    xnn_operator_t *ops = in->ops + in->op_start[si];
+    const xp_tensor *x = st->in >= 0 ? &in->t[st->in] : NULL, *y = st->out >= 0 ? &in->t[st->out] : NULL;
+    const bool xn = st->in >= 0 && c->values[st->in].nhwc, yn = st->out >= 0 && c->values[st->out].nhwc;
+    enum xnn_status s = xnn_status_success;
+    switch (st->kind) {
+    case XP_IMPORT:
+      if (yn) import_nchw(inputs[st->io], y);
+      else memcpy(y->data, inputs[st->io], (size_t)y->count * sizeof(float));
+      break;
+    case XP_EXPORT:
+      if (xn) export_nchw(x, outputs[st->io]);
+      else memcpy(outputs[st->io], x->data, (size_t)x->count * sizeof(float));
+      break;
+    case XP_CONV:
+      s = xnn_run_operator(ops[0], in->pool);
+      if (s == xnn_status_success && has_residual(n)) {
+        if (ops[1]) s = xnn_run_operator(ops[1], in->pool);
+        else binary_loop(ZN_OP_ADD, y, &in->t[zn_node_input(n, 3)], y, true, st->out_min, st->out_max);
+      }
+      break;
+    case XP_AVG_POOL:
+      s = xnn_run_operator(ops[0], in->pool);
+      if (n->attrs.pool.count_include_pad) avg_pool_include_pad(&n->attrs.pool, x, y);
+      break;
+    case XP_FC: case XP_MAX_POOL: case XP_GAP: case XP_CLAMP: case XP_UNARY: case XP_SOFTMAX:
+      s = xnn_run_operator(ops[0], in->pool);
+      break;
+    case XP_CONCAT:
+      for (int k = 0; k < n->num_inputs && s == xnn_status_success; k++)
+        if (ops[k]) s = xnn_run_operator(ops[k], in->pool);
+      break;
+    case XP_GMP: global_max(x, y); break;
+    case XP_BATCH_NORM: batch_norm(x, y, st->bn_scale, st->bn_shift); break;
+    case XP_LRN: lrn(&n->attrs.lrn, x, y); break;
+    case XP_BINARY:
+      binary_loop(n->op, x, &in->t[zn_node_input(n, 1)], y, xn, -INFINITY, INFINITY);
+      break;
+    case XP_RESHAPE: reshape_copy(x, xn, y, yn); break;
+    case XP_VIEW: case XP_KIND_COUNT: break;
+    }
+    if (s != xnn_status_success) return xnn_fail(n, "run XNNPACK operator", s);
+  }
+  return ZN_OK;
+}

@@ -1,0 +1,76 @@
+/* Internal structures of the xnnpack backend, shared by compile.c (graph ->
+ * step list + buffer placement, read-only after compile) and instance.c
+ * (XNNPACK operators, pthreadpool and arena per instance).
+ * docs/internals/xnnpack.md explains the plan. */
+#ifndef ZN_BACKEND_XNNPACK_INTERNAL_H
+#define ZN_BACKEND_XNNPACK_INTERNAL_H
+
+#include <xnnpack.h>
+
+#include "backend/backend.h"
+
+/* How a graph value is stored. 4-D activations are NHWC; a value may be a
+ * view: a channel slice [chan_offset, chan_offset + C) of its root's buffer
+ * (zero-copy Concat), read and written with the root's pixel stride. Every
+ * other value is plain (the IR's row-major order). */
+typedef struct xp_value {
+  bool used;             /* touched by some step */
+  bool nhwc;             /* 4-D activation stored NHWC */
+  int root;              /* value owning the buffer (itself unless a view) */
+  int64_t chan_offset;   /* channels before this view inside the root */
+  int64_t pixel_stride;  /* floats between pixels: the root's C (NHWC only) */
+} xp_value;
+
+typedef enum xp_kind {
+  XP_IMPORT,      /* user NCHW -> internal NHWC (or plain copy) */
+  XP_EXPORT,      /* internal -> user NCHW */
+  XP_CONV,        /* xnn convolution2d_nhwc (+ xnn add / C loop for a fused residual) */
+  XP_FC,          /* xnn fully_connected_nc (Gemm) */
+  XP_MAX_POOL,    /* xnn max_pooling2d_nhwc (ceil_mode: extra bottom/right padding) */
+  XP_AVG_POOL,    /* xnn average_pooling2d_nhwc (+ border divisor fix for count_include_pad) */
+  XP_GAP,         /* xnn global_average_pooling_nwc */
+  XP_GMP,         /* C loop */
+  XP_CLAMP,       /* xnn clamp_nc (Relu, Clip) */
+  XP_UNARY,       /* xnn leaky_relu / sigmoid / hardswish _nc */
+  XP_SOFTMAX,     /* xnn softmax_nc */
+  XP_BATCH_NORM,  /* C loop: per-channel multiply-add, tables folded at compile */
+  XP_LRN,         /* C loop */
+  XP_BINARY,      /* C loop: same-shape Add/Sub/Mul/Div */
+  XP_CONCAT,      /* xnn copy_nc_x32 for inputs not already in place */
+  XP_VIEW,        /* Concat whose inputs all sit in place: nothing to do */
+  XP_RESHAPE,     /* C loop: Flatten/Reshape/Squeeze/Unsqueeze/Identity copy in logical order */
+  XP_KIND_COUNT
+} xp_kind;
+
+typedef struct xp_step {
+  xp_kind kind;
+  int node;              /* graph node, -1 for import/export */
+  int io;                /* import/export: index among graph inputs/outputs */
+  int in;                /* main input value */
+  int out;               /* output value */
+  float *bn_scale, *bn_shift;  /* batch norm: y = x * scale + shift (owned, shared) */
+  uint32_t extra_h, extra_w;   /* pools: padding added bottom/right for ceil_mode */
+  float out_min, out_max;      /* fused clamp */
+} xp_step;
+
+typedef struct xp_compiled {
+  const zn_graph *g;     /* borrowed: outlives the compiled model */
+  xp_value *values;      /* g->num_values */
+  xp_step *steps;
+  int num_steps;
+  size_t weight_bytes;   /* constants read at instance creation + BN tables */
+  size_t packed_estimate_bytes; /* per instance: weights XNNPACK packs into each instance's operators */
+  int num_views, num_concat_copies, num_kind[XP_KIND_COUNT];
+} xp_compiled;
+
+ZN_INTERNAL const char *zn_xnnpack_kind_name(xp_kind kind);
+ZN_INTERNAL bool zn_xnnpack_init(void);
+
+ZN_INTERNAL zn_status zn_xnnpack_instance_create(const void *compiled, const zn_backend_instance_options *opts,
+                                                 void **instance_out);
+ZN_INTERNAL zn_status zn_xnnpack_instance_reshape(void *instance, int64_t batch);
+ZN_INTERNAL size_t zn_xnnpack_instance_arena_bytes(const void *instance);
+ZN_INTERNAL zn_status zn_xnnpack_instance_run(void *instance, const void *const *inputs, void *const *outputs);
+ZN_INTERNAL void zn_xnnpack_instance_destroy(void *instance);
+
+#endif
