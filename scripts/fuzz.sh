@@ -22,5 +22,5 @@ if [ -d "$data" ]; then
     [ -f "$f" ] && cp "$f" "$corpus/$(echo "$t" | tr / _).onnx"
   done
 fi
-"$build/fuzz_onnx_import" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 -timeout=10 \
+"$build/tests/fuzz_onnx_import" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 -timeout=10 \
   -print_final_stats=1 "$corpus"

@@ -206,8 +206,13 @@ zn_status zn_bench_analyze_write_json(const char *path, const char *source, cons
     cJSON *o = cJSON_CreateObject();
     if (!o) break;
     cJSON_AddStringToObject(o, "factor", c[i].factor);
-    if (isfinite(c[i].r)) cJSON_AddNumberToObject(o, "r", c[i].r);
-    else cJSON_AddNullToObject(o, "r");
+    if (isfinite(c[i].r)) {
+      char num[ZN_BENCH_NUM_TEXT];
+      zn_bench_format_double(num, sizeof num, c[i].r);
+      cJSON_AddRawToObject(o, "r", num);
+    } else {
+      cJSON_AddNullToObject(o, "r");
+    }
     cJSON_AddNumberToObject(o, "n", (double)c[i].n);
     if (c[i].note) cJSON_AddStringToObject(o, "note", c[i].note);
     cJSON_AddItemToArray(arr, o);

@@ -2,7 +2,8 @@
  * repetition, a JSON (cJSON) with the configuration, machine, summaries,
  * sweeps and monitor samples, the effective configuration as INI (enough to
  * rerun it), and a readable table. Absent metrics are empty CSV fields and
- * JSON nulls, never zeros. */
+ * JSON nulls, never zeros; every number is written as the shortest text that
+ * reads back as the same double, identically in the CSV and the JSON. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -25,9 +26,24 @@ const char *zn_bench_csv_header(void) { return csv_columns; }
 
 static const char *scenario_name(zn_bench_scenario s) { return s == ZN_BENCH_OFFLINE ? "offline" : "single-stream"; }
 
+/* Shortest of %.15g..%.17g that strtod reads back as exactly v. Both files
+ * use it, so `zenith analyze` sees the same doubles in either. (cJSON's own
+ * printer keeps 15 digits whenever they read back within one DBL_EPSILON of
+ * v, i.e. it moves values by an ulp or two: a saturated cpu_pct of
+ * 99.999999999999986 became 100 in the JSON only, and Pearson's r of such a
+ * near-constant factor then differed between the CSV and the JSON.) */
+void zn_bench_format_double(char *buf, size_t size, double v) {
+  for (int prec = 15; prec <= 17; prec++) {
+    snprintf(buf, size, "%.*g", prec, v);
+    if (strtod(buf, NULL) == v) return;
+  }
+}
+
 static void csv_num(FILE *f, double v) {
-  if (isfinite(v)) fprintf(f, ",%.17g", v);
-  else fputs(",", f);
+  char buf[ZN_BENCH_NUM_TEXT];
+  if (!isfinite(v)) { fputs(",", f); return; }
+  zn_bench_format_double(buf, sizeof buf, v);
+  fprintf(f, ",%s", buf);
 }
 
 /* Model names may contain commas (paths): quote them CSV-style. */
@@ -58,14 +74,19 @@ zn_status zn_bench_write_csv(const zn_bench_results *r, const char *path) {
       used += (size_t)snprintf(models + used, sizeof models - used, "%s%s*%d", p ? ";" : "", wl->parts[p].model,
                                wl->parts[p].count * pt->level);
     csv_text(f, models);
-    fprintf(f, ",%s,%s,%lld,%d,%d,%d,%d,%.17g,%lld,%lld,%.17g,", r->backend, scenario_name(c->scenario),
-            (long long)pt->batch, pt->level, pt->instances, pt->threads, row->rep, row->window_s, (long long)row->batches,
-            (long long)row->inferences, row->throughput);
+    fprintf(f, ",%s,%s,%lld,%d,%d,%d,%d", r->backend, scenario_name(c->scenario), (long long)pt->batch, pt->level,
+            pt->instances, pt->threads, row->rep);
+    csv_num(f, row->window_s);
+    fprintf(f, ",%lld,%lld", (long long)row->batches, (long long)row->inferences);
+    csv_num(f, row->throughput);
+    fputc(',', f);
     char parts[2048] = "";
     used = 0;
-    for (int p = 0; p < wl->num_parts && used < sizeof parts; p++)
-      used += (size_t)snprintf(parts + used, sizeof parts - used, "%s%s=%.17g", p ? ";" : "", wl->parts[p].model,
-                               row->part_throughput[p]);
+    for (int p = 0; p < wl->num_parts && used < sizeof parts; p++) {
+      char num[ZN_BENCH_NUM_TEXT] = "";
+      if (isfinite(row->part_throughput[p])) zn_bench_format_double(num, sizeof num, row->part_throughput[p]);
+      used += (size_t)snprintf(parts + used, sizeof parts - used, "%s%s=%s", p ? ";" : "", wl->parts[p].model, num);
+    }
     csv_text(f, parts);
     csv_num(f, row->latency_p50_ms);
     csv_num(f, row->latency_p90_ms);
@@ -90,13 +111,19 @@ zn_status zn_bench_write_csv(const zn_bench_results *r, const char *path) {
 
 /* ---- JSON ---- */
 
-static cJSON *num_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
+/* A raw item carrying zn_bench_format_double's text (see there why not cJSON_CreateNumber). */
+static cJSON *num_or_null(double v) {
+  if (!isfinite(v)) return cJSON_CreateNull();
+  char buf[ZN_BENCH_NUM_TEXT];
+  zn_bench_format_double(buf, sizeof buf, v);
+  return cJSON_CreateRaw(buf);
+}
 static void add_num(cJSON *o, const char *k, double v) { cJSON_AddItemToObject(o, k, num_or_null(v)); }
 
 static cJSON *summary_json(const zn_stats_summary *s) {
   cJSON *o = cJSON_CreateObject();
   if (!o) return NULL;
-  cJSON_AddNumberToObject(o, "count", (double)s->count);
+  add_num(o, "count", (double)s->count);
   add_num(o, "median", s->median);
   add_num(o, "mean", s->mean);
   add_num(o, "stddev", s->stddev);
@@ -112,11 +139,11 @@ static cJSON *rep_json(const zn_bench_results *r, const zn_bench_rep *row) {
   const zn_bench_workload *wl = &r->config.workloads[pt->workload];
   cJSON *o = cJSON_CreateObject();
   if (!o) return NULL;
-  cJSON_AddNumberToObject(o, "rep", row->rep);
-  cJSON_AddNumberToObject(o, "window_s", row->window_s);
-  cJSON_AddNumberToObject(o, "batches", (double)row->batches);
-  cJSON_AddNumberToObject(o, "inferences", (double)row->inferences);
-  cJSON_AddNumberToObject(o, "throughput", row->throughput);
+  add_num(o, "rep", row->rep);
+  add_num(o, "window_s", row->window_s);
+  add_num(o, "batches", (double)row->batches);
+  add_num(o, "inferences", (double)row->inferences);
+  add_num(o, "throughput", row->throughput);
   cJSON *parts = cJSON_AddObjectToObject(o, "per_model_throughput");
   for (int p = 0; parts && p < wl->num_parts; p++) add_num(parts, wl->parts[p].model, row->part_throughput[p]);
   add_num(o, "latency_p50_ms", row->latency_p50_ms);
@@ -134,7 +161,7 @@ static cJSON *rep_json(const zn_bench_results *r, const zn_bench_rep *row) {
   add_num(o, "io_Bps", row->io_Bps);
   add_num(o, "other_cpu_s", row->other_cpu_s);
   cJSON_AddBoolToObject(o, "disturbed", row->disturbed);
-  cJSON_AddNumberToObject(o, "monitor_samples", row->num_samples);
+  add_num(o, "monitor_samples", row->num_samples);
   add_num(o, "open_s", (double)(row->open_ns - r->start_ns) * 1e-9);
   add_num(o, "close_s", (double)(row->close_ns - r->start_ns) * 1e-9);
   return o;
@@ -150,15 +177,15 @@ static cJSON *point_json(const zn_bench_results *r, const zn_bench_point *pt) {
     cJSON *m = cJSON_CreateObject();
     if (!m) break;
     cJSON_AddStringToObject(m, "model", wl->parts[p].model);
-    cJSON_AddNumberToObject(m, "instances", wl->parts[p].count * pt->level);
+    add_num(m, "instances", wl->parts[p].count * pt->level);
     add_num(m, "throughput_median", pt->part_throughput_median[p]);
     cJSON_AddItemToArray(models, m);
   }
-  cJSON_AddNumberToObject(o, "batch", (double)pt->batch);
-  cJSON_AddNumberToObject(o, "concurrency", pt->level);
-  cJSON_AddNumberToObject(o, "instances", pt->instances);
-  cJSON_AddNumberToObject(o, "threads", pt->threads);
-  cJSON_AddNumberToObject(o, "repetitions", pt->num_reps);
+  add_num(o, "batch", (double)pt->batch);
+  add_num(o, "concurrency", pt->level);
+  add_num(o, "instances", pt->instances);
+  add_num(o, "threads", pt->threads);
+  add_num(o, "repetitions", pt->num_reps);
   cJSON_AddBoolToObject(o, "stopped_by_stability_rule", pt->stable);
   cJSON_AddItemToObject(o, "throughput", summary_json(&pt->throughput));
   cJSON *lat = cJSON_AddObjectToObject(o, "latency_ms");
@@ -171,9 +198,9 @@ static cJSON *point_json(const zn_bench_results *r, const zn_bench_point *pt) {
   add_num(o, "rss_peak_bytes", pt->rss_peak_bytes);
   add_num(o, "power_w_mean", pt->power_w_mean);
   add_num(o, "energy_per_inference_j", pt->energy_per_inference_j);
-  cJSON_AddNumberToObject(o, "disturbed_repetitions", pt->num_disturbed);
-  cJSON_AddNumberToObject(o, "instance_bytes", (double)pt->instance_bytes);
-  cJSON_AddNumberToObject(o, "weight_bytes", (double)pt->weight_bytes);
+  add_num(o, "disturbed_repetitions", pt->num_disturbed);
+  add_num(o, "instance_bytes", (double)pt->instance_bytes);
+  add_num(o, "weight_bytes", (double)pt->weight_bytes);
   cJSON *reps = cJSON_AddArrayToObject(o, "reps");
   for (int i = 0; reps && i < pt->num_reps; i++) cJSON_AddItemToArray(reps, rep_json(r, &r->reps[pt->first_rep + i]));
   return o;
@@ -183,7 +210,7 @@ static cJSON *monitor_json(const zn_bench_results *r) {
   zn_monitor *m = r->monitor;
   cJSON *o = cJSON_CreateObject();
   if (!o) return NULL;
-  cJSON_AddNumberToObject(o, "interval_ms", (double)r->config.monitor_interval_ms);
+  add_num(o, "interval_ms", (double)r->config.monitor_interval_ms);
   size_t nch = zn_monitor_num_channels(m);
   cJSON *chs = cJSON_AddArrayToObject(o, "channels");
   for (size_t i = 0; chs && i < nch; i++) {
@@ -211,11 +238,11 @@ static cJSON *monitor_json(const zn_bench_results *r) {
   zn_monitor_get_overhead(m, &ov);
   cJSON *ovj = cJSON_AddObjectToObject(o, "overhead");
   if (ovj) {
-    cJSON_AddNumberToObject(ovj, "samples", (double)ov.num_samples);
-    cJSON_AddNumberToObject(ovj, "thread_cpu_s", (double)ov.thread_cpu_ns * 1e-9);
-    cJSON_AddNumberToObject(ovj, "thread_wall_s", (double)ov.thread_wall_ns * 1e-9);
+    add_num(ovj, "samples", (double)ov.num_samples);
+    add_num(ovj, "thread_cpu_s", (double)ov.thread_cpu_ns * 1e-9);
+    add_num(ovj, "thread_wall_s", (double)ov.thread_wall_ns * 1e-9);
   }
-  cJSON_AddNumberToObject(o, "dropped_samples", (double)zn_monitor_num_dropped(m));
+  add_num(o, "dropped_samples", (double)zn_monitor_num_dropped(m));
   if (!r->config.json_samples) return o;
   /* samples as columns: t_s plus one array per channel (compact, plot-ready) */
   size_t ns = zn_monitor_num_samples(m);
@@ -244,7 +271,7 @@ static cJSON *results_json(const zn_bench_results *r) {
   const zn_bench_config *c = &r->config;
   cJSON_AddStringToObject(root, "zenith_version", ZN_VERSION_STRING);
   cJSON_AddStringToObject(root, "started_at", r->started_at);
-  cJSON_AddNumberToObject(root, "duration_s", (double)(r->end_ns - r->start_ns) * 1e-9);
+  add_num(root, "duration_s", (double)(r->end_ns - r->start_ns) * 1e-9);
   cJSON_AddBoolToObject(root, "interrupted", r->interrupted);
   if (r->failure[0]) cJSON_AddStringToObject(root, "failure", r->failure);
   else cJSON_AddNullToObject(root, "failure");
@@ -261,19 +288,19 @@ static cJSON *results_json(const zn_bench_results *r) {
     cJSON_AddStringToObject(cfg, "source", c->source);
     cJSON_AddStringToObject(cfg, "backend", r->backend);
     cJSON_AddStringToObject(cfg, "scenario", scenario_name(c->scenario));
-    cJSON_AddNumberToObject(cfg, "repetitions", c->repetitions);
-    cJSON_AddNumberToObject(cfg, "batches", (double)c->batches);
-    cJSON_AddNumberToObject(cfg, "duration_ms", (double)c->duration_ms);
-    cJSON_AddNumberToObject(cfg, "warmup_batches", (double)c->warmup_batches);
+    add_num(cfg, "repetitions", c->repetitions);
+    add_num(cfg, "batches", (double)c->batches);
+    add_num(cfg, "duration_ms", (double)c->duration_ms);
+    add_num(cfg, "warmup_batches", (double)c->warmup_batches);
     cJSON_AddBoolToObject(cfg, "preprocess_in_timing", c->preprocess_in_timing);
-    cJSON_AddNumberToObject(cfg, "memory_cap_bytes", (double)r->memory_cap_bytes);
+    add_num(cfg, "memory_cap_bytes", (double)r->memory_cap_bytes);
   }
   cJSON *mach = cJSON_AddObjectToObject(root, "machine");
   if (mach) {
     cJSON_AddStringToObject(mach, "cpu_model", r->machine.cpu_model);
-    cJSON_AddNumberToObject(mach, "cores", r->machine.cores);
-    cJSON_AddNumberToObject(mach, "mem_total_bytes", (double)r->machine.mem_total_bytes);
-    cJSON_AddNumberToObject(mach, "mem_available_bytes", (double)r->machine.mem_available_bytes);
+    add_num(mach, "cores", r->machine.cores);
+    add_num(mach, "mem_total_bytes", (double)r->machine.mem_total_bytes);
+    add_num(mach, "mem_available_bytes", (double)r->machine.mem_available_bytes);
     cJSON_AddStringToObject(mach, "kernel", r->machine.kernel);
     cJSON_AddStringToObject(mach, "governor", r->machine.governor);
     cJSON_AddStringToObject(mach, "hostname", r->machine.hostname);
@@ -286,11 +313,11 @@ static cJSON *results_json(const zn_bench_results *r) {
     cJSON *o = cJSON_CreateObject();
     if (!o) break;
     cJSON_AddStringToObject(o, "workload", c->workloads[sw->workload].label);
-    cJSON_AddNumberToObject(o, "batch", (double)sw->batch);
-    cJSON_AddNumberToObject(o, "threads", sw->threads);
-    cJSON_AddNumberToObject(o, "best_level", sw->best_level);
-    cJSON_AddNumberToObject(o, "best_throughput", sw->best_throughput);
-    cJSON_AddNumberToObject(o, "max_level", sw->max_level);
+    add_num(o, "batch", (double)sw->batch);
+    add_num(o, "threads", sw->threads);
+    add_num(o, "best_level", sw->best_level);
+    add_num(o, "best_throughput", sw->best_throughput);
+    add_num(o, "max_level", sw->max_level);
     cJSON_AddStringToObject(o, "stop_reason", sw->stop_reason);
     cJSON_AddItemToArray(sws, o);
   }

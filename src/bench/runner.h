@@ -121,6 +121,10 @@ ZN_INTERNAL zn_status zn_bench_write_json(const zn_bench_results *r, const char 
 ZN_INTERNAL void zn_bench_print_table(const zn_bench_results *r, FILE *f);
 /* Columns of the CSV, in order (documented in docs/bench-config.md). */
 ZN_INTERNAL const char *zn_bench_csv_header(void);
+/* The shortest text (%.15g..%.17g) that reads back as exactly v (finite):
+ * how the CSV and the JSON write every number, so both carry the same doubles. */
+#define ZN_BENCH_NUM_TEXT 32
+ZN_INTERNAL void zn_bench_format_double(char *buf, size_t size, double v);
 
 /* ---- analyze.c: thesis Figure 4.5 ---- */
 #define ZN_ANALYZE_MAX_FACTORS 8

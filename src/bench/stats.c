@@ -93,7 +93,12 @@ double zn_stats_pearson(const double *x, const double *y, size_t count, size_t *
     sxx += dx * dx;
     syy += dy * dy;
   }
-  if (sxx <= 0 || syy <= 0) return NAN;
+  /* A spread that is only rounding noise is no variation: a saturated CPU
+   * averaged from monitor samples reads 99.999999999999986 in one window and
+   * 100 in the next, and r of that noise is meaningless (it even changed with
+   * the digits a results file kept). Relative RMS spread <= 1e-10: constant. */
+  const double rel = 1e-10;
+  if (sxx <= rel * rel * mx * mx * (double)n || syy <= rel * rel * my * my * (double)n) return NAN;
   double r = sxy / sqrt(sxx * syy);
   return r > 1 ? 1 : (r < -1 ? -1 : r);
 }

@@ -31,7 +31,8 @@ ZN_INTERNAL void zn_stats_sort(double *values, size_t count);
 ZN_INTERNAL double zn_stats_t975(size_t df);
 
 /* Pearson's r over the pairs where both x[i] and y[i] are finite; *n_out gets
- * that count. NaN when fewer than 3 pairs or a variable is constant. */
+ * that count. NaN when fewer than 3 pairs or a variable is constant, which
+ * includes a spread of rounding noise only (RMS deviation <= 1e-10 x |mean|). */
 ZN_INTERNAL double zn_stats_pearson(const double *x, const double *y, size_t count, size_t *n_out);
 
 #endif

@@ -4,6 +4,7 @@
  * whole life. A model is immutable afterwards and shared by its instances. */
 #include "runtime/model.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -193,23 +194,16 @@ ZN_PUBLIC zn_status zn_model_export_onnx(const zn_model *m, const char *path) {
   return zn_onnx_export_file(m->graph, path);
 }
 
-/* Appends printf-style text to buf at *used, never past size. */
+/* Appends printf-style text to buf at *used (NUL-terminated, truncated at
+ * size); *used counts the full length, as snprintf does. */
 static void put(char *buf, size_t size, size_t *used, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-#include <stdarg.h>
 static void put(char *buf, size_t size, size_t *used, const char *fmt, ...) {
-  char tmp[512];
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+  char *dst = *used < size ? buf + *used : NULL;
+  int n = vsnprintf(dst, dst ? size - *used : 0, fmt, ap);
   va_end(ap);
-  if (n < 0) return;
-  if (size && *used < size - 1) {
-    size_t room = size - 1 - *used;
-    size_t k = (size_t)n < room ? (size_t)n : room;
-    memcpy(buf + *used, tmp, k);
-    buf[*used + k] = '\0';
-  }
-  *used += (size_t)n;
+  if (n > 0) *used += (size_t)n;
 }
 
 ZN_PUBLIC size_t zn_model_describe(const zn_model *m, char *buf, size_t size) {
@@ -251,11 +245,8 @@ ZN_PUBLIC size_t zn_model_describe(const zn_model *m, char *buf, size_t size) {
   put(buf, size, &used, "backend: %s, precision %s, packed weights %zu bytes\n", m->backend->name,
       m->precision == ZN_PRECISION_BF16 ? "bf16" : "fp32", zn_model_weight_bytes(m));
   if (m->backend->describe) {
-    char tmp[4096];
-    tmp[0] = '\0';
-    m->backend->describe(m->compiled, tmp, sizeof tmp);
-    put(buf, size, &used, "%s", tmp);
-    if (tmp[0] && tmp[strlen(tmp) - 1] != '\n') put(buf, size, &used, "\n");
+    size_t n = m->backend->describe(m->compiled, used < size ? buf + used : NULL, used < size ? size - used : 0);
+    used += n;
   }
   return used;
 }

@@ -312,7 +312,8 @@ static bool supports(const zn_graph *g, const zn_node *n) {
   for (int k = 1; k < n->num_outputs; k++)
     if (n->outputs[k] != ZN_NO_VALUE) return false;  /* MaxPool indices and the like */
   int x = zn_node_input(n, 0), y = n->outputs[0];
-  if (y < 0 || val(g, y)->num_dims < 0 || val(g, y)->num_dims > 6) return false;
+  if (x < 0 || x >= g->num_values || y < 0 || y >= g->num_values || val(g, y)->num_dims < 0 || val(g, y)->num_dims > 6)
+    return false;
   switch (n->op) {
     case ZN_OP_CONV: {
       const zn_conv_attrs *a = &n->attrs.conv;

@@ -446,7 +446,7 @@ static size_t xp_weight_bytes(const void *compiled) { return ((const xp_compiled
 static size_t xp_describe(const void *compiled, char *buf, size_t buf_size) {
   const xp_compiled *c = compiled;
   size_t used = 0;
-  char line[256];
+  char line[512];
   int k = snprintf(line, sizeof line,
                    "xnnpack: XNNPACK operator API (Debian snapshot 2022-02), NHWC fp32, pthreadpool per instance\n"
                    "xnnpack: weights: no weights cache in this XNNPACK: every instance packs its own copy (~%zu bytes "

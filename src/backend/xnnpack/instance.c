@@ -461,7 +461,10 @@ static void binary_loop(zn_op op, const xp_tensor *a, const xp_tensor *b, const 
   for (int64_t p = 0; p < P; p++) {
     const float *pa = a->data + p * sa, *pb = b->data + p * sb;
     float *py = y->data + p * sy;
-    for (int64_t c = 0; c < C; c++) py[c] = fminf(fmaxf(binary(op, pa[c], pb[c]), lo), hi);
+    for (int64_t c = 0; c < C; c++) {
+      const float v = binary(op, pa[c], pb[c]); /* NaN passes, as in ref */
+      py[c] = v < lo ? lo : (v > hi ? hi : v);
+    }
   }
 }
 

@@ -66,6 +66,20 @@ static double field(const char *line, int idx) {
   return p && *p != ',' && *p != '\n' ? strtod(p, NULL) : NAN;
 }
 
+/* A JSON number, or NaN for null / missing (as an empty CSV field). */
+static double json_field(const cJSON *o, const char *k) {
+  const cJSON *v = cJSON_GetObjectItem(o, k);
+  return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* The CSV and the JSON must carry the very same double (both NaN = absent in both). */
+static bool same_double(double a, double b) { return (isnan(a) && isnan(b)) || a == b; }
+
+/* Columns compared between the CSV and the JSON, row by row and exactly. */
+static const char *const exact_columns[] = {"window_s", "throughput", "latency_p50_ms", "cpu_pct", "rss_bytes",
+                                            "power_w", "io_Bps", "other_cpu_s"};
+#define NUM_EXACT (sizeof exact_columns / sizeof exact_columns[0])
+
 /* Check the CSV and JSON against each other and eq. 3.1; returns rows. */
 static int check_files(const zn_bench_results *r, int64_t batches_per_instance) {
   char csv[1024], json[1024];
@@ -79,14 +93,19 @@ static int check_files(const zn_bench_results *r, int64_t batches_per_instance) 
   int c_tp = column(header, "throughput"), c_win = column(header, "window_s"), c_inf = column(header, "inferences");
   int c_b = column(header, "batch"), c_inst = column(header, "instances"), c_rep = column(header, "rep");
   CHECK(c_tp >= 0 && c_win >= 0 && c_inf >= 0 && c_b >= 0 && c_inst >= 0 && c_rep >= 0);
-  double csv_tp[4096];
+  int c_exact[NUM_EXACT];
+  for (size_t e = 0; e < NUM_EXACT; e++) {
+    c_exact[e] = column(header, exact_columns[e]);
+    CHECK(c_exact[e] >= 0);
+  }
+  static double csv_vals[4096][NUM_EXACT];
   int rows = 0;
   for (char *line = strtok_r(NULL, "\n", &save); line && rows < 4096; line = strtok_r(NULL, "\n", &save), rows++) {
     double tp = field(line, c_tp), win = field(line, c_win), inf = field(line, c_inf);
     double b = field(line, c_b), inst = field(line, c_inst);
     CHECK_NEAR(tp * win, inf, 1e-6 * inf);                       /* throughput x window = inferences */
     if (batches_per_instance > 0) CHECK_NEAR(inf, inst * b * (double)batches_per_instance, 0); /* eq. 3.1 */
-    csv_tp[rows] = tp;
+    for (size_t e = 0; e < NUM_EXACT; e++) csv_vals[rows][e] = c_exact[e] >= 0 ? field(line, c_exact[e]) : NAN;
   }
   CHECK_EQ_INT(rows, (int)r->num_reps);
   free(text);
@@ -116,7 +135,15 @@ static int check_files(const zn_bench_results *r, int64_t batches_per_instance) 
       double win = cJSON_GetObjectItem(rep, "window_s")->valuedouble;
       double inf = cJSON_GetObjectItem(rep, "inferences")->valuedouble;
       CHECK_NEAR(tp * win, inf, 1e-9 * inf);
-      if (k < rows) CHECK_NEAR(tp, csv_tp[k], 1e-8 * tp); /* CSV and JSON agree, row by row */
+      for (size_t e = 0; k < rows && e < NUM_EXACT; e++) { /* CSV and JSON agree, row by row, to the bit */
+        double jv = json_field(rep, exact_columns[e]);
+        zn_test_checks++;
+        if (!same_double(csv_vals[k][e], jv)) {
+          zn_test_failures++;
+          fprintf(stderr, "%s:%d: row %d column '%s': CSV %.17g vs JSON %.17g\n", __FILE__, __LINE__, k,
+                  exact_columns[e], csv_vals[k][e], jv);
+        }
+      }
       k++;
       if (n < 4096) vals[n++] = tp;
     }
@@ -140,14 +167,38 @@ static int check_files(const zn_bench_results *r, int64_t batches_per_instance) 
   zn_bench_correlation corr_csv[ZN_ANALYZE_MAX_FACTORS];
   CHECK_OK(zn_bench_analyze_file(csv, corr_csv, &nc, &nrows_csv));
   CHECK_EQ_INT(nrows_csv, rows);
-  for (size_t i = 0; i < nc; i++) {
-    CHECK_EQ_INT(corr_csv[i].n, corr[i].n);
-    if (isfinite(corr[i].r)) CHECK_NEAR(corr_csv[i].r, corr[i].r, 1e-6);
+  for (size_t i = 0; i < nc; i++) { /* the same doubles in the same order: the same r, n and note */
+    const char *note_csv = corr_csv[i].note ? corr_csv[i].note : "", *note = corr[i].note ? corr[i].note : "";
+    zn_test_checks++;
+    if (strcmp(corr_csv[i].factor, corr[i].factor) != 0 || corr_csv[i].n != corr[i].n ||
+        !same_double(corr_csv[i].r, corr[i].r) || strcmp(note_csv, note) != 0) {
+      zn_test_failures++;
+      fprintf(stderr, "%s:%d: analyze factor '%s': CSV r %.17g n %zu '%s' vs JSON r %.17g n %zu '%s'\n", __FILE__,
+              __LINE__, corr[i].factor, corr_csv[i].r, corr_csv[i].n, note_csv, corr[i].r, corr[i].n, note);
+    }
   }
   char aj[1100];
   snprintf(aj, sizeof aj, "%s/analysis.json", out_dir);
   CHECK_OK(zn_bench_analyze_write_json(aj, json, corr, nc, nrows));
   return rows;
+}
+
+/* Every number goes out as the shortest text that reads back exactly (cJSON's
+ * printer would have written "100" for the first one). */
+static void test_number_text(void) {
+  const double vals[] = {99.999999999999986, 100, 0.1, 1.0 / 3.0, 91825.989467417734, 123456789012.0, 5e-324, -2.5};
+  for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+    char buf[ZN_BENCH_NUM_TEXT];
+    zn_bench_format_double(buf, sizeof buf, vals[i]);
+    CHECK(strtod(buf, NULL) == vals[i]);
+  }
+  char buf[ZN_BENCH_NUM_TEXT];
+  zn_bench_format_double(buf, sizeof buf, 100);
+  CHECK(strcmp(buf, "100") == 0);
+  zn_bench_format_double(buf, sizeof buf, 0.1);
+  CHECK(strcmp(buf, "0.1") == 0);
+  zn_bench_format_double(buf, sizeof buf, 99.999999999999986);
+  CHECK(strcmp(buf, "99.99999999999999") == 0); /* 16 digits suffice, 15 would read back as 100 */
 }
 
 static void test_batch_and_levels(void) {
@@ -276,6 +327,7 @@ int zn_test_main(void) {
   snprintf(out_dir, sizeof out_dir, "zn_test_bench_out_%d", pid);
   snprintf(ini_path, sizeof ini_path, "zn_test_bench_run_%d.ini", pid);
   CHECK(tiny_model_write(model_path, 8) == 0);
+  test_number_text();
   test_batch_and_levels();
   test_sweep_and_stability();
   test_images();

@@ -58,6 +58,13 @@ int zn_test_main(void) {
   const double flat[4] = {3, 3, 3, 3};
   CHECK(isnan(zn_stats_pearson(x, flat, 4, &n)));
   CHECK_EQ_INT(n, 4);
+  /* a saturated CPU % that differs only by rounding (as averaged from samples) is constant, not r = 0.7 */
+  const double noisy[4] = {99.999999999999986, 100, 100.00000000000001, 100.00000000000003};
+  CHECK(isnan(zn_stats_pearson(x, noisy, 4, &n)));
+  CHECK_EQ_INT(n, 4);
+  CHECK(isnan(zn_stats_pearson(noisy, x, 4, &n)));
+  const double small[4] = {1e-12, 2e-12, 3e-12, 4e-12}; /* small values with a real spread still correlate */
+  CHECK_NEAR(zn_stats_pearson(x, small, 4, &n), 1.0, 1e-12);
   CHECK(isnan(zn_stats_pearson(x, neg, 2, &n))); /* too few */
   CHECK_EQ_INT(n, 2);
   return 0;

@@ -217,6 +217,29 @@ static void test_bad_inputs(void) {
     free(jpg);
   }
 
+  /* Corrupted bytes (seeded positions) in a JPEG and a PNG: each decode either
+   * succeeds (libjpeg tolerates damaged entropy data) or fails cleanly. */
+  static const char *files[] = {"data/images/chelsea.jpg", "data/images/camera.png"};
+  for (int f = 0; f < 2; f++) {
+    uint8_t *orig = read_all(zn_test_source_path(files[f]), &size);
+    CHECK(orig != NULL);
+    if (!orig) continue;
+    uint8_t *copy = malloc(size);
+    uint64_t seed = 7 + (uint64_t)f;
+    int bad_status = 0;
+    for (int trial = 0; trial < 40 && copy; trial++) {
+      memcpy(copy, orig, size);
+      for (int k = 0; k < 4; k++) copy[2 + zn_test_rand_u64(&seed) % (size - 2)] ^= (uint8_t)(1 + trial);
+      zn_status st = zn_image_load_memory(copy, size, "flipped", &img);
+      if (st != ZN_OK && st != ZN_ERR_INVALID_INPUT) bad_status++;
+      if (st == ZN_OK && (img.width <= 0 || !img.pixels)) bad_status++;
+      zn_image_deinit(&img);
+    }
+    CHECK_EQ_INT(bad_status, 0);
+    free(copy);
+    free(orig);
+  }
+
   CHECK_STATUS(zn_image_init(&img, 0, 10), ZN_ERR_INVALID_INPUT);
   CHECK_STATUS(zn_image_init(&img, ZN_IMAGE_MAX_DIM + 1, 10), ZN_ERR_INVALID_INPUT);
   zn_image_deinit(NULL);

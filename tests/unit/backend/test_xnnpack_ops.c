@@ -1,0 +1,361 @@
+/* xnnpack backend, op by op against the ref oracle on small shapes that cross
+ * tile edges (channels 1, 3, 17, 64; spatial 1, 7, 13; batch 1 and 3):
+ * max relative error <= 1e-4 in fp32. Also what XNNPACK lacks and the backend
+ * does around it: count_include_pad, ceil_mode, LRN, BatchNorm. */
+#include "test_xnnpack_util.h"
+
+#define TOL 1e-4
+
+static const zn_backend_ops *xnn;
+
+static void finish(const char *what, zn_graph *g, int64_t batch, int threads) {
+  xt_compare(xnn, what, g, batch, threads, TOL);
+  zn_graph_destroy(g);
+}
+
+/* input [N,cin,s,s] -> Conv(k, stride, pad, dilation, group, act) [+ residual] -> output */
+static void conv_case(int64_t cin, int64_t cout, int64_t s, int64_t k, int64_t stride, int64_t pad, int64_t dil,
+                      int64_t group, bool bias, zn_act act, bool residual, int64_t batch, int threads) {
+  zn_graph *g = xt_graph();
+  int64_t xd[4] = {1, cin, s, s}, wd[4] = {cout, cin / group, k, k}, bd[1] = {cout};
+  const int64_t os = (s + 2 * pad - dil * (k - 1) - 1) / stride + 1;
+  int64_t rd[4] = {1, cout, os, os};
+  int in[4] = {xt_input(g, "x", 4, xd), xt_const(g, "w", 4, wd, 7, -0.5f, 0.5f),
+               bias ? xt_const(g, "b", 1, bd, 8, -1, 1) : ZN_NO_VALUE, ZN_NO_VALUE};
+  if (residual) in[3] = xt_input(g, "r", 4, rd);
+  int y;
+  zn_node *n = xt_node(g, ZN_OP_CONV, "conv", residual ? 4 : 3, in, "y", &y);
+  xt_conv_attrs(n, k, stride, pad, dil, group);
+  n->attrs.conv.act = act;
+  zn_graph_mark_output(g, y);
+  char what[160];
+  snprintf(what, sizeof what, "conv c%lld->%lld s%lld k%lld st%lld p%lld d%lld g%lld bias%d act%d res%d t%d",
+           (long long)cin, (long long)cout, (long long)s, (long long)k, (long long)stride, (long long)pad,
+           (long long)dil, (long long)group, bias, act.kind, residual, threads);
+  finish(what, g, batch, threads);
+}
+
+static void test_conv(void) {
+  const int64_t chans[] = {1, 3, 17, 64}, sizes[] = {1, 7, 13};
+  const zn_act none = {ZN_ACT_NONE, 0, 0}, relu = {ZN_ACT_RELU, 0, 0}, relu6 = {ZN_ACT_CLIP, 0, 6};
+  for (size_t a = 0; a < 4; a++)
+    for (size_t b = 0; b < 4; b++)
+      for (size_t s = 0; s < 3; s++) {
+        conv_case(chans[a], chans[b], sizes[s], 3, 1, 1, 1, 1, true, none, false, 1, 1);
+        conv_case(chans[a], chans[b], sizes[s], 1, 1, 0, 1, 1, a == b, relu, false, 3, 1);
+      }
+  for (size_t s = 0; s < 3; s++) {
+    conv_case(17, 33, sizes[s], 3, 2, 1, 1, 1, true, relu, false, 3, 1);
+    conv_case(64, 64, sizes[s], 3, 1, 1, 1, 64, true, relu6, false, 1, 1);  /* depthwise + ReLU6 */
+    conv_case(17, 17, sizes[s], 3, 2, 1, 1, 17, true, relu6, false, 3, 1);  /* depthwise stride 2 */
+    conv_case(3, 3, sizes[s], 5, 1, 2, 1, 3, false, none, false, 1, 1);     /* depthwise 5x5 */
+    conv_case(16, 32, sizes[s], 3, 1, 1, 1, 4, false, none, false, 1, 1);   /* grouped */
+    conv_case(8, 16, sizes[s], 3, 1, 1, 1, 8, true, none, false, 1, 1);     /* depth multiplier 2 */
+  }
+  conv_case(3, 64, 13, 7, 2, 3, 1, 1, true, relu, false, 1, 1);     /* ResNet stem shape */
+  conv_case(8, 16, 13, 3, 1, 2, 2, 1, true, relu, false, 1, 1);     /* dilated */
+  conv_case(8, 16, 13, 3, 2, 0, 1, 1, true, none, false, 3, 1);     /* no padding, stride 2 */
+  conv_case(8, 16, 7, 3, 1, 1, 1, 1, true, (zn_act){ZN_ACT_CLIP, -0.25f, 0.25f}, false, 1, 1);
+  /* fused residual Add (input 3), activation after the add */
+  conv_case(17, 17, 7, 3, 1, 1, 1, 1, true, relu, true, 1, 1);
+  conv_case(64, 64, 13, 1, 1, 0, 1, 1, true, none, true, 3, 1);
+  conv_case(16, 16, 7, 3, 1, 1, 1, 16, true, relu6, true, 3, 1);
+  /* more threads than one */
+  conv_case(17, 64, 13, 3, 1, 1, 1, 1, true, relu, true, 3, 2);
+  conv_case(64, 64, 13, 3, 2, 1, 1, 64, true, relu6, false, 3, 2);
+}
+
+static void pool_case(zn_op op, int64_t c, int64_t s, int64_t k, int64_t stride, int64_t pad, bool ceil_mode,
+                      bool include_pad, int64_t batch) {
+  zn_graph *g = xt_graph();
+  int64_t xd[4] = {1, c, s, s};
+  int x = xt_input(g, "x", 4, xd), y;
+  zn_node *n = xt_node(g, op, "pool", 1, &x, "y", &y);
+  if (op == ZN_OP_MAX_POOL || op == ZN_OP_AVERAGE_POOL) xt_pool_attrs(n, k, stride, pad, ceil_mode, include_pad);
+  zn_graph_mark_output(g, y);
+  char what[160];
+  snprintf(what, sizeof what, "%s c%lld s%lld k%lld st%lld p%lld ceil%d incl%d", zn_op_name(op), (long long)c,
+           (long long)s, (long long)k, (long long)stride, (long long)pad, ceil_mode, include_pad);
+  finish(what, g, batch, 1);
+}
+
+static void test_pool(void) {
+  const int64_t chans[] = {1, 3, 17, 64}, sizes[] = {7, 13};
+  for (size_t a = 0; a < 4; a++) {
+    for (size_t s = 0; s < 2; s++) {
+      pool_case(ZN_OP_MAX_POOL, chans[a], sizes[s], 3, 2, 1, false, false, 1);
+      pool_case(ZN_OP_MAX_POOL, chans[a], sizes[s], 3, 2, 0, true, false, 3);    /* SqueezeNet ceil_mode */
+      pool_case(ZN_OP_MAX_POOL, chans[a], sizes[s], 2, 2, 0, true, false, 1);    /* odd size, ceil */
+      pool_case(ZN_OP_AVERAGE_POOL, chans[a], sizes[s], 3, 1, 1, false, true, 1); /* Inception */
+      pool_case(ZN_OP_AVERAGE_POOL, chans[a], sizes[s], 3, 1, 1, false, false, 3);
+      pool_case(ZN_OP_AVERAGE_POOL, chans[a], sizes[s], 2, 2, 0, false, false, 1); /* DenseNet transition */
+      pool_case(ZN_OP_AVERAGE_POOL, chans[a], sizes[s], 3, 2, 1, true, true, 3);   /* ceil + include pad */
+      pool_case(ZN_OP_AVERAGE_POOL, chans[a], sizes[s], 3, 2, 1, true, false, 1);  /* ceil, exclude pad */
+      pool_case(ZN_OP_AVERAGE_POOL, chans[a], sizes[s], 3, 2, 0, true, true, 1);   /* ceil, no pad */
+    }
+    for (int64_t s = 1; s <= 13; s += 6) {
+      pool_case(ZN_OP_GLOBAL_AVERAGE_POOL, chans[a], s, 0, 0, 0, false, false, a % 2 ? 3 : 1);
+      pool_case(ZN_OP_GLOBAL_MAX_POOL, chans[a], s, 0, 0, 0, false, false, a % 2 ? 1 : 3);
+    }
+  }
+  pool_case(ZN_OP_AVERAGE_POOL, 5, 13, 5, 3, 2, true, true, 3);
+  pool_case(ZN_OP_MAX_POOL, 5, 13, 5, 3, 2, true, false, 3);
+}
+
+/* A unary op over an NHWC tensor [N,c,s,s] or a plain [N,c]. */
+static void unary_case(zn_op op, zn_act act, int64_t c, int64_t s, int rank, int64_t batch) {
+  zn_graph *g = xt_graph();
+  int64_t xd[4] = {1, c, s, s};
+  int x = xt_input(g, "x", rank, xd), y;
+  zn_node *n = xt_node(g, op, "op", 1, &x, "y", &y);
+  if (op == ZN_OP_SOFTMAX) n->attrs.softmax.axis = 1;
+  else if (op == ZN_OP_LRN) n->attrs.lrn = (zn_lrn_attrs){5, 1e-4f * 100, 0.75f, 2.0f};
+  else n->attrs.act = act;
+  zn_graph_mark_output(g, y);
+  char what[160];
+  snprintf(what, sizeof what, "%s c%lld s%lld rank%d", zn_op_name(op), (long long)c, (long long)s, rank);
+  finish(what, g, batch, 1);
+}
+
+static void test_unary(void) {
+  const int64_t chans[] = {1, 3, 17, 64}, sizes[] = {1, 7, 13};
+  for (size_t a = 0; a < 4; a++)
+    for (size_t s = 0; s < 3; s++) {
+      const int64_t b = (a + s) % 2 ? 3 : 1;
+      unary_case(ZN_OP_RELU, (zn_act){ZN_ACT_RELU, 0, 0}, chans[a], sizes[s], 4, b);
+      unary_case(ZN_OP_CLIP, (zn_act){ZN_ACT_CLIP, -0.5f, 0.25f}, chans[a], sizes[s], 4, b);
+      unary_case(ZN_OP_LEAKY_RELU, (zn_act){ZN_ACT_LEAKY_RELU, 0.1f, 0}, chans[a], sizes[s], 4, b);
+      unary_case(ZN_OP_SIGMOID, (zn_act){ZN_ACT_SIGMOID, 0, 0}, chans[a], sizes[s], 4, b);
+      unary_case(ZN_OP_HARD_SWISH, (zn_act){ZN_ACT_HARD_SWISH, 0, 0}, chans[a], sizes[s], 4, b);
+      unary_case(ZN_OP_SOFTMAX, (zn_act){0}, chans[a], sizes[s], 4, b);
+      unary_case(ZN_OP_LRN, (zn_act){0}, chans[a], sizes[s], 4, b);
+    }
+  for (size_t a = 0; a < 4; a++) {
+    unary_case(ZN_OP_SOFTMAX, (zn_act){0}, chans[a] * 31, 0, 2, 3);
+    unary_case(ZN_OP_RELU, (zn_act){ZN_ACT_RELU, 0, 0}, chans[a], 0, 2, 3);
+  }
+}
+
+static void test_batch_norm(void) {
+  const int64_t chans[] = {1, 3, 17, 64}, sizes[] = {1, 7, 13};
+  for (size_t a = 0; a < 4; a++)
+    for (size_t s = 0; s < 3; s++) {
+      zn_graph *g = xt_graph();
+      const int64_t C = chans[a];
+      int64_t xd[4] = {1, C, sizes[s], sizes[s]}, cd[1] = {C};
+      int in[5] = {xt_input(g, "x", 4, xd), xt_const(g, "scale", 1, cd, 1, 0.5f, 1.5f),
+                   xt_const(g, "bias", 1, cd, 2, -1, 1), xt_const(g, "mean", 1, cd, 3, -0.5f, 0.5f),
+                   xt_const(g, "var", 1, cd, 4, 0.5f, 2.0f)};
+      int y;
+      zn_node *n = xt_node(g, ZN_OP_BATCH_NORM, "bn", 5, in, "y", &y);
+      n->attrs.batch_norm.epsilon = 1e-5f;
+      zn_graph_mark_output(g, y);
+      char what[96];
+      snprintf(what, sizeof what, "BatchNormalization c%lld s%lld", (long long)C, (long long)sizes[s]);
+      finish(what, g, s == 1 ? 3 : 1, 1);
+    }
+}
+
+static void test_binary_and_reshape(void) {
+  const zn_op ops[] = {ZN_OP_ADD, ZN_OP_SUB, ZN_OP_MUL, ZN_OP_DIV};
+  for (size_t k = 0; k < 4; k++) {
+    zn_graph *g = xt_graph();
+    int64_t xd[4] = {1, 17, 7, 7};
+    int in[2] = {xt_input(g, "a", 4, xd), xt_input(g, "b", 4, xd)}, y;
+    xt_node(g, ops[k], "op", 2, in, "y", &y);
+    zn_graph_mark_output(g, y);
+    finish(zn_op_name(ops[k]), g, 3, 1);
+  }
+  /* Conv -> Flatten (NHWC -> plain order) -> Gemm, both trans_b, alpha/beta, act */
+  for (int tb = 0; tb < 2; tb++)
+    for (int s = 1; s <= 7; s += 6) {
+      zn_graph *g = xt_graph();
+      int64_t xd[4] = {1, 3, s, s}, wd[4] = {17, 3, 3, 3}, bd[2] = {tb ? 10 : 17 * s * s, tb ? 17 * s * s : 10},
+              cd[1] = {10};
+      int cin[2] = {xt_input(g, "x", 4, xd), xt_const(g, "w", 4, wd, 3, -0.5f, 0.5f)}, c, f, y;
+      xt_conv_attrs(xt_node(g, ZN_OP_CONV, "conv", 2, cin, "c", &c), 3, 1, 1, 1, 1);
+      xt_node(g, ZN_OP_FLATTEN, "flatten", 1, &c, "f", &f)->attrs.axis.axis = 1;
+      int gin[3] = {f, xt_const(g, "B", 2, bd, 4, -0.5f, 0.5f), xt_const(g, "C", 1, cd, 5, -1, 1)};
+      zn_node *n = xt_node(g, ZN_OP_GEMM, "gemm", 3, gin, "y", &y);
+      n->attrs.gemm = (zn_gemm_attrs){false, tb == 1, tb ? 1.0f : 0.5f, tb ? 1.0f : 2.0f,
+                                      {tb ? ZN_ACT_RELU : ZN_ACT_NONE, 0, 0}};
+      zn_graph_mark_output(g, y);
+      char what[64];
+      snprintf(what, sizeof what, "conv+flatten+gemm trans_b%d s%d", tb, s);
+      finish(what, g, 3, 1);
+    }
+}
+
+/* Number of zero-copy slices the backend reports in describe(). */
+static int described_slices(const zn_graph *g, int *copies) {
+  void *compiled = NULL;
+  char text[4096] = "";
+  int slices = -1;
+  *copies = -1;
+  if (xnn->compile(g, NULL, &compiled) == ZN_OK) {
+    xnn->describe(compiled, text, sizeof text);
+    const char *p = strstr(text, "concat: ");
+    if (p && sscanf(p, "concat: %d zero-copy channel slices, %d copies", &slices, copies) != 2) slices = -1;
+    xnn->compiled_destroy(compiled);
+  }
+  return slices;
+}
+
+/* Concat: producers write into channel slices of the output; a value used by
+ * two concats (DenseNet) is placed in one and copied into the other; nested
+ * concats; a concat of a graph input. */
+static void test_concat(void) {
+  const int64_t sizes[] = {1, 7, 13};
+  for (size_t s = 0; s < 3; s++) {
+    /* Inception-like: four branches into one concat, then a conv reading it. */
+    zn_graph *g = xt_graph();
+    int64_t xd[4] = {1, 17, sizes[s], sizes[s]};
+    const int64_t outs[4] = {1, 3, 17, 64};
+    int x = xt_input(g, "x", 4, xd), br[4];
+    for (int b = 0; b < 4; b++) {
+      char nm[16], wn[16];
+      snprintf(nm, sizeof nm, "b%d", b);
+      snprintf(wn, sizeof wn, "w%d", b);
+      int64_t wd[4] = {outs[b], 17, b % 2 ? 3 : 1, b % 2 ? 3 : 1};
+      int in[2] = {x, xt_const(g, wn, 4, wd, (uint64_t)b + 10, -0.5f, 0.5f)};
+      xt_conv_attrs(xt_node(g, ZN_OP_CONV, nm, 2, in, nm, &br[b]), b % 2 ? 3 : 1, 1, b % 2, 1, 1);
+    }
+    int m;
+    xt_pool_attrs(xt_node(g, ZN_OP_MAX_POOL, "mp", 1, &x, "mp", &m), 3, 1, 1, false, false);
+    int cat_in[5] = {br[0], br[1], m, br[2], br[3]}, cat, y;
+    xt_node(g, ZN_OP_CONCAT, "cat", 5, cat_in, "cat", &cat)->attrs.axis.axis = 1;
+    int64_t wd[4] = {5, 1 + 3 + 17 + 17 + 64, 3, 3};
+    int cin[2] = {cat, xt_const(g, "wy", 4, wd, 99, -0.2f, 0.2f)};
+    xt_conv_attrs(xt_node(g, ZN_OP_CONV, "convy", 2, cin, "y", &y), 3, 1, 1, 1, 1);
+    zn_graph_mark_output(g, y);
+    zn_graph_mark_output(g, cat);
+    CHECK(zn_graph_infer_shapes(g) == ZN_OK);
+    int copies, slices = described_slices(g, &copies);
+    CHECK_EQ_INT(slices, 5);
+    CHECK_EQ_INT(copies, 0);
+    finish("inception-like concat", g, s == 1 ? 3 : 1, s == 2 ? 2 : 1);
+  }
+  {
+    /* DenseNet-like: c1 = [x, a], c2 = [x, a, b], c3 = [x, a, b, d], with BN/ReLU readers. */
+    zn_graph *g = xt_graph();
+    int64_t xd[4] = {1, 8, 7, 7};
+    int x = xt_input(g, "x", 4, xd), prev = x, feats[4] = {x}, nf = 1;
+    for (int l = 0; l < 3; l++) {
+      char nm[32];
+      int64_t C = 8 + 5 * l, cd[1] = {C}, wd[4] = {5, C, 3, 3};
+      snprintf(nm, sizeof nm, "bn%d", l);
+      int bin[5] = {prev, xt_const(g, "s", 1, cd, 1, 0.5f, 1.5f), xt_const(g, "b", 1, cd, 2, -1, 1),
+                    xt_const(g, "m", 1, cd, 3, -0.5f, 0.5f), xt_const(g, "v", 1, cd, 4, 0.5f, 2)};
+      int bo, ro, co;
+      xt_node(g, ZN_OP_BATCH_NORM, nm, 5, bin, nm, &bo)->attrs.batch_norm.epsilon = 1e-5f;
+      snprintf(nm, sizeof nm, "relu%d", l);
+      xt_node(g, ZN_OP_RELU, nm, 1, &bo, nm, &ro);
+      snprintf(nm, sizeof nm, "conv%d", l);
+      int cin[2] = {ro, xt_const(g, "w", 4, wd, (uint64_t)l + 20, -0.3f, 0.3f)};
+      xt_conv_attrs(xt_node(g, ZN_OP_CONV, nm, 2, cin, nm, &co), 3, 1, 1, 1, 1);
+      feats[nf++] = co;
+      snprintf(nm, sizeof nm, "cat%d", l);
+      xt_node(g, ZN_OP_CONCAT, nm, nf, feats, nm, &prev)->attrs.axis.axis = 1;
+    }
+    int y;
+    xt_node(g, ZN_OP_GLOBAL_AVERAGE_POOL, "gap", 1, &prev, "y", &y);
+    zn_graph_mark_output(g, y);
+    CHECK(zn_graph_infer_shapes(g) == ZN_OK);
+    int copies, slices = described_slices(g, &copies);
+    CHECK(slices >= 4);
+    CHECK_EQ_INT(copies, 0);
+    finish("densenet-like concats", g, 3, 1);
+  }
+  {
+    /* A value in two unrelated concats (one slice, one copy), a concat of a
+     * concat, and the same value twice in one concat. */
+    zn_graph *g = xt_graph();
+    int64_t xd[4] = {1, 3, 7, 7}, wd[4] = {4, 3, 1, 1};
+    int x = xt_input(g, "x", 4, xd), a, b, c1, c2, c3;
+    int ain[2] = {x, xt_const(g, "wa", 4, wd, 1, -1, 1)}, bin[2] = {x, xt_const(g, "wb", 4, wd, 2, -1, 1)};
+    xt_conv_attrs(xt_node(g, ZN_OP_CONV, "a", 2, ain, "a", &a), 1, 1, 0, 1, 1);
+    xt_conv_attrs(xt_node(g, ZN_OP_CONV, "b", 2, bin, "b", &b), 1, 1, 0, 1, 1);
+    int i1[2] = {a, b}, i2[3] = {b, a, a};
+    xt_node(g, ZN_OP_CONCAT, "c1", 2, i1, "c1", &c1)->attrs.axis.axis = 1;
+    xt_node(g, ZN_OP_CONCAT, "c2", 3, i2, "c2", &c2)->attrs.axis.axis = -3;
+    int i3[3] = {c1, x, c2};
+    xt_node(g, ZN_OP_CONCAT, "c3", 3, i3, "c3", &c3)->attrs.axis.axis = 1;
+    zn_graph_mark_output(g, c3);
+    zn_graph_mark_output(g, c1);
+    CHECK(zn_graph_infer_shapes(g) == ZN_OK);
+    int copies, slices = described_slices(g, &copies);
+    CHECK(slices >= 4);
+    CHECK(copies >= 2);
+    finish("mixed concats", g, 3, 1);
+  }
+}
+
+static void test_errors(void) {
+  zn_graph *g = xt_graph();
+  int64_t xd[4] = {1, 3, 7, 7};
+  int x = xt_input(g, "x", 4, xd), y;
+  xt_node(g, ZN_OP_RELU, "relu", 1, &x, "y", &y);
+  zn_graph_mark_output(g, y);
+  CHECK_OK(zn_graph_infer_shapes(g));
+  void *compiled = NULL, *inst = NULL;
+  CHECK_OK(xnn->compile(g, NULL, &compiled));
+  zn_backend_instance_options o = {2, NULL, 0};
+  CHECK_OK(xnn->instance_create(compiled, &o, &inst));
+  float in[147] = {0}, out[147];
+  const void *ins[1] = {in};
+  void *outs[1] = {out};
+  CHECK_STATUS(xnn->instance_run(inst, ins, outs), ZN_ERR_INVALID_STATE);
+  CHECK_STATUS(xnn->instance_reshape(inst, 0), ZN_ERR_INVALID_ARGUMENT);
+  CHECK_OK(xnn->instance_reshape(inst, 1));
+  CHECK(xnn->instance_arena_bytes(inst) >= 2 * 147 * sizeof(float));
+  void *null_out[1] = {NULL};
+  CHECK_STATUS(xnn->instance_run(inst, ins, null_out), ZN_ERR_INVALID_ARGUMENT);
+  for (int i = 0; i < 147; i++) in[i] = (float)i - 70.0f;
+  CHECK_OK(xnn->instance_run(inst, ins, outs));
+  for (int i = 0; i < 147; i++) CHECK_EQ_INT(out[i], in[i] > 0 ? in[i] : 0);
+  xnn->instance_destroy(inst);
+  xnn->instance_destroy(NULL);
+  xnn->compiled_destroy(compiled);
+  xnn->compiled_destroy(NULL);
+  /* Ops it does not take: Transpose, 1-D conv, MaxPool 1x1, bf16. */
+  int t;
+  zn_node *n = xt_node(g, ZN_OP_TRANSPOSE, "tr", 1, &x, "t", &t);
+  n->attrs.transpose = (zn_transpose_attrs){4, {0, 2, 3, 1}};
+  CHECK_OK(zn_graph_infer_shapes(g));
+  CHECK(!xnn->supports_node(g, &g->nodes[g->num_nodes - 1]));
+  CHECK_STATUS(xnn->compile(g, NULL, &compiled), ZN_ERR_UNSUPPORTED_OP);
+  CHECK(compiled == NULL);
+  CHECK_ERROR_HAS("'tr' (Transpose)");
+  zn_graph_destroy(g);
+  g = xt_graph();
+  x = xt_input(g, "x", 4, xd);
+  xt_pool_attrs(xt_node(g, ZN_OP_MAX_POOL, "mp", 1, &x, "y", &y), 1, 1, 0, false, false);
+  zn_graph_mark_output(g, y);
+  CHECK_OK(zn_graph_infer_shapes(g));
+  CHECK(!xnn->supports_node(g, &g->nodes[0]));
+  zn_graph_destroy(g);
+  g = xt_graph();
+  x = xt_input(g, "x", 4, xd);
+  xt_node(g, ZN_OP_RELU, "relu", 1, &x, "y", &y);
+  zn_graph_mark_output(g, y);
+  CHECK_OK(zn_graph_infer_shapes(g));
+  zn_backend_compile_options bf16 = {ZN_PRECISION_BF16};
+  CHECK_STATUS(xnn->compile(g, &bf16, &compiled), ZN_ERR_UNSUPPORTED_OP);
+  zn_graph_destroy(g);
+}
+
+int zn_test_main(void) {
+  xnn = zn_backend_find("xnnpack");
+  if (!xnn || (xnn->available && !xnn->available())) {
+    fprintf(stderr, "xnnpack backend not built or not usable here: nothing to test\n");
+    return 0;
+  }
+  test_conv();
+  test_pool();
+  test_unary();
+  test_batch_norm();
+  test_binary_and_reshape();
+  test_concat();
+  test_errors();
+  return 0;
+}
