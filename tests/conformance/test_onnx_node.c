@@ -1,7 +1,7 @@
 /* ONNX backend conformance: runs the ONNX test data sets
  * ($ZN_ONNX_TESTDATA/{node,pytorch-converted,simple}/<case>/model.onnx with
  * test_data_set_<k>/input_<i>.pb and output_<i>.pb) through the public API on each
- * backend of $ZN_CONFORMANCE_BACKENDS (default "ref") and compares outputs.
+ * backend of $ZN_CONFORMANCE_BACKENDS (default: every built backend) and compares outputs.
  * A case is skipped only for a stated reason (an op, dtype or form we do not
  * claim); a case whose ops are all claimed and that fails to load or to match
  * is a failure. Each passing case is also exported (zn_model_export_onnx),
@@ -429,8 +429,14 @@ static int cmp_reason(const void *a, const void *b) {
   return x->count != y->count ? y->count - x->count : strcmp(x->text, y->text);
 }
 
+/* $ZN_ONNX_TESTDATA, else where Debian's libonnx-testdata installs it. */
+static const char *testdata_root(void) {
+  const char *r = getenv("ZN_ONNX_TESTDATA");
+  return r && *r ? r : "/usr/share/libonnx-testdata/data";
+}
+
 int zn_test_main(void) {
-  const char *root = getenv("ZN_ONNX_TESTDATA");
+  const char *root = testdata_root();
   struct stat sb;
   if (!root || stat(root, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
     printf("conformance: ONNX test data not found (ZN_ONNX_TESTDATA=%s); install libonnx-testdata\n",
@@ -442,8 +448,12 @@ int zn_test_main(void) {
   if (!mkdtemp(export_dir)) export_dir[0] = '\0';
   char export_dir_saved[512];
   snprintf(export_dir_saved, sizeof export_dir_saved, "%s", export_dir);
+  /* Default: every backend built into this binary, ref first. */
+  char all[256] = "";
+  for (size_t i = 0; i < zn_backend_count(); i++)
+    snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", i ? "," : "", zn_backend_name(i));
   const char *backends = getenv("ZN_CONFORMANCE_BACKENDS");
-  if (!backends || !*backends) backends = "ref";
+  if (!backends || !*backends) backends = all;
   const char *build = getenv("ZN_BUILD_DIR");
   static const char *const suites[] = {"node", "pytorch-converted", "simple"};
   int total_failed = 0;
