@@ -65,7 +65,8 @@ static int zoo_export(int argc, char **argv) {
   if (!zn_zoo_find(positional[0]))
     return zn_cli_usage_error("zoo", "unknown zoo model '%s' (see `zenith zoo list`)", positional[0]);
   zn_model_options o = zn_model_options_default();
-  o.backend = "ref"; /* the export is the graph; no need to pack weights for a fast backend */
+  o.backend = "ref";     /* the export is the graph; no need to pack weights for a fast backend */
+  o.disable_passes = 1; /* export torchvision's structure (BN unfolded), as torch.onnx.export would */
   zn_model *model = NULL;
   zn_status st = zn_model_from_zoo(positional[0], seed, &o, &model);
   if (st == ZN_OK) st = zn_model_export_onnx(model, positional[1]);

@@ -109,6 +109,7 @@ static Onnx__AttributeProto *add_attr(ex *e, Onnx__NodeProto *n, const char *nam
   if (!a) return NULL;
   onnx__attribute_proto__init(a);
   a->name = (char *)name;
+  a->has_type = 1;
   a->type = type;
   n->attribute[n->n_attribute++] = a;
   return a;

@@ -173,7 +173,7 @@ static void run_case(const char *case_dir, const char *backend_spec, result *r) 
     if (!r1.ok) {
       r->ok = false;
       size_t len = strlen(r->note);
-      snprintf(r->note + len, sizeof r->note - len, "%sat batch 1: %s", len ? "; " : "", r1.note);
+      snprintf(r->note + len, sizeof r->note - len, "%sat batch 1: %.600s", len ? "; " : "", r1.note);
     }
   }
 done:

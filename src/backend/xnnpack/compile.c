@@ -27,7 +27,7 @@ static const char *const kind_names[XP_KIND_COUNT] = {
     [XP_BATCH_NORM] = "batch norm multiply-add (C loop)",
     [XP_LRN] = "LRN (C loop)",
     [XP_BINARY] = "same-shape Add/Sub/Mul/Div (C loop)",
-    [XP_CONCAT] = "concat: xnn_copy_nc_x32 for inputs not written in place",
+    [XP_CONCAT] = "concat: producers write channel slices, xnn_copy_nc_x32 for the others",
     [XP_VIEW] = "concat: all inputs in place (no work)",
     [XP_RESHAPE] = "reshape/flatten copy in logical order (C loop)",
 };

@@ -237,6 +237,14 @@ static void test_roundtrip(void) {
   Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, size, buf);
   CHECK(m != NULL);
   if (m) {
+    /* ONNX's checker (and so ONNX Runtime) requires every attribute's type. */
+    for (size_t i = 0; i < m->graph->n_node; i++)
+      for (size_t k = 0; k < m->graph->node[i]->n_attribute; k++) {
+        const Onnx__AttributeProto *a = m->graph->node[i]->attribute[k];
+        if (!a->has_type || a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__UNDEFINED)
+          fprintf(stderr, "node %s attribute %s has no type\n", m->graph->node[i]->name, a->name);
+        CHECK(a->has_type && a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__UNDEFINED);
+      }
     const Onnx__TensorShapeProto__Dimension *d = m->graph->input[0]->type->tensor_type->shape->dim[0];
     CHECK(d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && strcmp(d->dim_param, "N") == 0);
     onnx__model_proto__free_unpacked(m, NULL);
