@@ -9,7 +9,7 @@ FUZZ_BUILD  ?= build-fuzz
 JOBS        ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build test test-sanitize fuzz bench clean
+.PHONY: all deps build test test-sanitize test-interop fuzz bench clean
 
 all: build
 
@@ -30,6 +30,13 @@ test-sanitize: deps
 	cmake --build $(SAN_BUILD) -j$(JOBS)
 	cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j$(JOBS) -LE slow
+
+# PyTorch's ONNX exports of torchvision models, run and compared with PyTorch's
+# outputs (installs python3-torch & co. on first use; INTEROP_ARGS=--all for
+# every model at opsets 11/13/17). Not part of `make test`.
+INTEROP_ARGS ?=
+test-interop: deps
+	bash scripts/interop.sh $(INTEROP_ARGS)
 
 # The ONNX importer under libFuzzer for a bounded time.
 fuzz: deps

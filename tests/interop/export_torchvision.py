@@ -150,12 +150,16 @@ def main():
     ap.add_argument("--all", action="store_true", help="every model at opsets 11, 13, 17, dynamic and fixed batch")
     ap.add_argument("--only", help="comma-separated case-name prefixes to export")
     ap.add_argument("--force", action="store_true", help="re-export cached cases")
+    ap.add_argument("--list", action="store_true", help="print the selected case names and stop")
     a = ap.parse_args()
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     cases = all_cases() if a.all else DEFAULT_CASES
     if a.only:
         pre = a.only.split(",")
         cases = [c for c in cases if any(f"{c[0]}_op{c[1]}_{c[2]}".startswith(p) for p in pre)]
+    if a.list:
+        print("\n".join(f"{n}_op{o}_{v}" for n, o, v in cases))
+        return 0
     print(f"export: {len(cases)} cases into {a.out_dir} (torch {torch.__version__}, "
           f"torchvision {torchvision.__version__}, onnx {onnx.__version__})", flush=True)
     failed = 0

@@ -632,6 +632,15 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
   dnnl_status_t st = dnnl_success;
   *pd_out = NULL;
 
+  if (op->kind == ODN_EXPORT && is_const(g, op->ins[0])) {
+    /* constant output: a byte copy (u8 -> u8 reorder) from the graph's buffer */
+    dnnl_dims_t bytes = {(dnnl_dim_t)val(g, op->ins[0])->data_bytes};
+    ODN_TRY_DNNL(dnnl_memory_desc_init_by_tag(&src, 1, bytes, dnnl_u8, dnnl_a), "describe a constant output");
+    if ((st = make_attr(&attr, NULL, false)) == dnnl_success)
+      st = dnnl_reorder_primitive_desc_create(pd_out, &src, eng, &src, eng, attr);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    return st == dnnl_success ? ZN_OK : pd_fail(c, op, st, batch);
+  }
   if (op->kind == ODN_EXPORT) {
     ZN_TRY(zn_onednn_value_md(c, op->ins[0], batch, &src));
   } else if (op->kind != ODN_SUM && op->kind != ODN_CONCAT && op->kind != ODN_IMPORT) {
@@ -934,7 +943,12 @@ static zn_status plan_all(odn_compiled *c) {
   for (int i = 0; i < g->num_outputs && st == ZN_OK; i++) {
     int v = g->outputs[i];
     odn_op *op;
-    if (!c->values[v].used) {
+    if (is_const(g, v)) {
+      /* A constant output (no node computes it): the export step copies its
+       * bytes into the user's buffer on every run, whatever its dtype. */
+      c->values[v].used = true;
+      if (val(g, v)->data_bytes == 0) continue;
+    } else if (!c->values[v].used) {
       st = zn_error(ZN_ERR_INVALID_MODEL, "failed to compile for onednn: graph output %s is never computed",
                     val(g, v)->name);
       break;
@@ -1086,7 +1100,9 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
   if (priv)
     sb_printf(&s, "private weight copies: %d (an instance's batch preferred another weights layout)\n", priv);
   sb_printf(&s, "threads: OpenMP, omp_set_num_threads(num_threads) per instance on the calling thread; "
-                "run several instances with OMP_WAIT_POLICY=PASSIVE\n");
+                "run several instances with OMP_WAIT_POLICY=PASSIVE; instances of N > 1 threads also hold a "
+                "1-thread primitive set and switch to it per run (and mid-run) when N threads measure slower "
+                "(a busy core)\n");
   return s.len;
 }
 

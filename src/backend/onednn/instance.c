@@ -3,7 +3,11 @@
  * activation and scratchpad planned into one arena, weights borrowed from the
  * compiled model (a private re-pack only if this batch prefers another layout).
  * run() only sets the user buffers and executes the steps on the instance's
- * stream: no primitive creation, no allocation by zenith. */
+ * stream: no primitive creation, no allocation by zenith.
+ * Instances of more than one thread keep a second primitive set made for one
+ * thread over the same arena and switch between them per run (and mid-run)
+ * by measured latency: a pre-empted OpenMP worker stalls every statically
+ * partitioned step (docs/internals/onednn.md, "Contention"). */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,12 +16,44 @@
 #include "core/arena.h"
 #include "core/log.h"
 #include "core/status.h"
+#include "core/time.h"
 
 typedef struct step {
   dnnl_primitive_t prim;
   int nargs;
   dnnl_exec_arg_t *args;
 } step;
+
+/* The primitives of every step made for one OpenMP thread count. Both sets
+ * of an instance read and write the same arena offsets, so a run may switch
+ * sets between any two steps. */
+typedef struct pset {
+  int threads;
+  step *steps;                 /* c->num_ops */
+  dnnl_memory_t *in_mems;      /* per graph input: wraps the user's buffer at run */
+  dnnl_memory_t *out_mems;     /* per graph output */
+  void **private_weights;      /* per op: a re-pack for this batch and thread count, or NULL */
+} pset;
+
+enum { SET_ONE = 0, SET_MANY = 1 };
+
+/* Adaptive choice between the 1-thread and the N-thread set (N > 1 only).
+ * Runs use `mode`. A run on the N set gives up (finishes on the 1-thread
+ * set) once it has taken bail_factor x the 1-thread estimate; an N-thread run
+ * slower than that estimate switches the mode to 1 thread, and N threads are
+ * probed again after `backoff` runs, doubling while the probes lose. */
+#define ADAPT_BAIL_FACTOR 1.25
+#define ADAPT_BACKOFF_MIN 8
+#define ADAPT_BACKOFF_MAX 256
+#define ADAPT_REFRESH_RUNS 64  /* in N mode: re-time one 1-thread run this often */
+typedef struct adapt {
+  int mode;                    /* SET_ONE or SET_MANY */
+  double est_ns[2];            /* EWMA of a whole run on each set; 0: unknown */
+  int countdown;               /* runs before the next probe of the other set */
+  int backoff;
+  int force_set, force_switch_step;  /* test hook (-1: off): see zn_onednn_instance_force */
+  zn_onednn_run_stats stats;
+} adapt;
 
 typedef struct odn_instance {
   const odn_compiled *c;
@@ -26,35 +62,37 @@ typedef struct odn_instance {
   int64_t batch;               /* 0 until reshaped */
   void *arena;
   size_t arena_bytes;
-  step *steps;                 /* c->num_ops */
+  pset sets[2];                /* [SET_ONE] always; [SET_MANY] when num_threads > 1 */
+  int num_sets;
   dnnl_memory_t *mems;         /* every memory object of the plan, to destroy */
   int num_mems, cap_mems;
-  dnnl_memory_t *in_mems;      /* per graph input: wraps the user's buffer at run */
-  dnnl_memory_t *out_mems;     /* per graph output */
-  void **private_weights;      /* per op: a re-pack for this batch, or NULL */
+  adapt ad;
 } odn_instance;
 
-static void release_plan(odn_instance *in) {
-  const odn_compiled *c = in->c;
-  if (in->steps) {
+static void release_set(const odn_compiled *c, pset *ps) {
+  if (ps->steps) {
     for (int i = 0; i < c->num_ops; i++) {
-      if (in->steps[i].prim) dnnl_primitive_destroy(in->steps[i].prim);
-      zn_free(in->steps[i].args);
+      if (ps->steps[i].prim) dnnl_primitive_destroy(ps->steps[i].prim);
+      zn_free(ps->steps[i].args);
     }
   }
-  zn_free(in->steps);
-  in->steps = NULL;
+  zn_free(ps->steps);
+  if (ps->private_weights)
+    for (int i = 0; i < c->num_ops; i++) zn_free_aligned(ps->private_weights[i]);
+  zn_free(ps->private_weights);
+  zn_free(ps->in_mems);
+  zn_free(ps->out_mems);
+  int threads = ps->threads;
+  memset(ps, 0, sizeof *ps);
+  ps->threads = threads;
+}
+
+static void release_plan(odn_instance *in) {
+  for (int k = 0; k < 2; k++) release_set(in->c, &in->sets[k]);
   for (int i = 0; i < in->num_mems; i++) dnnl_memory_destroy(in->mems[i]);
   zn_free(in->mems);
   in->mems = NULL;
   in->num_mems = in->cap_mems = 0;
-  if (in->private_weights)
-    for (int i = 0; i < c->num_ops; i++) zn_free_aligned(in->private_weights[i]);
-  zn_free(in->private_weights);
-  in->private_weights = NULL;
-  zn_free(in->in_mems);
-  zn_free(in->out_mems);
-  in->in_mems = in->out_mems = NULL;
   zn_free_aligned(in->arena);
   in->arena = NULL;
   in->arena_bytes = 0;
@@ -112,7 +150,7 @@ static zn_status add_value_arg(odn_instance *in, step *s, const_dnnl_primitive_d
 
 /* Weights for a conv / inner product: the compiled model's packed copy, or a
  * private re-pack when this batch's primitive prefers another layout. */
-static zn_status weights_arg(odn_instance *in, step *s, const_dnnl_primitive_desc_t pd, int op_index) {
+static zn_status weights_arg(odn_instance *in, pset *ps, step *s, const_dnnl_primitive_desc_t pd, int op_index) {
   const odn_op *op = &in->c->ops[op_index];
   const dnnl_memory_desc_t *want = arg_md(pd, DNNL_ARG_WEIGHTS);
   if (!want) return zn_error(ZN_ERR_INTERNAL, "failed to query the weights layout of a oneDNN step");
@@ -123,32 +161,32 @@ static zn_status weights_arg(odn_instance *in, step *s, const_dnnl_primitive_des
     if (!copy) return oom();
     zn_status st = zn_onednn_reorder_now(in->c->engine, &op->wmd, op->wdata, want, copy);
     if (st != ZN_OK) { zn_free_aligned(copy); return st; }
-    in->private_weights[op_index] = copy;
+    ps->private_weights[op_index] = copy;
     data = copy;
     atomic_fetch_add((atomic_int *)&in->c->num_private_weight_copies, 1);
-    zn_log_info("onednn: node %s at batch %lld prefers another weights layout: private copy of %zu bytes",
-                in->c->g->nodes[op->node].name, (long long)in->batch, bytes);
+    zn_log_info("onednn: node %s at batch %lld, %d thread(s) prefers another weights layout: private copy of %zu bytes",
+                in->c->g->nodes[op->node].name, (long long)in->batch, ps->threads, bytes);
   }
   return add_arg(in, s, DNNL_ARG_WEIGHTS, want, data, NULL);
 }
 
-static zn_status build_step(odn_instance *in, int i, const_dnnl_primitive_desc_t pd, const size_t *offset,
+static zn_status build_step(odn_instance *in, pset *ps, int i, const_dnnl_primitive_desc_t pd, const size_t *offset,
                             size_t scratch_offset, size_t scratch_bytes) {
   const odn_compiled *c = in->c;
   const odn_op *op = &c->ops[i];
   const zn_graph *g = c->g;
-  step *s = &in->steps[i];
+  step *s = &ps->steps[i];
   s->args = zn_calloc((size_t)op->num_ins + 8, sizeof *s->args);
   if (!s->args) return oom();
   ODN_TRY_DNNL(dnnl_primitive_create(&s->prim, pd), "create a oneDNN primitive");
   switch (op->kind) {
     case ODN_IMPORT:
-      ZN_TRY(add_arg(in, s, DNNL_ARG_FROM, arg_md(pd, DNNL_ARG_FROM), DNNL_MEMORY_NONE, &in->in_mems[op->io_index]));
+      ZN_TRY(add_arg(in, s, DNNL_ARG_FROM, arg_md(pd, DNNL_ARG_FROM), DNNL_MEMORY_NONE, &ps->in_mems[op->io_index]));
       ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_TO, offset, op->out));
       break;
     case ODN_EXPORT:
       ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_FROM, offset, op->ins[0]));
-      ZN_TRY(add_arg(in, s, DNNL_ARG_TO, arg_md(pd, DNNL_ARG_TO), DNNL_MEMORY_NONE, &in->out_mems[op->io_index]));
+      ZN_TRY(add_arg(in, s, DNNL_ARG_TO, arg_md(pd, DNNL_ARG_TO), DNNL_MEMORY_NONE, &ps->out_mems[op->io_index]));
       break;
     case ODN_TO_PLAIN: case ODN_COPY:
       ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_FROM, offset, op->ins[0]));
@@ -156,7 +194,7 @@ static zn_status build_step(odn_instance *in, int i, const_dnnl_primitive_desc_t
       break;
     case ODN_CONV: case ODN_IP:
       ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_SRC, offset, op->ins[0]));
-      ZN_TRY(weights_arg(in, s, pd, i));
+      ZN_TRY(weights_arg(in, ps, s, pd, i));
       if (op->bias) ZN_TRY(add_arg(in, s, DNNL_ARG_BIAS, arg_md(pd, DNNL_ARG_BIAS), op->bias, NULL));
       ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_DST, offset, op->out));
       break;
@@ -196,26 +234,47 @@ static void touch(int64_t *first, int64_t *last, int r, int64_t step) {
   if (step > last[r]) last[r] = step;
 }
 
+static bool alloc_set(const odn_compiled *c, pset *ps) {
+  ps->steps = zn_calloc((size_t)c->num_ops + 1, sizeof *ps->steps);
+  ps->private_weights = zn_calloc((size_t)c->num_ops + 1, sizeof *ps->private_weights);
+  ps->in_mems = zn_calloc((size_t)c->g->num_inputs + 1, sizeof *ps->in_mems);
+  ps->out_mems = zn_calloc((size_t)c->g->num_outputs + 1, sizeof *ps->out_mems);
+  return ps->steps && ps->private_weights && ps->in_mems && ps->out_mems;
+}
+
+/* Primitive descs of every step for one set, created under its thread count
+ * (oneDNN fixes a primitive's parallel split when its desc is created). */
+static zn_status set_pds(odn_instance *in, const pset *ps, int64_t batch, dnnl_primitive_desc_t *pds) {
+  int saved;
+  zn_status st = ZN_OK;
+  zn_onednn_threads_push(ps->threads, &saved);
+  for (int i = 0; i < in->c->num_ops && st == ZN_OK; i++) st = zn_onednn_op_pd(in->c, &in->c->ops[i], batch, &pds[i]);
+  zn_onednn_threads_pop(saved);
+  return st;
+}
+
+static size_t scratch_bytes_of(const_dnnl_primitive_desc_t pd) {
+  const dnnl_memory_desc_t *md = pd ? dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0) : NULL;
+  return md ? dnnl_memory_desc_get_size(md) : 0;
+}
+
 static zn_status build_plan(odn_instance *in, int64_t batch) {
   const odn_compiled *c = in->c;
   const zn_graph *g = c->g;
-  int nv = g->num_values, no = c->num_ops;
+  int nv = g->num_values, no = c->num_ops, ns = in->num_sets;
   zn_status st = ZN_OK;
-  dnnl_primitive_desc_t *pds = zn_calloc((size_t)no + 1, sizeof *pds);
+  dnnl_primitive_desc_t *pds = zn_calloc(2 * (size_t)no + 1, sizeof *pds);  /* [set * no + op] */
   zn_arena_request *req = zn_calloc((size_t)(nv + no) + 1, sizeof *req);
   int64_t *first = zn_malloc(((size_t)nv + 1) * sizeof *first), *last = zn_malloc(((size_t)nv + 1) * sizeof *last);
   size_t *offset = zn_calloc((size_t)nv + 1, sizeof *offset);
-  in->steps = zn_calloc((size_t)no + 1, sizeof *in->steps);
-  in->private_weights = zn_calloc((size_t)no + 1, sizeof *in->private_weights);
-  in->in_mems = zn_calloc((size_t)g->num_inputs + 1, sizeof *in->in_mems);
-  in->out_mems = zn_calloc((size_t)g->num_outputs + 1, sizeof *in->out_mems);
-  if (!pds || !req || !first || !last || !offset || !in->steps || !in->private_weights || !in->in_mems ||
-      !in->out_mems) {
+  if (!pds || !req || !first || !last || !offset) {
     st = oom();
     goto done;
   }
+  for (int k = 0; k < ns; k++)
+    if (!alloc_set(c, &in->sets[k])) { st = oom(); goto done; }
   in->batch = batch;
-  for (int i = 0; i < no && st == ZN_OK; i++) st = zn_onednn_op_pd(c, &c->ops[i], batch, &pds[i]);
+  for (int k = 0; k < ns && st == ZN_OK; k++) st = set_pds(in, &in->sets[k], batch, pds + (size_t)k * no);
   if (st != ZN_OK) goto done;
 
   /* liveness of each buffer (root value): first to last step touching it or an alias */
@@ -236,20 +295,30 @@ static zn_status build_plan(odn_instance *in, int64_t batch) {
     req[v].last = last[v];
     req[v].size_bytes = dnnl_memory_desc_get_size(&md);
   }
+  /* one scratchpad per step, sized for the larger of the two sets */
   for (int i = 0; i < no; i++) {
-    const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pds[i], dnnl_query_scratchpad_md, 0);
     req[nv + i].first = req[nv + i].last = i;
-    req[nv + i].size_bytes = md ? dnnl_memory_desc_get_size(md) : 0;
+    for (int k = 0; k < ns; k++) {
+      size_t b = scratch_bytes_of(pds[(size_t)k * no + i]);
+      if (b > req[nv + i].size_bytes) req[nv + i].size_bytes = b;
+    }
   }
   if ((st = zn_arena_plan(req, (size_t)(nv + no), &in->arena_bytes)) != ZN_OK) goto done;
   in->arena = zn_alloc_aligned(in->arena_bytes ? in->arena_bytes : 64);
   if (!in->arena) { st = oom(); goto done; }
   for (int v = 0; v < nv; v++) offset[v] = req[v].offset;
-  for (int i = 0; i < no && st == ZN_OK; i++)
-    st = build_step(in, i, pds[i], offset, req[nv + i].offset, req[nv + i].size_bytes);
+  for (int k = 0; k < ns && st == ZN_OK; k++) {
+    int saved;
+    zn_onednn_threads_push(in->sets[k].threads, &saved);  /* primitives are created under their thread count too */
+    for (int i = 0; i < no && st == ZN_OK; i++) {
+      const_dnnl_primitive_desc_t pd = pds[(size_t)k * no + i];
+      st = build_step(in, &in->sets[k], i, pd, offset, req[nv + i].offset, scratch_bytes_of(pd));
+    }
+    zn_onednn_threads_pop(saved);
+  }
 done:
   if (pds)
-    for (int i = 0; i < no; i++)
+    for (int i = 0; i < 2 * no; i++)
       if (pds[i]) dnnl_primitive_desc_destroy(pds[i]);
   zn_free(pds);
   zn_free(req);
@@ -259,18 +328,24 @@ done:
   return st;
 }
 
+static void adapt_reset(adapt *ad, int num_sets) {
+  int fs = ad->force_set, fk = ad->force_switch_step;
+  memset(ad, 0, sizeof *ad);
+  ad->mode = num_sets > 1 ? SET_MANY : SET_ONE;
+  ad->backoff = ADAPT_BACKOFF_MIN;
+  ad->countdown = 0;
+  ad->force_set = fs;
+  ad->force_switch_step = fk;
+}
+
 zn_status zn_onednn_instance_reshape(void *p, int64_t batch) {
   odn_instance *in = p;
   if (batch < 1) return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to reshape onednn instance: batch %lld < 1",
                                  (long long)batch);
   release_plan(in);
-  int saved;
-  /* Primitives size their parallel loops at creation: create them with the
-   * thread count they will run with. */
-  zn_onednn_threads_push(in->num_threads, &saved);
   zn_status st = build_plan(in, batch);
-  zn_onednn_threads_pop(saved);
   if (st != ZN_OK) release_plan(in);
+  adapt_reset(&in->ad, in->num_sets);
   return st;
 }
 
@@ -281,6 +356,11 @@ zn_status zn_onednn_instance_create(const void *compiled, const zn_backend_insta
   if (!in) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create onednn instance: out of memory");
   in->c = compiled;
   in->num_threads = opts && opts->num_threads > 0 ? opts->num_threads : 1;
+  in->sets[SET_ONE].threads = 1;
+  in->sets[SET_MANY].threads = in->num_threads;
+  in->num_sets = in->num_threads > 1 ? 2 : 1;
+  in->ad.force_set = in->ad.force_switch_step = -1;
+  adapt_reset(&in->ad, in->num_sets);
   if (dnnl_stream_create(&in->stream, in->c->engine, dnnl_stream_default_flags) != dnnl_success) {
     zn_free(in);
     return zn_error(ZN_ERR_INTERNAL, "failed to create onednn instance: no oneDNN stream");
@@ -291,19 +371,90 @@ zn_status zn_onednn_instance_create(const void *compiled, const zn_backend_insta
 
 size_t zn_onednn_instance_arena_bytes(const void *p) { return ((const odn_instance *)p)->arena_bytes; }
 
+void zn_onednn_instance_force(void *p, int set, int switch_step) {
+  odn_instance *in = p;
+  in->ad.force_set = set;
+  in->ad.force_switch_step = switch_step;
+}
+
+void zn_onednn_instance_stats(const void *p, zn_onednn_run_stats *out) { *out = ((const odn_instance *)p)->ad.stats; }
+
+static void ewma(double *est, double x) { *est = *est > 0 ? 0.75 * *est + 0.25 * x : x; }
+
+/* The set this run starts on. */
+static int adapt_pick(const odn_instance *in) {
+  const adapt *ad = &in->ad;
+  if (in->num_sets == 1) return SET_ONE;
+  if (ad->force_set >= 0) return ad->force_set;
+  if (ad->countdown > 0) return ad->mode;
+  return ad->mode == SET_MANY ? SET_ONE : SET_MANY;                         /* a probe of the other set */
+}
+
+static void adapt_update(odn_instance *in, int set, bool bailed, double ns) {
+  adapt *ad = &in->ad;
+  if (in->num_sets == 1 || ad->force_set >= 0) return;
+  bool probe = set != ad->mode;
+  if (bailed) ad->stats.bailouts++;
+  if (bailed || (probe && set == SET_MANY)) ad->est_ns[SET_MANY] = ns;  /* a probe's verdict stands alone */
+  else ewma(&ad->est_ns[set], ns);
+  double one = ad->est_ns[SET_ONE];
+  bool many_lost = bailed || (one > 0 && set == SET_MANY && ns > one);
+  if (ad->mode == SET_MANY) {
+    if (many_lost) {
+      ad->mode = SET_ONE;
+      ad->backoff = ADAPT_BACKOFF_MIN;
+      ad->countdown = ad->backoff;
+      ad->stats.switches++;
+    } else if (probe || ad->countdown <= 0) {
+      ad->countdown = ADAPT_REFRESH_RUNS;
+    } else {
+      ad->countdown--;
+    }
+  } else if (probe) {             /* N threads were probed from 1-thread mode */
+    if (!many_lost) {
+      ad->mode = SET_MANY;
+      ad->countdown = ADAPT_REFRESH_RUNS;
+      ad->stats.switches++;
+    } else {
+      ad->backoff = ad->backoff * 2 > ADAPT_BACKOFF_MAX ? ADAPT_BACKOFF_MAX : ad->backoff * 2;
+      ad->countdown = ad->backoff;
+    }
+  } else {
+    ad->countdown--;
+  }
+}
+
 zn_status zn_onednn_instance_run(void *p, const void *const *inputs, void *const *outputs) {
   odn_instance *in = p;
   const odn_compiled *c = in->c;
   if (!in->batch) return zn_error(ZN_ERR_INVALID_STATE, "failed to run onednn instance: not reshaped");
-  for (int i = 0; i < c->g->num_inputs; i++)
-    if (in->in_mems[i]) dnnl_memory_set_data_handle(in->in_mems[i], (void *)inputs[i]);
-  for (int i = 0; i < c->g->num_outputs; i++)
-    if (in->out_mems[i]) dnnl_memory_set_data_handle(in->out_mems[i], outputs[i]);
+  int set = adapt_pick(in), cur = set;
+  for (int k = 0; k < in->num_sets; k++) {
+    const pset *ps = &in->sets[k];
+    for (int i = 0; i < c->g->num_inputs; i++)
+      if (ps->in_mems[i]) dnnl_memory_set_data_handle(ps->in_mems[i], (void *)inputs[i]);
+    for (int i = 0; i < c->g->num_outputs; i++)
+      if (ps->out_mems[i]) dnnl_memory_set_data_handle(ps->out_mems[i], outputs[i]);
+  }
+  /* An N-thread run gives up once it has cost bail_factor x a whole 1-thread
+   * run (a worker is pre-empted): the remaining steps run on 1 thread. */
+  bool timed = in->num_sets > 1;
+  double one = in->ad.est_ns[SET_ONE];
+  zn_time_ns t0 = timed ? zn_now_ns() : 0;
+  zn_time_ns bail_at = set == SET_MANY && one > 0 && in->ad.force_set < 0 ? t0 + (zn_time_ns)(ADAPT_BAIL_FACTOR * one) : 0;
+  bool bailed = false;
   int saved;
-  zn_onednn_threads_push(in->num_threads, &saved);
+  zn_onednn_threads_push(in->sets[cur].threads, &saved);
   zn_status st = ZN_OK;
   for (int i = 0; i < c->num_ops; i++) {
-    dnnl_status_t ds = dnnl_primitive_execute(in->steps[i].prim, in->stream, in->steps[i].nargs, in->steps[i].args);
+    if (cur == SET_MANY && ((bail_at && zn_now_ns() > bail_at) || i == in->ad.force_switch_step)) {
+      cur = SET_ONE;
+      bailed = true;
+      zn_onednn_threads_pop(saved);
+      zn_onednn_threads_push(in->sets[cur].threads, &saved);
+    }
+    const step *s = &in->sets[cur].steps[i];
+    dnnl_status_t ds = dnnl_primitive_execute(s->prim, in->stream, s->nargs, s->args);
     if (ds != dnnl_success) {
       const odn_op *op = &c->ops[i];
       st = zn_error(ZN_ERR_INTERNAL, "failed to run onednn step %d (%s, node %s): oneDNN status %d", i,
@@ -314,6 +465,8 @@ zn_status zn_onednn_instance_run(void *p, const void *const *inputs, void *const
   if (dnnl_stream_wait(in->stream) != dnnl_success && st == ZN_OK)
     st = zn_error(ZN_ERR_INTERNAL, "failed to run onednn instance: stream wait failed");
   zn_onednn_threads_pop(saved);
+  in->ad.stats.runs[set]++;
+  if (timed && st == ZN_OK) adapt_update(in, set, bailed, (double)(zn_now_ns() - t0));
   return st;
 }
 

@@ -89,6 +89,17 @@ ZN_INTERNAL size_t zn_onednn_instance_arena_bytes(const void *instance);
 ZN_INTERNAL zn_status zn_onednn_instance_run(void *instance, const void *const *inputs, void *const *outputs);
 ZN_INTERNAL void zn_onednn_instance_destroy(void *instance);
 
+/* Adaptive thread count (instances of N > 1 threads): counters since the last reshape. */
+typedef struct zn_onednn_run_stats {
+  long runs[2];            /* runs started on the 1-thread / N-thread primitive set */
+  long switches;           /* mode changes between 1 and N threads */
+  long bailouts;           /* N-thread runs finished on 1 thread */
+} zn_onednn_run_stats;
+ZN_INTERNAL void zn_onednn_instance_stats(const void *instance, zn_onednn_run_stats *out);
+/* Tests only: start every run on set (0: 1 thread, 1: N threads; -1: adaptive)
+ * and, on the N set, switch to the 1-thread set before step switch_step (-1: never). */
+ZN_INTERNAL void zn_onednn_instance_force(void *instance, int set, int switch_step);
+
 #define ODN_TRY_DNNL(call, what) do { dnnl_status_t odn_st_ = (call); if (odn_st_ != dnnl_success) \
   return zn_error(ZN_ERR_INTERNAL, "failed to %s: oneDNN status %d", (what), (int)odn_st_); } while (0)
 

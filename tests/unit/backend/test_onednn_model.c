@@ -1,10 +1,12 @@
 /* onednn backend on small multi-layer graphs: residual + ReLU fusion (in place
  * and after a copy), batch 1 and 3 and a reshape between them, two instances
- * of one compiled model running in two threads, describe(), errors, and bf16
- * against the fp32 oracle. */
+ * of one compiled model running in two threads, describe(), errors, bf16
+ * against the fp32 oracle, and graph outputs that are constants. */
 #include <pthread.h>
 
 #include "test_onednn_util.h"
+
+#include "backend/onednn/onednn.h"
 
 /* x -> conv3x3+relu -> conv3x3 (+ residual x) + relu [-> conv1x1 reading x again when keep_x] */
 static zn_graph *residual_graph(int64_t c, int64_t s, bool keep_x) {
@@ -235,7 +237,97 @@ static void test_bf16(void) {
   zn_graph_destroy(g);
 }
 
+/* Graph outputs that no node computes (ONNX node/test_constant): the constant
+ * is copied into the user's buffer by every run, alone or beside a computed
+ * output, in fp32 and bf16 (bytes, never converted). */
+static void test_constant_output(void) {
+  int64_t kd[2] = {5, 7};
+  zn_graph *g = NULL;
+  CHECK_OK(zn_graph_create(&g));
+  int k = od_const(g, "k", 2, kd, 9, -3.f, 3.f);
+  zn_graph_mark_output(g, k);
+  CHECK(od_compare("constant output alone", g, 1, ZN_PRECISION_FP32, 1, 0) == 0);
+  zn_graph_destroy(g);
+
+  g = residual_graph(8, 5, false);
+  k = od_const(g, "k", 2, kd, 9, -3.f, 3.f);
+  zn_graph_mark_output(g, k);
+  for (int64_t b = 1; b <= 2; b++)
+    CHECK(od_compare("computed + constant output", g, b, ZN_PRECISION_FP32, 2, 1e-4) <= 1e-4);
+  od_io io;
+  CHECK(od_io_init(&io, g, 2, 7));
+  for (int p = 0; p < 2; p++) {
+    zn_precision prec = p ? ZN_PRECISION_BF16 : ZN_PRECISION_FP32;
+    for (int64_t i = 0; i < io.out_count[1]; i++) io.out[1][i] = NAN;
+    zn_status st = od_run(&zn_backend_onednn, g, 2, prec, 1, &io);
+    if (p && st == ZN_ERR_UNSUPPORTED_HARDWARE) break;
+    CHECK_OK(st);
+    CHECK(memcmp(io.out[1], g->values[k].data, g->values[k].data_bytes) == 0);
+  }
+  od_io_deinit(&io);
+  zn_graph_destroy(g);
+}
+
+/* A 2-thread instance holds a 1-thread and a 2-thread primitive set over one
+ * arena and may switch between them before any step: every forced choice
+ * (whole run on either set, a switch before each step) gives the oracle's
+ * outputs, and adaptive runs count every run on one set or the other. */
+static void test_adaptive_threads(void) {
+  zn_graph *g = small_cnn();
+  CHECK_OK(zn_graph_infer_shapes(g));
+  const int64_t batch = 2;
+  od_io ref, got;
+  CHECK(od_io_init(&ref, g, batch, 5));
+  CHECK(od_io_init(&got, g, batch, 5));
+  CHECK_OK(od_run(&zn_backend_ref, g, batch, ZN_PRECISION_FP32, 1, &ref));
+  const zn_backend_ops *b = &zn_backend_onednn;
+  void *compiled = NULL, *inst = NULL;
+  zn_backend_compile_options co = {ZN_PRECISION_FP32};
+  zn_backend_instance_options io = {2, NULL, 0};
+  CHECK_OK(b->compile(g, &co, &compiled));
+  CHECK_OK(b->instance_create(compiled, &io, &inst));
+  CHECK_OK(b->instance_reshape(inst, batch));
+  int num_steps = ((const odn_compiled *)compiled)->num_ops;
+  CHECK(num_steps > 5);
+  for (int k = -2; k <= num_steps; k++) {  /* -2: 1-thread set, -1: 2-thread set, k: switch before step k */
+    zn_onednn_instance_force(inst, k == -2 ? 0 : 1, k >= 0 ? k : -1);
+    memset(got.out[0], 0xff, (size_t)got.out_count[0] * sizeof(float));
+    CHECK_OK(b->instance_run(inst, (const void *const *)got.in, (void *const *)got.out));
+    double e = od_rel_err(got.out[0], ref.out[0], ref.out_count[0]);
+    if (!(e <= 1e-4)) fprintf(stderr, "adaptive: forced choice %d of %d steps: max relative error %.3g\n", k,
+                              num_steps, e);
+    CHECK(e <= 1e-4);
+  }
+  zn_onednn_instance_force(inst, -1, -1);
+  CHECK_OK(b->instance_reshape(inst, batch));
+  for (int r = 0; r < 40; r++) {
+    CHECK_OK(b->instance_run(inst, (const void *const *)got.in, (void *const *)got.out));
+    CHECK(od_rel_err(got.out[0], ref.out[0], ref.out_count[0]) <= 1e-4);
+  }
+  zn_onednn_run_stats s;
+  zn_onednn_instance_stats(inst, &s);
+  CHECK(s.runs[0] + s.runs[1] == 40);
+  CHECK(s.runs[0] >= 1);  /* the 1-thread set is timed at least once */
+  fprintf(stderr, "adaptive: 40 runs: %ld on 1 thread, %ld on 2, %ld switches, %ld bailouts\n", s.runs[0], s.runs[1],
+          s.switches, s.bailouts);
+  b->instance_destroy(inst);
+  /* a 1-thread instance has one set and never switches */
+  io.num_threads = 1;
+  CHECK_OK(b->instance_create(compiled, &io, &inst));
+  CHECK_OK(b->instance_reshape(inst, 1));
+  for (int r = 0; r < 3; r++) CHECK_OK(b->instance_run(inst, (const void *const *)got.in, (void *const *)got.out));
+  zn_onednn_instance_stats(inst, &s);
+  CHECK(s.runs[0] == 3 && s.runs[1] == 0 && s.switches == 0);
+  b->instance_destroy(inst);
+  b->compiled_destroy(compiled);
+  od_io_deinit(&ref);
+  od_io_deinit(&got);
+  zn_graph_destroy(g);
+}
+
 int zn_test_main(void) {
+  test_adaptive_threads();
+  test_constant_output();
   test_residual();
   test_small_cnn();
   test_lifecycle();
