@@ -9,6 +9,10 @@
 #            .debs (their arm64 packages cannot be co-installed with the amd64
 #            ones), and the host's headers (same versions) are used.
 # --zoo      also runs test_xnnpack_zoo for the given models (slow under qemu).
+# Status (2025-11, x86-64 host, qemu-user 7.2): build and link work; the test
+# binaries hang under qemu right after cpuinfo's sysfs probing, before the
+# first test prints (not yet diagnosed), so each run is capped by
+# ZN_QEMU_TIMEOUT seconds (default 300) and then fails.
 # Builds with plain compiler calls into build-arm64/: only the layers the
 # tests need (core, graph, onnx, zoo, backend ref + xnnpack, runtime).
 set -euo pipefail
@@ -73,7 +77,7 @@ rm -f "$OUT/libzenith_arm64.a"
 aarch64-linux-gnu-ar rcs "$OUT/libzenith_arm64.a" "${OBJS[@]}"
 LIBS=("$OUT/libzenith_arm64.a" "$LIBDIR/libXNNPACK.so.0" "$LIBDIR/libpthreadpool.so.0" "$LIBDIR/libcpuinfo.so.0"
       "$LIBDIR/libprotobuf-c.so.1" -Wl,-rpath-link,"$LIBDIR" -lm -lpthread -ldl)
-QEMU=(qemu-aarch64 -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH="$LIBDIR")
+QEMU=(timeout "${ZN_QEMU_TIMEOUT:-300}" qemu-aarch64 -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH="$LIBDIR")
 
 status=0
 for t in test_xnnpack_ops test_xnnpack_zoo; do
