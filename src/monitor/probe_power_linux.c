@@ -60,7 +60,7 @@ static void rapl_open(zn_probe_env *env, power_state *s) {
   struct dirent *de;
   while ((de = readdir(d)) && n < MAX_ZONES)
     if (strncmp(de->d_name, "intel-rapl:", 11) == 0 && strlen(de->d_name) < sizeof ids[0])
-      snprintf(ids[n++], sizeof ids[0], "%s", de->d_name);
+      memcpy(ids[n++], de->d_name, strlen(de->d_name) + 1);
   closedir(d);
   qsort(ids, (size_t)n, sizeof ids[0], cmp_str);
   int denied = 0, num_top = 0;

@@ -220,7 +220,7 @@ int main(int argc, char **argv) {
   char **cases;
   int n = list_cases(root, &cases);
   if (n < 0) { fprintf(stderr, "interop: cannot open %s\n", root); return 2; }
-  printf("interop: %d exported cases under %s; tolerance: max abs err <= 1e-4 x max|logit| (ref), 1e-3 (others);\n"
+  printf("interop: %d case folders under %s; tolerance: max abs err <= 1e-4 x max|logit| (ref), 1e-3 (others);\n"
          "         top-1 must agree unless PyTorch's own margin is within 2 x tolerance (a tie)\n", n, root);
   printf("%-28s %-12s %-5s %5s %10s %10s %6s  %s\n", "case", "backend", "ok", "batch", "max_abs", "max_rel", "top1",
          "note");
