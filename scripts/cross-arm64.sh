@@ -9,10 +9,17 @@
 #            .debs (their arm64 packages cannot be co-installed with the amd64
 #            ones), and the host's headers (same versions) are used.
 # --zoo      also runs test_xnnpack_zoo for the given models (slow under qemu).
-# Status (2025-11, x86-64 host, qemu-user 7.2): build and link work; the test
-# binaries hang under qemu right after cpuinfo's sysfs probing, before the
-# first test prints (not yet diagnosed), so each run is capped by
-# ZN_QEMU_TIMEOUT seconds (default 300) and then fails.
+# Runs test_xnnpack_ops and the ref backend's unit tests (test_ref_*) for
+# arm64 and prints each result; exits non-zero if any fails.
+# Why the loader path is pinned: qemu's -L prefix supplies the cross
+# toolchain's ld-linux-aarch64.so.1 (libc6-arm64-cross), but ld.so then reads
+# the HOST's /etc/ld.so.cache; once any arm64 multiarch package is installed
+# (libc6:arm64 comes with libcpuinfo0:arm64 etc.) that cache sends libc.so.6 to
+# /lib/aarch64-linux-gnu, a different glibc build than the loader. The two
+# disagree on the layout of the loader's private data, and the first
+# pthread_create spins forever walking the stack cache list (it hung in
+# pthreadpool_create, the first 2-thread test). LD_LIBRARY_PATH therefore
+# lists the cross libc's directory so loader and libc always match.
 # Builds with plain compiler calls into build-arm64/: only the layers the
 # tests need (core, graph, onnx, zoo, backend ref + xnnpack, runtime).
 set -euo pipefail
@@ -77,17 +84,24 @@ rm -f "$OUT/libzenith_arm64.a"
 aarch64-linux-gnu-ar rcs "$OUT/libzenith_arm64.a" "${OBJS[@]}"
 LIBS=("$OUT/libzenith_arm64.a" "$LIBDIR/libXNNPACK.so.0" "$LIBDIR/libpthreadpool.so.0" "$LIBDIR/libcpuinfo.so.0"
       "$LIBDIR/libprotobuf-c.so.1" -Wl,-rpath-link,"$LIBDIR" -lm -lpthread -ldl)
-QEMU=(timeout "${ZN_QEMU_TIMEOUT:-300}" qemu-aarch64 -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH="$LIBDIR")
+CROSSLIB=/usr/aarch64-linux-gnu/lib
+QEMU=(timeout "${ZN_QEMU_TIMEOUT:-300}" qemu-aarch64 -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH="$LIBDIR:$CROSSLIB")
 
 status=0
-for t in test_xnnpack_ops test_xnnpack_zoo; do
+TESTS=(test_xnnpack_ops)
+for f in "$ROOT"/tests/unit/backend/test_ref_*.c; do TESTS+=("$(basename "$f" .c)"); done
+[ -z "$ZOO" ] || TESTS+=(test_xnnpack_zoo)
+for t in "${TESTS[@]}"; do
   "$CC" "${CFLAGS[@]}" -I"$ROOT/tests" "$ROOT/tests/unit/backend/$t.c" "$ROOT/tests/harness.c" -o "$OUT/$t" "${LIBS[@]}"
 done
 file "$OUT/test_xnnpack_ops" | sed 's/,.*BuildID.*//'
-echo "cross-arm64: running test_xnnpack_ops under qemu-aarch64"
-(cd "$OUT" && ZN_SOURCE_DIR="$ROOT" "${QEMU[@]}" ./test_xnnpack_ops) || status=1
-if [ -n "$ZOO" ]; then
-  echo "cross-arm64: running test_xnnpack_zoo ($ZOO) under qemu-aarch64"
-  (cd "$OUT" && ZN_SOURCE_DIR="$ROOT" ZN_XNNPACK_ZOO_MODELS="$ZOO" "${QEMU[@]}" ./test_xnnpack_zoo) || status=1
-fi
+summary=()
+for t in "${TESTS[@]}"; do
+  echo "cross-arm64: running $t under qemu-aarch64"
+  rc=0
+  (cd "$OUT" && ZN_SOURCE_DIR="$ROOT" ZN_XNNPACK_ZOO_MODELS="$ZOO" "${QEMU[@]}" "./$t") || rc=$?
+  if [ "$rc" -eq 0 ]; then summary+=("PASS $t"); else summary+=("FAIL $t (exit $rc)"); status=1; fi
+done
+echo "cross-arm64: summary (arm64 under qemu-aarch64)"
+printf '  %s\n' "${summary[@]}"
 exit $status

@@ -22,5 +22,15 @@ if [ -d "$data" ]; then
     [ -f "$f" ] && cp "$f" "$corpus/$(echo "$t" | tr / _).onnx"
   done
 fi
-"$build/tests/fuzz_onnx_import" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 -timeout=10 \
-  -print_final_stats=1 "$corpus"
+# libFuzzer's event lines go to a log; on failure its tail is shown.
+log=$build/fuzz_onnx_import.log
+echo "fuzz: fuzz_onnx_import for ${secs}s (log: $log)"
+if "$build/tests/fuzz_onnx_import" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 -timeout=10 \
+     -print_final_stats=1 -artifact_prefix="$build/" "$corpus" >"$log" 2>&1; then
+  grep -E '^stat::(number_of_executed_units|peak_rss_mb)|^Done' "$log" || true
+  echo "fuzz: no crash, leak or sanitizer report"
+else
+  tail -n 60 "$log"
+  echo "fuzz: FAILED (crash input saved beside the log)"
+  exit 1
+fi

@@ -239,14 +239,14 @@ zn_status zn_node_eval(const zn_node *n, const zn_value *const *inputs, const zn
   *bytes_out = 0;
   *batch_elems_out = 0;
   int64_t elems;
-  size_t es = zn_graph_dtype_size(out->dtype);
+  size_t es = zn_dtype_size(out->dtype);
   if (n->num_outputs != 1 || !es || !elems_of(out, &elems)) return ZN_OK;
   for (int k = 0; k < n->num_inputs; k++) {
     const zn_value *v = inputs[k];
     if (!v) continue;
     if (n->op == ZN_OP_SHAPE) break;
     int64_t ve;
-    size_t ves = zn_graph_dtype_size(v->dtype);
+    size_t ves = zn_dtype_size(v->dtype);
     if (!v->data || !ves || !elems_of(v, &ve) || (size_t)ve * ves != v->data_bytes) return ZN_OK;
   }
   if (n->num_inputs < 1 || !inputs[0]) return ZN_OK;

@@ -1,5 +1,6 @@
-/* Graph rewrites run once per model before backends compile it: Identity
- * removal, BatchNormalization folded into Conv, residual Add and activations
+/* Graph rewrites run once per model before backends compile it: Identity,
+ * zero Pad and 1x1 pool removal, zero Pads folded into AveragePool/Conv
+ * padding, BatchNormalization folded into Conv, residual Add and activations
  * fused into Conv/Gemm, dead code elimination; plus the MAC and parameter
  * counts that reports quote. Every rewrite keeps graph output names: the
  * fused producer writes the original output value. */
@@ -94,38 +95,169 @@ static zn_status finish(zn_graph *g, bool *dead, int *uses, int changed) {
   return st;
 }
 
-/* ---- Identity ---- */
+/* ---- Identity and other no-ops ---- */
 
-zn_status zn_graph_remove_identity(zn_graph *g) {
+/* Node i copies its input x to its only output y: consumers read x instead.
+ * When y names a graph output, x's producer writes y directly (so the name
+ * survives). False (node kept) when that cannot be done: x is a graph input, a
+ * constant or another graph output, or the two values differ in shape. */
+static bool bypass(zn_graph *g, bool *dead, int i, int x) {
+  const zn_node *n = &g->nodes[i];
+  int y = n->outputs[0];
+  if (x < 0 || n->num_outputs != 1 || y < 0) return false;
+  const zn_value *xv = &g->values[x], *yv = &g->values[y];
+  if (xv->num_dims >= 0 && yv->num_dims >= 0 && !same_shape(xv, yv)) return false;
+  if (!g->values[y].is_output) {
+    replace_uses(g, y, x);
+    dead[i] = true;
+    return true;
+  }
+  int p = xv->producer;
+  if (p < 0 || dead[p] || xv->is_output || xv->is_input || xv->data) return false;
+  zn_node *pn = &g->nodes[p];
+  for (int o = 0; o < pn->num_outputs; o++)
+    if (pn->outputs[o] == x) pn->outputs[o] = y;
+  g->values[y].producer = p;
+  g->values[x].producer = -1;
+  dead[i] = true;
+  replace_uses(g, x, y);
+  return true;
+}
+
+static bool is_zero_pad(const zn_graph *g, const zn_node *n) {
+  /* num_inputs 1: shape inference has moved the pads into the attributes. */
+  if (n->op != ZN_OP_PAD || n->num_inputs != 1 || n->num_outputs != 1) return false;
+  const zn_value *x = &g->values[n->inputs[0]];
+  if (n->inputs[0] < 0 || x->num_dims < 0 || n->attrs.pad.num_pads != 2 * x->num_dims) return false;
+  for (int k = 0; k < n->attrs.pad.num_pads; k++)
+    if (n->attrs.pad.pads[k] != 0) return false;
+  return true;
+}
+
+static bool is_unit_pool(const zn_node *n) {
+  if ((n->op != ZN_OP_MAX_POOL && n->op != ZN_OP_AVERAGE_POOL) || n->num_inputs != 1 || n->num_outputs != 1)
+    return false;
+  const zn_pool_attrs *a = &n->attrs.pool;
+  if (a->auto_pad != ZN_AUTO_PAD_NOTSET || a->num_spatial < 1 || a->num_spatial > ZN_MAX_SPATIAL) return false;
+  for (int s = 0; s < a->num_spatial; s++)
+    if (a->kernel[s] != 1 || a->stride[s] != 1 || a->dilation[s] != 1 || a->pad_begin[s] || a->pad_end[s])
+      return false;
+  return true;
+}
+
+typedef bool (*noop_test)(const zn_graph *g, const zn_node *n);
+
+static bool noop_identity(const zn_graph *g, const zn_node *n) {
+  return n->op == ZN_OP_IDENTITY && n->num_inputs == 1 && n->num_outputs == 1;
+}
+static bool noop_zero_pad(const zn_graph *g, const zn_node *n) { return is_zero_pad(g, n); }
+static bool noop_unit_pool(const zn_graph *g, const zn_node *n) { return is_unit_pool(n); }
+
+static zn_status remove_noops(zn_graph *g, noop_test test, const char *what) {
   if (!g->num_nodes) return ZN_OK;
   bool *dead = zn_calloc((size_t)g->num_nodes, sizeof(bool));
-  if (!dead) return oom("remove Identity nodes");
+  if (!dead) return oom(what);
   int changed = 0;
+  for (int i = 0; i < g->num_nodes; i++)
+    if (test(g, &g->nodes[i]) && bypass(g, dead, i, g->nodes[i].inputs[0])) changed++;
+  return finish(g, dead, NULL, changed);
+}
+
+zn_status zn_graph_remove_identity(zn_graph *g) { return remove_noops(g, noop_identity, "remove Identity nodes"); }
+zn_status zn_graph_remove_zero_pads(zn_graph *g) { return remove_noops(g, noop_zero_pad, "remove zero Pad nodes"); }
+zn_status zn_graph_remove_unit_pools(zn_graph *g) { return remove_noops(g, noop_unit_pool, "remove 1x1 pools"); }
+
+/* ---- zero Pad into AveragePool / Conv ---- */
+
+/* The one live node reading v, when v is read exactly once and as input 0. */
+static zn_node *only_consumer(zn_graph *g, const bool *dead, const int *uses, int v) {
+  if (uses[v] != 1 || g->values[v].is_output) return NULL;
   for (int i = 0; i < g->num_nodes; i++) {
     zn_node *n = &g->nodes[i];
-    if (n->op != ZN_OP_IDENTITY || n->num_inputs != 1 || n->num_outputs != 1) continue;
-    int x = n->inputs[0], y = n->outputs[0];
-    if (x < 0) continue;
-    if (!g->values[y].is_output) {
-      replace_uses(g, y, x);
-      dead[i] = true;
-      changed++;
+    if (dead[i] || n->num_inputs < 1) continue;
+    for (int k = 0; k < n->num_inputs; k++)
+      if (zn_node_input(n, k) == v) return k == 0 ? n : NULL;
+  }
+  return NULL;
+}
+
+/* Spatial pads of a zero-valued constant Pad on an [N, C, spatial...] tensor;
+ * false when the Pad is something else. */
+static bool zero_spatial_pad(const zn_graph *g, const zn_node *n, int *num_spatial, int64_t *pb, int64_t *pe) {
+  const zn_pad_attrs *a = &n->attrs.pad;
+  if (n->op != ZN_OP_PAD || n->num_inputs != 1 || n->num_outputs != 1 || n->inputs[0] < 0) return false;
+  if (a->mode != ZN_PAD_CONSTANT || a->value != 0.0f) return false;
+  int r = g->values[n->inputs[0]].num_dims;
+  if (r < 3 || r > 2 + ZN_MAX_SPATIAL || a->num_pads != 2 * r) return false;
+  if (a->pads[0] || a->pads[1] || a->pads[r] || a->pads[r + 1]) return false;
+  for (int s = 0; s < r - 2; s++) {
+    pb[s] = a->pads[2 + s];
+    pe[s] = a->pads[r + 2 + s];
+    if (pb[s] < 0 || pe[s] < 0) return false;
+  }
+  *num_spatial = r - 2;
+  return true;
+}
+
+static bool add_pads(int ns, int64_t *begin, int64_t *end, const int64_t *pb, const int64_t *pe) {
+  int64_t nb[ZN_MAX_SPATIAL], ne[ZN_MAX_SPATIAL];
+  for (int s = 0; s < ns; s++)
+    if (__builtin_add_overflow(begin[s], pb[s], &nb[s]) || __builtin_add_overflow(end[s], pe[s], &ne[s])) return false;
+  memcpy(begin, nb, (size_t)ns * sizeof(int64_t));
+  memcpy(end, ne, (size_t)ns * sizeof(int64_t));
+  return true;
+}
+
+/* Whether Pad(0) then this pool equals the pool with the pads added and
+ * count_include_pad on: with ceil_mode off every window lies inside the padded
+ * input, so the divisor is the whole window either way. */
+static bool avg_pool_takes_pad(const zn_pool_attrs *a, int ns) {
+  if (a->num_spatial != ns || a->ceil_mode || a->auto_pad != ZN_AUTO_PAD_NOTSET) return false;
+  bool zero = true;
+  for (int s = 0; s < ns; s++) {
+    if (a->dilation[s] != 1) return false;
+    zero = zero && !a->pad_begin[s] && !a->pad_end[s];
+  }
+  return zero || a->count_include_pad;
+}
+
+zn_status zn_graph_fold_pads(zn_graph *g) {
+  if (!g->num_nodes) return ZN_OK;
+  bool *dead = zn_calloc((size_t)g->num_nodes, sizeof(bool));
+  int *uses = count_uses(g, NULL);
+  if (!dead || !uses) { zn_free(dead); zn_free(uses); return oom("fold Pad into its consumer"); }
+  int changed = 0;
+  for (int i = 0; i < g->num_nodes; i++) {
+    const zn_node *pad = &g->nodes[i];
+    int ns;
+    int64_t pb[ZN_MAX_SPATIAL], pe[ZN_MAX_SPATIAL];
+    if (!zero_spatial_pad(g, pad, &ns, pb, pe)) continue;
+    zn_node *c = only_consumer(g, dead, uses, pad->outputs[0]);
+    if (!c) continue;
+    if (c->op == ZN_OP_AVERAGE_POOL && c->num_inputs == 1 && avg_pool_takes_pad(&c->attrs.pool, ns)) {
+      zn_pool_attrs *a = &c->attrs.pool;
+      int64_t nb[ZN_MAX_SPATIAL], ne[ZN_MAX_SPATIAL];
+      memcpy(nb, a->pad_begin, sizeof nb);
+      memcpy(ne, a->pad_end, sizeof ne);
+      if (!add_pads(ns, nb, ne, pb, pe)) continue;
+      /* A window wholly inside the padding (pad >= kernel) is legal ONNX but
+       * backends that count valid elements divide by zero there: keep the Pad. */
+      bool narrow = true;
+      for (int s = 0; s < ns; s++) narrow = narrow && nb[s] < a->kernel[s] && ne[s] < a->kernel[s];
+      if (!narrow) continue;
+      memcpy(a->pad_begin, nb, sizeof nb);
+      memcpy(a->pad_end, ne, sizeof ne);
+      a->count_include_pad = true;
+    } else if (c->op == ZN_OP_CONV && c->attrs.conv.num_spatial == ns && c->attrs.conv.auto_pad == ZN_AUTO_PAD_NOTSET) {
+      if (!add_pads(ns, c->attrs.conv.pad_begin, c->attrs.conv.pad_end, pb, pe)) continue;
+    } else {
       continue;
     }
-    /* y names a graph output: let x's producer write y directly. */
-    const zn_value *xv = &g->values[x];
-    int p = xv->producer;
-    if (p < 0 || dead[p] || xv->is_output || xv->is_input || xv->data) continue;
-    zn_node *pn = &g->nodes[p];
-    for (int o = 0; o < pn->num_outputs; o++)
-      if (pn->outputs[o] == x) pn->outputs[o] = y;
-    g->values[y].producer = p;
-    g->values[x].producer = -1;
+    set_input(c, 0, pad->inputs[0]);
     dead[i] = true;
-    replace_uses(g, x, y);
     changed++;
   }
-  return finish(g, dead, NULL, changed);
+  return finish(g, dead, uses, changed);
 }
 
 /* ---- BatchNormalization into Conv ---- */
@@ -347,6 +479,9 @@ zn_status zn_graph_optimize(zn_graph *g) {
   ZN_TRY(zn_graph_infer_shapes(g));
   ZN_TRY(zn_graph_fold_constants(g));
   ZN_TRY(zn_graph_remove_identity(g));
+  ZN_TRY(zn_graph_remove_zero_pads(g));
+  ZN_TRY(zn_graph_remove_unit_pools(g));
+  ZN_TRY(zn_graph_fold_pads(g));
   ZN_TRY(zn_graph_fold_batch_norm(g));
   ZN_TRY(zn_graph_fuse_residual(g));
   ZN_TRY(zn_graph_fuse_activations(g));

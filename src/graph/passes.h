@@ -1,5 +1,6 @@
 /* Graph passes, one function each; zn_graph_optimize (graph.h) runs them in
- * this order: fold constants, remove Identity, fold BatchNormalization into
+ * this order: fold constants, remove Identity, remove zero Pads, remove unit
+ * pools, fold zero Pads into AveragePool/Conv, fold BatchNormalization into
  * Conv, fuse residual Add into Conv, fuse activations into Conv/Gemm, dead
  * code elimination, toposort, shape inference. Each pass expects inferred
  * shapes and a sorted graph and leaves dead nodes/values for the DCE pass. */
@@ -15,6 +16,19 @@ ZN_INTERNAL zn_status zn_graph_fold_constants(zn_graph *g);
 /* Identity nodes vanish; consumers read the Identity's input. A graph output
  * keeps its name (the producer writes it directly). */
 ZN_INTERNAL zn_status zn_graph_remove_identity(zn_graph *g);
+/* Pad nodes whose pads are all zero (any mode) vanish like Identity. */
+ZN_INTERNAL zn_status zn_graph_remove_zero_pads(zn_graph *g);
+/* MaxPool/AveragePool with every kernel, stride and dilation 1 and no pads
+ * (single output) vanish like Identity: exporters write AdaptiveAvgPool2d at
+ * its identity size this way, and XNNPACK rejects 1x1 pooling. */
+ZN_INTERNAL zn_status zn_graph_remove_unit_pools(zn_graph *g);
+/* A constant-mode Pad with value 0, no padding of the batch or channel axis,
+ * whose output only feeds input 0 of one AveragePool (ceil_mode off, dilation
+ * 1, pads 0 or count_include_pad) or one Conv: its spatial pads are added to
+ * the consumer's pads (count_include_pad set), which is numerically the same.
+ * PyTorch writes count_include_pad average pooling as Pad + AveragePool.
+ * MaxPool is left alone: its padding is -inf, not 0. */
+ZN_INTERNAL zn_status zn_graph_fold_pads(zn_graph *g);
 /* Conv -> BatchNormalization with constant params, conv output read only by the BN. */
 ZN_INTERNAL zn_status zn_graph_fold_batch_norm(zn_graph *g);
 /* Add(conv_out, other) -> Conv input 3, when shapes are equal. */
@@ -43,17 +57,5 @@ ZN_INTERNAL zn_status zn_graph_remove_nodes(zn_graph *g, const bool *remove);
  * clamped like the spec. Returns the first index and the element count. */
 ZN_INTERNAL void zn_slice_resolve(int64_t dim, int64_t start, int64_t end, int64_t step, int64_t *first_out,
                                   int64_t *count_out);
-
-/* Bytes per element of the dtypes the IR holds; 0 if unknown. (The public
- * zn_dtype_size lives in the runtime, which this layer cannot call.) */
-static inline size_t zn_graph_dtype_size(zn_dtype t) {
-  switch (t) {
-  case ZN_DTYPE_FLOAT32: case ZN_DTYPE_INT32: return 4;
-  case ZN_DTYPE_INT64: case ZN_DTYPE_FLOAT64: return 8;
-  case ZN_DTYPE_UINT8: case ZN_DTYPE_INT8: case ZN_DTYPE_BOOL: return 1;
-  case ZN_DTYPE_FLOAT16: case ZN_DTYPE_BFLOAT16: return 2;
-  default: return 0;
-  }
-}
 
 #endif

@@ -823,7 +823,7 @@ static zn_status infer_once(ctx *c) {
     zn_value *val = &g->values[v];
     if (val->producer >= 0 && !val->data) { val->num_dims = -1; val->batch_axis = -1; }
     if (val->data) {
-      size_t es = zn_graph_dtype_size(val->dtype);
+      size_t es = zn_dtype_size(val->dtype);
       int64_t elems;
       if (!zn_value_num_elements(val, 1, &elems) || (es && (size_t)elems * es != val->data_bytes) ||
           (uint64_t)elems > SIZE_MAX / 16)

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -17,6 +18,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/status.h"
+#include "core/time.h"
 
 /* The reference primitive descs that choose the shared weights layouts: batch 1
  * on 1 thread (the concurrent-instances case), whatever the caller's OpenMP
@@ -28,6 +30,8 @@
 
 static bool is_const(const zn_graph *g, int v) { return v >= 0 && v < g->num_values && g->values[v].data != NULL; }
 static const zn_value *val(const zn_graph *g, int v) { return &g->values[v]; }
+/* The graph value giving v's shape (v may be a converted copy). */
+static const zn_value *cval(const odn_compiled *c, int v) { return &c->g->values[c->values[v].gid]; }
 static int input_or_none(const zn_node *n, int k) { return k < n->num_inputs ? zn_node_input(n, k) : ZN_NO_VALUE; }
 
 static bool is_f32_activation(const zn_graph *g, int v) {
@@ -72,7 +76,7 @@ void zn_onednn_threads_pop(int saved) {
 const char *zn_onednn_kind_name(odn_kind k) {
   static const char *names[ODN_KIND_COUNT] = {"import", "export", "conv", "inner_product", "pooling", "eltwise",
                                               "binary", "sum", "batch_norm", "lrn", "softmax", "concat",
-                                              "to_plain", "copy"};
+                                              "to_plain", "copy", "convert"};
   return (unsigned)k < ODN_KIND_COUNT ? names[k] : "?";
 }
 
@@ -85,13 +89,15 @@ static void md_plain(dnnl_memory_desc_t *md, int rank, const int64_t *dims, dnnl
 }
 
 zn_status zn_onednn_value_md(const odn_compiled *c, int v, int64_t batch, dnnl_memory_desc_t *md) {
-  const zn_value *x = val(c->g, v);
+  const zn_value *x = cval(c, v);
   int64_t dims[ZN_MAX_DIMS];
   if (!zn_value_resolve_dims(x, batch, dims) || x->num_dims > 6)
     return zn_error(ZN_ERR_INVALID_MODEL, "failed to describe value %s for onednn: shape unknown or rank > 6", x->name);
-  if (c->values[v].layout == ODN_NHWC) {
+  if (c->values[v].layout != ODN_PLAIN) {
     dnnl_dims_t d = {dims[0], dims[1], dims[2], dims[3]};
-    ODN_TRY_DNNL(dnnl_memory_desc_init_by_tag(md, 4, d, c->values[v].dt, dnnl_nhwc), "describe an NHWC tensor");
+    bool nhwc = c->values[v].layout == ODN_NHWC;
+    ODN_TRY_DNNL(dnnl_memory_desc_init_by_tag(md, 4, d, c->values[v].dt, nhwc ? dnnl_nhwc : dnnl_nChw16c),
+                 "describe an NHWC / nChw16c tensor");
   } else {
     md_plain(md, x->num_dims, dims, c->values[v].dt);
   }
@@ -413,18 +419,21 @@ static zn_status add_op(odn_compiled *c, odn_kind kind, int node, int num_ins, c
 }
 
 typedef struct plan_ctx {
-  int *last_use;     /* per value: last node index reading it (INT_MAX for graph outputs) */
+  int *last_use;      /* per value: last node index reading it (INT_MAX for graph outputs) */
   bool *is_output;
   bool *fold_flatten; /* per node */
+  bool *residual_src; /* per value: added as a residual by some conv */
 } plan_ctx;
 
 static int root_of(const odn_compiled *c, int v) { return c->values[v].root; }
 
 /* Can a conv write its output over the residual's buffer? Only when nothing
- * reads that buffer after this node and the conv does not read it itself. */
+ * reads that buffer after this node, the conv does not read it itself, and
+ * the bytes already have the output's layout and data type. */
 static bool residual_inplace_ok(const odn_compiled *c, const plan_ctx *p, int node, int x, int r, int out) {
   int rr = root_of(c, r);
-  if (root_of(c, x) == rr || c->values[r].layout != ODN_NHWC || c->values[r].dt != c->values[out].dt) return false;
+  if (root_of(c, x) == rr || c->values[r].layout != c->values[out].layout || c->values[r].dt != c->values[out].dt)
+    return false;
   for (int u = 0; u < c->g->num_values; u++) {
     if (!c->values[u].used || root_of(c, u) != rr) continue;
     if (p->is_output[u] || p->last_use[u] > node) return false;
@@ -446,6 +455,229 @@ static void set_alias(odn_compiled *c, int v, int of, odn_layout layout) {
   c->values[v].dt = c->values[of].dt;
 }
 
+/* v in the given layout and data type: v itself, or a converted copy made by
+ * an ODN_CONVERT step the first time a consumer asks (later consumers reuse
+ * it; values are never written after they are computed, and a copy is never
+ * the target of an in-place residual, so it stays valid). */
+static zn_status want(odn_compiled *c, int v, odn_layout layout, dnnl_data_type_t dt, int *out) {
+  *out = v;
+  if (is_const(c->g, v) || (c->values[v].layout == layout && c->values[v].dt == dt)) return ZN_OK;
+  for (int u = c->g->num_values; u < c->num_values; u++)
+    if (c->values[u].copy_of == v && c->values[u].layout == layout && c->values[u].dt == dt) {
+      *out = u;
+      return ZN_OK;
+    }
+  if (c->num_values == c->cap_values) {
+    int cap = 2 * c->cap_values;
+    odn_value *nv = zn_realloc(c->values, (size_t)cap * sizeof *nv);
+    if (!nv) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to plan onednn steps: out of memory");
+    c->values = nv;
+    c->cap_values = cap;
+  }
+  int u = c->num_values++;
+  odn_value *x = &c->values[u];
+  memset(x, 0, sizeof *x);
+  x->used = true;
+  x->root = u;
+  x->gid = c->values[v].gid;
+  x->copy_of = v;
+  x->layout = layout;
+  x->dt = dt;
+  odn_op *op;
+  ZN_TRY(add_op(c, ODN_CONVERT, -1, 1, &v, u, &op));
+  c->num_converts++;
+  *out = u;
+  return ZN_OK;
+}
+
+/* v converted to ref's data type, and to ref's layout when both are 4-D
+ * non-plain (NHWC / nChw16c); plain (broadcast) operands keep their layout. */
+static zn_status match_input(odn_compiled *c, int v, int ref, int *out) {
+  odn_layout l = c->values[v].layout;
+  if (l != ODN_PLAIN && c->values[ref].layout != ODN_PLAIN) l = c->values[ref].layout;
+  return want(c, v, l, c->values[ref].dt, out);
+}
+
+/* ------------------------------------------------ Winograd: choose by timing */
+
+static dnnl_status_t make_attr(dnnl_primitive_attr_t *attr, const zn_act *act, bool sum);
+
+static bool wino_shape(const zn_graph *g, const zn_node *n) {
+  if (n->op != ZN_OP_CONV) return false;
+  const zn_conv_attrs *a = &n->attrs.conv;
+  int w = input_or_none(n, 1);
+  if (a->num_spatial != 2 || a->group != 1 || w == ZN_NO_VALUE || val(g, w)->num_dims != 4) return false;
+  for (int i = 0; i < 2; i++)
+    if (a->kernel[i] != 3 || (a->stride[i] > 1) || a->dilation[i] > 1) return false;
+  return true;
+}
+
+/* Conv (direct NHWC or Winograd nChw16c) desc for node at batch 1. */
+static dnnl_status_t conv_desc_for(const odn_compiled *c, const zn_node *n, bool wino, dnnl_primitive_desc_t *pd) {
+  const zn_graph *g = c->g;
+  const zn_conv_attrs *a = &n->attrs.conv;
+  const zn_value *xv = val(g, zn_node_input(n, 0)), *yv = val(g, n->outputs[0]), *w = val(g, zn_node_input(n, 1));
+  dnnl_format_tag_t tag = wino ? dnnl_nChw16c : dnnl_nhwc;
+  dnnl_dims_t xd = {1, xv->dims[1], xv->dims[2], xv->dims[3]}, yd = {1, yv->dims[1], yv->dims[2], yv->dims[3]};
+  dnnl_dims_t wd = {w->dims[0], w->dims[1], w->dims[2], w->dims[3]}, bd = {yv->dims[1]};
+  dnnl_dims_t strides = {1, 1}, dil = {0, 0}, pl = {a->pad_begin[0], a->pad_begin[1]}, pr;
+  for (int i = 0; i < 2; i++) {
+    int64_t r = a->pad_end[i];
+    right_pad(xv->dims[2 + i], yv->dims[2 + i], 3, 1, 1, a->pad_begin[i], a->pad_end[i], &r);
+    pr[i] = r;
+  }
+  dnnl_memory_desc_t src, dst, wmd, bmd;
+  dnnl_memory_desc_init_by_tag(&src, 4, xd, dnnl_f32, tag);
+  dnnl_memory_desc_init_by_tag(&dst, 4, yd, dnnl_f32, tag);
+  dnnl_memory_desc_init_by_tag(&wmd, 4, wd, dnnl_f32, dnnl_format_tag_any);
+  dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a);
+  dnnl_convolution_desc_t cd;
+  dnnl_primitive_attr_t attr = NULL;
+  bool has_bias = input_or_none(n, 2) != ZN_NO_VALUE;
+  dnnl_status_t st = dnnl_dilated_convolution_forward_desc_init(
+      &cd, dnnl_forward_inference, wino ? dnnl_convolution_winograd : dnnl_convolution_direct, &src, &wmd,
+      has_bias ? &bmd : NULL, &dst, strides, dil, pl, pr);
+  if (st == dnnl_success) st = make_attr(&attr, &a->act, input_or_none(n, 3) != ZN_NO_VALUE);
+  if (st == dnnl_success) st = dnnl_primitive_desc_create(pd, &cd, attr, c->engine, NULL);
+  if (attr) dnnl_primitive_attr_destroy(attr);
+  return st;
+}
+
+/* Nanoseconds of one execution of pd (zeroed buffers for every argument):
+ * the fastest of 3 runs after a warm-up. < 0 on failure. */
+static double time_pd(const odn_compiled *c, const_dnnl_primitive_desc_t pd) {
+  static const int args[] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST, DNNL_ARG_SCRATCHPAD};
+  enum { NARGS = sizeof args / sizeof args[0] };
+  dnnl_exec_arg_t ex[NARGS];
+  void *bufs[NARGS] = {0};
+  int n = 0;
+  double best = -1;
+  dnnl_primitive_t prim = NULL;
+  dnnl_stream_t stream = NULL;
+  dnnl_status_t st = dnnl_primitive_create(&prim, pd);
+  if (st == dnnl_success) st = dnnl_stream_create(&stream, c->engine, dnnl_stream_default_flags);
+  for (int k = 0; k < NARGS && st == dnnl_success; k++) {
+    const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, args[k]);
+    size_t bytes = md ? dnnl_memory_desc_get_size(md) : 0;
+    if (!bytes) continue;
+    if (!(bufs[n] = zn_alloc_aligned(bytes))) { st = dnnl_out_of_memory; break; }
+    memset(bufs[n], 0, bytes);
+    ex[n].arg = args[k];
+    if ((st = dnnl_memory_create(&ex[n].memory, md, c->engine, bufs[n])) != dnnl_success) { zn_free_aligned(bufs[n]); break; }
+    n++;
+  }
+  for (int r = 0; r < 4 && st == dnnl_success; r++) {
+    zn_time_ns t0 = zn_now_ns();
+    st = dnnl_primitive_execute(prim, stream, n, ex);
+    if (st == dnnl_success) st = dnnl_stream_wait(stream);
+    double t = (double)(zn_now_ns() - t0);
+    if (r > 0 && (best < 0 || t < best)) best = t;
+  }
+  for (int k = 0; k < n; k++) {
+    dnnl_memory_destroy(ex[k].memory);
+    zn_free_aligned(bufs[k]);
+  }
+  if (stream) dnnl_stream_destroy(stream);
+  if (prim) dnnl_primitive_destroy(prim);
+  return st == dnnl_success ? best : -1;
+}
+
+/* Nanoseconds of reordering a 4-D f32 value of v's shape (batch 1) between NHWC and nChw16c. */
+static double time_relayout(const odn_compiled *c, int v, bool to_blocked) {
+  const zn_value *x = cval(c, v);
+  dnnl_dims_t d = {1, x->dims[1], x->dims[2], x->dims[3]};
+  dnnl_memory_desc_t a, b;
+  dnnl_memory_desc_init_by_tag(&a, 4, d, dnnl_f32, to_blocked ? dnnl_nhwc : dnnl_nChw16c);
+  dnnl_memory_desc_init_by_tag(&b, 4, d, dnnl_f32, to_blocked ? dnnl_nChw16c : dnnl_nhwc);
+  dnnl_primitive_desc_t pd = NULL;
+  if (dnnl_reorder_primitive_desc_create(&pd, &a, c->engine, &b, c->engine, NULL) != dnnl_success) return -1;
+  /* a reorder takes FROM/TO: time it by hand */
+  dnnl_primitive_t prim = NULL;
+  dnnl_stream_t stream = NULL;
+  dnnl_memory_t ma = NULL, mb = NULL;
+  size_t bytes = dnnl_memory_desc_get_size(&b) > dnnl_memory_desc_get_size(&a) ? dnnl_memory_desc_get_size(&b)
+                                                                               : dnnl_memory_desc_get_size(&a);
+  void *ba = zn_alloc_aligned(bytes), *bb = zn_alloc_aligned(bytes);
+  double best = -1;
+  dnnl_status_t st = ba && bb ? dnnl_primitive_create(&prim, pd) : dnnl_out_of_memory;
+  if (st == dnnl_success) {
+    memset(ba, 0, bytes);
+    st = dnnl_stream_create(&stream, c->engine, dnnl_stream_default_flags);
+  }
+  if (st == dnnl_success) st = dnnl_memory_create(&ma, &a, c->engine, ba);
+  if (st == dnnl_success) st = dnnl_memory_create(&mb, &b, c->engine, bb);
+  for (int r = 0; r < 4 && st == dnnl_success; r++) {
+    dnnl_exec_arg_t ex[2] = {{DNNL_ARG_FROM, ma}, {DNNL_ARG_TO, mb}};
+    zn_time_ns t0 = zn_now_ns();
+    st = dnnl_primitive_execute(prim, stream, 2, ex);
+    if (st == dnnl_success) st = dnnl_stream_wait(stream);
+    double t = (double)(zn_now_ns() - t0);
+    if (r > 0 && (best < 0 || t < best)) best = t;
+  }
+  if (ma) dnnl_memory_destroy(ma);
+  if (mb) dnnl_memory_destroy(mb);
+  if (stream) dnnl_stream_destroy(stream);
+  if (prim) dnnl_primitive_destroy(prim);
+  dnnl_primitive_desc_destroy(pd);
+  zn_free_aligned(ba);
+  zn_free_aligned(bb);
+  return st == dnnl_success ? best : -1;
+}
+
+/* Does every reader of y take nChw16c without a reorder (a Winograd-shaped
+ * conv, which will likely choose Winograd too, or a max pool feeding one)? */
+static bool readers_blocked_friendly(const zn_graph *g, int y, int depth) {
+  bool any = false;
+  for (int j = 0; j < g->num_nodes; j++) {
+    const zn_node *m = &g->nodes[j];
+    for (int k = 0; k < m->num_inputs; k++) {
+      if (zn_node_input(m, k) != y) continue;
+      any = true;
+      if (k != 0) return false;
+      if (wino_shape(g, m)) continue;
+      if (m->op == ZN_OP_MAX_POOL && depth == 0 && m->outputs[0] >= 0 &&
+          readers_blocked_friendly(g, m->outputs[0], depth + 1))
+        continue;
+      return false;
+    }
+  }
+  return any;
+}
+
+/* Winograd or direct for conv node ni (fp32, 3x3 stride 1, group 1): direct
+ * NHWC against Winograd nChw16c plus the reorders it brings (into nChw16c
+ * unless x already is; back to NHWC unless y's readers take nChw16c), each
+ * timed on zeroed buffers at batch 1 on the compile thread count. */
+static bool choose_wino(odn_compiled *c, int ni, int x, double *t_direct, double *t_wino) {
+  const zn_graph *g = c->g;
+  const zn_node *n = &g->nodes[ni];
+  *t_direct = *t_wino = 0;
+  if (c->compute_dt != dnnl_f32 || c->tune.winograd == 0 || !wino_shape(g, n) || c->values[x].layout == ODN_PLAIN)
+    return false;
+  dnnl_primitive_desc_t pw = NULL, pdir = NULL;
+  if (conv_desc_for(c, n, true, &pw) != dnnl_success) return false;  /* no Winograd for this shape */
+  bool use = true;
+  if (c->tune.winograd == 1) {
+    double tw = time_pd(c, pw), td = -1;
+    if (conv_desc_for(c, n, false, &pdir) == dnnl_success) td = time_pd(c, pdir);
+    bool x_blocked = c->values[x].layout == ODN_BLOCKED16;
+    double in_w = x_blocked ? 0 : time_relayout(c, x, true), in_d = x_blocked ? time_relayout(c, x, false) : 0;
+    double out_w = readers_blocked_friendly(g, n->outputs[0], 0) ? 0 : time_relayout(c, n->outputs[0], false);
+    if (tw < 0 || td < 0 || in_w < 0 || in_d < 0 || out_w < 0) {
+      use = false;
+    } else {
+      *t_wino = tw + in_w + out_w;
+      *t_direct = td + in_d;
+      use = *t_wino < *t_direct;
+    }
+    zn_log_debug("onednn: conv %s: direct %.3f ms, winograd %.3f ms (with reorders) -> %s", n->name, *t_direct * 1e-6,
+                 *t_wino * 1e-6, use ? "winograd" : "direct");
+  }
+  if (pdir) dnnl_primitive_desc_destroy(pdir);
+  dnnl_primitive_desc_destroy(pw);
+  return use;
+}
+
 static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
   const zn_graph *g = c->g;
   const zn_node *n = &g->nodes[ni];
@@ -458,54 +690,84 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
       return zn_error(ZN_ERR_INVALID_MODEL, "failed to compile node %s (%s) for onednn: input %s is not computed "
                       "before it (graph not sorted?)", n->name, zn_op_name(n->op), val(g, v)->name);
   }
+  bool bf16 = c->compute_dt == dnnl_bf16;
+  unsigned f32_flags = bf16 ? c->tune.bf16_f32 : 0;
   dnnl_data_type_t dt = c->values[x].dt;
   odn_op *op = NULL;
   switch (n->op) {
     case ZN_OP_CONV: {
-      set_value(c, y, ODN_NHWC, dt);
-      int r = input_or_none(n, 3);
+      int r = input_or_none(n, 3), xs;
+      /* src/weights type, dst type (docs/internals/onednn.md, "Precision") */
+      dnnl_data_type_t cdt = bf16 && !((f32_flags & ODN_F32_FIRST) && val(g, x)->producer < 0) ? dnnl_bf16 : dnnl_f32;
+      bool f32_dst = !bf16 || cdt == dnnl_f32 || (f32_flags & ODN_F32_CONV_DST) ||
+                     ((f32_flags & ODN_F32_RESIDUAL) && (r != ZN_NO_VALUE || p->residual_src[y]));
+      double td, tw;
+      bool wino = choose_wino(c, ni, x, &td, &tw);
+      odn_layout lx = c->values[x].layout;
+      odn_layout lay = wino ? ODN_BLOCKED16 : lx == ODN_BLOCKED16 ? ODN_NHWC : lx;
+      ZN_TRY(want(c, x, lay, cdt, &xs));
+      set_value(c, y, wino ? ODN_BLOCKED16 : ODN_NHWC, f32_dst ? dnnl_f32 : dnnl_bf16);
       if (r != ZN_NO_VALUE) {
         if (residual_inplace_ok(c, p, ni, x, r, y)) {
           c->values[y].root = root_of(c, r);
           c->num_fused_residual_inplace++;
         } else {
-          ZN_TRY(add_op(c, ODN_COPY, ni, 1, &r, y, &op));
+          ZN_TRY(add_op(c, ODN_COPY, ni, 1, &r, y, &op));  /* a reorder: converts layout / type too */
           c->num_residual_copies++;
         }
       }
-      ZN_TRY(add_op(c, ODN_CONV, ni, 1, &x, y, &op));
+      ZN_TRY(add_op(c, ODN_CONV, ni, 1, &xs, y, &op));
       op->residual = r;
+      op->cdt = cdt;
+      op->wino = wino;
+      op->time_direct_ns = td;
+      op->time_wino_ns = tw;
+      c->num_wino += wino;
       return ZN_OK;
     }
     case ZN_OP_GEMM: case ZN_OP_MATMUL: {
-      int src = x;
+      int src = x, xs;
       bool fold = false;
       int pn = val(g, x)->producer;
       if (pn >= 0 && p->fold_flatten[pn]) {
         src = zn_node_input(&g->nodes[pn], 0);
         fold = true;
       }
+      dnnl_data_type_t cdt = bf16 && !(f32_flags & ODN_F32_LAST) ? dnnl_bf16 : dnnl_f32;
+      ZN_TRY(want(c, src, c->values[src].layout, cdt, &xs));
       set_value(c, y, ODN_PLAIN, dnnl_f32);  /* logits stay f32 even in bf16 */
-      ZN_TRY(add_op(c, ODN_IP, ni, 1, &src, y, &op));
+      ZN_TRY(add_op(c, ODN_IP, ni, 1, &xs, y, &op));
       op->ip_src_4d = fold;
+      op->cdt = cdt;
       return ZN_OK;
     }
     case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV: {
       bool swap = false;
       binary_plan(g, n, &swap);
       int ins[2] = {zn_node_input(n, swap ? 1 : 0), zn_node_input(n, swap ? 0 : 1)};
+      ZN_TRY(match_input(c, ins[1], ins[0], &ins[1]));
       set_value(c, y, c->values[ins[0]].layout, c->values[ins[0]].dt);
       ZN_TRY(add_op(c, ODN_BINARY, ni, 2, ins, y, &op));
       op->swap = swap;
       return ZN_OK;
     }
-    case ZN_OP_SUM: {
+    case ZN_OP_SUM: case ZN_OP_CONCAT: {
+      int r = val(g, y)->num_dims;
       int *ins = zn_malloc((size_t)n->num_inputs * sizeof *ins);
       if (!ins) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to plan onednn steps: out of memory");
-      for (int k = 0; k < n->num_inputs; k++) ins[k] = zn_node_input(n, k);
-      set_value(c, y, c->values[x].layout, dt);
-      zn_status st = add_op(c, ODN_SUM, ni, n->num_inputs, ins, y, &op);
+      zn_status st = ZN_OK;
+      int first = x;
+      if (n->op == ZN_OP_CONCAT && c->values[x].layout == ODN_BLOCKED16) st = want(c, x, ODN_NHWC, dt, &first);
+      for (int k = 0; k < n->num_inputs && st == ZN_OK; k++)
+        st = k == 0 ? (ins[0] = first, ZN_OK) : match_input(c, zn_node_input(n, k), first, &ins[k]);
+      if (st == ZN_OK) {
+        odn_layout l = n->op == ZN_OP_SUM ? c->values[first].layout : r == 4 ? ODN_NHWC : ODN_PLAIN;
+        set_value(c, y, l, dt);
+        st = add_op(c, n->op == ZN_OP_SUM ? ODN_SUM : ODN_CONCAT, ni, n->num_inputs, ins, y, &op);
+      }
       zn_free(ins);
+      if (st == ZN_OK && n->op == ZN_OP_CONCAT)
+        op->axis = (int)(n->attrs.axis.axis < 0 ? n->attrs.axis.axis + r : n->attrs.axis.axis);
       return st;
     }
     case ZN_OP_RELU: case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH: case ZN_OP_CLIP:
@@ -513,14 +775,16 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
       set_value(c, y, c->values[x].layout, dt);
       return add_op(c, ODN_ELTWISE, ni, 1, &x, y, &op);
     case ZN_OP_SOFTMAX: {
-      set_value(c, y, c->values[x].layout, dt);
-      ZN_TRY(add_op(c, ODN_SOFTMAX, ni, 1, &x, y, &op));
+      int xs = x;
+      if (c->values[x].layout == ODN_BLOCKED16) ZN_TRY(want(c, x, ODN_NHWC, dt, &xs));
+      set_value(c, y, c->values[xs].layout, dt);
+      ZN_TRY(add_op(c, ODN_SOFTMAX, ni, 1, &xs, y, &op));
       int r = val(g, x)->num_dims;
       op->axis = (int)(n->attrs.softmax.axis < 0 ? n->attrs.softmax.axis + r : n->attrs.softmax.axis);
       return ZN_OK;
     }
     case ZN_OP_MAX_POOL: case ZN_OP_AVERAGE_POOL: case ZN_OP_GLOBAL_AVERAGE_POOL: case ZN_OP_GLOBAL_MAX_POOL:
-      set_value(c, y, ODN_NHWC, dt);
+      set_value(c, y, c->values[x].layout == ODN_BLOCKED16 ? ODN_BLOCKED16 : ODN_NHWC, dt);
       ZN_TRY(add_op(c, ODN_POOL, ni, 1, &x, y, &op));
       pool_geometry(g, n, op);
       return ZN_OK;
@@ -528,26 +792,8 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
       set_value(c, y, c->values[x].layout, dt);
       return add_op(c, ODN_BNORM, ni, 1, &x, y, &op);
     case ZN_OP_LRN:
-      set_value(c, y, ODN_NHWC, dt);
+      set_value(c, y, c->values[x].layout == ODN_BLOCKED16 ? ODN_BLOCKED16 : ODN_NHWC, dt);
       return add_op(c, ODN_LRN, ni, 1, &x, y, &op);
-    case ZN_OP_CONCAT: {
-      int r = val(g, y)->num_dims;
-      int *ins = zn_malloc((size_t)n->num_inputs * sizeof *ins);
-      if (!ins) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to plan onednn steps: out of memory");
-      for (int k = 0; k < n->num_inputs; k++) {
-        ins[k] = zn_node_input(n, k);
-        if (c->values[ins[k]].dt != dt) {
-          zn_free(ins);
-          return zn_error(ZN_ERR_UNSUPPORTED_OP, "failed to compile node %s (Concat) for onednn: mixed f32/bf16 inputs",
-                          n->name);
-        }
-      }
-      set_value(c, y, r == 4 ? ODN_NHWC : ODN_PLAIN, dt);
-      zn_status st = add_op(c, ODN_CONCAT, ni, n->num_inputs, ins, y, &op);
-      zn_free(ins);
-      if (st == ZN_OK) op->axis = (int)(n->attrs.axis.axis < 0 ? n->attrs.axis.axis + r : n->attrs.axis.axis);
-      return st;
-    }
     case ZN_OP_IDENTITY:
       set_alias(c, y, x, c->values[x].layout);
       return ZN_OK;
@@ -555,7 +801,8 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
       if (p->fold_flatten[ni]) return ZN_OK;  /* the inner product reads x directly */
       const zn_value *xv = val(g, x);
       bool same_bytes = c->values[x].layout == ODN_PLAIN ||
-                        (xv->num_dims == 4 && (xv->dims[1] == 1 || xv->dims[2] * xv->dims[3] == 1));
+                        (c->values[x].layout == ODN_NHWC && xv->num_dims == 4 &&
+                         (xv->dims[1] == 1 || xv->dims[2] * xv->dims[3] == 1));
       if (same_bytes) {
         set_alias(c, y, x, ODN_PLAIN);
         return ZN_OK;
@@ -604,7 +851,7 @@ static int weight_dims(const odn_compiled *c, const odn_op *op, dnnl_dims_t d) {
     d[4] = w->dims[3];
     return 5;
   }
-  const zn_value *y = val(g, op->out), *src = val(g, op->ins[0]);
+  const zn_value *y = cval(c, op->out), *src = cval(c, op->ins[0]);
   d[0] = y->dims[1];
   if (op->ip_src_4d) {
     for (int i = 1; i < 4; i++) d[i] = src->dims[i];
@@ -632,7 +879,7 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
   dnnl_status_t st = dnnl_success;
   *pd_out = NULL;
 
-  if (op->kind == ODN_EXPORT && is_const(g, op->ins[0])) {
+  if (op->kind == ODN_EXPORT && odn_const_data(c, op->ins[0])) {
     /* constant output: a byte copy (u8 -> u8 reorder) from the graph's buffer */
     dnnl_dims_t bytes = {(dnnl_dim_t)val(g, op->ins[0])->data_bytes};
     ODN_TRY_DNNL(dnnl_memory_desc_init_by_tag(&src, 1, bytes, dnnl_u8, dnnl_a), "describe a constant output");
@@ -649,14 +896,14 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
   if (op->kind != ODN_EXPORT) ZN_TRY(zn_onednn_value_md(c, op->out, batch, &dst));
 
   switch (op->kind) {
-    case ODN_IMPORT: case ODN_EXPORT: case ODN_TO_PLAIN: case ODN_COPY: {
-      const zn_value *v = val(g, op->kind == ODN_IMPORT ? op->out : op->ins[0]);
+    case ODN_IMPORT: case ODN_EXPORT: case ODN_TO_PLAIN: case ODN_COPY: case ODN_CONVERT: {
+      const zn_value *v = cval(c, op->kind == ODN_IMPORT ? op->out : op->ins[0]);
       int64_t dims[ZN_MAX_DIMS];
       if (!zn_value_resolve_dims(v, batch, dims)) return zn_error(ZN_ERR_INVALID_MODEL, "failed to size %s", v->name);
       if (op->kind == ODN_IMPORT) md_plain(&src, v->num_dims, dims, dnnl_f32);
       if (op->kind == ODN_EXPORT) md_plain(&dst, v->num_dims, dims, dnnl_f32);
       if (op->kind == ODN_TO_PLAIN) md_plain(&dst, v->num_dims, dims, c->values[op->out].dt);
-      if (op->kind == ODN_COPY) ZN_TRY(zn_onednn_value_md(c, op->ins[0], batch, &src));
+      if (op->kind == ODN_COPY || op->kind == ODN_CONVERT) ZN_TRY(zn_onednn_value_md(c, op->ins[0], batch, &src));
       if ((st = make_attr(&attr, NULL, false)) == dnnl_success)
         st = dnnl_reorder_primitive_desc_create(pd_out, &src, eng, &dst, eng, attr);
       break;
@@ -666,10 +913,10 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
       dnnl_dims_t wd, strides, dil, pl, pr;
       int wr = weight_dims(c, op, wd);
       dnnl_memory_desc_t wmd, bmd;
-      dnnl_memory_desc_init_by_tag(&wmd, wr, wd, c->values[op->ins[0]].dt, dnnl_format_tag_any);
-      dnnl_dims_t bd = {val(g, op->out)->dims[1]};
+      dnnl_memory_desc_init_by_tag(&wmd, wr, wd, op->cdt, dnnl_format_tag_any);
+      dnnl_dims_t bd = {cval(c, op->out)->dims[1]};
       dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a);
-      const zn_value *xv = val(g, op->ins[0]), *yv = val(g, op->out);
+      const zn_value *xv = cval(c, op->ins[0]), *yv = cval(c, op->out);
       for (int i = 0; i < 2; i++) {
         int64_t d = a->dilation[i] > 0 ? a->dilation[i] : 1, s = a->stride[i] > 0 ? a->stride[i] : 1, r;
         right_pad(xv->dims[2 + i], yv->dims[2 + i], a->kernel[i], s, d, a->pad_begin[i], a->pad_end[i], &r);
@@ -680,9 +927,18 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
       }
       dnnl_convolution_desc_t cd;
       bool has_bias = input_or_none(n, 2) != ZN_NO_VALUE;
-      st = dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &src, &wmd,
+      st = dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference,
+                                                      op->wino ? dnnl_convolution_winograd : dnnl_convolution_direct, &src, &wmd,
                                                       has_bias ? &bmd : NULL, &dst, strides, dil, pl, pr);
       if (st == dnnl_success) st = make_attr(&attr, &a->act, op->residual >= 0);
+      if (st == dnnl_success && op->wino && op->wdata) {
+        /* Winograd weights formats depend on the batch: first ask for the
+         * packed one (no private copy when the kernel accepts it) */
+        dnnl_convolution_desc_t cd2 = cd;
+        cd2.weights_desc = op->wmd;
+        if (dnnl_primitive_desc_create(pd_out, &cd2, attr, eng, NULL) == dnnl_success) break;
+        *pd_out = NULL;
+      }
       if (st == dnnl_success) st = dnnl_primitive_desc_create(pd_out, &cd, attr, eng, NULL);
       break;
     }
@@ -690,7 +946,7 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
       dnnl_dims_t wd;
       int wr = weight_dims(c, op, wd);
       dnnl_memory_desc_t wmd, bmd;
-      dnnl_memory_desc_init_by_tag(&wmd, wr, wd, c->values[op->ins[0]].dt, dnnl_format_tag_any);
+      dnnl_memory_desc_init_by_tag(&wmd, wr, wd, op->cdt, dnnl_format_tag_any);
       dnnl_dims_t bd = {wd[0]};
       dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a);
       dnnl_inner_product_desc_t ipd;
@@ -723,13 +979,13 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
       dnnl_alg_kind_t alg = n->op == ZN_OP_ADD ? dnnl_binary_add : n->op == ZN_OP_SUB ? dnnl_binary_sub
                           : n->op == ZN_OP_MUL ? dnnl_binary_mul : dnnl_binary_div;
       int b = op->ins[1];
-      const zn_value *bv = val(g, b), *yv = val(g, op->out);
-      if (is_const(g, b) || c->values[b].layout == ODN_PLAIN) {
+      const zn_value *bv = cval(c, b), *yv = cval(c, op->out);
+      if (odn_const_data(c, b) || c->values[b].layout == ODN_PLAIN) {
         int64_t dims[ZN_MAX_DIMS], bdims[ZN_MAX_DIMS];
         if (!zn_value_resolve_dims(bv, batch, bdims)) { st = dnnl_invalid_arguments; break; }
         int off = yv->num_dims - bv->num_dims;
         for (int i = 0; i < yv->num_dims; i++) dims[i] = i < off ? 1 : bdims[i - off];
-        md_plain(&tmp, yv->num_dims, dims, is_const(g, b) ? dnnl_f32 : c->values[b].dt);
+        md_plain(&tmp, yv->num_dims, dims, odn_const_data(c, b) ? dnnl_f32 : c->values[b].dt);
       } else {
         ZN_TRY(zn_onednn_value_md(c, b, batch, &tmp));
       }
@@ -799,18 +1055,9 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
 
 /* ----------------------------------------------------------- packing */
 
-/* Pack the weights of a conv / inner product into the layout its primitive
- * prefers at the reference batch; biases become owned f32 vectors. */
-static zn_status pack(odn_compiled *c, odn_op *op, dnnl_primitive_desc_t pd) {
+zn_status zn_onednn_pack_weights(const odn_compiled *c, const odn_op *op, const dnnl_memory_desc_t *md, void *dst) {
   const zn_graph *g = c->g;
   const zn_node *n = &g->nodes[op->node];
-  const dnnl_memory_desc_t *want = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-  if (!want) return zn_error(ZN_ERR_INTERNAL, "failed to query the weights layout of node %s", n->name);
-  op->wmd = *want;
-  op->wbytes = dnnl_memory_desc_get_size(want);
-  op->wdata = zn_alloc_aligned(op->wbytes);
-  if (!op->wdata) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to pack weights of node %s: out of memory", n->name);
-
   int w = zn_node_input(n, 1);
   const float *wsrc = val(g, w)->data;
   float *scaled = NULL;
@@ -838,11 +1085,24 @@ static zn_status pack(odn_compiled *c, odn_op *op, dnnl_primitive_desc_t pd) {
     }
   }
   dnnl_memory_desc_t smd;
-  dnnl_status_t dst = dnnl_memory_desc_init_by_strides(&smd, wr, wd, dnnl_f32, strides);
-  zn_status st = dst == dnnl_success ? zn_onednn_reorder_now(c->engine, &smd, wsrc, want, op->wdata)
-                                     : zn_error(ZN_ERR_INTERNAL, "failed to describe weights of node %s", n->name);
+  dnnl_status_t dst_st = dnnl_memory_desc_init_by_strides(&smd, wr, wd, dnnl_f32, strides);
+  zn_status st = dst_st == dnnl_success ? zn_onednn_reorder_now(c->engine, &smd, wsrc, md, dst)
+                                        : zn_error(ZN_ERR_INTERNAL, "failed to describe weights of node %s", n->name);
   zn_free_aligned(scaled);
-  ZN_TRY(st);
+  return st;
+}
+
+/* Pack the weights of a conv / inner product into the layout its primitive
+ * prefers at the reference batch; biases become owned f32 vectors. */
+static zn_status pack(odn_compiled *c, odn_op *op, dnnl_primitive_desc_t pd) {
+  const zn_node *n = &c->g->nodes[op->node];
+  const dnnl_memory_desc_t *want_md = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+  if (!want_md) return zn_error(ZN_ERR_INTERNAL, "failed to query the weights layout of node %s", n->name);
+  op->wmd = *want_md;
+  op->wbytes = dnnl_memory_desc_get_size(want_md);
+  op->wdata = zn_alloc_aligned(op->wbytes);
+  if (!op->wdata) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to pack weights of node %s: out of memory", n->name);
+  ZN_TRY(zn_onednn_pack_weights(c, op, want_md, op->wdata));
   c->weight_bytes += op->wbytes;
   return ZN_OK;
 }
@@ -850,7 +1110,7 @@ static zn_status pack(odn_compiled *c, odn_op *op, dnnl_primitive_desc_t pd) {
 static zn_status make_bias(odn_compiled *c, odn_op *op) {
   const zn_graph *g = c->g;
   const zn_node *n = &g->nodes[op->node];
-  int64_t m = val(g, op->out)->dims[1];
+  int64_t m = cval(c, op->out)->dims[1];
   int b = op->kind == ODN_CONV ? input_or_none(n, 2) : n->op == ZN_OP_GEMM ? input_or_none(n, 2) : ZN_NO_VALUE;
   float beta = op->kind == ODN_IP && n->op == ZN_OP_GEMM ? n->attrs.gemm.beta : 1.f;
   if (b == ZN_NO_VALUE || beta == 0.f) return ZN_OK;
@@ -887,7 +1147,8 @@ static zn_status plan_all(odn_compiled *c) {
   p.last_use = zn_calloc((size_t)g->num_values + 1, sizeof *p.last_use);
   p.is_output = zn_calloc((size_t)g->num_values + 1, sizeof *p.is_output);
   p.fold_flatten = zn_calloc((size_t)g->num_nodes + 1, sizeof *p.fold_flatten);
-  if (!p.last_use || !p.is_output || !p.fold_flatten) {
+  p.residual_src = zn_calloc((size_t)g->num_values + 1, sizeof *p.residual_src);
+  if (!p.last_use || !p.is_output || !p.fold_flatten || !p.residual_src) {
     st = zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to plan onednn steps: out of memory");
     goto done;
   }
@@ -898,6 +1159,10 @@ static zn_status plan_all(odn_compiled *c) {
       if (v >= 0) p.last_use[v] = i;
     }
   for (int i = 0; i < g->num_outputs; i++) p.is_output[g->outputs[i]] = true;
+  for (int i = 0; i < g->num_nodes; i++) {
+    int r = g->nodes[i].op == ZN_OP_CONV ? input_or_none(&g->nodes[i], 3) : ZN_NO_VALUE;
+    if (r >= 0 && r < g->num_values) p.residual_src[r] = true;
+  }
   /* Flatten(axis 1) of a 4-D tensor read only by inner products: fold it
    * (the inner product takes the 4-D source, weights reshaped to {M,C,H,W}). */
   for (int i = 0; i < g->num_nodes; i++) {
@@ -924,7 +1189,8 @@ static zn_status plan_all(odn_compiled *c) {
   for (int i = 0; i < g->num_inputs && st == ZN_OK; i++) {
     int v = g->inputs[i];
     odn_op *op;
-    set_value(c, v, val(g, v)->num_dims == 4 ? ODN_NHWC : ODN_PLAIN, c->compute_dt);
+    bool f32_first = c->compute_dt == dnnl_bf16 && (c->tune.bf16_f32 & ODN_F32_FIRST);
+    set_value(c, v, val(g, v)->num_dims == 4 ? ODN_NHWC : ODN_PLAIN, f32_first ? dnnl_f32 : c->compute_dt);
     st = add_op(c, ODN_IMPORT, -1, 0, NULL, v, &op);
     if (st == ZN_OK) op->io_index = i;
   }
@@ -960,10 +1226,39 @@ done:
   zn_free(p.last_use);
   zn_free(p.is_output);
   zn_free(p.fold_flatten);
+  zn_free(p.residual_src);
   return st;
 }
 
+odn_tuning zn_onednn_tuning_from_env(void) {
+  odn_tuning t = {ODN_BF16_DEFAULT_F32, 1};
+  const char *e = getenv("ZN_ONEDNN_BF16_F32");
+  if (e && *e) {
+    static const struct { const char *name; unsigned flag; } names[] = {
+        {"residual", ODN_F32_RESIDUAL}, {"first", ODN_F32_FIRST}, {"last", ODN_F32_LAST}, {"dst", ODN_F32_CONV_DST}};
+    t.bf16_f32 = 0;
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", e);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+      bool known = strcmp(tok, "none") == 0;
+      for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(tok, names[i].name) == 0) { t.bf16_f32 |= names[i].flag; known = true; }
+      if (!known) zn_log_warn("onednn: ZN_ONEDNN_BF16_F32: unknown item '%s' ignored", tok);
+    }
+  }
+  e = getenv("ZN_ONEDNN_WINOGRAD");
+  if (e && *e) t.winograd = strcmp(e, "force") == 0 ? 2 : strcmp(e, "0") == 0 || strcmp(e, "off") == 0 ? 0 : 1;
+  return t;
+}
+
 static zn_status compile(const zn_graph *g, const zn_backend_compile_options *opts, void **compiled_out) {
+  odn_tuning t = zn_onednn_tuning_from_env();
+  return zn_onednn_compile_tuned(g, opts, &t, compiled_out);
+}
+
+zn_status zn_onednn_compile_tuned(const zn_graph *g, const zn_backend_compile_options *opts, const odn_tuning *tune,
+                                  void **compiled_out) {
   *compiled_out = NULL;
   zn_precision precision = opts ? opts->precision : ZN_PRECISION_FP32;
   if (precision == ZN_PRECISION_BF16 && !bf16_supported())
@@ -974,25 +1269,32 @@ static zn_status compile(const zn_graph *g, const zn_backend_compile_options *op
   c->g = g;
   c->precision = precision;
   c->compute_dt = precision == ZN_PRECISION_BF16 ? dnnl_bf16 : dnnl_f32;
+  c->tune = *tune;
   atomic_init(&c->num_private_weight_copies, 0);
   zn_status st = ZN_OK;
   if (dnnl_engine_create(&c->engine, dnnl_cpu, 0) != dnnl_success) {
     st = zn_error(ZN_ERR_UNSUPPORTED_HARDWARE, "failed to create a oneDNN CPU engine");
     goto fail;
   }
-  c->values = zn_calloc((size_t)g->num_values + 1, sizeof *c->values);
+  c->cap_values = g->num_values + 16;
+  c->num_values = g->num_values;
+  c->values = zn_calloc((size_t)c->cap_values, sizeof *c->values);
   if (!c->values) { st = zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to compile for onednn: out of memory"); goto fail; }
   for (int v = 0; v < g->num_values; v++) {
     c->values[v].root = v;
+    c->values[v].gid = v;
+    c->values[v].copy_of = -1;
     c->values[v].dt = c->compute_dt;
   }
-  if ((st = plan_all(c)) != ZN_OK) goto fail;
+  /* Planning times Winograd candidates; that and the reference primitive descs
+   * run on the reference thread count. */
+  int saved_threads;
+  zn_onednn_threads_push(REFERENCE_THREADS, &saved_threads);
+  st = plan_all(c);
 
   /* Reference primitive descs at batch 1: pack weights, record implementations,
    * and fail now (not at the first reshape) if oneDNN cannot run a step. */
-  int saved_threads;
-  zn_onednn_threads_push(REFERENCE_THREADS, &saved_threads);
-  for (int i = 0; i < c->num_ops; i++) {
+  for (int i = 0; i < c->num_ops && st == ZN_OK; i++) {
     odn_op *op = &c->ops[i];
     if (op->kind == ODN_IP && (st = make_bias(c, op)) != ZN_OK) break;
     if (op->kind == ODN_CONV && (st = make_bias(c, op)) != ZN_OK) break;
@@ -1092,6 +1394,17 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
   describe_kind(c, &s, ODN_SOFTMAX, "softmax");
   describe_kind(c, &s, ODN_CONCAT, "concats");
   describe_kind(c, &s, ODN_TO_PLAIN, "reorders to NCHW (reshape)");
+  describe_kind(c, &s, ODN_CONVERT, "layout/type conversions");
+  if (c->precision == ZN_PRECISION_BF16)
+    sb_printf(&s, "bf16 scheme: f32 kept for%s%s%s%s%s\n", c->tune.bf16_f32 & ODN_F32_RESIDUAL ? " residual-stream" : "",
+              c->tune.bf16_f32 & ODN_F32_FIRST ? " first-conv" : "", c->tune.bf16_f32 & ODN_F32_LAST ? " classifier" : "",
+              c->tune.bf16_f32 & ODN_F32_CONV_DST ? " conv-outputs" : "", c->tune.bf16_f32 ? "" : " nothing");
+  else if (c->tune.winograd == 0)
+    sb_printf(&s, "winograd: off\n");
+  else
+    sb_printf(&s, "winograd (3x3 stride-1, nChw16c, %s): %d convs\n",
+              c->tune.winograd == 2 ? "forced" : "chosen per conv by timing direct vs winograd+reorders at compile",
+              c->num_wino);
   if (c->num_fused_residual_inplace || c->num_residual_copies)
     sb_printf(&s, "residual adds as sum post-op: %d in place, %d after a copy\n", c->num_fused_residual_inplace,
               c->num_residual_copies);

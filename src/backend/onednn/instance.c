@@ -125,8 +125,8 @@ typedef struct plan {
 } plan;
 
 static void *value_ptr(const odn_instance *in, const size_t *offset, int v) {
-  const zn_graph *g = in->c->g;
-  if (g->values[v].data) return g->values[v].data;
+  const void *k = odn_const_data(in->c, v);
+  if (k) return (void *)k;
   return (char *)in->arena + offset[in->c->values[v].root];
 }
 
@@ -159,7 +159,8 @@ static zn_status weights_arg(odn_instance *in, pset *ps, step *s, const_dnnl_pri
     size_t bytes = dnnl_memory_desc_get_size(want);
     void *copy = zn_alloc_aligned(bytes);
     if (!copy) return oom();
-    zn_status st = zn_onednn_reorder_now(in->c->engine, &op->wmd, op->wdata, want, copy);
+    /* from the graph's f32 weights: oneDNN cannot reorder out of some packed formats (Winograd) */
+    zn_status st = zn_onednn_pack_weights(in->c, op, want, copy);
     if (st != ZN_OK) { zn_free_aligned(copy); return st; }
     ps->private_weights[op_index] = copy;
     data = copy;
@@ -188,7 +189,7 @@ static zn_status build_step(odn_instance *in, pset *ps, int i, const_dnnl_primit
       ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_FROM, offset, op->ins[0]));
       ZN_TRY(add_arg(in, s, DNNL_ARG_TO, arg_md(pd, DNNL_ARG_TO), DNNL_MEMORY_NONE, &ps->out_mems[op->io_index]));
       break;
-    case ODN_TO_PLAIN: case ODN_COPY:
+    case ODN_TO_PLAIN: case ODN_COPY: case ODN_CONVERT:
       ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_FROM, offset, op->ins[0]));
       ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_TO, offset, op->out));
       break;
@@ -260,8 +261,7 @@ static size_t scratch_bytes_of(const_dnnl_primitive_desc_t pd) {
 
 static zn_status build_plan(odn_instance *in, int64_t batch) {
   const odn_compiled *c = in->c;
-  const zn_graph *g = c->g;
-  int nv = g->num_values, no = c->num_ops, ns = in->num_sets;
+  int nv = c->num_values, no = c->num_ops, ns = in->num_sets;
   zn_status st = ZN_OK;
   dnnl_primitive_desc_t *pds = zn_calloc(2 * (size_t)no + 1, sizeof *pds);  /* [set * no + op] */
   zn_arena_request *req = zn_calloc((size_t)(nv + no) + 1, sizeof *req);
@@ -282,13 +282,13 @@ static zn_status build_plan(odn_instance *in, int64_t batch) {
   for (int i = 0; i < no; i++) {
     const odn_op *op = &c->ops[i];
     for (int k = 0; k < op->num_ins; k++)
-      if (!g->values[op->ins[k]].data) touch(first, last, c->values[op->ins[k]].root, i);
+      if (!odn_const_data(c, op->ins[k])) touch(first, last, c->values[op->ins[k]].root, i);
     if (op->out >= 0) touch(first, last, c->values[op->out].root, i);
     if (op->residual >= 0) touch(first, last, c->values[op->residual].root, i);
   }
   for (int v = 0; v < nv; v++) {
     req[v].first = req[v].last = 0;
-    if (first[v] < 0 || c->values[v].root != v || g->values[v].data) continue;
+    if (first[v] < 0 || c->values[v].root != v || odn_const_data(c, v)) continue;
     dnnl_memory_desc_t md;
     if ((st = zn_onednn_value_md(c, v, batch, &md)) != ZN_OK) goto done;
     req[v].first = first[v];

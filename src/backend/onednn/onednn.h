@@ -10,7 +10,24 @@
 
 #include "backend/backend.h"
 
-typedef enum odn_layout { ODN_PLAIN = 0, ODN_NHWC } odn_layout;
+/* ODN_BLOCKED16: nChw16c, only for values around Winograd convolutions
+ * (oneDNN 2.6 has Winograd only for that layout). */
+typedef enum odn_layout { ODN_PLAIN = 0, ODN_NHWC, ODN_BLOCKED16 } odn_layout;
+
+/* What stays f32 in bf16 mode (bit flags; docs/internals/onednn.md, "Precision"). */
+enum {
+  ODN_F32_RESIDUAL = 1,    /* the residual stream: convs with a fused residual add, and the residuals they add */
+  ODN_F32_FIRST = 2,       /* convs reading a graph input: f32 src/weights */
+  ODN_F32_LAST = 4,        /* inner products (the classifier): f32 src/weights */
+  ODN_F32_CONV_DST = 8,    /* every conv writes f32 (consumers convert to bf16 where they need it) */
+};
+#define ODN_BF16_DEFAULT_F32 (ODN_F32_RESIDUAL)
+
+/* Compile-time choices the environment (or a benchmark) can override. */
+typedef struct odn_tuning {
+  unsigned bf16_f32;       /* ODN_F32_* flags, bf16 mode only */
+  int winograd;            /* 0: never; 1: per 3x3 stride-1 conv, where timed faster (fp32); 2: wherever oneDNN has it */
+} odn_tuning;
 
 /* One graph value as the backend stores it (fixed at compile). Aliases
  * (Reshape/Flatten/Identity/Squeeze/Unsqueeze whose bytes do not move, and
@@ -19,6 +36,8 @@ typedef enum odn_layout { ODN_PLAIN = 0, ODN_NHWC } odn_layout;
 typedef struct odn_value {
   bool used;               /* touched by the op list (needs a buffer through its root) */
   int root;                /* value whose arena buffer holds this one */
+  int gid;                 /* graph value giving the shape (itself, or the one a converted copy was made from) */
+  int copy_of;             /* converted copy (other layout/dtype) of this value made by an ODN_CONVERT step; -1: none */
   odn_layout layout;
   dnnl_data_type_t dt;
 } odn_value;
@@ -29,6 +48,7 @@ typedef enum odn_kind {
   ODN_SOFTMAX, ODN_CONCAT,
   ODN_TO_PLAIN,            /* reorder a value into plain (NCHW) order for a reshape */
   ODN_COPY,                /* copy the residual into a conv's dst before an in-place sum */
+  ODN_CONVERT,             /* reorder a value into another layout / dtype for a consumer that needs it */
   ODN_KIND_COUNT
 } odn_kind;
 
@@ -47,6 +67,9 @@ typedef struct odn_op {
   float *bias;             /* f32, owned; NULL: none */
   int64_t bias_len;
   int residual;            /* conv: value added before the activation, or -1 */
+  dnnl_data_type_t cdt;    /* conv / inner product: src and weights data type */
+  bool wino;               /* conv: Winograd (nChw16c src/dst) */
+  double time_direct_ns, time_wino_ns;  /* conv: compile-time timings when both were tried (else 0) */
   bool ip_src_4d;          /* inner product reads the 4-D tensor before a folded Flatten */
   /* pooling (also global pools): resolved geometry */
   dnnl_alg_kind_t alg;
@@ -62,11 +85,13 @@ typedef struct odn_compiled {
   zn_precision precision;
   dnnl_data_type_t compute_dt;
   dnnl_engine_t engine;    /* thread-safe; shared by instances */
-  odn_value *values;       /* g->num_values */
+  odn_value *values;       /* num_values: the graph's values, then converted copies */
+  int num_values, cap_values;
+  odn_tuning tune;
   odn_op *ops;
   int num_ops, cap_ops;
   size_t weight_bytes;
-  int num_fused_residual_inplace, num_residual_copies, num_flatten_folded;
+  int num_fused_residual_inplace, num_residual_copies, num_flatten_folded, num_converts, num_wino;
   atomic_int num_private_weight_copies;  /* instances that re-packed a conv/ip for their batch */
 } odn_compiled;
 
@@ -79,6 +104,19 @@ ZN_INTERNAL zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, i
 ZN_INTERNAL zn_status zn_onednn_reorder_now(dnnl_engine_t engine, const dnnl_memory_desc_t *src_md, const void *src,
                                             const dnnl_memory_desc_t *dst_md, void *dst);
 ZN_INTERNAL const char *zn_onednn_kind_name(odn_kind kind);
+/* The tuning compile() uses: defaults, overridden by ZN_ONEDNN_BF16_F32 (comma list of residual, first, last,
+ * dst; or none) and ZN_ONEDNN_WINOGRAD (0, 1, force). */
+ZN_INTERNAL odn_tuning zn_onednn_tuning_from_env(void);
+/* compile() with explicit tuning (benchmarks, tests). */
+ZN_INTERNAL zn_status zn_onednn_compile_tuned(const zn_graph *g, const zn_backend_compile_options *opts,
+                                              const odn_tuning *tune, void **compiled_out);
+/* Pack the f32 graph weights of conv / inner product op into md (compile and private re-packs). */
+ZN_INTERNAL zn_status zn_onednn_pack_weights(const odn_compiled *c, const odn_op *op, const dnnl_memory_desc_t *md,
+                                             void *dst);
+/* A value's graph constant data, NULL for activations and converted copies. */
+static inline const void *odn_const_data(const odn_compiled *c, int v) {
+  return v >= 0 && v < c->g->num_values ? c->g->values[v].data : NULL;
+}
 ZN_INTERNAL void zn_onednn_threads_push(int n, int *saved);
 ZN_INTERNAL void zn_onednn_threads_pop(int saved);
 

@@ -1,6 +1,9 @@
 /* Optimisation passes: BN folding (numerics against conv + BN by hand),
  * activation and residual fusion (structure and the conditions that block
- * them), Identity removal, dead code elimination, MAC and parameter counts. */
+ * them), Identity, zero Pad and 1x1 pool removal, zero Pad folded into
+ * AveragePool/Conv (structure and what blocks it; the numerics are in
+ * tests/unit/backend/test_passes_numeric.c), dead code elimination, MAC and
+ * parameter counts. */
 #include "builder.h"
 
 static const zn_value *val(const zn_graph *g, const char *name) {
@@ -192,6 +195,240 @@ static void test_identity_paths(void) {
   zn_graph_destroy(g);
 }
 
+/* A Pad node with ONNX pads (begins then ends) in its attributes, as shape
+ * inference leaves it. */
+static int b_pad(zn_graph *g, const char *name, int x, int rank, const int64_t *pads, zn_pad_mode mode, float value,
+                 const char *out) {
+  int p = b_node(g, ZN_OP_PAD, name, 1, &x, out);
+  zn_pad_attrs *a = &g->nodes[p].attrs.pad;
+  a->mode = mode;
+  a->num_pads = 2 * rank;
+  memcpy(a->pads, pads, (size_t)(2 * rank) * sizeof(int64_t));
+  a->value = value;
+  return p;
+}
+
+static void test_zero_pad_removed(void) {
+  zn_graph *g = NULL;
+  CHECK_OK(zn_graph_create(&g));
+  int64_t xd[4] = {1, 2, 5, 5}, wd[4] = {2, 2, 1, 1}, zero[8] = {0};
+  int x = b_input(g, "x", 4, xd, 0);
+  /* DenseNet's transition: Pad [0]*8 then AveragePool k2 s2. */
+  int p1 = b_pad(g, "pad1", x, 4, zero, ZN_PAD_CONSTANT, 0, "p1");
+  int ap = b_node(g, ZN_OP_AVERAGE_POOL, "pool", 1, (int[]){b_out(g, p1)}, "a");
+  b_pool_attrs(&g->nodes[ap], 2, 2, 0);
+  zn_graph_mark_output(g, b_out(g, ap));
+  /* A zero reflect Pad writing a graph output: the conv writes "y" instead. */
+  int c = b_node(g, ZN_OP_CONV, "conv", 2, (int[]){x, b_const_fill(g, "w", 4, wd, 1, -1, 1)}, "c");
+  b_conv_attrs(&g->nodes[c], 1, 1, 0, 1);
+  int p2 = b_pad(g, "pad2", b_out(g, c), 4, zero, ZN_PAD_REFLECT, 0, "y");
+  zn_graph_mark_output(g, b_out(g, p2));
+  /* A zero Pad of a graph input straight to a graph output must stay (a copy). */
+  int p3 = b_pad(g, "pad3", x, 4, zero, ZN_PAD_EDGE, 0, "z");
+  zn_graph_mark_output(g, b_out(g, p3));
+  CHECK_OK(zn_graph_verify(g));
+  CHECK_OK(zn_graph_optimize(g));
+  CHECK_OK(zn_graph_verify(g));
+  CHECK_EQ_INT(g->num_nodes, 3);
+  CHECK(b_find_node(g, "pad1") < 0 && b_find_node(g, "pad2") < 0 && b_find_node(g, "pad3") >= 0);
+  CHECK(val(g, "p1") == NULL && val(g, "c") == NULL);
+  int pn = b_find_node(g, "pool"), cn = b_find_node(g, "conv");
+  CHECK(pn >= 0 && cn >= 0);
+  if (pn >= 0) {
+    CHECK(g->nodes[pn].inputs[0] == zn_graph_find_value(g, "x"));
+    CHECK_EQ_INT(g->nodes[pn].attrs.pool.pad_begin[0], 0);  /* nothing to fold */
+  }
+  if (cn >= 0) CHECK(strcmp(g->values[g->nodes[cn].outputs[0]].name, "y") == 0);
+  CHECK_EQ_INT(g->num_outputs, 3);
+  CHECK(strcmp(g->values[g->outputs[1]].name, "y") == 0);
+  CHECK_SHAPE(g, "a", "[N,2,2,2]");
+  CHECK_SHAPE(g, "y", "[N,2,5,5]");
+  /* The pass on its own: a non-zero Pad is kept. */
+  zn_graph_destroy(g);
+  CHECK_OK(zn_graph_create(&g));
+  int64_t one[8] = {0, 0, 0, 1, 0, 0, 0, 0};
+  x = b_input(g, "x", 4, xd, 0);
+  int p4 = b_pad(g, "pad4", x, 4, one, ZN_PAD_CONSTANT, 0, "p4");
+  int r = b_node(g, ZN_OP_RELU, "relu", 1, (int[]){b_out(g, p4)}, "r");
+  zn_graph_mark_output(g, b_out(g, r));
+  CHECK_OK(zn_graph_infer_shapes(g));
+  CHECK_OK(zn_graph_remove_zero_pads(g));
+  CHECK_EQ_INT(g->num_nodes, 2);
+  CHECK_SHAPE(g, "r", "[N,2,5,6]");
+  zn_graph_destroy(g);
+}
+
+static void test_unit_pools_removed(void) {
+  zn_graph *g = NULL;
+  CHECK_OK(zn_graph_create(&g));
+  int64_t xd[4] = {1, 3, 6, 6}, wd[4] = {4, 3, 3, 3};
+  int x = b_input(g, "x", 4, xd, 0);
+  int c = b_node(g, ZN_OP_CONV, "conv", 2, (int[]){x, b_const_fill(g, "w", 4, wd, 1, -1, 1)}, "c");
+  b_conv_attrs(&g->nodes[c], 3, 1, 1, 1);
+  /* AlexNet/VGG: AdaptiveAvgPool2d at its identity size -> AveragePool k1 s1. */
+  int ap = b_node(g, ZN_OP_AVERAGE_POOL, "avgpool", 1, (int[]){b_out(g, c)}, "a");
+  b_pool_attrs(&g->nodes[ap], 1, 1, 0);
+  g->nodes[ap].attrs.pool.ceil_mode = true;  /* no effect at k1 s1 */
+  int fl = b_node(g, ZN_OP_FLATTEN, "flatten", 1, (int[]){b_out(g, ap)}, "f");
+  g->nodes[fl].attrs.axis.axis = 1;
+  zn_graph_mark_output(g, b_out(g, fl));
+  /* A 1x1 MaxPool writing a graph output: the Relu writes it. */
+  int r = b_node(g, ZN_OP_RELU, "relu", 1, (int[]){b_out(g, c)}, "r");
+  int mp = b_node(g, ZN_OP_MAX_POOL, "maxpool", 1, (int[]){b_out(g, r)}, "m");
+  b_pool_attrs(&g->nodes[mp], 1, 1, 0);
+  zn_graph_mark_output(g, b_out(g, mp));
+  /* Not identities: stride 2, pads 1, dilation 2 (kernel 1 still). */
+  int s2 = b_node(g, ZN_OP_AVERAGE_POOL, "stride2", 1, (int[]){b_out(g, r)}, "s2");
+  b_pool_attrs(&g->nodes[s2], 1, 2, 0);
+  int p1 = b_node(g, ZN_OP_MAX_POOL, "pad1", 1, (int[]){b_out(g, r)}, "p1");
+  b_pool_attrs(&g->nodes[p1], 1, 1, 1);
+  int d2 = b_node(g, ZN_OP_MAX_POOL, "dil2", 1, (int[]){b_out(g, r)}, "d2");
+  b_pool_attrs(&g->nodes[d2], 1, 1, 0);
+  g->nodes[d2].attrs.pool.dilation[1] = 2;
+  zn_graph_mark_output(g, b_out(g, s2));
+  zn_graph_mark_output(g, b_out(g, p1));
+  zn_graph_mark_output(g, b_out(g, d2));
+  CHECK_OK(zn_graph_verify(g));
+  CHECK_OK(zn_graph_optimize(g));
+  CHECK_OK(zn_graph_verify(g));
+  CHECK(b_find_node(g, "avgpool") < 0 && b_find_node(g, "maxpool") < 0);
+  CHECK(b_find_node(g, "stride2") >= 0 && b_find_node(g, "pad1") >= 0 && b_find_node(g, "dil2") >= 0);
+  CHECK_EQ_INT(g->num_nodes, 6);
+  int fn = b_find_node(g, "flatten"), rn = b_find_node(g, "relu");
+  CHECK(fn >= 0 && rn >= 0);
+  if (fn >= 0) CHECK(g->nodes[fn].inputs[0] == zn_graph_find_value(g, "c"));
+  if (rn >= 0) CHECK(strcmp(g->values[g->nodes[rn].outputs[0]].name, "m") == 0);
+  CHECK(val(g, "a") == NULL && val(g, "r") == NULL);
+  CHECK_SHAPE(g, "f", "[N,144]");
+  CHECK_SHAPE(g, "m", "[N,4,6,6]");
+  CHECK_SHAPE(g, "s2", "[N,4,3,3]");
+  CHECK_SHAPE(g, "p1", "[N,4,8,8]");
+  zn_graph_destroy(g);
+}
+
+static void test_pad_folds(void) {
+  zn_graph *g = NULL;
+  CHECK_OK(zn_graph_create(&g));
+  int64_t xd[4] = {1, 4, 7, 7}, wd[4] = {2, 4, 3, 3};
+  int x = b_input(g, "x", 4, xd, 0);
+  /* Inception's Mixed_5b: Pad [0,0,1,1,0,0,1,1] then AveragePool k3 s1 pads 0. */
+  int p1 = b_pad(g, "pad1", x, 4, (int64_t[]){0, 0, 1, 1, 0, 0, 1, 1}, ZN_PAD_CONSTANT, 0, "p1");
+  int ap = b_node(g, ZN_OP_AVERAGE_POOL, "avg", 1, (int[]){b_out(g, p1)}, "a");
+  b_pool_attrs(&g->nodes[ap], 3, 1, 0);
+  zn_graph_mark_output(g, b_out(g, ap));
+  /* Asymmetric pads into a Conv that already pads 1. */
+  int p2 = b_pad(g, "pad2", x, 4, (int64_t[]){0, 0, 0, 2, 0, 0, 1, 0}, ZN_PAD_CONSTANT, 0, "p2");
+  int c = b_node(g, ZN_OP_CONV, "conv", 2, (int[]){b_out(g, p2), b_const_fill(g, "w", 4, wd, 1, -1, 1)}, "c");
+  b_conv_attrs(&g->nodes[c], 3, 2, 1, 1);
+  zn_graph_mark_output(g, b_out(g, c));
+  /* AveragePool that already counts its own pads: the pads add up. */
+  int p3 = b_pad(g, "pad3", x, 4, (int64_t[]){0, 0, 1, 0, 0, 0, 0, 1}, ZN_PAD_CONSTANT, 0, "p3");
+  int ap3 = b_node(g, ZN_OP_AVERAGE_POOL, "avg3", 1, (int[]){b_out(g, p3)}, "a3");
+  b_pool_attrs(&g->nodes[ap3], 3, 2, 1);
+  g->nodes[ap3].attrs.pool.count_include_pad = true;
+  zn_graph_mark_output(g, b_out(g, ap3));
+  CHECK_OK(zn_graph_verify(g));
+  CHECK_OK(zn_graph_infer_shapes(g));
+  char before[3][128];
+  snprintf(before[0], 128, "%s", b_shape(g, "a"));
+  snprintf(before[1], 128, "%s", b_shape(g, "c"));
+  snprintf(before[2], 128, "%s", b_shape(g, "a3"));
+  CHECK_OK(zn_graph_optimize(g));
+  CHECK_OK(zn_graph_verify(g));
+  CHECK_EQ_INT(b_count_op(g, ZN_OP_PAD), 0);
+  CHECK_EQ_INT(g->num_nodes, 3);
+  CHECK_SHAPE(g, "a", before[0]);
+  CHECK_SHAPE(g, "c", before[1]);
+  CHECK_SHAPE(g, "a3", before[2]);
+  CHECK_SHAPE(g, "a", "[N,4,7,7]");
+  int xi = zn_graph_find_value(g, "x");
+  int an = b_find_node(g, "avg"), cn = b_find_node(g, "conv"), a3n = b_find_node(g, "avg3");
+  CHECK(an >= 0 && cn >= 0 && a3n >= 0);
+  if (an >= 0) {
+    const zn_pool_attrs *a = &g->nodes[an].attrs.pool;
+    CHECK(g->nodes[an].inputs[0] == xi);
+    CHECK(a->count_include_pad && !a->ceil_mode);
+    CHECK(a->pad_begin[0] == 1 && a->pad_begin[1] == 1 && a->pad_end[0] == 1 && a->pad_end[1] == 1);
+  }
+  if (cn >= 0) {
+    const zn_conv_attrs *a = &g->nodes[cn].attrs.conv;
+    CHECK(g->nodes[cn].inputs[0] == xi);
+    CHECK(a->pad_begin[0] == 1 && a->pad_begin[1] == 3 && a->pad_end[0] == 2 && a->pad_end[1] == 1);
+  }
+  if (a3n >= 0) {
+    const zn_pool_attrs *a = &g->nodes[a3n].attrs.pool;
+    CHECK(a->count_include_pad);
+    CHECK(a->pad_begin[0] == 2 && a->pad_begin[1] == 1 && a->pad_end[0] == 1 && a->pad_end[1] == 2);
+  }
+  CHECK(val(g, "p1") == NULL && val(g, "p2") == NULL && val(g, "p3") == NULL);
+  zn_graph_destroy(g);
+}
+
+/* Each case: Pad -> consumer where the fold would change the result. */
+static void test_pad_not_folded(void) {
+  zn_graph *g = NULL;
+  CHECK_OK(zn_graph_create(&g));
+  int64_t xd[4] = {1, 4, 7, 7}, wd[4] = {2, 4, 3, 3}, sp[8] = {0, 0, 1, 1, 0, 0, 1, 1};
+  int x = b_input(g, "x", 4, xd, 0);
+  int w = b_const_fill(g, "w", 4, wd, 1, -1, 1);
+  struct { const char *name; zn_op op; zn_pad_mode mode; float value; int64_t pads[8]; int pool_pad; bool ceil, incl; } cases[] = {
+      {"maxpool", ZN_OP_MAX_POOL, ZN_PAD_CONSTANT, 0, {0, 0, 1, 1, 0, 0, 1, 1}, 0, false, false}, /* -inf pads */
+      {"value1", ZN_OP_AVERAGE_POOL, ZN_PAD_CONSTANT, 1, {0, 0, 1, 1, 0, 0, 1, 1}, 0, false, false},
+      {"reflect", ZN_OP_CONV, ZN_PAD_REFLECT, 0, {0, 0, 1, 1, 0, 0, 1, 1}, 0, false, false},
+      {"channel", ZN_OP_CONV, ZN_PAD_CONSTANT, 0, {0, 1, 1, 1, 0, 0, 1, 1}, 0, false, false},
+      {"ceil", ZN_OP_AVERAGE_POOL, ZN_PAD_CONSTANT, 0, {0, 0, 1, 1, 0, 0, 1, 1}, 0, true, false},
+      {"excl", ZN_OP_AVERAGE_POOL, ZN_PAD_CONSTANT, 0, {0, 0, 1, 1, 0, 0, 1, 1}, 1, false, false},
+      /* pad 3 >= kernel 3: windows wholly in the padding, kept as a Pad */
+      {"wide", ZN_OP_AVERAGE_POOL, ZN_PAD_CONSTANT, 0, {0, 0, 3, 0, 0, 0, 0, 0}, 0, false, false},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char pn[32], pv[32], cn[32], cv[32];
+    snprintf(pn, sizeof pn, "pad_%s", cases[i].name);
+    snprintf(pv, sizeof pv, "p_%s", cases[i].name);
+    snprintf(cn, sizeof cn, "use_%s", cases[i].name);
+    snprintf(cv, sizeof cv, "u_%s", cases[i].name);
+    int p = b_pad(g, pn, x, 4, cases[i].pads, cases[i].mode, cases[i].value, pv);
+    int u;
+    if (cases[i].op == ZN_OP_CONV) {
+      int64_t cd[4] = {2, cases[i].pads[1] ? 5 : 4, 3, 3};
+      int wv = cases[i].pads[1] ? b_const_fill(g, "w5", 4, cd, 2, -1, 1) : w;
+      u = b_node(g, ZN_OP_CONV, cn, 2, (int[]){b_out(g, p), wv}, cv);
+      b_conv_attrs(&g->nodes[u], 3, 1, 0, 1);
+    } else {
+      u = b_node(g, cases[i].op, cn, 1, (int[]){b_out(g, p)}, cv);
+      b_pool_attrs(&g->nodes[u], 3, 2, cases[i].pool_pad);
+      g->nodes[u].attrs.pool.ceil_mode = cases[i].ceil;
+      g->nodes[u].attrs.pool.count_include_pad = cases[i].incl;
+    }
+    zn_graph_mark_output(g, b_out(g, u));
+  }
+  /* Two consumers; a Pad read as the Conv's weight-side input; a Pad that is a graph output. */
+  int p2 = b_pad(g, "pad_two", x, 4, sp, ZN_PAD_CONSTANT, 0, "p_two");
+  for (int k = 0; k < 2; k++) {
+    int u = b_node(g, ZN_OP_AVERAGE_POOL, k ? "two_b" : "two_a", 1, (int[]){b_out(g, p2)}, k ? "tb" : "ta");
+    b_pool_attrs(&g->nodes[u], 3, 1, 0);
+    zn_graph_mark_output(g, b_out(g, u));
+  }
+  int p3 = b_pad(g, "pad_out", x, 4, sp, ZN_PAD_CONSTANT, 0, "p_out");
+  int u3 = b_node(g, ZN_OP_AVERAGE_POOL, "use_out", 1, (int[]){b_out(g, p3)}, "u_out");
+  b_pool_attrs(&g->nodes[u3], 3, 1, 0);
+  zn_graph_mark_output(g, b_out(g, p3));
+  zn_graph_mark_output(g, b_out(g, u3));
+  CHECK_OK(zn_graph_verify(g));
+  CHECK_OK(zn_graph_optimize(g));
+  CHECK_OK(zn_graph_verify(g));
+  CHECK_EQ_INT(b_count_op(g, ZN_OP_PAD), 9);
+  for (int i = 0; i < g->num_nodes; i++) {
+    const zn_node *n = &g->nodes[i];
+    if (n->op == ZN_OP_PAD) continue;
+    /* every consumer still reads its Pad, with its own pads unchanged */
+    CHECK_EQ_INT(g->nodes[g->values[n->inputs[0]].producer].op, ZN_OP_PAD);
+    if (n->op == ZN_OP_CONV) CHECK_EQ_INT(n->attrs.conv.pad_begin[0], 0);
+    if (n->op == ZN_OP_AVERAGE_POOL) CHECK(!n->attrs.pool.count_include_pad);
+  }
+  zn_graph_destroy(g);
+}
+
 static void test_counts(void) {
   zn_graph *g = NULL;
   CHECK_OK(zn_graph_create(&g));
@@ -226,6 +463,10 @@ int zn_test_main(void) {
   test_residual_and_act();
   test_act_fusion_rules();
   test_identity_paths();
+  test_zero_pad_removed();
+  test_unit_pools_removed();
+  test_pad_folds();
+  test_pad_not_folded();
   test_counts();
   return 0;
 }

@@ -1,0 +1,233 @@
+/* The Pad and pooling passes of graph/passes.c checked by running graphs: each
+ * one runs on ref as built (Pad and 1x1 pool nodes included) and again after
+ * zn_graph_optimize, where the outputs must agree to rounding (the passes only
+ * drop additions of zero). The optimised graph must then be taken whole by
+ * every other backend built here (onednn, xnnpack: neither runs Pad, xnnpack
+ * rejects 1x1 pools) and match the unoptimised ref output. */
+#include <stdlib.h>
+
+#include "test_ref_util.h"
+
+/* Compile, create, reshape(batch), run on backend b; ZN_ERR_UNSUPPORTED_OP
+ * naming nothing when some node is refused. The graph's shapes are inferred. */
+static zn_status run_on(const zn_backend_ops *b, const zn_graph *g, int64_t batch, const float *x, float *y) {
+  for (int i = 0; i < g->num_nodes; i++)
+    if (!b->supports_node(g, &g->nodes[i])) {
+      fprintf(stderr, "  %s refuses node '%s' (%s)\n", b->name, g->nodes[i].name, zn_op_name(g->nodes[i].op));
+      return ZN_ERR_UNSUPPORTED_OP;
+    }
+  void *compiled = NULL, *inst = NULL;
+  zn_backend_compile_options co = {ZN_PRECISION_FP32};
+  zn_backend_instance_options io = {1, NULL, 0};
+  const void *inputs[1] = {x};
+  void *outputs[1] = {y};
+  zn_status st = b->compile(g, &co, &compiled);
+  if (st == ZN_OK) st = b->instance_create(compiled, &io, &inst);
+  if (st == ZN_OK) st = b->instance_reshape(inst, batch);
+  if (st == ZN_OK) st = b->instance_run(inst, inputs, outputs);
+  if (inst) b->instance_destroy(inst);
+  if (compiled) b->compiled_destroy(compiled);
+  return st;
+}
+
+static int count_op(const zn_graph *g, zn_op op) {
+  int c = 0;
+  for (int i = 0; i < g->num_nodes; i++) c += g->nodes[i].op == op;
+  return c;
+}
+
+/* Runs g (one input, one output; takes ownership) before and after the passes,
+ * and checks the optimised graph has pads_left Pad nodes and pools_left
+ * MaxPool/AveragePool nodes. negative: inputs all below zero (where a zero pad
+ * and a -inf pad differ under MaxPool). other_backends: also run the optimised
+ * graph on every other backend built. */
+static void check_graph(const char *what, zn_graph *g, int64_t batch, int pads_left, int pools_left, bool negative,
+                        bool other_backends) {
+  zn_graph *opt = NULL;
+  CHECK_OK(zn_graph_verify(g));
+  CHECK_OK(zn_graph_clone(g, &opt));
+  CHECK_OK(zn_graph_infer_shapes(g));
+  int64_t xn = 0, yn = 0;
+  CHECK(zn_value_num_elements(&g->values[g->inputs[0]], batch, &xn));
+  CHECK(zn_value_num_elements(&g->values[g->outputs[0]], batch, &yn));
+  float *x = malloc((size_t)xn * 4), *want = malloc((size_t)yn * 4), *got = malloc((size_t)yn * 4);
+  CHECK(x && want && got && opt);
+  if (!x || !want || !got || !opt) goto done;
+  rt_fill(x, xn, 1234);
+  if (negative)
+    for (int64_t i = 0; i < xn; i++) x[i] = -1.0f - fabsf(x[i]);
+  CHECK_OK(rt_run(g, batch, (const void *[]){x}, (void *[]){want}));
+  CHECK(count_op(g, ZN_OP_PAD) + count_op(g, ZN_OP_AVERAGE_POOL) + count_op(g, ZN_OP_MAX_POOL) > 0);
+
+  CHECK_OK(zn_graph_optimize(opt));
+  CHECK_OK(zn_graph_verify(opt));
+  CHECK_EQ_INT(count_op(opt, ZN_OP_PAD), pads_left);
+  CHECK_EQ_INT(count_op(opt, ZN_OP_AVERAGE_POOL) + count_op(opt, ZN_OP_MAX_POOL), pools_left);
+  memset(got, 0, (size_t)yn * 4);
+  CHECK_OK(rt_run(opt, batch, (const void *[]){x}, (void *[]){got}));
+  char label[160];
+  snprintf(label, sizeof label, "%s: ref optimised vs as built", what);
+  rt_check_close(label, got, want, yn, 1e-6f);
+
+  for (size_t i = 0; other_backends && zn_backend_at(i); i++) {
+    const zn_backend_ops *b = zn_backend_at(i);
+    if (b == &zn_backend_ref || (b->available && !b->available())) continue;
+    memset(got, 0, (size_t)yn * 4);
+    zn_status st = run_on(b, opt, batch, x, got);
+    zn_test_checks++;
+    if (st != ZN_OK) {
+      zn_test_failures++;
+      fprintf(stderr, "%s: backend %s failed on the optimised graph: %s\n", what, b->name, zn_last_error());
+      continue;
+    }
+    snprintf(label, sizeof label, "%s: %s optimised vs ref as built", what, b->name);
+    rt_check_close(label, got, want, yn, 1e-4f);
+  }
+done:
+  free(x);
+  free(want);
+  free(got);
+  zn_graph_destroy(opt);
+  zn_graph_destroy(g);
+}
+
+/* ---- graph builders ---- */
+
+static int add_input(zn_graph *g, int64_t c, int64_t h, int64_t w) {
+  return rt_input(g, "x", ZN_DTYPE_FLOAT32, 4, (int64_t[]){1, c, h, w}, 0);
+}
+
+static int add_conv(zn_graph *g, const char *name, int x, int64_t cin, int64_t cout, int64_t k, int64_t stride,
+                    int64_t pad, uint64_t seed) {
+  int64_t wd[4] = {cout, cin, k, k}, n = cout * cin * k * k;
+  float *w = malloc((size_t)n * 4), b[64];
+  if (!w) return -1;
+  rt_fill(w, n, seed);
+  rt_fill(b, cout, seed + 1);
+  char wn[64], bn[64], yn[64];
+  snprintf(wn, sizeof wn, "%s.w", name);
+  snprintf(bn, sizeof bn, "%s.b", name);
+  snprintf(yn, sizeof yn, "%s.y", name);
+  int wv = rt_const(g, wn, ZN_DTYPE_FLOAT32, 4, wd, w), bv = rt_const(g, bn, ZN_DTYPE_FLOAT32, 1, &cout, b);
+  free(w);
+  int y = rt_value(g, yn);
+  zn_node *c = rt_node(g, ZN_OP_CONV, name, 3, (int[]){x, wv, bv}, y);
+  if (!c) return -1;
+  zn_conv_attrs *a = &c->attrs.conv;
+  a->num_spatial = 2;
+  a->group = 1;
+  for (int i = 0; i < 2; i++) {
+    a->kernel[i] = k;
+    a->stride[i] = stride;
+    a->dilation[i] = 1;
+    a->pad_begin[i] = a->pad_end[i] = pad;
+  }
+  return y;
+}
+
+static int add_pad(zn_graph *g, const char *name, int x, const int64_t pads[8]) {
+  int y = rt_value(g, name);
+  zn_node *n = rt_node(g, ZN_OP_PAD, name, 1, &x, y);
+  if (!n) return -1;
+  n->attrs.pad.mode = ZN_PAD_CONSTANT;
+  n->attrs.pad.num_pads = 8;
+  memcpy(n->attrs.pad.pads, pads, 8 * sizeof(int64_t));
+  n->attrs.pad.value = 0;
+  return y;
+}
+
+static int add_pool(zn_graph *g, zn_op op, const char *name, int x, int64_t k, int64_t stride, int64_t pad,
+                    bool include_pad) {
+  int y = rt_value(g, name);
+  zn_node *n = rt_node(g, op, name, 1, &x, y);
+  if (!n) return -1;
+  zn_pool_attrs *a = &n->attrs.pool;
+  a->num_spatial = 2;
+  a->count_include_pad = include_pad;
+  for (int i = 0; i < 2; i++) {
+    a->kernel[i] = k;
+    a->stride[i] = stride;
+    a->dilation[i] = 1;
+    a->pad_begin[i] = a->pad_end[i] = pad;
+  }
+  return y;
+}
+
+static zn_graph *new_graph(void) {
+  zn_graph *g = NULL;
+  CHECK_OK(zn_graph_create(&g));
+  return g;
+}
+
+/* DenseNet-161's transition: conv, Pad [0]*8, AveragePool k2 s2. */
+static void test_densenet_transition(void) {
+  zn_graph *g = new_graph();
+  if (!g) return;
+  int x = add_input(g, 6, 10, 10);
+  int c = add_conv(g, "conv", x, 6, 5, 1, 1, 0, 10);
+  int p = add_pad(g, "pad", c, (int64_t[]){0, 0, 0, 0, 0, 0, 0, 0});
+  zn_graph_mark_output(g, add_pool(g, ZN_OP_AVERAGE_POOL, "pool", p, 2, 2, 0, false));
+  check_graph("densenet transition", g, 2, 0, 1, false, true);
+}
+
+/* Inception-V3's Mixed_5b branch: Pad [0,0,1,1,0,0,1,1], AveragePool k3 s1
+ * pads 0 (count_include_pad written by PyTorch as a Pad), then a 1x1 conv. */
+static void test_inception_branch(void) {
+  zn_graph *g = new_graph();
+  if (!g) return;
+  int x = add_input(g, 4, 9, 9);
+  int p = add_pad(g, "pad", x, (int64_t[]){0, 0, 1, 1, 0, 0, 1, 1});
+  int a = add_pool(g, ZN_OP_AVERAGE_POOL, "pool", p, 3, 1, 0, false);
+  zn_graph_mark_output(g, add_conv(g, "conv", a, 4, 3, 1, 1, 0, 20));
+  check_graph("inception branch", g, 2, 0, 1, false, true);
+}
+
+/* Asymmetric Pad into a strided AveragePool that already counts its own pad,
+ * and an asymmetric Pad into a strided conv with its own pad. */
+static void test_asymmetric_folds(void) {
+  zn_graph *g = new_graph();
+  if (!g) return;
+  int x = add_input(g, 3, 11, 8);
+  int p = add_pad(g, "pad1", x, (int64_t[]){0, 0, 1, 0, 0, 0, 0, 1});
+  int a = add_pool(g, ZN_OP_AVERAGE_POOL, "pool", p, 3, 2, 1, true);
+  int p2 = add_pad(g, "pad2", a, (int64_t[]){0, 0, 0, 1, 0, 0, 2, 0});
+  zn_graph_mark_output(g, add_conv(g, "conv", p2, 3, 4, 3, 2, 1, 30));
+  check_graph("asymmetric folds", g, 3, 0, 1, false, true);
+}
+
+/* Pad into MaxPool must stay: with every input below zero the zero padding
+ * wins at the borders, which MaxPool's own (-inf) padding would not. onednn
+ * and xnnpack refuse the Pad, so this graph runs on ref only. */
+static void test_maxpool_keeps_pad(void) {
+  zn_graph *g = new_graph();
+  if (!g) return;
+  int x = add_input(g, 2, 6, 6);
+  int p = add_pad(g, "pad", x, (int64_t[]){0, 0, 1, 1, 0, 0, 1, 1});
+  zn_graph_mark_output(g, add_pool(g, ZN_OP_MAX_POOL, "pool", p, 3, 2, 0, false));
+  check_graph("maxpool keeps its pad", g, 2, 1, 1, true, false);
+}
+
+/* AlexNet / VGG-16 tail: AdaptiveAvgPool2d at its identity size written as
+ * AveragePool k1 s1, then a flatten; plus a 1x1 MaxPool. */
+static void test_unit_pools(void) {
+  zn_graph *g = new_graph();
+  if (!g) return;
+  int x = add_input(g, 4, 6, 6);
+  int c = add_conv(g, "conv", x, 4, 8, 3, 1, 1, 40);
+  int m = add_pool(g, ZN_OP_MAX_POOL, "maxpool", c, 1, 1, 0, false);
+  int a = add_pool(g, ZN_OP_AVERAGE_POOL, "avgpool", m, 1, 1, 0, false);
+  int f = rt_value(g, "flat");
+  zn_node *fl = rt_node(g, ZN_OP_FLATTEN, "flatten", 1, &a, f);
+  if (fl) fl->attrs.axis.axis = 1;
+  zn_graph_mark_output(g, f);
+  check_graph("unit pools", g, 2, 0, 0, false, true);
+}
+
+int zn_test_main(void) {
+  test_densenet_transition();
+  test_inception_branch();
+  test_asymmetric_folds();
+  test_maxpool_keeps_pad();
+  test_unit_pools();
+  return 0;
+}
