@@ -99,7 +99,8 @@ int main(int argc, char **argv) {
   zn_precision prec = argc > 4 && strcmp(argv[4], "bf16") == 0 ? ZN_PRECISION_BF16 : ZN_PRECISION_FP32;
   double seconds = argc > 5 ? atof(argv[5]) : 1.0;
   int show = getenv("ZN_BENCH_DESCRIBE") != NULL;
-  if (getenv("ZN_BENCH_LOG")) zn_log_set(log_to_stderr, NULL, ZN_LOG_INFO);
+  const char *lv = getenv("ZN_BENCH_LOG");  /* any value: info; "debug": also per-conv Winograd timings */
+  if (lv) zn_log_set(log_to_stderr, NULL, strcmp(lv, "debug") == 0 ? ZN_LOG_DEBUG : ZN_LOG_INFO);
   char list[512];
   snprintf(list, sizeof list, "%s", models);
   int rc = 0;

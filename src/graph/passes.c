@@ -127,8 +127,9 @@ static bool bypass(zn_graph *g, bool *dead, int i, int x) {
 static bool is_zero_pad(const zn_graph *g, const zn_node *n) {
   /* num_inputs 1: shape inference has moved the pads into the attributes. */
   if (n->op != ZN_OP_PAD || n->num_inputs != 1 || n->num_outputs != 1) return false;
+  if (n->inputs[0] < 0) return false;
   const zn_value *x = &g->values[n->inputs[0]];
-  if (n->inputs[0] < 0 || x->num_dims < 0 || n->attrs.pad.num_pads != 2 * x->num_dims) return false;
+  if (x->num_dims < 0 || n->attrs.pad.num_pads != 2 * x->num_dims) return false;
   for (int k = 0; k < n->attrs.pad.num_pads; k++)
     if (n->attrs.pad.pads[k] != 0) return false;
   return true;

@@ -26,6 +26,8 @@ ZN_INTERNAL zn_status zn_graph_remove_unit_pools(zn_graph *g);
  * whose output only feeds input 0 of one AveragePool (ceil_mode off, dilation
  * 1, pads 0 or count_include_pad) or one Conv: its spatial pads are added to
  * the consumer's pads (count_include_pad set), which is numerically the same.
+ * Not into an AveragePool when a summed pad would reach the kernel size (a
+ * window wholly in padding, which backends mishandle).
  * PyTorch writes count_include_pad average pooling as Pad + AveragePool.
  * MaxPool is left alone: its padding is -inf, not 0. */
 ZN_INTERNAL zn_status zn_graph_fold_pads(zn_graph *g);

@@ -423,6 +423,7 @@ typedef struct plan_ctx {
   bool *is_output;
   bool *fold_flatten; /* per node */
   bool *residual_src; /* per value: added as a residual by some conv */
+  bool *relu_fused;   /* per node: a ReLU folded into the batch norm before it (dnnl_fuse_norm_relu) */
 } plan_ctx;
 
 static int root_of(const odn_compiled *c, int v) { return c->values[v].root; }
@@ -772,6 +773,17 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
     }
     case ZN_OP_RELU: case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH: case ZN_OP_CLIP:
     case ZN_OP_TANH:
+      if (p->relu_fused[ni]) {
+        /* the batch norm producing x applies the ReLU */
+        int bn = c->num_ops - 1;
+        while (bn >= 0 && !(c->ops[bn].kind == ODN_BNORM && c->ops[bn].out == x)) bn--;
+        if (bn >= 0) {  /* x's only reader is this ReLU: nothing saw x without it */
+          c->ops[bn].fuse_relu = true;
+          c->num_bn_relu++;
+          set_alias(c, y, x, c->values[x].layout);
+          return ZN_OK;
+        }
+      }
       set_value(c, y, c->values[x].layout, dt);
       return add_op(c, ODN_ELTWISE, ni, 1, &x, y, &op);
     case ZN_OP_SOFTMAX: {
@@ -1020,8 +1032,9 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
     }
     case ODN_BNORM: {
       dnnl_batch_normalization_desc_t bd;
+      unsigned flags = dnnl_use_global_stats | dnnl_use_scale | dnnl_use_shift | (op->fuse_relu ? dnnl_fuse_norm_relu : 0u);
       st = dnnl_batch_normalization_forward_desc_init(&bd, dnnl_forward_inference, &src, n->attrs.batch_norm.epsilon,
-                                                      dnnl_use_global_stats | dnnl_use_scale | dnnl_use_shift);
+                                                      flags);
       if (st == dnnl_success) st = make_attr(&attr, NULL, false);
       if (st == dnnl_success) st = dnnl_primitive_desc_create(pd_out, &bd, attr, eng, NULL);
       break;
@@ -1148,7 +1161,10 @@ static zn_status plan_all(odn_compiled *c) {
   p.is_output = zn_calloc((size_t)g->num_values + 1, sizeof *p.is_output);
   p.fold_flatten = zn_calloc((size_t)g->num_nodes + 1, sizeof *p.fold_flatten);
   p.residual_src = zn_calloc((size_t)g->num_values + 1, sizeof *p.residual_src);
-  if (!p.last_use || !p.is_output || !p.fold_flatten || !p.residual_src) {
+  p.relu_fused = zn_calloc((size_t)g->num_nodes + 1, sizeof *p.relu_fused);
+  int *readers = zn_calloc((size_t)g->num_values + 1, sizeof *readers);
+  if (!p.last_use || !p.is_output || !p.fold_flatten || !p.residual_src || !p.relu_fused || !readers) {
+    zn_free(readers);
     st = zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to plan onednn steps: out of memory");
     goto done;
   }
@@ -1163,6 +1179,22 @@ static zn_status plan_all(odn_compiled *c) {
     int r = g->nodes[i].op == ZN_OP_CONV ? input_or_none(&g->nodes[i], 3) : ZN_NO_VALUE;
     if (r >= 0 && r < g->num_values) p.residual_src[r] = true;
   }
+  /* BatchNormalization -> ReLU (its only reader, not a graph output): one
+   * batch-norm primitive with the fuse-ReLU flag; the ReLU's output aliases it. */
+  for (int i = 0; i < g->num_nodes; i++)
+    for (int k = 0; k < g->nodes[i].num_inputs; k++) {
+      int v = zn_node_input(&g->nodes[i], k);
+      if (v >= 0 && v < g->num_values) readers[v]++;
+    }
+  for (int i = 0; i < g->num_nodes; i++) {
+    const zn_node *n = &g->nodes[i];
+    if (n->op != ZN_OP_RELU || n->num_inputs != 1) continue;
+    int v = zn_node_input(n, 0), pn = v >= 0 ? val(g, v)->producer : -1;
+    if (pn >= 0 && g->nodes[pn].op == ZN_OP_BATCH_NORM && readers[v] == 1 && !p.is_output[v] && supports(g, n) &&
+        val(g, v)->num_dims == 4)
+      p.relu_fused[i] = true;
+  }
+  zn_free(readers);
   /* Flatten(axis 1) of a 4-D tensor read only by inner products: fold it
    * (the inner product takes the 4-D source, weights reshaped to {M,C,H,W}). */
   for (int i = 0; i < g->num_nodes; i++) {
@@ -1227,6 +1259,7 @@ done:
   zn_free(p.is_output);
   zn_free(p.fold_flatten);
   zn_free(p.residual_src);
+  zn_free(p.relu_fused);
   return st;
 }
 
@@ -1408,6 +1441,7 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
   if (c->num_fused_residual_inplace || c->num_residual_copies)
     sb_printf(&s, "residual adds as sum post-op: %d in place, %d after a copy\n", c->num_fused_residual_inplace,
               c->num_residual_copies);
+  if (c->num_bn_relu) sb_printf(&s, "batch norm + ReLU fused (fuse_norm_relu): %d\n", c->num_bn_relu);
   if (c->num_flatten_folded) sb_printf(&s, "flatten folded into inner product (4-D source): %d\n", c->num_flatten_folded);
   int priv = atomic_load(&c->num_private_weight_copies);
   if (priv)

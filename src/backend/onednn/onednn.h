@@ -69,6 +69,7 @@ typedef struct odn_op {
   int residual;            /* conv: value added before the activation, or -1 */
   dnnl_data_type_t cdt;    /* conv / inner product: src and weights data type */
   bool wino;               /* conv: Winograd (nChw16c src/dst) */
+  bool fuse_relu;          /* batch norm: dnnl_fuse_norm_relu (the ReLU node after it is an alias) */
   double time_direct_ns, time_wino_ns;  /* conv: compile-time timings when both were tried (else 0) */
   bool ip_src_4d;          /* inner product reads the 4-D tensor before a folded Flatten */
   /* pooling (also global pools): resolved geometry */
@@ -91,7 +92,7 @@ typedef struct odn_compiled {
   odn_op *ops;
   int num_ops, cap_ops;
   size_t weight_bytes;
-  int num_fused_residual_inplace, num_residual_copies, num_flatten_folded, num_converts, num_wino;
+  int num_fused_residual_inplace, num_residual_copies, num_flatten_folded, num_converts, num_wino, num_bn_relu;
   atomic_int num_private_weight_copies;  /* instances that re-packed a conv/ip for their batch */
 } odn_compiled;
 

@@ -45,7 +45,7 @@ static int ops_for(const xp_compiled *c, const xp_step *st) {
   case XP_IMPORT: case XP_EXPORT: case XP_VIEW: case XP_RESHAPE: case XP_BATCH_NORM: case XP_LRN: case XP_BINARY:
   case XP_GMP:
     return 0;
-  case XP_CONV: return 2;
+  case XP_CONV: return st->conv_slices + 1; /* the slices, then the residual add */
   case XP_CONCAT: return step_node(c, st)->num_inputs;
   default: return 1;
   }
@@ -92,11 +92,18 @@ static zn_status create_conv(xp_instance *in, const xp_step *st, xnn_operator_t 
   const bool res = has_residual(n);
   const float lo = res ? -INFINITY : st->out_min, hi = res ? INFINITY : st->out_max;
   const xp_value *xv = &c->values[st->in], *yv = &c->values[st->out];
-  enum xnn_status s = xnn_create_convolution2d_nhwc_f32(
-      (uint32_t)a->pad_begin[0], (uint32_t)a->pad_end[1], (uint32_t)a->pad_end[0], (uint32_t)a->pad_begin[1],
-      (uint32_t)kh, (uint32_t)kw, (uint32_t)a->stride[0], (uint32_t)a->stride[1], (uint32_t)a->dilation[0],
-      (uint32_t)a->dilation[1], (uint32_t)G, (size_t)cig, (size_t)(cout / G), (size_t)xv->pixel_stride,
-      (size_t)yv->pixel_stride, k, bias, lo, hi, 0, &ops[0]);
+  enum xnn_status s = xnn_status_success;
+  /* One operator per output-channel slice (one when not split); all write
+   * into the same output with its pixel stride. */
+  for (int sl = 0; sl < st->conv_slices && s == xnn_status_success; sl++) {
+    const int64_t o0 = sl * st->slice_channels, oc = ZN_MIN(st->slice_channels, cout - o0);
+    s = xnn_create_convolution2d_nhwc_f32(
+        (uint32_t)a->pad_begin[0], (uint32_t)a->pad_end[1], (uint32_t)a->pad_end[0], (uint32_t)a->pad_begin[1],
+        (uint32_t)kh, (uint32_t)kw, (uint32_t)a->stride[0], (uint32_t)a->stride[1], (uint32_t)a->dilation[0],
+        (uint32_t)a->dilation[1], (uint32_t)G, (size_t)cig, (size_t)(st->conv_slices > 1 ? oc : cout / G),
+        (size_t)xv->pixel_stride, (size_t)yv->pixel_stride, k + o0 * kh * kw * cig, bias ? bias + o0 : NULL, lo, hi,
+        0, &ops[sl]);
+  }
   zn_free_aligned(k); /* XNNPACK packed its own copy */
   if (s != xnn_status_success) return xnn_fail(n, "create XNNPACK convolution", s);
   if (res) {
@@ -104,7 +111,7 @@ static zn_status create_conv(xp_instance *in, const xp_step *st, xnn_operator_t 
     /* Dense output and residual: XNNPACK's add (with the activation as its
      * clamp); otherwise a strided C loop at run time. */
     if (yv->pixel_stride == gval(c, st->out)->dims[1] && c->values[r].pixel_stride == gval(c, r)->dims[1]) {
-      s = xnn_create_add_nd_f32(st->out_min, st->out_max, 0, &ops[1]);
+      s = xnn_create_add_nd_f32(st->out_min, st->out_max, 0, &ops[st->conv_slices]);
       if (s != xnn_status_success) return xnn_fail(n, "create XNNPACK add (residual)", s);
     }
   }
@@ -263,10 +270,12 @@ static zn_status setup_step(xp_instance *in, int si) {
   enum xnn_status s = xnn_status_success;
   switch (st->kind) {
   case XP_CONV:
-    s = xnn_setup_convolution2d_nhwc_f32(ops[0], (size_t)x->n, (size_t)x->h, (size_t)x->w, x->data, y->data, in->pool);
-    if (s == xnn_status_success && ops[1]) {
+    for (int sl = 0; sl < st->conv_slices && s == xnn_status_success; sl++)
+      s = xnn_setup_convolution2d_nhwc_f32(ops[sl], (size_t)x->n, (size_t)x->h, (size_t)x->w, x->data,
+                                           y->data + sl * st->slice_channels, in->pool);
+    if (s == xnn_status_success && ops[st->conv_slices]) {
       const size_t count = (size_t)y->count;
-      s = xnn_setup_add_nd_f32(ops[1], 1, &count, 1, &count, y->data, in->t[zn_node_input(n, 3)].data, y->data,
+      s = xnn_setup_add_nd_f32(ops[st->conv_slices], 1, &count, 1, &count, y->data, in->t[zn_node_input(n, 3)].data, y->data,
                                in->pool);
     }
     break;
@@ -518,9 +527,9 @@ zn_status zn_xnnpack_instance_run(void *instance, const void *const *inputs, voi
       else memcpy(outputs[st->io], x->data, (size_t)x->count * sizeof(float));
       break;
     case XP_CONV:
-      s = xnn_run_operator(ops[0], in->pool);
+      for (int sl = 0; sl < st->conv_slices && s == xnn_status_success; sl++) s = xnn_run_operator(ops[sl], in->pool);
       if (s == xnn_status_success && has_residual(n)) {
-        if (ops[1]) s = xnn_run_operator(ops[1], in->pool);
+        if (ops[st->conv_slices]) s = xnn_run_operator(ops[st->conv_slices], in->pool);
         else binary_loop(ZN_OP_ADD, y, &in->t[zn_node_input(n, 3)], y, true, st->out_min, st->out_max);
       }
       break;

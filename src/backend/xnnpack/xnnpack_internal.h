@@ -51,7 +51,15 @@ typedef struct xp_step {
   float *bn_scale, *bn_shift;  /* batch norm: y = x * scale + shift (owned, shared) */
   uint32_t extra_h, extra_w;   /* pools: padding added bottom/right for ceil_mode */
   float out_min, out_max;      /* fused clamp */
+  int conv_slices;             /* conv: operators it is split into by output channels (1: not split) */
+  int64_t slice_channels;      /* conv: output channels per slice (the last may have fewer) */
 } xp_step;
+
+/* Dense convolutions whose weights exceed this many bytes are split by output
+ * channels into several operators with at most this much weight each, so each
+ * operator's packed panel stays in L2 while XNNPACK walks every row tile
+ * (ZN_XNNPACK_SLICE_KB overrides it; 0 disables). */
+#define ZN_XNNPACK_SLICE_BYTES_DEFAULT ((size_t)512 * 1024)
 
 typedef struct xp_compiled {
   const zn_graph *g;     /* borrowed: outlives the compiled model */
@@ -61,6 +69,8 @@ typedef struct xp_compiled {
   size_t weight_bytes;   /* constants read at instance creation + BN tables */
   size_t packed_estimate_bytes; /* per instance: weights XNNPACK packs into each instance's operators */
   int num_views, num_concat_copies, num_kind[XP_KIND_COUNT];
+  int num_sliced_convs, num_conv_slices; /* convs split by output channels, and their operators */
+  size_t slice_bytes;    /* the weight bound per slice used (0: slicing off) */
 } xp_compiled;
 
 ZN_INTERNAL const char *zn_xnnpack_kind_name(xp_kind kind);

@@ -1,7 +1,8 @@
 /* onednn backend on small multi-layer graphs: residual + ReLU fusion (in place
  * and after a copy), batch 1 and 3 and a reshape between them, two instances
  * of one compiled model running in two threads, describe(), errors, bf16
- * against the fp32 oracle, and graph outputs that are constants. */
+ * against the fp32 oracle (every bf16 scheme), Winograd convolutions (forced,
+ * timed, disabled) against the oracle, and graph outputs that are constants. */
 #include <pthread.h>
 
 #include "test_onednn_util.h"
@@ -170,7 +171,8 @@ static void test_two_threads(void) {
   CHECK_OK(zn_graph_infer_shapes(g));
   const zn_backend_ops *b = &zn_backend_onednn;
   void *compiled = NULL;
-  CHECK_OK(b->compile(g, NULL, &compiled));
+  odn_tuning direct = {ODN_BF16_DEFAULT_F32, 0};  /* Winograd weights formats depend on the batch */
+  CHECK_OK(zn_onednn_compile_tuned(g, NULL, &direct, &compiled));
   if (!compiled) { zn_graph_destroy(g); return; }
   worker w[2];
   pthread_t th[2];
@@ -325,7 +327,187 @@ static void test_adaptive_threads(void) {
   zn_graph_destroy(g);
 }
 
+/* compile with explicit tuning, run at batch on threads (set: -1 adaptive, else
+ * forced, switching to 1 thread before step switch_step); describe into text. */
+static zn_status run_tuned(const zn_graph *g, zn_precision prec, const odn_tuning *t, int64_t batch, int threads,
+                           int set, int switch_step, od_io *io, char *text, size_t text_size) {
+  const zn_backend_ops *b = &zn_backend_onednn;
+  void *compiled = NULL, *inst = NULL;
+  zn_backend_compile_options co = {prec};
+  zn_backend_instance_options iopt = {threads, NULL, 0};
+  zn_status st = zn_onednn_compile_tuned(g, &co, t, &compiled);
+  if (st == ZN_OK) st = b->instance_create(compiled, &iopt, &inst);
+  if (st == ZN_OK) {
+    zn_onednn_instance_force(inst, set, switch_step);
+    st = b->instance_reshape(inst, batch);
+  }
+  if (st == ZN_OK) st = b->instance_run(inst, (const void *const *)io->in, (void *const *)io->out);
+  if (st == ZN_OK && text) b->describe(compiled, text, text_size);
+  if (st != ZN_OK) fprintf(stderr, "onednn: %s\n", zn_last_error());
+  if (inst) b->instance_destroy(inst);
+  if (compiled) b->compiled_destroy(compiled);
+  return st;
+}
+
+/* Worst max relative error of the outputs of g (tuned) against the ref oracle. */
+static double tuned_err(const zn_graph *g, zn_precision prec, const odn_tuning *t, int64_t batch, int threads, int set,
+                        int switch_step, char *text, size_t text_size) {
+  od_io a, r;
+  double worst = INFINITY;
+  if (od_io_init(&a, g, batch, 9) && od_io_init(&r, g, batch, 9) &&
+      od_run(&zn_backend_ref, g, batch, ZN_PRECISION_FP32, 1, &r) == ZN_OK &&
+      run_tuned(g, prec, t, batch, threads, set, switch_step, &a, text, text_size) == ZN_OK) {
+    worst = 0;
+    for (int i = 0; i < a.num_out; i++) {
+      double e = od_rel_err(a.out[i], r.out[i], a.out_count[i]);
+      if (e > worst) worst = e;
+    }
+  }
+  od_io_deinit(&a);
+  od_io_deinit(&r);
+  return worst;
+}
+
+/* x -> [conv3x3+relu] x2 -> maxpool -> conv3x3+relu -> GAP -> flatten -> gemm (a VGG-like chain). */
+static zn_graph *vgg_like(void) {
+  zn_graph *g = NULL;
+  zn_graph_create(&g);
+  int64_t xd[4] = {1, 16, 20, 20}, w1[4] = {32, 16, 3, 3}, w2[4] = {32, 32, 3, 3}, w3[4] = {48, 32, 3, 3};
+  int64_t b32[1] = {32}, fd[2] = {10, 48};
+  int x = od_input(g, "x", 4, xd), a, b, p, c, gap, f, y;
+  int i1[3] = {x, od_const(g, "w1", 4, w1, 11, -0.2f, 0.2f), od_const(g, "b1", 1, b32, 12, -0.3f, 0.3f)};
+  zn_node *n = od_node(g, ZN_OP_CONV, "c1", 3, i1, "a", &a);
+  od_conv_attrs(n, 3, 1, 1, 1, 1);
+  n->attrs.conv.act = od_act(ZN_ACT_RELU, 0, 0);
+  int i2[2] = {a, od_const(g, "w2", 4, w2, 13, -0.15f, 0.15f)};
+  n = od_node(g, ZN_OP_CONV, "c2", 2, i2, "b", &b);
+  od_conv_attrs(n, 3, 1, 1, 1, 1);
+  n->attrs.conv.act = od_act(ZN_ACT_RELU, 0, 0);
+  od_pool_attrs(od_node(g, ZN_OP_MAX_POOL, "pool", 1, &b, "p", &p), 2, 2, 0, false, false);
+  int i3[2] = {p, od_const(g, "w3", 4, w3, 14, -0.15f, 0.15f)};
+  n = od_node(g, ZN_OP_CONV, "c3", 2, i3, "c", &c);
+  od_conv_attrs(n, 3, 1, 1, 1, 1);
+  n->attrs.conv.act = od_act(ZN_ACT_RELU, 0, 0);
+  od_node(g, ZN_OP_GLOBAL_AVERAGE_POOL, "gap", 1, &c, "gap", &gap);
+  od_node(g, ZN_OP_FLATTEN, "flat", 1, &gap, "f", &f)->attrs.axis.axis = 1;
+  int gi[2] = {f, od_const(g, "fc", 2, fd, 15, -1, 1)};
+  n = od_node(g, ZN_OP_GEMM, "fc", 2, gi, "y", &y);
+  n->attrs.gemm.trans_b = true;
+  n->attrs.gemm.alpha = n->attrs.gemm.beta = 1;
+  zn_graph_mark_output(g, y);
+  return g;
+}
+
+/* Winograd (nChw16c, 3x3 stride 1): forced on every eligible conv, against
+ * the oracle at batch 1 and 3 (other weights formats: private re-pack from
+ * the graph's weights), 1 and 2 threads, switching sets mid-run; stated
+ * tolerance 1e-4 (measured below 1e-5 here); timed choice and the switch off
+ * (environment) also run and are described. */
+static void test_winograd(void) {
+  zn_graph *gs[4] = {vgg_like(), residual_graph(64, 13, false), residual_graph(32, 9, true), small_cnn()};
+  odn_tuning force = {ODN_BF16_DEFAULT_F32, 2}, timed = {ODN_BF16_DEFAULT_F32, 1};
+  char text[4096];
+  for (int k = 0; k < 4; k++) {
+    CHECK_OK(zn_graph_infer_shapes(gs[k]));
+    for (int64_t b = 1; b <= 3; b += 2)
+      for (int t = 1; t <= 2; t++) {
+        double e = tuned_err(gs[k], ZN_PRECISION_FP32, &force, b, t, t == 2 ? 1 : -1, t == 2 ? 4 : -1, text, sizeof text);
+        fprintf(stderr, "winograd graph %d batch %lld threads %d: max relative error %.3g\n", k, (long long)b, t, e);
+        CHECK(e <= 1e-4);
+        int nw = 0;
+        const char *at = strstr(text, "winograd (3x3 stride-1, nChw16c, forced): ");
+        CHECK(at != NULL && sscanf(at + strlen("winograd (3x3 stride-1, nChw16c, forced): "), "%d", &nw) == 1);
+        CHECK(nw >= 2);
+      }
+    CHECK(tuned_err(gs[k], ZN_PRECISION_FP32, &timed, 2, 1, -1, -1, text, sizeof text) <= 1e-4);
+    CHECK(strstr(text, "chosen per conv by timing") != NULL);
+  }
+  setenv("ZN_ONEDNN_WINOGRAD", "0", 1);
+  describe_of(gs[0], ZN_PRECISION_FP32, text, sizeof text);
+  CHECK(strstr(text, "winograd: off") != NULL);
+  setenv("ZN_ONEDNN_WINOGRAD", "force", 1);
+  describe_of(gs[0], ZN_PRECISION_FP32, text, sizeof text);
+  CHECK(strstr(text, "winograd (3x3 stride-1, nChw16c, forced): 3 convs") != NULL);
+  unsetenv("ZN_ONEDNN_WINOGRAD");
+  for (int k = 0; k < 4; k++) zn_graph_destroy(gs[k]);
+}
+
+/* Every bf16 scheme (what stays f32) against the oracle, tolerance 3e-2 as
+ * above, at batch 1 and 3 on 1 and 2 threads; f32 residual stream and
+ * classifier shrink the error of the residual graph. */
+static void test_bf16_schemes(void) {
+  static const unsigned flags[] = {0, ODN_F32_RESIDUAL, ODN_F32_FIRST, ODN_F32_LAST, ODN_F32_CONV_DST,
+                                   ODN_F32_RESIDUAL | ODN_F32_FIRST | ODN_F32_LAST,
+                                   ODN_F32_CONV_DST | ODN_F32_FIRST | ODN_F32_LAST};
+  zn_graph *gs[3] = {small_cnn(), residual_graph(64, 13, true), vgg_like()};
+  char text[4096];
+  void *probe = NULL;
+  zn_backend_compile_options co = {ZN_PRECISION_BF16};
+  CHECK_OK(zn_graph_infer_shapes(gs[0]));
+  if (zn_backend_onednn.compile(gs[0], &co, &probe) == ZN_ERR_UNSUPPORTED_HARDWARE) {
+    fprintf(stderr, "bf16 not supported on this CPU (skipping bf16 scheme checks)\n");
+    for (int k = 0; k < 3; k++) zn_graph_destroy(gs[k]);
+    return;
+  }
+  zn_backend_onednn.compiled_destroy(probe);
+  for (int k = 0; k < 3; k++) {
+    CHECK_OK(zn_graph_infer_shapes(gs[k]));
+    for (size_t f = 0; f < ZN_ARRAY_SIZE(flags); f++) {
+      odn_tuning t = {flags[f], 1};
+      for (int64_t b = 1; b <= 3; b += 2) {
+        double e = tuned_err(gs[k], ZN_PRECISION_BF16, &t, b, (int)b % 3 + 1, -1, -1, text, sizeof text);
+        fprintf(stderr, "bf16 graph %d scheme 0x%x batch %lld: max relative error %.3g\n", k, flags[f], (long long)b, e);
+        CHECK(e <= 3e-2);
+        CHECK(e > 0);
+        CHECK(strstr(text, "bf16 scheme: f32 kept for") != NULL);
+        CHECK(strstr(text, "winograd") == NULL);  /* fp32 only */
+      }
+    }
+  }
+  for (int k = 0; k < 3; k++) zn_graph_destroy(gs[k]);
+}
+
+/* x -> BatchNorm -> ReLU -> conv1x1 (DenseNet's pre-activation): one batch
+ * norm with the fuse-ReLU flag; not fused when the BN output has another
+ * reader (shared: also added to the result). fp32 and bf16 against the oracle. */
+static zn_graph *bn_relu_graph(bool shared) {
+  zn_graph *g = NULL;
+  zn_graph_create(&g);
+  int64_t xd[4] = {1, 16, 9, 9}, cd[1] = {16}, wd[4] = {16, 16, 1, 1};
+  int x = od_input(g, "x", 4, xd), b, r, y;
+  int bi[5] = {x, od_const(g, "s", 1, cd, 21, 0.5f, 1.5f), od_const(g, "t", 1, cd, 22, -0.5f, 0.5f),
+               od_const(g, "m", 1, cd, 23, -0.5f, 0.5f), od_const(g, "v", 1, cd, 24, 0.5f, 1.5f)};
+  od_node(g, ZN_OP_BATCH_NORM, "bn", 5, bi, "b", &b)->attrs.batch_norm.epsilon = 1e-5f;
+  od_node(g, ZN_OP_RELU, "relu", 1, &b, "r", &r);
+  int ci[2] = {r, od_const(g, "w", 4, wd, 25, -0.3f, 0.3f)};
+  od_conv_attrs(od_node(g, ZN_OP_CONV, "conv", 2, ci, "y", &y), 1, 1, 0, 1, 1);
+  if (shared) {
+    int z, ai[2] = {y, b};
+    od_node(g, ZN_OP_ADD, "add", 2, ai, "z", &z);
+    zn_graph_mark_output(g, z);
+  } else {
+    zn_graph_mark_output(g, y);
+  }
+  return g;
+}
+
+static void test_bn_relu(void) {
+  char text[4096];
+  for (int shared = 0; shared <= 1; shared++) {
+    zn_graph *g = bn_relu_graph(shared);
+    for (int64_t b = 1; b <= 3; b += 2) od_compare("bn+relu", g, b, ZN_PRECISION_FP32, 2, 1e-4);
+    describe_of(g, ZN_PRECISION_FP32, text, sizeof text);
+    CHECK((strstr(text, "batch norm + ReLU fused (fuse_norm_relu): 1") != NULL) == !shared);
+    CHECK((strstr(text, "eltwise") != NULL) == (bool)shared);
+    if (describe_of(g, ZN_PRECISION_BF16, text, sizeof text) > 0) od_compare("bn+relu bf16", g, 3, ZN_PRECISION_BF16, 1, 3e-2);
+    zn_graph_destroy(g);
+  }
+}
+
 int zn_test_main(void) {
+  test_bn_relu();
+  test_winograd();
+  test_bf16_schemes();
   test_adaptive_threads();
   test_constant_output();
   test_residual();

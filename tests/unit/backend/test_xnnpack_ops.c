@@ -290,6 +290,63 @@ static void test_concat(void) {
   }
 }
 
+/* Dense convs split by output channels (ZN_XNNPACK_SLICE_KB forces it on
+ * small weights): uneven last slice, bias + clamp, fused residual, 2 threads,
+ * batch 3, and slices writing into a concat's channel slice. */
+static int described_conv_split(const zn_graph *g, int *ops) {
+  void *compiled = NULL;
+  char text[4096] = "";
+  int convs = -1;
+  *ops = -1;
+  if (xnn->compile(g, NULL, &compiled) == ZN_OK) {
+    xnn->describe(compiled, text, sizeof text);
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+      if (sscanf(p, "xnnpack: %d dense convs split by output channels into %d operators", &convs, ops) == 2) break;
+    xnn->compiled_destroy(compiled);
+  }
+  return convs;
+}
+
+static void test_sliced_conv(void) {
+  setenv("ZN_XNNPACK_SLICE_KB", "4", 1);
+  const zn_act relu = {ZN_ACT_RELU, 0, 0}, relu6 = {ZN_ACT_CLIP, 0, 6}, none = {ZN_ACT_NONE, 0, 0};
+  conv_case(17, 40, 7, 3, 1, 1, 1, 1, true, relu, false, 1, 1);   /* 24 KiB: slices of 16, 16, 8 */
+  conv_case(64, 64, 13, 1, 1, 0, 1, 1, false, none, false, 3, 1); /* 16 KiB: 4 x 16 */
+  conv_case(17, 64, 13, 3, 1, 1, 1, 1, true, relu, true, 3, 2);   /* residual, 2 threads */
+  conv_case(64, 48, 7, 3, 2, 1, 1, 1, true, relu6, false, 1, 2);  /* stride 2 */
+  conv_case(64, 64, 7, 3, 1, 1, 1, 64, true, relu6, false, 1, 1); /* depthwise: never split */
+  {
+    zn_graph *g = xt_graph();
+    int64_t xd[4] = {1, 17, 7, 7}, wd[4] = {40, 17, 3, 3}, md[4] = {3, 17, 1, 1};
+    int x = xt_input(g, "x", 4, xd), a, b, cat;
+    int ain[2] = {x, xt_const(g, "wa", 4, wd, 5, -0.5f, 0.5f)}, bin[2] = {x, xt_const(g, "wb", 4, md, 6, -1, 1)};
+    xt_conv_attrs(xt_node(g, ZN_OP_CONV, "a", 2, ain, "a", &a), 3, 1, 1, 1, 1);
+    xt_conv_attrs(xt_node(g, ZN_OP_CONV, "b", 2, bin, "b", &b), 1, 1, 0, 1, 1);
+    int ci[2] = {b, a};
+    xt_node(g, ZN_OP_CONCAT, "cat", 2, ci, "cat", &cat)->attrs.axis.axis = 1;
+    zn_graph_mark_output(g, cat);
+    CHECK_OK(zn_graph_infer_shapes(g));
+    int ops, convs = described_conv_split(g, &ops), copies;
+    CHECK_EQ_INT(convs, 1);
+    CHECK_EQ_INT(ops, 3);
+    CHECK_EQ_INT(described_slices(g, &copies), 2);
+    CHECK_EQ_INT(copies, 0);
+    finish("sliced conv into a concat slice", g, 3, 2);
+  }
+  unsetenv("ZN_XNNPACK_SLICE_KB");
+  /* Default bound: small convs stay whole. */
+  zn_graph *g = xt_graph();
+  int64_t xd[4] = {1, 17, 7, 7}, wd[4] = {40, 17, 3, 3};
+  int x = xt_input(g, "x", 4, xd), y, in[2] = {x, xt_const(g, "w", 4, wd, 5, -0.5f, 0.5f)};
+  xt_conv_attrs(xt_node(g, ZN_OP_CONV, "c", 2, in, "y", &y), 3, 1, 1, 1, 1);
+  zn_graph_mark_output(g, y);
+  CHECK_OK(zn_graph_infer_shapes(g));
+  int ops, convs = described_conv_split(g, &ops);
+  CHECK_EQ_INT(convs, 0);
+  CHECK_EQ_INT(ops, 0);
+  zn_graph_destroy(g);
+}
+
 static void test_errors(void) {
   zn_graph *g = xt_graph();
   int64_t xd[4] = {1, 3, 7, 7};
@@ -356,6 +413,7 @@ int zn_test_main(void) {
   test_batch_norm();
   test_binary_and_reshape();
   test_concat();
+  test_sliced_conv();
   test_errors();
   return 0;
 }
