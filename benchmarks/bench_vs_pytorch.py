@@ -14,6 +14,7 @@ is reported and left out. A benchmark: it prints, it never asserts.
 
 usage: bench_vs_pytorch.py [--build DIR] [--models a,b] [--threads 1,2]
        [--rounds 5] [--seconds 2] [--backends xnnpack,onednn] [--json FILE]
+(--backends may also name xnnpack-noslice: xnnpack without its conv slicing.)
 """
 import argparse
 import json
@@ -161,9 +162,14 @@ def time_torch(fn, inp, seconds, warmup=3):
 
 
 def time_zenith(build, model, backend, threads, seconds):
+    """backend "xnnpack-noslice": xnnpack with its conv output-channel slicing off (ZN_XNNPACK_SLICE_KB=0)."""
     exe = os.path.join(build, "bench_engine")
+    env = dict(os.environ)
+    if backend == "xnnpack-noslice":
+        backend = "xnnpack"
+        env["ZN_XNNPACK_SLICE_KB"] = "0"
     cmd = [exe, model, "--backend", backend, "--threads", str(threads), "--seconds", str(seconds), "--warmup", "3"]
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode != 0:
         return None, p.stderr.strip().splitlines()[-1] if p.stderr.strip() else f"exit {p.returncode}"
     for line in p.stdout.splitlines():

@@ -21,7 +21,7 @@ enum {
   ODN_F32_LAST = 4,        /* inner products (the classifier): f32 src/weights */
   ODN_F32_CONV_DST = 8,    /* every conv writes f32 (consumers convert to bf16 where they need it) */
 };
-#define ODN_BF16_DEFAULT_F32 (ODN_F32_RESIDUAL)
+#define ODN_BF16_DEFAULT_F32 (ODN_F32_FIRST | ODN_F32_LAST)
 
 /* Compile-time choices the environment (or a benchmark) can override. */
 typedef struct odn_tuning {
