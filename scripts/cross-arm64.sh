@@ -10,7 +10,9 @@
 #            ones), and the host's headers (same versions) are used.
 # --zoo      also runs test_xnnpack_zoo for the given models (slow under qemu).
 # Runs test_xnnpack_ops and the ref backend's unit tests (test_ref_*) for
-# arm64 and prints each result; exits non-zero if any fails.
+# arm64 and prints each result; exits non-zero if any fails. qemu emulates
+# its "max" CPU; QEMU_CPU=cortex-a72 (Raspberry Pi 4) or cortex-a53 picks
+# another core, and with it the XNNPACK kernels a board would use.
 # Why the loader path is pinned: qemu's -L prefix supplies the cross
 # toolchain's ld-linux-aarch64.so.1 (libc6-arm64-cross), but ld.so then reads
 # the HOST's /etc/ld.so.cache; once any arm64 multiarch package is installed

@@ -5,28 +5,27 @@
  * timed, disabled) against the oracle, and graph outputs that are constants. */
 #include <pthread.h>
 
-#include "test_onednn_util.h"
+#include "backend_test.h"
 
 #include "backend/onednn/onednn.h"
 
 /* x -> conv3x3+relu -> conv3x3 (+ residual x) + relu [-> conv1x1 reading x again when keep_x] */
 static zn_graph *residual_graph(int64_t c, int64_t s, bool keep_x) {
-  zn_graph *g = NULL;
-  zn_graph_create(&g);
+  zn_graph *g = bt_graph();
   int64_t xd[4] = {1, c, s, s}, wd[4] = {c, c, 3, 3}, bd[1] = {c};
-  int x = od_input(g, "x", 4, xd), a, y;
-  int c1[3] = {x, od_const(g, "w1", 4, wd, 1, -0.2f, 0.2f), od_const(g, "b1", 1, bd, 2, -0.5f, 0.5f)};
-  zn_node *n = od_node(g, ZN_OP_CONV, "c1", 3, c1, "a", &a);
-  od_conv_attrs(n, 3, 1, 1, 1, 1);
-  n->attrs.conv.act = od_act(ZN_ACT_RELU, 0, 0);
-  int c2[4] = {a, od_const(g, "w2", 4, wd, 3, -0.2f, 0.2f), od_const(g, "b2", 1, bd, 4, -0.5f, 0.5f), x};
-  n = od_node(g, ZN_OP_CONV, "c2", 4, c2, "y", &y);
-  od_conv_attrs(n, 3, 1, 1, 1, 1);
-  n->attrs.conv.act = od_act(ZN_ACT_RELU, 0, 0);
+  int x = bt_input(g, "x", 4, xd), a, y;
+  int c1[3] = {x, bt_const(g, "w1", 4, wd, 1, -0.2f, 0.2f), bt_const(g, "b1", 1, bd, 2, -0.5f, 0.5f)};
+  zn_node *n = bt_node(g, ZN_OP_CONV, "c1", 3, c1, "a", &a);
+  bt_conv_attrs(n, 3, 1, 1, 1, 1);
+  n->attrs.conv.act = bt_act(ZN_ACT_RELU, 0, 0);
+  int c2[4] = {a, bt_const(g, "w2", 4, wd, 3, -0.2f, 0.2f), bt_const(g, "b2", 1, bd, 4, -0.5f, 0.5f), x};
+  n = bt_node(g, ZN_OP_CONV, "c2", 4, c2, "y", &y);
+  bt_conv_attrs(n, 3, 1, 1, 1, 1);
+  n->attrs.conv.act = bt_act(ZN_ACT_RELU, 0, 0);
   if (keep_x) {
     int64_t w3d[4] = {c, c, 1, 1};
-    int z, c3[4] = {x, od_const(g, "w3", 4, w3d, 5, -0.5f, 0.5f), ZN_NO_VALUE, y};
-    od_conv_attrs(od_node(g, ZN_OP_CONV, "c3", 4, c3, "z", &z), 1, 1, 0, 1, 1);
+    int z, c3[4] = {x, bt_const(g, "w3", 4, w3d, 5, -0.5f, 0.5f), ZN_NO_VALUE, y};
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "c3", 4, c3, "z", &z), 1, 1, 0, 1, 1);
     zn_graph_mark_output(g, z);
   } else {
     zn_graph_mark_output(g, y);
@@ -49,7 +48,8 @@ static void test_residual(void) {
   for (int keep = 0; keep <= 1; keep++)
     for (int64_t b = 1; b <= 3; b += 2) {
       zn_graph *g = residual_graph(17, 7, keep);
-      od_compare(keep ? "residual after a copy" : "residual in place", g, b, ZN_PRECISION_FP32, 1, 1e-4);
+      bt_compare(&zn_backend_onednn, keep ? "residual after a copy" : "residual in place", g, b, ZN_PRECISION_FP32, 1,
+                 1e-4);
       describe_of(g, ZN_PRECISION_FP32, text, sizeof text);
       CHECK(strstr(text, keep ? "1 in place, 1 after a copy" : "1 in place, 0 after a copy") != NULL);
       CHECK(strstr(text, "convs:") != NULL);
@@ -60,37 +60,36 @@ static void test_residual(void) {
 /* A small CNN: conv-relu, maxpool, two branches concatenated, residual,
  * global pool, flatten, gemm, softmax. */
 static zn_graph *small_cnn(void) {
-  zn_graph *g = NULL;
-  zn_graph_create(&g);
+  zn_graph *g = bt_graph();
   int64_t xd[4] = {1, 3, 13, 13};
-  int x = od_input(g, "x", 4, xd), a, p, b1, b2, cat, r, gap, f, y, sm;
+  int x = bt_input(g, "x", 4, xd), a, p, b1, b2, cat, r, gap, f, y, sm;
   int64_t w1[4] = {16, 3, 3, 3}, w2[4] = {8, 16, 1, 1}, w3[4] = {8, 16, 3, 3}, w4[4] = {16, 16, 3, 3};
-  int ci[2] = {x, od_const(g, "w1", 4, w1, 1, -0.4f, 0.4f)};
-  zn_node *n = od_node(g, ZN_OP_CONV, "stem", 2, ci, "a", &a);
-  od_conv_attrs(n, 3, 2, 1, 1, 1);
-  n->attrs.conv.act = od_act(ZN_ACT_RELU, 0, 0);
-  n = od_node(g, ZN_OP_MAX_POOL, "pool", 1, &a, "p", &p);
-  od_pool_attrs(n, 3, 1, 1, false, false);
-  int cb1[2] = {p, od_const(g, "w2", 4, w2, 2, -0.4f, 0.4f)}, cb2[2] = {p, od_const(g, "w3", 4, w3, 3, -0.2f, 0.2f)};
-  n = od_node(g, ZN_OP_CONV, "b1", 2, cb1, "b1", &b1);
-  od_conv_attrs(n, 1, 1, 0, 1, 1);
-  n->attrs.conv.act = od_act(ZN_ACT_CLIP, 0, 6);
-  n = od_node(g, ZN_OP_CONV, "b2", 2, cb2, "b2", &b2);
-  od_conv_attrs(n, 3, 1, 1, 1, 1);
+  int ci[2] = {x, bt_const(g, "w1", 4, w1, 1, -0.4f, 0.4f)};
+  zn_node *n = bt_node(g, ZN_OP_CONV, "stem", 2, ci, "a", &a);
+  bt_conv_attrs(n, 3, 2, 1, 1, 1);
+  n->attrs.conv.act = bt_act(ZN_ACT_RELU, 0, 0);
+  n = bt_node(g, ZN_OP_MAX_POOL, "pool", 1, &a, "p", &p);
+  bt_pool_attrs(n, 3, 1, 1, false, false);
+  int cb1[2] = {p, bt_const(g, "w2", 4, w2, 2, -0.4f, 0.4f)}, cb2[2] = {p, bt_const(g, "w3", 4, w3, 3, -0.2f, 0.2f)};
+  n = bt_node(g, ZN_OP_CONV, "b1", 2, cb1, "b1", &b1);
+  bt_conv_attrs(n, 1, 1, 0, 1, 1);
+  n->attrs.conv.act = bt_act(ZN_ACT_CLIP, 0, 6);
+  n = bt_node(g, ZN_OP_CONV, "b2", 2, cb2, "b2", &b2);
+  bt_conv_attrs(n, 3, 1, 1, 1, 1);
   int cc[2] = {b1, b2};
-  od_node(g, ZN_OP_CONCAT, "cat", 2, cc, "cat", &cat)->attrs.axis.axis = 1;
-  int cr[4] = {cat, od_const(g, "w4", 4, w4, 4, -0.2f, 0.2f), ZN_NO_VALUE, p};
-  n = od_node(g, ZN_OP_CONV, "res", 4, cr, "r", &r);
-  od_conv_attrs(n, 3, 1, 1, 1, 1);
-  n->attrs.conv.act = od_act(ZN_ACT_RELU, 0, 0);
-  od_node(g, ZN_OP_GLOBAL_AVERAGE_POOL, "gap", 1, &r, "gap", &gap);
-  od_node(g, ZN_OP_FLATTEN, "flat", 1, &gap, "f", &f)->attrs.axis.axis = 1;
+  bt_node(g, ZN_OP_CONCAT, "cat", 2, cc, "cat", &cat)->attrs.axis.axis = 1;
+  int cr[4] = {cat, bt_const(g, "w4", 4, w4, 4, -0.2f, 0.2f), ZN_NO_VALUE, p};
+  n = bt_node(g, ZN_OP_CONV, "res", 4, cr, "r", &r);
+  bt_conv_attrs(n, 3, 1, 1, 1, 1);
+  n->attrs.conv.act = bt_act(ZN_ACT_RELU, 0, 0);
+  bt_node(g, ZN_OP_GLOBAL_AVERAGE_POOL, "gap", 1, &r, "gap", &gap);
+  bt_node(g, ZN_OP_FLATTEN, "flat", 1, &gap, "f", &f)->attrs.axis.axis = 1;
   int64_t bd[2] = {10, 16}, cd[1] = {10};
-  int gi[3] = {f, od_const(g, "fc", 2, bd, 5, -1, 1), od_const(g, "fcb", 1, cd, 6, -1, 1)};
-  n = od_node(g, ZN_OP_GEMM, "fc", 3, gi, "y", &y);
+  int gi[3] = {f, bt_const(g, "fc", 2, bd, 5, -1, 1), bt_const(g, "fcb", 1, cd, 6, -1, 1)};
+  n = bt_node(g, ZN_OP_GEMM, "fc", 3, gi, "y", &y);
   n->attrs.gemm.trans_b = true;
   n->attrs.gemm.alpha = n->attrs.gemm.beta = 1;
-  od_node(g, ZN_OP_SOFTMAX, "softmax", 1, &y, "sm", &sm)->attrs.softmax.axis = 1;
+  bt_node(g, ZN_OP_SOFTMAX, "softmax", 1, &y, "sm", &sm)->attrs.softmax.axis = 1;
   zn_graph_mark_output(g, y);
   zn_graph_mark_output(g, sm);
   return g;
@@ -99,7 +98,7 @@ static zn_graph *small_cnn(void) {
 static void test_small_cnn(void) {
   zn_graph *g = small_cnn();
   for (int64_t b = 1; b <= 3; b += 2)
-    for (int t = 1; t <= 2; t++) od_compare("small cnn", g, b, ZN_PRECISION_FP32, t, 1e-4);
+    for (int t = 1; t <= 2; t++) bt_compare(&zn_backend_onednn, "small cnn", g, b, ZN_PRECISION_FP32, t, 1e-4);
   char text[4096];
   CHECK(describe_of(g, ZN_PRECISION_FP32, text, sizeof text) > 0);
   CHECK(strstr(text, "precision fp32") != NULL);
@@ -119,10 +118,10 @@ static void test_lifecycle(void) {
   CHECK(b->weight_bytes(compiled) >= (16 * 27 + 8 * 16 + 8 * 144 + 16 * 144 + 160 + 10) * sizeof(float));
   zn_backend_instance_options io = {1, NULL, 0};
   CHECK_OK(b->instance_create(compiled, &io, &inst));
-  od_io x3, x1, r1;
-  od_io_init(&x3, g, 3, 9);
-  od_io_init(&x1, g, 1, 9);
-  od_io_init(&r1, g, 1, 9);
+  bt_io x3, x1, r1;
+  bt_io_init(&x3, g, 3, 9);
+  bt_io_init(&x1, g, 1, 9);
+  bt_io_init(&r1, g, 1, 9);
   CHECK_STATUS(b->instance_run(inst, (const void *const *)x1.in, (void *const *)x1.out), ZN_ERR_INVALID_STATE);
   CHECK_STATUS(b->instance_reshape(inst, 0), ZN_ERR_INVALID_ARGUMENT);
   CHECK_OK(b->instance_reshape(inst, 3));
@@ -132,24 +131,24 @@ static void test_lifecycle(void) {
   CHECK_OK(b->instance_reshape(inst, 1));
   CHECK(b->instance_arena_bytes(inst) < arena3);
   CHECK_OK(b->instance_run(inst, (const void *const *)x1.in, (void *const *)x1.out));
-  CHECK_OK(od_run(&zn_backend_ref, g, 1, ZN_PRECISION_FP32, 1, &r1));
-  for (int o = 0; o < 2; o++) CHECK(od_rel_err(x1.out[o], r1.out[o], r1.out_count[o]) <= 1e-4);
+  CHECK_OK(bt_run(&zn_backend_ref, g, 1, ZN_PRECISION_FP32, 1, &r1));
+  for (int o = 0; o < 2; o++) CHECK(bt_rel_err(x1.out[o], r1.out[o], r1.out_count[o]) <= 1e-4);
   /* the first image of the batch-3 run equals the batch-1 run (same seed, same first image) */
-  CHECK(od_rel_err(x3.out[0], x1.out[0], 10) <= 1e-5);
+  CHECK(bt_rel_err(x3.out[0], x1.out[0], 10) <= 1e-5);
   b->instance_destroy(inst);
   b->instance_destroy(NULL);
   b->compiled_destroy(compiled);
   b->compiled_destroy(NULL);
-  od_io_deinit(&x3);
-  od_io_deinit(&x1);
-  od_io_deinit(&r1);
+  bt_io_deinit(&x3);
+  bt_io_deinit(&x1);
+  bt_io_deinit(&r1);
   zn_graph_destroy(g);
 }
 
 typedef struct worker {
   const zn_backend_ops *b;
   void *inst;
-  od_io io;
+  bt_io io;
   int runs;
   zn_status st;
   float *first;
@@ -183,24 +182,24 @@ static void test_two_threads(void) {
     zn_backend_instance_options io = {1, NULL, 0};
     CHECK_OK(b->instance_create(compiled, &io, &w[i].inst));
     CHECK_OK(b->instance_reshape(w[i].inst, 3));
-    od_io_init(&w[i].io, g, 3, 77);
+    bt_io_init(&w[i].io, g, 3, 77);
     w[i].first = calloc((size_t)w[i].io.out_count[0], sizeof(float));
   }
   for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, work, &w[i]);
   for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
   for (int i = 0; i < 2; i++) CHECK_OK(w[i].st);
   CHECK(memcmp(w[0].first, w[1].first, (size_t)w[0].io.out_count[0] * sizeof(float)) == 0);
-  od_io r;
-  od_io_init(&r, g, 3, 77);
-  CHECK_OK(od_run(&zn_backend_ref, g, 3, ZN_PRECISION_FP32, 1, &r));
-  CHECK(od_rel_err(w[0].first, r.out[0], r.out_count[0]) <= 1e-4);
+  bt_io r;
+  bt_io_init(&r, g, 3, 77);
+  CHECK_OK(bt_run(&zn_backend_ref, g, 3, ZN_PRECISION_FP32, 1, &r));
+  CHECK(bt_rel_err(w[0].first, r.out[0], r.out_count[0]) <= 1e-4);
   char text[4096];
   b->describe(compiled, text, sizeof text);
   CHECK(strstr(text, "private weight copies") == NULL);  /* batch 3 kept the batch-1 layouts here */
-  od_io_deinit(&r);
+  bt_io_deinit(&r);
   for (int i = 0; i < 2; i++) {
     b->instance_destroy(w[i].inst);
-    od_io_deinit(&w[i].io);
+    bt_io_deinit(&w[i].io);
     free(w[i].first);
   }
   b->compiled_destroy(compiled);
@@ -228,14 +227,14 @@ static void test_bf16(void) {
     zn_backend_onednn.compiled_destroy(compiled);
   }
   for (int64_t b = 1; b <= 3; b += 2) {
-    double e = od_compare("small cnn bf16", g, b, ZN_PRECISION_BF16, 1, 3e-2);
+    double e = bt_compare(&zn_backend_onednn, "small cnn bf16", g, b, ZN_PRECISION_BF16, 1, 3e-2);
     CHECK(e > 0);  /* bf16 really ran: bit-exact agreement with fp32 would mean it did not */
     fprintf(stderr, "bf16 small cnn batch %lld: max relative error %.3g\n", (long long)b, e);
   }
   zn_graph_destroy(g);
   g = residual_graph(64, 13, true);
   fprintf(stderr, "bf16 residual block: max relative error %.3g\n",
-          od_compare("residual bf16", g, 3, ZN_PRECISION_BF16, 2, 3e-2));
+          bt_compare(&zn_backend_onednn, "residual bf16", g, 3, ZN_PRECISION_BF16, 2, 3e-2));
   zn_graph_destroy(g);
 }
 
@@ -246,27 +245,27 @@ static void test_constant_output(void) {
   int64_t kd[2] = {5, 7};
   zn_graph *g = NULL;
   CHECK_OK(zn_graph_create(&g));
-  int k = od_const(g, "k", 2, kd, 9, -3.f, 3.f);
+  int k = bt_const(g, "k", 2, kd, 9, -3.f, 3.f);
   zn_graph_mark_output(g, k);
-  CHECK(od_compare("constant output alone", g, 1, ZN_PRECISION_FP32, 1, 0) == 0);
+  CHECK(bt_compare(&zn_backend_onednn, "constant output alone", g, 1, ZN_PRECISION_FP32, 1, 0) == 0);
   zn_graph_destroy(g);
 
   g = residual_graph(8, 5, false);
-  k = od_const(g, "k", 2, kd, 9, -3.f, 3.f);
+  k = bt_const(g, "k", 2, kd, 9, -3.f, 3.f);
   zn_graph_mark_output(g, k);
   for (int64_t b = 1; b <= 2; b++)
-    CHECK(od_compare("computed + constant output", g, b, ZN_PRECISION_FP32, 2, 1e-4) <= 1e-4);
-  od_io io;
-  CHECK(od_io_init(&io, g, 2, 7));
+    CHECK(bt_compare(&zn_backend_onednn, "computed + constant output", g, b, ZN_PRECISION_FP32, 2, 1e-4) <= 1e-4);
+  bt_io io;
+  CHECK(bt_io_init(&io, g, 2, 7));
   for (int p = 0; p < 2; p++) {
     zn_precision prec = p ? ZN_PRECISION_BF16 : ZN_PRECISION_FP32;
     for (int64_t i = 0; i < io.out_count[1]; i++) io.out[1][i] = NAN;
-    zn_status st = od_run(&zn_backend_onednn, g, 2, prec, 1, &io);
+    zn_status st = bt_run(&zn_backend_onednn, g, 2, prec, 1, &io);
     if (p && st == ZN_ERR_UNSUPPORTED_HARDWARE) break;
     CHECK_OK(st);
     CHECK(memcmp(io.out[1], g->values[k].data, g->values[k].data_bytes) == 0);
   }
-  od_io_deinit(&io);
+  bt_io_deinit(&io);
   zn_graph_destroy(g);
 }
 
@@ -278,10 +277,10 @@ static void test_adaptive_threads(void) {
   zn_graph *g = small_cnn();
   CHECK_OK(zn_graph_infer_shapes(g));
   const int64_t batch = 2;
-  od_io ref, got;
-  CHECK(od_io_init(&ref, g, batch, 5));
-  CHECK(od_io_init(&got, g, batch, 5));
-  CHECK_OK(od_run(&zn_backend_ref, g, batch, ZN_PRECISION_FP32, 1, &ref));
+  bt_io ref, got;
+  CHECK(bt_io_init(&ref, g, batch, 5));
+  CHECK(bt_io_init(&got, g, batch, 5));
+  CHECK_OK(bt_run(&zn_backend_ref, g, batch, ZN_PRECISION_FP32, 1, &ref));
   const zn_backend_ops *b = &zn_backend_onednn;
   void *compiled = NULL, *inst = NULL;
   zn_backend_compile_options co = {ZN_PRECISION_FP32};
@@ -295,7 +294,7 @@ static void test_adaptive_threads(void) {
     zn_onednn_instance_force(inst, k == -2 ? 0 : 1, k >= 0 ? k : -1);
     memset(got.out[0], 0xff, (size_t)got.out_count[0] * sizeof(float));
     CHECK_OK(b->instance_run(inst, (const void *const *)got.in, (void *const *)got.out));
-    double e = od_rel_err(got.out[0], ref.out[0], ref.out_count[0]);
+    double e = bt_rel_err(got.out[0], ref.out[0], ref.out_count[0]);
     if (!(e <= 1e-4)) fprintf(stderr, "adaptive: forced choice %d of %d steps: max relative error %.3g\n", k,
                               num_steps, e);
     CHECK(e <= 1e-4);
@@ -304,7 +303,7 @@ static void test_adaptive_threads(void) {
   CHECK_OK(b->instance_reshape(inst, batch));
   for (int r = 0; r < 40; r++) {
     CHECK_OK(b->instance_run(inst, (const void *const *)got.in, (void *const *)got.out));
-    CHECK(od_rel_err(got.out[0], ref.out[0], ref.out_count[0]) <= 1e-4);
+    CHECK(bt_rel_err(got.out[0], ref.out[0], ref.out_count[0]) <= 1e-4);
   }
   zn_onednn_run_stats s;
   zn_onednn_instance_stats(inst, &s);
@@ -322,15 +321,15 @@ static void test_adaptive_threads(void) {
   CHECK(s.runs[0] == 3 && s.runs[1] == 0 && s.switches == 0);
   b->instance_destroy(inst);
   b->compiled_destroy(compiled);
-  od_io_deinit(&ref);
-  od_io_deinit(&got);
+  bt_io_deinit(&ref);
+  bt_io_deinit(&got);
   zn_graph_destroy(g);
 }
 
 /* compile with explicit tuning, run at batch on threads (set: -1 adaptive, else
  * forced, switching to 1 thread before step switch_step); describe into text. */
 static zn_status run_tuned(const zn_graph *g, zn_precision prec, const odn_tuning *t, int64_t batch, int threads,
-                           int set, int switch_step, od_io *io, char *text, size_t text_size) {
+                           int set, int switch_step, bt_io *io, char *text, size_t text_size) {
   const zn_backend_ops *b = &zn_backend_onednn;
   void *compiled = NULL, *inst = NULL;
   zn_backend_compile_options co = {prec};
@@ -352,46 +351,45 @@ static zn_status run_tuned(const zn_graph *g, zn_precision prec, const odn_tunin
 /* Worst max relative error of the outputs of g (tuned) against the ref oracle. */
 static double tuned_err(const zn_graph *g, zn_precision prec, const odn_tuning *t, int64_t batch, int threads, int set,
                         int switch_step, char *text, size_t text_size) {
-  od_io a, r;
+  bt_io a, r;
   double worst = INFINITY;
-  if (od_io_init(&a, g, batch, 9) && od_io_init(&r, g, batch, 9) &&
-      od_run(&zn_backend_ref, g, batch, ZN_PRECISION_FP32, 1, &r) == ZN_OK &&
+  if (bt_io_init(&a, g, batch, 9) && bt_io_init(&r, g, batch, 9) &&
+      bt_run(&zn_backend_ref, g, batch, ZN_PRECISION_FP32, 1, &r) == ZN_OK &&
       run_tuned(g, prec, t, batch, threads, set, switch_step, &a, text, text_size) == ZN_OK) {
     worst = 0;
     for (int i = 0; i < a.num_out; i++) {
-      double e = od_rel_err(a.out[i], r.out[i], a.out_count[i]);
+      double e = bt_rel_err(a.out[i], r.out[i], a.out_count[i]);
       if (e > worst) worst = e;
     }
   }
-  od_io_deinit(&a);
-  od_io_deinit(&r);
+  bt_io_deinit(&a);
+  bt_io_deinit(&r);
   return worst;
 }
 
 /* x -> [conv3x3+relu] x2 -> maxpool -> conv3x3+relu -> GAP -> flatten -> gemm (a VGG-like chain). */
 static zn_graph *vgg_like(void) {
-  zn_graph *g = NULL;
-  zn_graph_create(&g);
+  zn_graph *g = bt_graph();
   int64_t xd[4] = {1, 16, 20, 20}, w1[4] = {32, 16, 3, 3}, w2[4] = {32, 32, 3, 3}, w3[4] = {48, 32, 3, 3};
   int64_t b32[1] = {32}, fd[2] = {10, 48};
-  int x = od_input(g, "x", 4, xd), a, b, p, c, gap, f, y;
-  int i1[3] = {x, od_const(g, "w1", 4, w1, 11, -0.2f, 0.2f), od_const(g, "b1", 1, b32, 12, -0.3f, 0.3f)};
-  zn_node *n = od_node(g, ZN_OP_CONV, "c1", 3, i1, "a", &a);
-  od_conv_attrs(n, 3, 1, 1, 1, 1);
-  n->attrs.conv.act = od_act(ZN_ACT_RELU, 0, 0);
-  int i2[2] = {a, od_const(g, "w2", 4, w2, 13, -0.15f, 0.15f)};
-  n = od_node(g, ZN_OP_CONV, "c2", 2, i2, "b", &b);
-  od_conv_attrs(n, 3, 1, 1, 1, 1);
-  n->attrs.conv.act = od_act(ZN_ACT_RELU, 0, 0);
-  od_pool_attrs(od_node(g, ZN_OP_MAX_POOL, "pool", 1, &b, "p", &p), 2, 2, 0, false, false);
-  int i3[2] = {p, od_const(g, "w3", 4, w3, 14, -0.15f, 0.15f)};
-  n = od_node(g, ZN_OP_CONV, "c3", 2, i3, "c", &c);
-  od_conv_attrs(n, 3, 1, 1, 1, 1);
-  n->attrs.conv.act = od_act(ZN_ACT_RELU, 0, 0);
-  od_node(g, ZN_OP_GLOBAL_AVERAGE_POOL, "gap", 1, &c, "gap", &gap);
-  od_node(g, ZN_OP_FLATTEN, "flat", 1, &gap, "f", &f)->attrs.axis.axis = 1;
-  int gi[2] = {f, od_const(g, "fc", 2, fd, 15, -1, 1)};
-  n = od_node(g, ZN_OP_GEMM, "fc", 2, gi, "y", &y);
+  int x = bt_input(g, "x", 4, xd), a, b, p, c, gap, f, y;
+  int i1[3] = {x, bt_const(g, "w1", 4, w1, 11, -0.2f, 0.2f), bt_const(g, "b1", 1, b32, 12, -0.3f, 0.3f)};
+  zn_node *n = bt_node(g, ZN_OP_CONV, "c1", 3, i1, "a", &a);
+  bt_conv_attrs(n, 3, 1, 1, 1, 1);
+  n->attrs.conv.act = bt_act(ZN_ACT_RELU, 0, 0);
+  int i2[2] = {a, bt_const(g, "w2", 4, w2, 13, -0.15f, 0.15f)};
+  n = bt_node(g, ZN_OP_CONV, "c2", 2, i2, "b", &b);
+  bt_conv_attrs(n, 3, 1, 1, 1, 1);
+  n->attrs.conv.act = bt_act(ZN_ACT_RELU, 0, 0);
+  bt_pool_attrs(bt_node(g, ZN_OP_MAX_POOL, "pool", 1, &b, "p", &p), 2, 2, 0, false, false);
+  int i3[2] = {p, bt_const(g, "w3", 4, w3, 14, -0.15f, 0.15f)};
+  n = bt_node(g, ZN_OP_CONV, "c3", 2, i3, "c", &c);
+  bt_conv_attrs(n, 3, 1, 1, 1, 1);
+  n->attrs.conv.act = bt_act(ZN_ACT_RELU, 0, 0);
+  bt_node(g, ZN_OP_GLOBAL_AVERAGE_POOL, "gap", 1, &c, "gap", &gap);
+  bt_node(g, ZN_OP_FLATTEN, "flat", 1, &gap, "f", &f)->attrs.axis.axis = 1;
+  int gi[2] = {f, bt_const(g, "fc", 2, fd, 15, -1, 1)};
+  n = bt_node(g, ZN_OP_GEMM, "fc", 2, gi, "y", &y);
   n->attrs.gemm.trans_b = true;
   n->attrs.gemm.alpha = n->attrs.gemm.beta = 1;
   zn_graph_mark_output(g, y);
@@ -471,19 +469,18 @@ static void test_bf16_schemes(void) {
  * norm with the fuse-ReLU flag; not fused when the BN output has another
  * reader (shared: also added to the result). fp32 and bf16 against the oracle. */
 static zn_graph *bn_relu_graph(bool shared) {
-  zn_graph *g = NULL;
-  zn_graph_create(&g);
+  zn_graph *g = bt_graph();
   int64_t xd[4] = {1, 16, 9, 9}, cd[1] = {16}, wd[4] = {16, 16, 1, 1};
-  int x = od_input(g, "x", 4, xd), b, r, y;
-  int bi[5] = {x, od_const(g, "s", 1, cd, 21, 0.5f, 1.5f), od_const(g, "t", 1, cd, 22, -0.5f, 0.5f),
-               od_const(g, "m", 1, cd, 23, -0.5f, 0.5f), od_const(g, "v", 1, cd, 24, 0.5f, 1.5f)};
-  od_node(g, ZN_OP_BATCH_NORM, "bn", 5, bi, "b", &b)->attrs.batch_norm.epsilon = 1e-5f;
-  od_node(g, ZN_OP_RELU, "relu", 1, &b, "r", &r);
-  int ci[2] = {r, od_const(g, "w", 4, wd, 25, -0.3f, 0.3f)};
-  od_conv_attrs(od_node(g, ZN_OP_CONV, "conv", 2, ci, "y", &y), 1, 1, 0, 1, 1);
+  int x = bt_input(g, "x", 4, xd), b, r, y;
+  int bi[5] = {x, bt_const(g, "s", 1, cd, 21, 0.5f, 1.5f), bt_const(g, "t", 1, cd, 22, -0.5f, 0.5f),
+               bt_const(g, "m", 1, cd, 23, -0.5f, 0.5f), bt_const(g, "v", 1, cd, 24, 0.5f, 1.5f)};
+  bt_node(g, ZN_OP_BATCH_NORM, "bn", 5, bi, "b", &b)->attrs.batch_norm.epsilon = 1e-5f;
+  bt_node(g, ZN_OP_RELU, "relu", 1, &b, "r", &r);
+  int ci[2] = {r, bt_const(g, "w", 4, wd, 25, -0.3f, 0.3f)};
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "conv", 2, ci, "y", &y), 1, 1, 0, 1, 1);
   if (shared) {
     int z, ai[2] = {y, b};
-    od_node(g, ZN_OP_ADD, "add", 2, ai, "z", &z);
+    bt_node(g, ZN_OP_ADD, "add", 2, ai, "z", &z);
     zn_graph_mark_output(g, z);
   } else {
     zn_graph_mark_output(g, y);
@@ -495,11 +492,12 @@ static void test_bn_relu(void) {
   char text[4096];
   for (int shared = 0; shared <= 1; shared++) {
     zn_graph *g = bn_relu_graph(shared);
-    for (int64_t b = 1; b <= 3; b += 2) od_compare("bn+relu", g, b, ZN_PRECISION_FP32, 2, 1e-4);
+    for (int64_t b = 1; b <= 3; b += 2) bt_compare(&zn_backend_onednn, "bn+relu", g, b, ZN_PRECISION_FP32, 2, 1e-4);
     describe_of(g, ZN_PRECISION_FP32, text, sizeof text);
     CHECK((strstr(text, "batch norm + ReLU fused (fuse_norm_relu): 1") != NULL) == !shared);
     CHECK((strstr(text, "eltwise") != NULL) == (bool)shared);
-    if (describe_of(g, ZN_PRECISION_BF16, text, sizeof text) > 0) od_compare("bn+relu bf16", g, 3, ZN_PRECISION_BF16, 1, 3e-2);
+    if (describe_of(g, ZN_PRECISION_BF16, text, sizeof text) > 0)
+      bt_compare(&zn_backend_onednn, "bn+relu bf16", g, 3, ZN_PRECISION_BF16, 1, 3e-2);
     zn_graph_destroy(g);
   }
 }

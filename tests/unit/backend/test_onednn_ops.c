@@ -1,38 +1,32 @@
 /* onednn backend, op by op against the ref oracle on small shapes that cross
  * tile edges (channels 1, 3, 17, 64; spatial 1, 7, 13; batch 1 and 3):
  * max relative error <= 1e-4 in fp32. */
-#include "test_onednn_util.h"
+#include "backend_test.h"
 
 #define TOL 1e-4
-
-static zn_graph *new_graph(void) {
-  zn_graph *g = NULL;
-  zn_graph_create(&g);
-  return g;
-}
 
 /* input [N,c,s,s] -> Conv(k, stride, pad, dilation, group, act) -> output */
 static void conv_case(int64_t cin, int64_t cout, int64_t s, int64_t k, int64_t stride, int64_t pad, int64_t dil,
                       int64_t group, bool bias, zn_act act, int64_t batch) {
-  zn_graph *g = new_graph();
+  zn_graph *g = bt_graph();
   int64_t xd[4] = {1, cin, s, s}, wd[4] = {cout, cin / group, k, k}, bd[1] = {cout};
-  int in[3] = {od_input(g, "x", 4, xd), od_const(g, "w", 4, wd, 7, -0.5f, 0.5f), bias ? od_const(g, "b", 1, bd, 8, -1, 1) : -1};
+  int in[3] = {bt_input(g, "x", 4, xd), bt_const(g, "w", 4, wd, 7, -0.5f, 0.5f), bias ? bt_const(g, "b", 1, bd, 8, -1, 1) : -1};
   int y;
-  zn_node *n = od_node(g, ZN_OP_CONV, "conv", bias ? 3 : 2, in, "y", &y);
-  od_conv_attrs(n, k, stride, pad, dil, group);
+  zn_node *n = bt_node(g, ZN_OP_CONV, "conv", bias ? 3 : 2, in, "y", &y);
+  bt_conv_attrs(n, k, stride, pad, dil, group);
   n->attrs.conv.act = act;
   zn_graph_mark_output(g, y);
   char what[160];
   snprintf(what, sizeof what, "conv c%lld->%lld s%lld k%lld st%lld p%lld d%lld g%lld bias%d act%d", (long long)cin,
            (long long)cout, (long long)s, (long long)k, (long long)stride, (long long)pad, (long long)dil,
            (long long)group, bias, act.kind);
-  od_compare(what, g, batch, ZN_PRECISION_FP32, 1, TOL);
+  bt_compare(&zn_backend_onednn, what, g, batch, ZN_PRECISION_FP32, 1, TOL);
   zn_graph_destroy(g);
 }
 
 static void test_conv(void) {
   const int64_t chans[] = {1, 3, 17, 64}, sizes[] = {1, 7, 13};
-  zn_act none = od_act(ZN_ACT_NONE, 0, 0);
+  zn_act none = bt_act(ZN_ACT_NONE, 0, 0);
   for (size_t a = 0; a < 4; a++)
     for (size_t b = 0; b < 4; b++)
       for (size_t s = 0; s < 3; s++) {
@@ -40,33 +34,33 @@ static void test_conv(void) {
         conv_case(chans[a], chans[b], sizes[s], 1, 1, 0, 1, 1, a == b, none, 3);
       }
   for (size_t s = 0; s < 3; s++) {
-    conv_case(17, 33, sizes[s], 3, 2, 1, 1, 1, true, od_act(ZN_ACT_RELU, 0, 0), 3);
-    conv_case(64, 64, sizes[s], 3, 1, 1, 1, 64, true, od_act(ZN_ACT_CLIP, 0, 6), 1);   /* depthwise + ReLU6 */
-    conv_case(17, 17, sizes[s], 3, 2, 1, 1, 17, true, od_act(ZN_ACT_CLIP, 0, 6), 3);   /* depthwise stride 2 */
-    conv_case(16, 32, sizes[s], 3, 1, 1, 1, 4, false, od_act(ZN_ACT_NONE, 0, 0), 1);   /* grouped */
+    conv_case(17, 33, sizes[s], 3, 2, 1, 1, 1, true, bt_act(ZN_ACT_RELU, 0, 0), 3);
+    conv_case(64, 64, sizes[s], 3, 1, 1, 1, 64, true, bt_act(ZN_ACT_CLIP, 0, 6), 1);   /* depthwise + ReLU6 */
+    conv_case(17, 17, sizes[s], 3, 2, 1, 1, 17, true, bt_act(ZN_ACT_CLIP, 0, 6), 3);   /* depthwise stride 2 */
+    conv_case(16, 32, sizes[s], 3, 1, 1, 1, 4, false, bt_act(ZN_ACT_NONE, 0, 0), 1);   /* grouped */
   }
-  conv_case(3, 64, 13, 7, 2, 3, 1, 1, true, od_act(ZN_ACT_RELU, 0, 0), 1);           /* ResNet stem shape */
-  conv_case(8, 16, 13, 3, 1, 2, 2, 1, true, od_act(ZN_ACT_LEAKY_RELU, 0.1f, 0), 1);   /* dilated */
-  conv_case(8, 16, 7, 3, 1, 1, 1, 1, true, od_act(ZN_ACT_SIGMOID, 0, 0), 3);
-  conv_case(8, 16, 7, 3, 1, 1, 1, 1, true, od_act(ZN_ACT_TANH, 0, 0), 1);
-  conv_case(8, 16, 7, 3, 1, 1, 1, 1, true, od_act(ZN_ACT_HARD_SWISH, 0, 0), 1);
-  conv_case(8, 16, 7, 3, 1, 1, 1, 1, true, od_act(ZN_ACT_HARD_SIGMOID, 0.2f, 0.5f), 1);
-  conv_case(8, 16, 7, 3, 1, 1, 1, 1, true, od_act(ZN_ACT_CLIP, -0.25f, 0.25f), 1);
-  conv_case(8, 16, 7, 3, 1, 1, 1, 1, true, od_act(ZN_ACT_CLIP, -INFINITY, 0.1f), 1);
+  conv_case(3, 64, 13, 7, 2, 3, 1, 1, true, bt_act(ZN_ACT_RELU, 0, 0), 1);           /* ResNet stem shape */
+  conv_case(8, 16, 13, 3, 1, 2, 2, 1, true, bt_act(ZN_ACT_LEAKY_RELU, 0.1f, 0), 1);   /* dilated */
+  conv_case(8, 16, 7, 3, 1, 1, 1, 1, true, bt_act(ZN_ACT_SIGMOID, 0, 0), 3);
+  conv_case(8, 16, 7, 3, 1, 1, 1, 1, true, bt_act(ZN_ACT_TANH, 0, 0), 1);
+  conv_case(8, 16, 7, 3, 1, 1, 1, 1, true, bt_act(ZN_ACT_HARD_SWISH, 0, 0), 1);
+  conv_case(8, 16, 7, 3, 1, 1, 1, 1, true, bt_act(ZN_ACT_HARD_SIGMOID, 0.2f, 0.5f), 1);
+  conv_case(8, 16, 7, 3, 1, 1, 1, 1, true, bt_act(ZN_ACT_CLIP, -0.25f, 0.25f), 1);
+  conv_case(8, 16, 7, 3, 1, 1, 1, 1, true, bt_act(ZN_ACT_CLIP, -INFINITY, 0.1f), 1);
 }
 
 static void pool_case(zn_op op, int64_t c, int64_t s, int64_t k, int64_t stride, int64_t pad, bool ceil_mode,
                       bool include_pad, int64_t batch) {
-  zn_graph *g = new_graph();
+  zn_graph *g = bt_graph();
   int64_t xd[4] = {1, c, s, s};
-  int x = od_input(g, "x", 4, xd), y;
-  zn_node *n = od_node(g, op, "pool", 1, &x, "y", &y);
-  if (op == ZN_OP_MAX_POOL || op == ZN_OP_AVERAGE_POOL) od_pool_attrs(n, k, stride, pad, ceil_mode, include_pad);
+  int x = bt_input(g, "x", 4, xd), y;
+  zn_node *n = bt_node(g, op, "pool", 1, &x, "y", &y);
+  if (op == ZN_OP_MAX_POOL || op == ZN_OP_AVERAGE_POOL) bt_pool_attrs(n, k, stride, pad, ceil_mode, include_pad);
   zn_graph_mark_output(g, y);
   char what[160];
   snprintf(what, sizeof what, "%s c%lld s%lld k%lld st%lld p%lld ceil%d incl%d", zn_op_name(op), (long long)c,
            (long long)s, (long long)k, (long long)stride, (long long)pad, ceil_mode, include_pad);
-  od_compare(what, g, batch, ZN_PRECISION_FP32, 1, TOL);
+  bt_compare(&zn_backend_onednn, what, g, batch, ZN_PRECISION_FP32, 1, TOL);
   zn_graph_destroy(g);
 }
 
@@ -88,20 +82,20 @@ static void test_pool(void) {
 /* x [N,c,s,s] -> (GAP when gap) -> Flatten -> Gemm -> y [N,m] */
 static void gemm_case(int64_t c, int64_t s, int64_t m, bool gap, bool trans_b, float alpha, float beta, int bias_kind,
                       zn_act act, int64_t batch) {
-  zn_graph *g = new_graph();
+  zn_graph *g = bt_graph();
   int64_t xd[4] = {1, c, s, s};
-  int x = od_input(g, "x", 4, xd), p = x, f;
-  if (gap) od_node(g, ZN_OP_GLOBAL_AVERAGE_POOL, "gap", 1, &x, "p", &p);
-  zn_node *fl = od_node(g, ZN_OP_FLATTEN, "flatten", 1, &p, "f", &f);
+  int x = bt_input(g, "x", 4, xd), p = x, f;
+  if (gap) bt_node(g, ZN_OP_GLOBAL_AVERAGE_POOL, "gap", 1, &x, "p", &p);
+  zn_node *fl = bt_node(g, ZN_OP_FLATTEN, "flatten", 1, &p, "f", &f);
   fl->attrs.axis.axis = 1;
   int64_t k = gap ? c : c * s * s;
   int64_t bd[2] = {trans_b ? m : k, trans_b ? k : m}, cd1[1] = {m}, cd2[2] = {1, m}, cd0[1] = {1};
-  int in[3] = {f, od_const(g, "B", 2, bd, 11, -0.2f, 0.2f), -1};
-  if (bias_kind == 1) in[2] = od_const(g, "C", 1, cd1, 12, -1, 1);
-  if (bias_kind == 2) in[2] = od_const(g, "C", 2, cd2, 12, -1, 1);
-  if (bias_kind == 3) in[2] = od_const(g, "C", 1, cd0, 12, -1, 1);
+  int in[3] = {f, bt_const(g, "B", 2, bd, 11, -0.2f, 0.2f), -1};
+  if (bias_kind == 1) in[2] = bt_const(g, "C", 1, cd1, 12, -1, 1);
+  if (bias_kind == 2) in[2] = bt_const(g, "C", 2, cd2, 12, -1, 1);
+  if (bias_kind == 3) in[2] = bt_const(g, "C", 1, cd0, 12, -1, 1);
   int y;
-  zn_node *n = od_node(g, ZN_OP_GEMM, "gemm", bias_kind ? 3 : 2, in, "y", &y);
+  zn_node *n = bt_node(g, ZN_OP_GEMM, "gemm", bias_kind ? 3 : 2, in, "y", &y);
   n->attrs.gemm.trans_b = trans_b;
   n->attrs.gemm.alpha = alpha;
   n->attrs.gemm.beta = beta;
@@ -110,12 +104,12 @@ static void gemm_case(int64_t c, int64_t s, int64_t m, bool gap, bool trans_b, f
   char what[160];
   snprintf(what, sizeof what, "gemm c%lld s%lld m%lld gap%d transB%d alpha%g beta%g bias%d act%d", (long long)c,
            (long long)s, (long long)m, gap, trans_b, alpha, beta, bias_kind, act.kind);
-  od_compare(what, g, batch, ZN_PRECISION_FP32, 1, TOL);
+  bt_compare(&zn_backend_onednn, what, g, batch, ZN_PRECISION_FP32, 1, TOL);
   zn_graph_destroy(g);
 }
 
 static void test_gemm(void) {
-  zn_act none = od_act(ZN_ACT_NONE, 0, 0), relu = od_act(ZN_ACT_RELU, 0, 0);
+  zn_act none = bt_act(ZN_ACT_NONE, 0, 0), relu = bt_act(ZN_ACT_RELU, 0, 0);
   gemm_case(64, 7, 10, true, true, 1, 1, 1, none, 1);      /* ResNet head */
   gemm_case(17, 7, 33, true, true, 1, 1, 2, relu, 3);
   gemm_case(17, 7, 33, false, true, 1, 1, 1, relu, 3);     /* VGG/AlexNet: flatten of a 4-D map */
@@ -125,63 +119,63 @@ static void test_gemm(void) {
 }
 
 static void test_matmul(void) {
-  zn_graph *g = new_graph();
+  zn_graph *g = bt_graph();
   int64_t xd[2] = {1, 19}, bd[2] = {19, 7};
-  int in[2] = {od_input(g, "x", 2, xd), od_const(g, "B", 2, bd, 3, -1, 1)}, y;
-  od_node(g, ZN_OP_MATMUL, "mm", 2, in, "y", &y);
+  int in[2] = {bt_input(g, "x", 2, xd), bt_const(g, "B", 2, bd, 3, -1, 1)}, y;
+  bt_node(g, ZN_OP_MATMUL, "mm", 2, in, "y", &y);
   zn_graph_mark_output(g, y);
-  od_compare("matmul", g, 3, ZN_PRECISION_FP32, 1, TOL);
+  bt_compare(&zn_backend_onednn, "matmul", g, 3, ZN_PRECISION_FP32, 1, TOL);
   zn_graph_destroy(g);
 }
 
 static void eltwise_case(zn_op op, zn_act act, int rank, int64_t batch) {
-  zn_graph *g = new_graph();
+  zn_graph *g = bt_graph();
   int64_t xd4[4] = {1, 17, 7, 7}, xd2[2] = {1, 33};
-  int x = od_input(g, "x", rank, rank == 4 ? xd4 : xd2), y;
-  zn_node *n = od_node(g, op, "act", 1, &x, "y", &y);
+  int x = bt_input(g, "x", rank, rank == 4 ? xd4 : xd2), y;
+  zn_node *n = bt_node(g, op, "act", 1, &x, "y", &y);
   n->attrs.act = act;
   zn_graph_mark_output(g, y);
   char what[96];
   snprintf(what, sizeof what, "%s rank %d", zn_op_name(op), rank);
-  od_compare(what, g, batch, ZN_PRECISION_FP32, 1, TOL);
+  bt_compare(&zn_backend_onednn, what, g, batch, ZN_PRECISION_FP32, 1, TOL);
   zn_graph_destroy(g);
 }
 
 static void test_eltwise(void) {
   for (int rank = 2; rank <= 4; rank += 2) {
-    eltwise_case(ZN_OP_RELU, od_act(ZN_ACT_RELU, 0, 0), rank, 3);
-    eltwise_case(ZN_OP_LEAKY_RELU, od_act(ZN_ACT_LEAKY_RELU, 0.01f, 0), rank, 1);
-    eltwise_case(ZN_OP_SIGMOID, od_act(ZN_ACT_SIGMOID, 0, 0), rank, 1);
-    eltwise_case(ZN_OP_TANH, od_act(ZN_ACT_TANH, 0, 0), rank, 3);
-    eltwise_case(ZN_OP_HARD_SWISH, od_act(ZN_ACT_HARD_SWISH, 0, 0), rank, 1);
-    eltwise_case(ZN_OP_CLIP, od_act(ZN_ACT_CLIP, 0, 6), rank, 1);
-    eltwise_case(ZN_OP_CLIP, od_act(ZN_ACT_CLIP, -0.5f, 0.25f), rank, 3);
+    eltwise_case(ZN_OP_RELU, bt_act(ZN_ACT_RELU, 0, 0), rank, 3);
+    eltwise_case(ZN_OP_LEAKY_RELU, bt_act(ZN_ACT_LEAKY_RELU, 0.01f, 0), rank, 1);
+    eltwise_case(ZN_OP_SIGMOID, bt_act(ZN_ACT_SIGMOID, 0, 0), rank, 1);
+    eltwise_case(ZN_OP_TANH, bt_act(ZN_ACT_TANH, 0, 0), rank, 3);
+    eltwise_case(ZN_OP_HARD_SWISH, bt_act(ZN_ACT_HARD_SWISH, 0, 0), rank, 1);
+    eltwise_case(ZN_OP_CLIP, bt_act(ZN_ACT_CLIP, 0, 6), rank, 1);
+    eltwise_case(ZN_OP_CLIP, bt_act(ZN_ACT_CLIP, -0.5f, 0.25f), rank, 3);
   }
 }
 
 /* y = op(conv(x), other): other is a second conv, a broadcast constant, or swapped. */
 static void binary_case(zn_op op, int other_kind, int64_t batch) {
-  zn_graph *g = new_graph();
+  zn_graph *g = bt_graph();
   int64_t xd[4] = {1, 17, 7, 7}, wd[4] = {17, 17, 1, 1};
-  int x = od_input(g, "x", 4, xd), a, b;
-  int ci[2] = {x, od_const(g, "w1", 4, wd, 1, -0.5f, 0.5f)};
-  od_conv_attrs(od_node(g, ZN_OP_CONV, "c1", 2, ci, "a", &a), 1, 1, 0, 1, 1);
+  int x = bt_input(g, "x", 4, xd), a, b;
+  int ci[2] = {x, bt_const(g, "w1", 4, wd, 1, -0.5f, 0.5f)};
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "c1", 2, ci, "a", &a), 1, 1, 0, 1, 1);
   if (other_kind == 0) {
-    int cj[2] = {x, od_const(g, "w2", 4, wd, 2, -0.5f, 0.5f)};
-    od_conv_attrs(od_node(g, ZN_OP_CONV, "c2", 2, cj, "b", &b), 1, 1, 0, 1, 1);
+    int cj[2] = {x, bt_const(g, "w2", 4, wd, 2, -0.5f, 0.5f)};
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "c2", 2, cj, "b", &b), 1, 1, 0, 1, 1);
   } else if (other_kind == 1) {
     int64_t cd[4] = {1, 17, 1, 1};
-    b = od_const(g, "k", 4, cd, 3, 0.5f, 1.5f);
+    b = bt_const(g, "k", 4, cd, 3, 0.5f, 1.5f);
   } else {
     int64_t cd[3] = {17, 1, 1};
-    b = od_const(g, "k", 3, cd, 3, 0.5f, 1.5f);
+    b = bt_const(g, "k", 3, cd, 3, 0.5f, 1.5f);
   }
   int in[2] = {a, b}, swapped[2] = {b, a}, y;
-  od_node(g, op, "bin", 2, other_kind == 2 ? swapped : in, "y", &y);
+  bt_node(g, op, "bin", 2, other_kind == 2 ? swapped : in, "y", &y);
   zn_graph_mark_output(g, y);
   char what[96];
   snprintf(what, sizeof what, "%s other %d", zn_op_name(op), other_kind);
-  od_compare(what, g, batch, ZN_PRECISION_FP32, 1, TOL);
+  bt_compare(&zn_backend_onednn, what, g, batch, ZN_PRECISION_FP32, 1, TOL);
   zn_graph_destroy(g);
 }
 
@@ -193,55 +187,55 @@ static void test_binary(void) {
   binary_case(ZN_OP_ADD, 2, 1);
   binary_case(ZN_OP_MUL, 2, 3);
   /* Sum of three */
-  zn_graph *g = new_graph();
+  zn_graph *g = bt_graph();
   int64_t xd[2] = {1, 33};
-  int in[3] = {od_input(g, "a", 2, xd), od_input(g, "b", 2, xd), od_input(g, "c", 2, xd)}, y;
-  od_node(g, ZN_OP_SUM, "sum", 3, in, "y", &y);
+  int in[3] = {bt_input(g, "a", 2, xd), bt_input(g, "b", 2, xd), bt_input(g, "c", 2, xd)}, y;
+  bt_node(g, ZN_OP_SUM, "sum", 3, in, "y", &y);
   zn_graph_mark_output(g, y);
-  od_compare("sum", g, 3, ZN_PRECISION_FP32, 1, TOL);
+  bt_compare(&zn_backend_onednn, "sum", g, 3, ZN_PRECISION_FP32, 1, TOL);
   zn_graph_destroy(g);
 }
 
 static void test_batch_norm_lrn_softmax(void) {
   const int64_t chans[] = {1, 3, 17, 64};
   for (size_t i = 0; i < 4; i++) {
-    zn_graph *g = new_graph();
+    zn_graph *g = bt_graph();
     int64_t xd[4] = {1, chans[i], 7, 7}, cd[1] = {chans[i]};
-    int in[5] = {od_input(g, "x", 4, xd), od_const(g, "s", 1, cd, 1, 0.5f, 1.5f), od_const(g, "b", 1, cd, 2, -1, 1),
-                 od_const(g, "m", 1, cd, 3, -0.5f, 0.5f), od_const(g, "v", 1, cd, 4, 0.5f, 2)};
+    int in[5] = {bt_input(g, "x", 4, xd), bt_const(g, "s", 1, cd, 1, 0.5f, 1.5f), bt_const(g, "b", 1, cd, 2, -1, 1),
+                 bt_const(g, "m", 1, cd, 3, -0.5f, 0.5f), bt_const(g, "v", 1, cd, 4, 0.5f, 2)};
     int y;
-    zn_node *n = od_node(g, ZN_OP_BATCH_NORM, "bn", 5, in, "y", &y);
+    zn_node *n = bt_node(g, ZN_OP_BATCH_NORM, "bn", 5, in, "y", &y);
     n->attrs.batch_norm.epsilon = 1e-5f;
     zn_graph_mark_output(g, y);
-    od_compare("batch_norm", g, i % 2 ? 3 : 1, ZN_PRECISION_FP32, 1, TOL);
+    bt_compare(&zn_backend_onednn, "batch_norm", g, i % 2 ? 3 : 1, ZN_PRECISION_FP32, 1, TOL);
     zn_graph_destroy(g);
 
-    g = new_graph();
-    int x = od_input(g, "x", 4, xd);
-    n = od_node(g, ZN_OP_LRN, "lrn", 1, &x, "y", &y);
+    g = bt_graph();
+    int x = bt_input(g, "x", 4, xd);
+    n = bt_node(g, ZN_OP_LRN, "lrn", 1, &x, "y", &y);
     n->attrs.lrn.size = 5;
     n->attrs.lrn.alpha = 1e-4f;
     n->attrs.lrn.beta = 0.75f;
     n->attrs.lrn.bias = 2.f;
     zn_graph_mark_output(g, y);
-    od_compare("lrn", g, i % 2 ? 1 : 3, ZN_PRECISION_FP32, 1, TOL);
+    bt_compare(&zn_backend_onednn, "lrn", g, i % 2 ? 1 : 3, ZN_PRECISION_FP32, 1, TOL);
     zn_graph_destroy(g);
 
-    g = new_graph();
-    x = od_input(g, "x", 4, xd);
-    n = od_node(g, ZN_OP_SOFTMAX, "sm", 1, &x, "y", &y);
+    g = bt_graph();
+    x = bt_input(g, "x", 4, xd);
+    n = bt_node(g, ZN_OP_SOFTMAX, "sm", 1, &x, "y", &y);
     n->attrs.softmax.axis = 1;
     zn_graph_mark_output(g, y);
-    od_compare("softmax 4-D axis 1", g, 3, ZN_PRECISION_FP32, 1, TOL);
+    bt_compare(&zn_backend_onednn, "softmax 4-D axis 1", g, 3, ZN_PRECISION_FP32, 1, TOL);
     zn_graph_destroy(g);
   }
-  zn_graph *g = new_graph();
+  zn_graph *g = bt_graph();
   int64_t xd[2] = {1, 1000};
-  int x = od_input(g, "x", 2, xd), y;
-  zn_node *n = od_node(g, ZN_OP_SOFTMAX, "sm", 1, &x, "y", &y);
+  int x = bt_input(g, "x", 2, xd), y;
+  zn_node *n = bt_node(g, ZN_OP_SOFTMAX, "sm", 1, &x, "y", &y);
   n->attrs.softmax.axis = -1;
   zn_graph_mark_output(g, y);
-  od_compare("softmax 2-D", g, 3, ZN_PRECISION_FP32, 1, TOL);
+  bt_compare(&zn_backend_onednn, "softmax 2-D", g, 3, ZN_PRECISION_FP32, 1, TOL);
   zn_graph_destroy(g);
 }
 
@@ -249,71 +243,72 @@ static void test_batch_norm_lrn_softmax(void) {
 static void test_concat(void) {
   const int64_t widths[3] = {1, 17, 64};
   for (int64_t batch = 1; batch <= 3; batch += 2) {
-    zn_graph *g = new_graph();
+    zn_graph *g = bt_graph();
     int64_t xd[4] = {1, 3, 13, 13};
-    int x = od_input(g, "x", 4, xd), parts[3];
+    int x = bt_input(g, "x", 4, xd), parts[3];
     for (int i = 0; i < 3; i++) {
       int64_t wd[4] = {widths[i], 3, 3, 3};
       char wn[8], cn[8], on[8];
       snprintf(wn, sizeof wn, "w%d", i);
       snprintf(cn, sizeof cn, "c%d", i);
       snprintf(on, sizeof on, "o%d", i);
-      int ci[2] = {x, od_const(g, wn, 4, wd, (uint64_t)i + 5, -0.5f, 0.5f)};
-      zn_node *n = od_node(g, ZN_OP_CONV, cn, 2, ci, on, &parts[i]);
-      od_conv_attrs(n, 3, 1, 1, 1, 1);
-      n->attrs.conv.act = od_act(ZN_ACT_RELU, 0, 0);
+      int ci[2] = {x, bt_const(g, wn, 4, wd, (uint64_t)i + 5, -0.5f, 0.5f)};
+      zn_node *n = bt_node(g, ZN_OP_CONV, cn, 2, ci, on, &parts[i]);
+      bt_conv_attrs(n, 3, 1, 1, 1, 1);
+      n->attrs.conv.act = bt_act(ZN_ACT_RELU, 0, 0);
     }
     int cat, y;
-    zn_node *n = od_node(g, ZN_OP_CONCAT, "cat", 3, parts, "cat", &cat);
+    zn_node *n = bt_node(g, ZN_OP_CONCAT, "cat", 3, parts, "cat", &cat);
     n->attrs.axis.axis = 1;
     int64_t wd[4] = {8, 82, 1, 1};
-    int ci[2] = {cat, od_const(g, "wf", 4, wd, 9, -0.3f, 0.3f)};
-    od_conv_attrs(od_node(g, ZN_OP_CONV, "cf", 2, ci, "y", &y), 1, 1, 0, 1, 1);
+    int ci[2] = {cat, bt_const(g, "wf", 4, wd, 9, -0.3f, 0.3f)};
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "cf", 2, ci, "y", &y), 1, 1, 0, 1, 1);
     zn_graph_mark_output(g, y);
     zn_graph_mark_output(g, cat);
-    od_compare("concat of convs", g, batch, ZN_PRECISION_FP32, 1, TOL);
+    bt_compare(&zn_backend_onednn, "concat of convs", g, batch, ZN_PRECISION_FP32, 1, TOL);
     zn_graph_destroy(g);
   }
-  zn_graph *g = new_graph();
+  zn_graph *g = bt_graph();
   int64_t ad[2] = {1, 3}, bd[2] = {1, 17};
-  int in[2] = {od_input(g, "a", 2, ad), od_input(g, "b", 2, bd)}, y;
-  zn_node *n = od_node(g, ZN_OP_CONCAT, "cat", 2, in, "y", &y);
+  int in[2] = {bt_input(g, "a", 2, ad), bt_input(g, "b", 2, bd)}, y;
+  zn_node *n = bt_node(g, ZN_OP_CONCAT, "cat", 2, in, "y", &y);
   n->attrs.axis.axis = -1;
   zn_graph_mark_output(g, y);
-  od_compare("concat 2-D", g, 3, ZN_PRECISION_FP32, 1, TOL);
+  bt_compare(&zn_backend_onednn, "concat 2-D", g, 3, ZN_PRECISION_FP32, 1, TOL);
   zn_graph_destroy(g);
 }
 
 /* Reshape-like ops: aliases when the bytes agree, a reorder to NCHW otherwise. */
 static void test_reshape(void) {
   for (int s = 1; s <= 7; s += 6) {
-    zn_graph *g = new_graph();
+    zn_graph *g = bt_graph();
     int64_t xd[4] = {1, 3, s, s}, wd[4] = {17, 3, 1, 1};
-    int ci[2] = {od_input(g, "x", 4, xd), od_const(g, "w", 4, wd, 1, -1, 1)}, c, f, r, id, y;
-    od_conv_attrs(od_node(g, ZN_OP_CONV, "conv", 2, ci, "c", &c), 1, 1, 0, 1, 1);
-    zn_node *n = od_node(g, ZN_OP_FLATTEN, "flat", 1, &c, "f", &f);
+    int ci[2] = {bt_input(g, "x", 4, xd), bt_const(g, "w", 4, wd, 1, -1, 1)}, c, f, r, id, y;
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "conv", 2, ci, "c", &c), 1, 1, 0, 1, 1);
+    zn_node *n = bt_node(g, ZN_OP_FLATTEN, "flat", 1, &c, "f", &f);
     n->attrs.axis.axis = 1;
     int64_t shape[3] = {0, 17, -1};
-    int ri[2] = {c, od_const_i64(g, "shape", 3, shape)};
-    od_node(g, ZN_OP_RESHAPE, "reshape", 2, ri, "r", &r);
-    od_node(g, ZN_OP_IDENTITY, "id", 1, &f, "id", &id);
-    od_node(g, ZN_OP_RELU, "relu", 1, &id, "y", &y);
+    int ri[2] = {c, b_const_i64(g, "shape", 3, shape)};
+    bt_node(g, ZN_OP_RESHAPE, "reshape", 2, ri, "r", &r);
+    bt_node(g, ZN_OP_IDENTITY, "id", 1, &f, "id", &id);
+    bt_node(g, ZN_OP_RELU, "relu", 1, &id, "y", &y);
     zn_graph_mark_output(g, y);
     zn_graph_mark_output(g, r);
-    od_compare(s == 1 ? "flatten/reshape (alias)" : "flatten/reshape (reorder)", g, 3, ZN_PRECISION_FP32, 1, TOL);
+    bt_compare(&zn_backend_onednn, s == 1 ? "flatten/reshape (alias)" : "flatten/reshape (reorder)", g, 3,
+               ZN_PRECISION_FP32, 1, TOL);
     zn_graph_destroy(g);
   }
 }
 
 static void test_supports(void) {
-  zn_graph *g = new_graph();
+  zn_graph *g = bt_graph();
   int64_t xd[4] = {1, 3, 7, 7};
-  int x = od_input(g, "x", 4, xd), y, t;
-  zn_node *n = od_node(g, ZN_OP_TRANSPOSE, "tr", 1, &x, "t", &t);
+  int x = bt_input(g, "x", 4, xd), y, t;
+  zn_node *n = bt_node(g, ZN_OP_TRANSPOSE, "tr", 1, &x, "t", &t);
   n->attrs.transpose.num_perm = 4;
   int64_t perm[4] = {0, 2, 3, 1};
   memcpy(n->attrs.transpose.perm, perm, sizeof perm);
-  n = od_node(g, ZN_OP_LRN, "lrn_even", 1, &x, "y", &y);
+  n = bt_node(g, ZN_OP_LRN, "lrn_even", 1, &x, "y", &y);
   n->attrs.lrn.size = 4;
   n->attrs.lrn.alpha = 1e-4f;
   n->attrs.lrn.beta = 0.75f;

@@ -2,7 +2,7 @@
  * batch 1 and batch 2, BN statistics calibrated like zn_model_from_zoo does,
  * graph optimised (BN folded, residual/activations fused): max relative error
  * of the logits <= 1e-4 and the same top-1 for every image. */
-#include "test_onednn_util.h"
+#include "backend_test.h"
 
 #include "backend/ref/ref.h"
 #include "zoo/zoo.h"
@@ -21,11 +21,11 @@ static void zoo_case(const char *name, int64_t batch) {
   CHECK_OK(zn_graph_infer_shapes(g));
   CHECK_OK(zn_ref_calibrate_batch_norm(g, 1, 1 ^ 0x5EEDCA11B4A7E5ull));
   CHECK_OK(zn_graph_optimize(g));
-  od_io a, r;
-  CHECK(od_io_init(&a, g, batch, 5) && od_io_init(&r, g, batch, 5));
-  CHECK_OK(od_run(&zn_backend_ref, g, batch, ZN_PRECISION_FP32, 1, &r));
-  CHECK_OK(od_run(&zn_backend_onednn, g, batch, ZN_PRECISION_FP32, 2, &a));
-  double e = od_rel_err(a.out[0], r.out[0], a.out_count[0]);
+  bt_io a, r;
+  CHECK(bt_io_init(&a, g, batch, 5) && bt_io_init(&r, g, batch, 5));
+  CHECK_OK(bt_run(&zn_backend_ref, g, batch, ZN_PRECISION_FP32, 1, &r));
+  CHECK_OK(bt_run(&zn_backend_onednn, g, batch, ZN_PRECISION_FP32, 2, &a));
+  double e = bt_rel_err(a.out[0], r.out[0], a.out_count[0]);
   fprintf(stderr, "%-12s batch %lld: max relative error of logits %.3g\n", name, (long long)batch, e);
   CHECK(e <= 1e-4);
   int64_t classes = a.out_count[0] / batch;
@@ -39,8 +39,8 @@ static void zoo_case(const char *name, int64_t batch) {
       zn_backend_onednn.compiled_destroy(compiled);
     }
   }
-  od_io_deinit(&a);
-  od_io_deinit(&r);
+  bt_io_deinit(&a);
+  bt_io_deinit(&r);
   zn_graph_destroy(g);
 }
 

@@ -6,35 +6,8 @@
  * rejects 1x1 pools) and match the unoptimised ref output. */
 #include <stdlib.h>
 
+#include "backend_test.h"
 #include "test_ref_util.h"
-
-/* Compile, create, reshape(batch), run on backend b; ZN_ERR_UNSUPPORTED_OP
- * naming nothing when some node is refused. The graph's shapes are inferred. */
-static zn_status run_on(const zn_backend_ops *b, const zn_graph *g, int64_t batch, const float *x, float *y) {
-  for (int i = 0; i < g->num_nodes; i++)
-    if (!b->supports_node(g, &g->nodes[i])) {
-      fprintf(stderr, "  %s refuses node '%s' (%s)\n", b->name, g->nodes[i].name, zn_op_name(g->nodes[i].op));
-      return ZN_ERR_UNSUPPORTED_OP;
-    }
-  void *compiled = NULL, *inst = NULL;
-  zn_backend_compile_options co = {ZN_PRECISION_FP32};
-  zn_backend_instance_options io = {1, NULL, 0};
-  const void *inputs[1] = {x};
-  void *outputs[1] = {y};
-  zn_status st = b->compile(g, &co, &compiled);
-  if (st == ZN_OK) st = b->instance_create(compiled, &io, &inst);
-  if (st == ZN_OK) st = b->instance_reshape(inst, batch);
-  if (st == ZN_OK) st = b->instance_run(inst, inputs, outputs);
-  if (inst) b->instance_destroy(inst);
-  if (compiled) b->compiled_destroy(compiled);
-  return st;
-}
-
-static int count_op(const zn_graph *g, zn_op op) {
-  int c = 0;
-  for (int i = 0; i < g->num_nodes; i++) c += g->nodes[i].op == op;
-  return c;
-}
 
 /* Runs g (one input, one output; takes ownership) before and after the passes,
  * and checks the optimised graph has pads_left Pad nodes and pools_left
@@ -57,12 +30,12 @@ static void check_graph(const char *what, zn_graph *g, int64_t batch, int pads_l
   if (negative)
     for (int64_t i = 0; i < xn; i++) x[i] = -1.0f - fabsf(x[i]);
   CHECK_OK(rt_run(g, batch, (const void *[]){x}, (void *[]){want}));
-  CHECK(count_op(g, ZN_OP_PAD) + count_op(g, ZN_OP_AVERAGE_POOL) + count_op(g, ZN_OP_MAX_POOL) > 0);
+  CHECK(b_count_op(g, ZN_OP_PAD) + b_count_op(g, ZN_OP_AVERAGE_POOL) + b_count_op(g, ZN_OP_MAX_POOL) > 0);
 
   CHECK_OK(zn_graph_optimize(opt));
   CHECK_OK(zn_graph_verify(opt));
-  CHECK_EQ_INT(count_op(opt, ZN_OP_PAD), pads_left);
-  CHECK_EQ_INT(count_op(opt, ZN_OP_AVERAGE_POOL) + count_op(opt, ZN_OP_MAX_POOL), pools_left);
+  CHECK_EQ_INT(b_count_op(opt, ZN_OP_PAD), pads_left);
+  CHECK_EQ_INT(b_count_op(opt, ZN_OP_AVERAGE_POOL) + b_count_op(opt, ZN_OP_MAX_POOL), pools_left);
   memset(got, 0, (size_t)yn * 4);
   CHECK_OK(rt_run(opt, batch, (const void *[]){x}, (void *[]){got}));
   char label[160];
@@ -73,7 +46,7 @@ static void check_graph(const char *what, zn_graph *g, int64_t batch, int pads_l
     const zn_backend_ops *b = zn_backend_at(i);
     if (b == &zn_backend_ref || (b->available && !b->available())) continue;
     memset(got, 0, (size_t)yn * 4);
-    zn_status st = run_on(b, opt, batch, x, got);
+    zn_status st = bt_run_buffers(b, opt, batch, ZN_PRECISION_FP32, 1, (const void *[]){x}, (void *[]){got});
     zn_test_checks++;
     if (st != ZN_OK) {
       zn_test_failures++;
@@ -94,41 +67,25 @@ done:
 /* ---- graph builders ---- */
 
 static int add_input(zn_graph *g, int64_t c, int64_t h, int64_t w) {
-  return rt_input(g, "x", ZN_DTYPE_FLOAT32, 4, (int64_t[]){1, c, h, w}, 0);
+  return bt_input(g, "x", 4, (int64_t[]){1, c, h, w});
 }
 
+/* Weights and bias seeded uniform [-1, 1) from seed and seed + 1. */
 static int add_conv(zn_graph *g, const char *name, int x, int64_t cin, int64_t cout, int64_t k, int64_t stride,
                     int64_t pad, uint64_t seed) {
-  int64_t wd[4] = {cout, cin, k, k}, n = cout * cin * k * k;
-  float *w = malloc((size_t)n * 4), b[64];
-  if (!w) return -1;
-  rt_fill(w, n, seed);
-  rt_fill(b, cout, seed + 1);
+  int64_t wd[4] = {cout, cin, k, k};
   char wn[64], bn[64], yn[64];
   snprintf(wn, sizeof wn, "%s.w", name);
   snprintf(bn, sizeof bn, "%s.b", name);
   snprintf(yn, sizeof yn, "%s.y", name);
-  int wv = rt_const(g, wn, ZN_DTYPE_FLOAT32, 4, wd, w), bv = rt_const(g, bn, ZN_DTYPE_FLOAT32, 1, &cout, b);
-  free(w);
-  int y = rt_value(g, yn);
-  zn_node *c = rt_node(g, ZN_OP_CONV, name, 3, (int[]){x, wv, bv}, y);
-  if (!c) return -1;
-  zn_conv_attrs *a = &c->attrs.conv;
-  a->num_spatial = 2;
-  a->group = 1;
-  for (int i = 0; i < 2; i++) {
-    a->kernel[i] = k;
-    a->stride[i] = stride;
-    a->dilation[i] = 1;
-    a->pad_begin[i] = a->pad_end[i] = pad;
-  }
+  int wv = bt_const(g, wn, 4, wd, seed, -1.0f, 1.0f), bv = bt_const(g, bn, 1, &cout, seed + 1, -1.0f, 1.0f), y;
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, name, 3, (int[]){x, wv, bv}, yn, &y), k, stride, pad, 1, 1);
   return y;
 }
 
 static int add_pad(zn_graph *g, const char *name, int x, const int64_t pads[8]) {
-  int y = rt_value(g, name);
-  zn_node *n = rt_node(g, ZN_OP_PAD, name, 1, &x, y);
-  if (!n) return -1;
+  int y;
+  zn_node *n = bt_node(g, ZN_OP_PAD, name, 1, &x, name, &y);
   n->attrs.pad.mode = ZN_PAD_CONSTANT;
   n->attrs.pad.num_pads = 8;
   memcpy(n->attrs.pad.pads, pads, 8 * sizeof(int64_t));
@@ -138,18 +95,8 @@ static int add_pad(zn_graph *g, const char *name, int x, const int64_t pads[8]) 
 
 static int add_pool(zn_graph *g, zn_op op, const char *name, int x, int64_t k, int64_t stride, int64_t pad,
                     bool include_pad) {
-  int y = rt_value(g, name);
-  zn_node *n = rt_node(g, op, name, 1, &x, y);
-  if (!n) return -1;
-  zn_pool_attrs *a = &n->attrs.pool;
-  a->num_spatial = 2;
-  a->count_include_pad = include_pad;
-  for (int i = 0; i < 2; i++) {
-    a->kernel[i] = k;
-    a->stride[i] = stride;
-    a->dilation[i] = 1;
-    a->pad_begin[i] = a->pad_end[i] = pad;
-  }
+  int y;
+  bt_pool_attrs(bt_node(g, op, name, 1, &x, name, &y), k, stride, pad, false, include_pad);
   return y;
 }
 
@@ -216,9 +163,8 @@ static void test_unit_pools(void) {
   int c = add_conv(g, "conv", x, 4, 8, 3, 1, 1, 40);
   int m = add_pool(g, ZN_OP_MAX_POOL, "maxpool", c, 1, 1, 0, false);
   int a = add_pool(g, ZN_OP_AVERAGE_POOL, "avgpool", m, 1, 1, 0, false);
-  int f = rt_value(g, "flat");
-  zn_node *fl = rt_node(g, ZN_OP_FLATTEN, "flatten", 1, &a, f);
-  if (fl) fl->attrs.axis.axis = 1;
+  int f;
+  bt_node(g, ZN_OP_FLATTEN, "flatten", 1, &a, "flat", &f)->attrs.axis.axis = 1;
   zn_graph_mark_output(g, f);
   check_graph("unit pools", g, 2, 0, 0, false, true);
 }

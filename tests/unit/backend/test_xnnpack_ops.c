@@ -2,30 +2,30 @@
  * tile edges (channels 1, 3, 17, 64; spatial 1, 7, 13; batch 1 and 3):
  * max relative error <= 1e-4 in fp32. Also what XNNPACK lacks and the backend
  * does around it: count_include_pad, ceil_mode, LRN, BatchNorm. */
-#include "test_xnnpack_util.h"
+#include "backend_test.h"
 
 #define TOL 1e-4
 
 static const zn_backend_ops *xnn;
 
 static void finish(const char *what, zn_graph *g, int64_t batch, int threads) {
-  xt_compare(xnn, what, g, batch, threads, TOL);
+  bt_compare(xnn, what, g, batch, ZN_PRECISION_FP32, threads, TOL);
   zn_graph_destroy(g);
 }
 
 /* input [N,cin,s,s] -> Conv(k, stride, pad, dilation, group, act) [+ residual] -> output */
 static void conv_case(int64_t cin, int64_t cout, int64_t s, int64_t k, int64_t stride, int64_t pad, int64_t dil,
                       int64_t group, bool bias, zn_act act, bool residual, int64_t batch, int threads) {
-  zn_graph *g = xt_graph();
+  zn_graph *g = bt_graph();
   int64_t xd[4] = {1, cin, s, s}, wd[4] = {cout, cin / group, k, k}, bd[1] = {cout};
   const int64_t os = (s + 2 * pad - dil * (k - 1) - 1) / stride + 1;
   int64_t rd[4] = {1, cout, os, os};
-  int in[4] = {xt_input(g, "x", 4, xd), xt_const(g, "w", 4, wd, 7, -0.5f, 0.5f),
-               bias ? xt_const(g, "b", 1, bd, 8, -1, 1) : ZN_NO_VALUE, ZN_NO_VALUE};
-  if (residual) in[3] = xt_input(g, "r", 4, rd);
+  int in[4] = {bt_input(g, "x", 4, xd), bt_const(g, "w", 4, wd, 7, -0.5f, 0.5f),
+               bias ? bt_const(g, "b", 1, bd, 8, -1, 1) : ZN_NO_VALUE, ZN_NO_VALUE};
+  if (residual) in[3] = bt_input(g, "r", 4, rd);
   int y;
-  zn_node *n = xt_node(g, ZN_OP_CONV, "conv", residual ? 4 : 3, in, "y", &y);
-  xt_conv_attrs(n, k, stride, pad, dil, group);
+  zn_node *n = bt_node(g, ZN_OP_CONV, "conv", residual ? 4 : 3, in, "y", &y);
+  bt_conv_attrs(n, k, stride, pad, dil, group);
   n->attrs.conv.act = act;
   zn_graph_mark_output(g, y);
   char what[160];
@@ -67,11 +67,11 @@ static void test_conv(void) {
 
 static void pool_case(zn_op op, int64_t c, int64_t s, int64_t k, int64_t stride, int64_t pad, bool ceil_mode,
                       bool include_pad, int64_t batch) {
-  zn_graph *g = xt_graph();
+  zn_graph *g = bt_graph();
   int64_t xd[4] = {1, c, s, s};
-  int x = xt_input(g, "x", 4, xd), y;
-  zn_node *n = xt_node(g, op, "pool", 1, &x, "y", &y);
-  if (op == ZN_OP_MAX_POOL || op == ZN_OP_AVERAGE_POOL) xt_pool_attrs(n, k, stride, pad, ceil_mode, include_pad);
+  int x = bt_input(g, "x", 4, xd), y;
+  zn_node *n = bt_node(g, op, "pool", 1, &x, "y", &y);
+  if (op == ZN_OP_MAX_POOL || op == ZN_OP_AVERAGE_POOL) bt_pool_attrs(n, k, stride, pad, ceil_mode, include_pad);
   zn_graph_mark_output(g, y);
   char what[160];
   snprintf(what, sizeof what, "%s c%lld s%lld k%lld st%lld p%lld ceil%d incl%d", zn_op_name(op), (long long)c,
@@ -104,10 +104,10 @@ static void test_pool(void) {
 
 /* A unary op over an NHWC tensor [N,c,s,s] or a plain [N,c]. */
 static void unary_case(zn_op op, zn_act act, int64_t c, int64_t s, int rank, int64_t batch) {
-  zn_graph *g = xt_graph();
+  zn_graph *g = bt_graph();
   int64_t xd[4] = {1, c, s, s};
-  int x = xt_input(g, "x", rank, xd), y;
-  zn_node *n = xt_node(g, op, "op", 1, &x, "y", &y);
+  int x = bt_input(g, "x", rank, xd), y;
+  zn_node *n = bt_node(g, op, "op", 1, &x, "y", &y);
   if (op == ZN_OP_SOFTMAX) n->attrs.softmax.axis = 1;
   else if (op == ZN_OP_LRN) n->attrs.lrn = (zn_lrn_attrs){5, 1e-4f * 100, 0.75f, 2.0f};
   else n->attrs.act = act;
@@ -140,14 +140,14 @@ static void test_batch_norm(void) {
   const int64_t chans[] = {1, 3, 17, 64}, sizes[] = {1, 7, 13};
   for (size_t a = 0; a < 4; a++)
     for (size_t s = 0; s < 3; s++) {
-      zn_graph *g = xt_graph();
+      zn_graph *g = bt_graph();
       const int64_t C = chans[a];
       int64_t xd[4] = {1, C, sizes[s], sizes[s]}, cd[1] = {C};
-      int in[5] = {xt_input(g, "x", 4, xd), xt_const(g, "scale", 1, cd, 1, 0.5f, 1.5f),
-                   xt_const(g, "bias", 1, cd, 2, -1, 1), xt_const(g, "mean", 1, cd, 3, -0.5f, 0.5f),
-                   xt_const(g, "var", 1, cd, 4, 0.5f, 2.0f)};
+      int in[5] = {bt_input(g, "x", 4, xd), bt_const(g, "scale", 1, cd, 1, 0.5f, 1.5f),
+                   bt_const(g, "bias", 1, cd, 2, -1, 1), bt_const(g, "mean", 1, cd, 3, -0.5f, 0.5f),
+                   bt_const(g, "var", 1, cd, 4, 0.5f, 2.0f)};
       int y;
-      zn_node *n = xt_node(g, ZN_OP_BATCH_NORM, "bn", 5, in, "y", &y);
+      zn_node *n = bt_node(g, ZN_OP_BATCH_NORM, "bn", 5, in, "y", &y);
       n->attrs.batch_norm.epsilon = 1e-5f;
       zn_graph_mark_output(g, y);
       char what[96];
@@ -159,24 +159,24 @@ static void test_batch_norm(void) {
 static void test_binary_and_reshape(void) {
   const zn_op ops[] = {ZN_OP_ADD, ZN_OP_SUB, ZN_OP_MUL, ZN_OP_DIV};
   for (size_t k = 0; k < 4; k++) {
-    zn_graph *g = xt_graph();
+    zn_graph *g = bt_graph();
     int64_t xd[4] = {1, 17, 7, 7};
-    int in[2] = {xt_input(g, "a", 4, xd), xt_input(g, "b", 4, xd)}, y;
-    xt_node(g, ops[k], "op", 2, in, "y", &y);
+    int in[2] = {bt_input(g, "a", 4, xd), bt_input(g, "b", 4, xd)}, y;
+    bt_node(g, ops[k], "op", 2, in, "y", &y);
     zn_graph_mark_output(g, y);
     finish(zn_op_name(ops[k]), g, 3, 1);
   }
   /* Conv -> Flatten (NHWC -> plain order) -> Gemm, both trans_b, alpha/beta, act */
   for (int tb = 0; tb < 2; tb++)
     for (int s = 1; s <= 7; s += 6) {
-      zn_graph *g = xt_graph();
+      zn_graph *g = bt_graph();
       int64_t xd[4] = {1, 3, s, s}, wd[4] = {17, 3, 3, 3}, bd[2] = {tb ? 10 : 17 * s * s, tb ? 17 * s * s : 10},
               cd[1] = {10};
-      int cin[2] = {xt_input(g, "x", 4, xd), xt_const(g, "w", 4, wd, 3, -0.5f, 0.5f)}, c, f, y;
-      xt_conv_attrs(xt_node(g, ZN_OP_CONV, "conv", 2, cin, "c", &c), 3, 1, 1, 1, 1);
-      xt_node(g, ZN_OP_FLATTEN, "flatten", 1, &c, "f", &f)->attrs.axis.axis = 1;
-      int gin[3] = {f, xt_const(g, "B", 2, bd, 4, -0.5f, 0.5f), xt_const(g, "C", 1, cd, 5, -1, 1)};
-      zn_node *n = xt_node(g, ZN_OP_GEMM, "gemm", 3, gin, "y", &y);
+      int cin[2] = {bt_input(g, "x", 4, xd), bt_const(g, "w", 4, wd, 3, -0.5f, 0.5f)}, c, f, y;
+      bt_conv_attrs(bt_node(g, ZN_OP_CONV, "conv", 2, cin, "c", &c), 3, 1, 1, 1, 1);
+      bt_node(g, ZN_OP_FLATTEN, "flatten", 1, &c, "f", &f)->attrs.axis.axis = 1;
+      int gin[3] = {f, bt_const(g, "B", 2, bd, 4, -0.5f, 0.5f), bt_const(g, "C", 1, cd, 5, -1, 1)};
+      zn_node *n = bt_node(g, ZN_OP_GEMM, "gemm", 3, gin, "y", &y);
       n->attrs.gemm = (zn_gemm_attrs){false, tb == 1, tb ? 1.0f : 0.5f, tb ? 1.0f : 2.0f,
                                       {tb ? ZN_ACT_RELU : ZN_ACT_NONE, 0, 0}};
       zn_graph_mark_output(g, y);
@@ -208,25 +208,25 @@ static void test_concat(void) {
   const int64_t sizes[] = {1, 7, 13};
   for (size_t s = 0; s < 3; s++) {
     /* Inception-like: four branches into one concat, then a conv reading it. */
-    zn_graph *g = xt_graph();
+    zn_graph *g = bt_graph();
     int64_t xd[4] = {1, 17, sizes[s], sizes[s]};
     const int64_t outs[4] = {1, 3, 17, 64};
-    int x = xt_input(g, "x", 4, xd), br[4];
+    int x = bt_input(g, "x", 4, xd), br[4];
     for (int b = 0; b < 4; b++) {
       char nm[16], wn[16];
       snprintf(nm, sizeof nm, "b%d", b);
       snprintf(wn, sizeof wn, "w%d", b);
       int64_t wd[4] = {outs[b], 17, b % 2 ? 3 : 1, b % 2 ? 3 : 1};
-      int in[2] = {x, xt_const(g, wn, 4, wd, (uint64_t)b + 10, -0.5f, 0.5f)};
-      xt_conv_attrs(xt_node(g, ZN_OP_CONV, nm, 2, in, nm, &br[b]), b % 2 ? 3 : 1, 1, b % 2, 1, 1);
+      int in[2] = {x, bt_const(g, wn, 4, wd, (uint64_t)b + 10, -0.5f, 0.5f)};
+      bt_conv_attrs(bt_node(g, ZN_OP_CONV, nm, 2, in, nm, &br[b]), b % 2 ? 3 : 1, 1, b % 2, 1, 1);
     }
     int m;
-    xt_pool_attrs(xt_node(g, ZN_OP_MAX_POOL, "mp", 1, &x, "mp", &m), 3, 1, 1, false, false);
+    bt_pool_attrs(bt_node(g, ZN_OP_MAX_POOL, "mp", 1, &x, "mp", &m), 3, 1, 1, false, false);
     int cat_in[5] = {br[0], br[1], m, br[2], br[3]}, cat, y;
-    xt_node(g, ZN_OP_CONCAT, "cat", 5, cat_in, "cat", &cat)->attrs.axis.axis = 1;
+    bt_node(g, ZN_OP_CONCAT, "cat", 5, cat_in, "cat", &cat)->attrs.axis.axis = 1;
     int64_t wd[4] = {5, 1 + 3 + 17 + 17 + 64, 3, 3};
-    int cin[2] = {cat, xt_const(g, "wy", 4, wd, 99, -0.2f, 0.2f)};
-    xt_conv_attrs(xt_node(g, ZN_OP_CONV, "convy", 2, cin, "y", &y), 3, 1, 1, 1, 1);
+    int cin[2] = {cat, bt_const(g, "wy", 4, wd, 99, -0.2f, 0.2f)};
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "convy", 2, cin, "y", &y), 3, 1, 1, 1, 1);
     zn_graph_mark_output(g, y);
     zn_graph_mark_output(g, cat);
     CHECK(zn_graph_infer_shapes(g) == ZN_OK);
@@ -237,28 +237,28 @@ static void test_concat(void) {
   }
   {
     /* DenseNet-like: c1 = [x, a], c2 = [x, a, b], c3 = [x, a, b, d], with BN/ReLU readers. */
-    zn_graph *g = xt_graph();
+    zn_graph *g = bt_graph();
     int64_t xd[4] = {1, 8, 7, 7};
-    int x = xt_input(g, "x", 4, xd), prev = x, feats[4] = {x}, nf = 1;
+    int x = bt_input(g, "x", 4, xd), prev = x, feats[4] = {x}, nf = 1;
     for (int l = 0; l < 3; l++) {
       char nm[32];
       int64_t C = 8 + 5 * l, cd[1] = {C}, wd[4] = {5, C, 3, 3};
       snprintf(nm, sizeof nm, "bn%d", l);
-      int bin[5] = {prev, xt_const(g, "s", 1, cd, 1, 0.5f, 1.5f), xt_const(g, "b", 1, cd, 2, -1, 1),
-                    xt_const(g, "m", 1, cd, 3, -0.5f, 0.5f), xt_const(g, "v", 1, cd, 4, 0.5f, 2)};
+      int bin[5] = {prev, bt_const(g, "s", 1, cd, 1, 0.5f, 1.5f), bt_const(g, "b", 1, cd, 2, -1, 1),
+                    bt_const(g, "m", 1, cd, 3, -0.5f, 0.5f), bt_const(g, "v", 1, cd, 4, 0.5f, 2)};
       int bo, ro, co;
-      xt_node(g, ZN_OP_BATCH_NORM, nm, 5, bin, nm, &bo)->attrs.batch_norm.epsilon = 1e-5f;
+      bt_node(g, ZN_OP_BATCH_NORM, nm, 5, bin, nm, &bo)->attrs.batch_norm.epsilon = 1e-5f;
       snprintf(nm, sizeof nm, "relu%d", l);
-      xt_node(g, ZN_OP_RELU, nm, 1, &bo, nm, &ro);
+      bt_node(g, ZN_OP_RELU, nm, 1, &bo, nm, &ro);
       snprintf(nm, sizeof nm, "conv%d", l);
-      int cin[2] = {ro, xt_const(g, "w", 4, wd, (uint64_t)l + 20, -0.3f, 0.3f)};
-      xt_conv_attrs(xt_node(g, ZN_OP_CONV, nm, 2, cin, nm, &co), 3, 1, 1, 1, 1);
+      int cin[2] = {ro, bt_const(g, "w", 4, wd, (uint64_t)l + 20, -0.3f, 0.3f)};
+      bt_conv_attrs(bt_node(g, ZN_OP_CONV, nm, 2, cin, nm, &co), 3, 1, 1, 1, 1);
       feats[nf++] = co;
       snprintf(nm, sizeof nm, "cat%d", l);
-      xt_node(g, ZN_OP_CONCAT, nm, nf, feats, nm, &prev)->attrs.axis.axis = 1;
+      bt_node(g, ZN_OP_CONCAT, nm, nf, feats, nm, &prev)->attrs.axis.axis = 1;
     }
     int y;
-    xt_node(g, ZN_OP_GLOBAL_AVERAGE_POOL, "gap", 1, &prev, "y", &y);
+    bt_node(g, ZN_OP_GLOBAL_AVERAGE_POOL, "gap", 1, &prev, "y", &y);
     zn_graph_mark_output(g, y);
     CHECK(zn_graph_infer_shapes(g) == ZN_OK);
     int copies, slices = described_slices(g, &copies);
@@ -269,17 +269,17 @@ static void test_concat(void) {
   {
     /* A value in two unrelated concats (one slice, one copy), a concat of a
      * concat, and the same value twice in one concat. */
-    zn_graph *g = xt_graph();
+    zn_graph *g = bt_graph();
     int64_t xd[4] = {1, 3, 7, 7}, wd[4] = {4, 3, 1, 1};
-    int x = xt_input(g, "x", 4, xd), a, b, c1, c2, c3;
-    int ain[2] = {x, xt_const(g, "wa", 4, wd, 1, -1, 1)}, bin[2] = {x, xt_const(g, "wb", 4, wd, 2, -1, 1)};
-    xt_conv_attrs(xt_node(g, ZN_OP_CONV, "a", 2, ain, "a", &a), 1, 1, 0, 1, 1);
-    xt_conv_attrs(xt_node(g, ZN_OP_CONV, "b", 2, bin, "b", &b), 1, 1, 0, 1, 1);
+    int x = bt_input(g, "x", 4, xd), a, b, c1, c2, c3;
+    int ain[2] = {x, bt_const(g, "wa", 4, wd, 1, -1, 1)}, bin[2] = {x, bt_const(g, "wb", 4, wd, 2, -1, 1)};
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "a", 2, ain, "a", &a), 1, 1, 0, 1, 1);
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "b", 2, bin, "b", &b), 1, 1, 0, 1, 1);
     int i1[2] = {a, b}, i2[3] = {b, a, a};
-    xt_node(g, ZN_OP_CONCAT, "c1", 2, i1, "c1", &c1)->attrs.axis.axis = 1;
-    xt_node(g, ZN_OP_CONCAT, "c2", 3, i2, "c2", &c2)->attrs.axis.axis = -3;
+    bt_node(g, ZN_OP_CONCAT, "c1", 2, i1, "c1", &c1)->attrs.axis.axis = 1;
+    bt_node(g, ZN_OP_CONCAT, "c2", 3, i2, "c2", &c2)->attrs.axis.axis = -3;
     int i3[3] = {c1, x, c2};
-    xt_node(g, ZN_OP_CONCAT, "c3", 3, i3, "c3", &c3)->attrs.axis.axis = 1;
+    bt_node(g, ZN_OP_CONCAT, "c3", 3, i3, "c3", &c3)->attrs.axis.axis = 1;
     zn_graph_mark_output(g, c3);
     zn_graph_mark_output(g, c1);
     CHECK(zn_graph_infer_shapes(g) == ZN_OK);
@@ -316,14 +316,14 @@ static void test_sliced_conv(void) {
   conv_case(64, 48, 7, 3, 2, 1, 1, 1, true, relu6, false, 1, 2);  /* stride 2 */
   conv_case(64, 64, 7, 3, 1, 1, 1, 64, true, relu6, false, 1, 1); /* depthwise: never split */
   {
-    zn_graph *g = xt_graph();
+    zn_graph *g = bt_graph();
     int64_t xd[4] = {1, 17, 7, 7}, wd[4] = {40, 17, 3, 3}, md[4] = {3, 17, 1, 1};
-    int x = xt_input(g, "x", 4, xd), a, b, cat;
-    int ain[2] = {x, xt_const(g, "wa", 4, wd, 5, -0.5f, 0.5f)}, bin[2] = {x, xt_const(g, "wb", 4, md, 6, -1, 1)};
-    xt_conv_attrs(xt_node(g, ZN_OP_CONV, "a", 2, ain, "a", &a), 3, 1, 1, 1, 1);
-    xt_conv_attrs(xt_node(g, ZN_OP_CONV, "b", 2, bin, "b", &b), 1, 1, 0, 1, 1);
+    int x = bt_input(g, "x", 4, xd), a, b, cat;
+    int ain[2] = {x, bt_const(g, "wa", 4, wd, 5, -0.5f, 0.5f)}, bin[2] = {x, bt_const(g, "wb", 4, md, 6, -1, 1)};
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "a", 2, ain, "a", &a), 3, 1, 1, 1, 1);
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "b", 2, bin, "b", &b), 1, 1, 0, 1, 1);
     int ci[2] = {b, a};
-    xt_node(g, ZN_OP_CONCAT, "cat", 2, ci, "cat", &cat)->attrs.axis.axis = 1;
+    bt_node(g, ZN_OP_CONCAT, "cat", 2, ci, "cat", &cat)->attrs.axis.axis = 1;
     zn_graph_mark_output(g, cat);
     CHECK_OK(zn_graph_infer_shapes(g));
     int ops, convs = described_conv_split(g, &ops), copies;
@@ -335,10 +335,10 @@ static void test_sliced_conv(void) {
   }
   unsetenv("ZN_XNNPACK_SLICE_KB");
   /* Default bound: small convs stay whole. */
-  zn_graph *g = xt_graph();
+  zn_graph *g = bt_graph();
   int64_t xd[4] = {1, 17, 7, 7}, wd[4] = {40, 17, 3, 3};
-  int x = xt_input(g, "x", 4, xd), y, in[2] = {x, xt_const(g, "w", 4, wd, 5, -0.5f, 0.5f)};
-  xt_conv_attrs(xt_node(g, ZN_OP_CONV, "c", 2, in, "y", &y), 3, 1, 1, 1, 1);
+  int x = bt_input(g, "x", 4, xd), y, in[2] = {x, bt_const(g, "w", 4, wd, 5, -0.5f, 0.5f)};
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "c", 2, in, "y", &y), 3, 1, 1, 1, 1);
   zn_graph_mark_output(g, y);
   CHECK_OK(zn_graph_infer_shapes(g));
   int ops, convs = described_conv_split(g, &ops);
@@ -348,10 +348,10 @@ static void test_sliced_conv(void) {
 }
 
 static void test_errors(void) {
-  zn_graph *g = xt_graph();
+  zn_graph *g = bt_graph();
   int64_t xd[4] = {1, 3, 7, 7};
-  int x = xt_input(g, "x", 4, xd), y;
-  xt_node(g, ZN_OP_RELU, "relu", 1, &x, "y", &y);
+  int x = bt_input(g, "x", 4, xd), y;
+  bt_node(g, ZN_OP_RELU, "relu", 1, &x, "y", &y);
   zn_graph_mark_output(g, y);
   CHECK_OK(zn_graph_infer_shapes(g));
   void *compiled = NULL, *inst = NULL;
@@ -376,7 +376,7 @@ static void test_errors(void) {
   xnn->compiled_destroy(NULL);
   /* Ops it does not take: Transpose, 1-D conv, MaxPool 1x1, bf16. */
   int t;
-  zn_node *n = xt_node(g, ZN_OP_TRANSPOSE, "tr", 1, &x, "t", &t);
+  zn_node *n = bt_node(g, ZN_OP_TRANSPOSE, "tr", 1, &x, "t", &t);
   n->attrs.transpose = (zn_transpose_attrs){4, {0, 2, 3, 1}};
   CHECK_OK(zn_graph_infer_shapes(g));
   CHECK(!xnn->supports_node(g, &g->nodes[g->num_nodes - 1]));
@@ -384,16 +384,16 @@ static void test_errors(void) {
   CHECK(compiled == NULL);
   CHECK_ERROR_HAS("'tr' (Transpose)");
   zn_graph_destroy(g);
-  g = xt_graph();
-  x = xt_input(g, "x", 4, xd);
-  xt_pool_attrs(xt_node(g, ZN_OP_MAX_POOL, "mp", 1, &x, "y", &y), 1, 1, 0, false, false);
+  g = bt_graph();
+  x = bt_input(g, "x", 4, xd);
+  bt_pool_attrs(bt_node(g, ZN_OP_MAX_POOL, "mp", 1, &x, "y", &y), 1, 1, 0, false, false);
   zn_graph_mark_output(g, y);
   CHECK_OK(zn_graph_infer_shapes(g));
   CHECK(!xnn->supports_node(g, &g->nodes[0]));
   zn_graph_destroy(g);
-  g = xt_graph();
-  x = xt_input(g, "x", 4, xd);
-  xt_node(g, ZN_OP_RELU, "relu", 1, &x, "y", &y);
+  g = bt_graph();
+  x = bt_input(g, "x", 4, xd);
+  bt_node(g, ZN_OP_RELU, "relu", 1, &x, "y", &y);
   zn_graph_mark_output(g, y);
   CHECK_OK(zn_graph_infer_shapes(g));
   zn_backend_compile_options bf16 = {ZN_PRECISION_BF16};

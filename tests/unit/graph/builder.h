@@ -1,4 +1,5 @@
-/* Small helpers for building IR graphs in the graph unit tests. */
+/* Small helpers for building IR graphs in the graph unit tests; the backend
+ * tests build on them too (unit/backend/backend_test.h). */
 #ifndef ZN_TEST_GRAPH_BUILDER_H
 #define ZN_TEST_GRAPH_BUILDER_H
 #include <math.h>
@@ -36,6 +37,7 @@ static inline int b_const_fill(zn_graph *g, const char *name, int rank, const in
   int64_t n = 1;
   for (int i = 0; i < rank; i++) n *= dims[i];
   float *buf = malloc((size_t)n * 4 + 4);
+  if (!buf) return -1;
   for (int64_t i = 0; i < n; i++) buf[i] = zn_test_rand_uniform(&seed, lo, hi);
   int id = b_const_f32(g, name, rank, dims, buf);
   free(buf);
@@ -49,12 +51,13 @@ static inline int b_const_i64(zn_graph *g, const char *name, int count, const in
   return id;
 }
 
-/* A node with one new output value named out; returns the node index. */
+/* A node with one new output value named out; returns the node index (-1 on failure). */
 static inline int b_node(zn_graph *g, zn_op op, const char *name, int num_inputs, const int *inputs,
                          const char *out) {
   int o = -1, idx = -1;
-  zn_graph_add_value(g, out, ZN_DTYPE_UNDEFINED, &o);
-  zn_graph_add_node(g, op, name, num_inputs, inputs, 1, &o, &idx);
+  if (zn_graph_add_value(g, out, ZN_DTYPE_UNDEFINED, &o) != ZN_OK ||
+      zn_graph_add_node(g, op, name, num_inputs, inputs, 1, &o, &idx) != ZN_OK)
+    return -1;
   return idx;
 }
 

@@ -1,0 +1,197 @@
+/* Helpers for the backend tests that run a graph on a backend table and
+ * compare it with the ref oracle: build small float graphs (on top of the
+ * graph tests' builder, unit/graph/builder.h, whose b_const_i64, b_count_op and
+ * b_find_node serve here as they are), run them through compile / create /
+ * reshape / run / destroy, and compare outputs by max relative error
+ * (max |a - b| / max |ref|). A failure to build the test graph is a bug in the
+ * test, not in a backend, so the builders abort on it. */
+#ifndef ZN_TEST_BACKEND_TEST_H
+#define ZN_TEST_BACKEND_TEST_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "unit/graph/builder.h"
+
+#include "backend/backend.h"
+#include "core/alloc.h"
+#include "core/status.h"
+#include "graph/graph.h"
+
+extern const zn_backend_ops zn_backend_ref;
+extern const zn_backend_ops zn_backend_onednn; /* defined only when the onednn backend is built */
+
+static inline void bt_setup_failed(const char *what, const char *name) {
+  fprintf(stderr, "test graph: cannot add %s %s: %s\n", what, name, zn_last_error());
+  abort(); /* a test-setup bug, not a backend failure */
+}
+
+static inline zn_graph *bt_graph(void) {
+  zn_graph *g = NULL;
+  if (zn_graph_create(&g) != ZN_OK) bt_setup_failed("graph", "");
+  return g;
+}
+
+/* A float input [dims] whose axis 0 is the batch coefficient. */
+static inline int bt_input(zn_graph *g, const char *name, int rank, const int64_t *dims) {
+  int id = b_input(g, name, rank, dims, 0);
+  if (id < 0) bt_setup_failed("input", name);
+  return id;
+}
+
+/* A float constant filled from a seeded uniform [lo, hi). */
+static inline int bt_const(zn_graph *g, const char *name, int rank, const int64_t *dims, uint64_t seed, float lo,
+                           float hi) {
+  int id = b_const_fill(g, name, rank, dims, seed, lo, hi);
+  if (id < 0) bt_setup_failed("constant", name);
+  return id;
+}
+
+/* A node with one new output named out (its id in *out_id, -1 until added);
+ * returns the node (valid until the next add). */
+static inline zn_node *bt_node(zn_graph *g, zn_op op, const char *name, int num_inputs, const int *inputs,
+                               const char *out, int *out_id) {
+  if (out_id) *out_id = -1;
+  int idx = b_node(g, op, name, num_inputs, inputs, out);
+  if (idx < 0) bt_setup_failed("node", name);
+  if (out_id) *out_id = b_out(g, idx);
+  return &g->nodes[idx];
+}
+
+/* 2-D square window; every other attribute zeroed. */
+static inline void bt_conv_attrs(zn_node *n, int64_t k, int64_t stride, int64_t pad, int64_t dilation, int64_t group) {
+  memset(&n->attrs.conv, 0, sizeof n->attrs.conv);
+  b_conv_attrs(n, k, stride, pad, group);
+  n->attrs.conv.dilation[0] = n->attrs.conv.dilation[1] = dilation;
+}
+
+static inline void bt_pool_attrs(zn_node *n, int64_t k, int64_t stride, int64_t pad, bool ceil_mode, bool include_pad) {
+  memset(&n->attrs.pool, 0, sizeof n->attrs.pool);
+  b_pool_attrs(n, k, stride, pad);
+  n->attrs.pool.ceil_mode = ceil_mode;
+  n->attrs.pool.count_include_pad = include_pad;
+}
+
+static inline zn_act bt_act(zn_act_kind kind, float alpha, float beta) {
+  zn_act a = {kind, alpha, beta};
+  return a;
+}
+
+/* Buffers for every graph input and output at a batch size: inputs seeded
+ * uniform [-1, 1), outputs zeroed. */
+#define BT_IO_MAX 8
+typedef struct bt_io {
+  int num_in, num_out;
+  float *in[BT_IO_MAX], *out[BT_IO_MAX];
+  int64_t in_count[BT_IO_MAX], out_count[BT_IO_MAX];
+} bt_io;
+
+static inline bool bt_io_init(bt_io *io, const zn_graph *g, int64_t batch, uint64_t seed) {
+  memset(io, 0, sizeof *io);
+  if (g->num_inputs > BT_IO_MAX || g->num_outputs > BT_IO_MAX) return false;
+  io->num_in = g->num_inputs;
+  io->num_out = g->num_outputs;
+  for (int i = 0; i < g->num_inputs; i++) {
+    if (!zn_value_num_elements(&g->values[g->inputs[i]], batch, &io->in_count[i])) return false;
+    io->in[i] = malloc((size_t)io->in_count[i] * sizeof(float) + 4);
+    if (!io->in[i]) return false;
+    for (int64_t k = 0; k < io->in_count[i]; k++) io->in[i][k] = zn_test_rand_uniform(&seed, -1.f, 1.f);
+  }
+  for (int i = 0; i < g->num_outputs; i++) {
+    if (!zn_value_num_elements(&g->values[g->outputs[i]], batch, &io->out_count[i])) return false;
+    io->out[i] = calloc((size_t)io->out_count[i] + 1, sizeof(float));
+    if (!io->out[i]) return false;
+  }
+  return true;
+}
+
+static inline void bt_io_deinit(bt_io *io) {
+  for (int i = 0; i < io->num_in; i++) free(io->in[i]);
+  for (int i = 0; i < io->num_out; i++) free(io->out[i]);
+}
+
+/* supports_node on every node, then compile, create, reshape(batch), run,
+ * destroy on backend b (shapes already inferred). Says on stderr what failed. */
+static inline zn_status bt_run_buffers(const zn_backend_ops *b, const zn_graph *g, int64_t batch,
+                                       zn_precision precision, int threads, const void *const *inputs,
+                                       void *const *outputs) {
+  for (int i = 0; i < g->num_nodes; i++)
+    if (!b->supports_node(g, &g->nodes[i])) {
+      fprintf(stderr, "%s does not support node %s (%s)\n", b->name, g->nodes[i].name, zn_op_name(g->nodes[i].op));
+      return ZN_ERR_UNSUPPORTED_OP;
+    }
+  void *compiled = NULL, *inst = NULL;
+  zn_backend_compile_options co = {precision};
+  zn_backend_instance_options iopt = {threads, NULL, 0};
+  zn_status st = b->compile(g, &co, &compiled);
+  if (st == ZN_OK) st = b->instance_create(compiled, &iopt, &inst);
+  if (st == ZN_OK) st = b->instance_reshape(inst, batch);
+  if (st == ZN_OK) st = b->instance_run(inst, inputs, outputs);
+  if (st != ZN_OK) fprintf(stderr, "%s: %s\n", b->name, zn_last_error());
+  if (inst) b->instance_destroy(inst);
+  if (compiled) b->compiled_destroy(compiled);
+  return st;
+}
+
+static inline zn_status bt_run(const zn_backend_ops *b, const zn_graph *g, int64_t batch, zn_precision precision,
+                               int threads, bt_io *io) {
+  return bt_run_buffers(b, g, batch, precision, threads, (const void *const *)io->in, (void *const *)io->out);
+}
+
+/* max |a - b| / max |ref| (ref all zero: max |a - b|); a NaN mismatch is infinite. */
+static inline double bt_rel_err(const float *got, const float *ref, int64_t n) {
+  double maxd = 0, maxr = 0;
+  for (int64_t i = 0; i < n; i++) {
+    double d = fabs((double)got[i] - (double)ref[i]);
+    if (isnan(got[i]) != isnan(ref[i])) d = INFINITY;
+    if (d > maxd) maxd = d;
+    if (fabs((double)ref[i]) > maxr) maxr = fabs((double)ref[i]);
+  }
+  return maxr > 0 ? maxd / maxr : maxd;
+}
+
+/* One check: infer shapes, run on ref (fp32, 1 thread) and on backend b at
+ * batch, every output's max relative error <= tol. Returns the worst error
+ * (INFINITY on failure). */
+static inline double bt_compare(const zn_backend_ops *b, const char *what, zn_graph *g, int64_t batch,
+                                zn_precision precision, int threads, double tol) {
+  zn_test_checks++;
+  if (zn_graph_infer_shapes(g) != ZN_OK) {
+    zn_test_failures++;
+    fprintf(stderr, "%s: shape inference failed: %s\n", what, zn_last_error());
+    return INFINITY;
+  }
+  bt_io a, r;
+  if (!bt_io_init(&a, g, batch, 42) || !bt_io_init(&r, g, batch, 42)) {
+    zn_test_failures++;
+    fprintf(stderr, "%s: bad shapes\n", what);
+    bt_io_deinit(&a);
+    bt_io_deinit(&r);
+    return INFINITY;
+  }
+  double worst = INFINITY;
+  zn_status s1 = bt_run(&zn_backend_ref, g, batch, ZN_PRECISION_FP32, 1, &r);
+  zn_status s2 = bt_run(b, g, batch, precision, threads, &a);
+  if (s1 != ZN_OK || s2 != ZN_OK) {
+    zn_test_failures++;
+    fprintf(stderr, "%s (batch %lld): run failed (ref %d, %s %d)\n", what, (long long)batch, s1, b->name, s2);
+  } else {
+    worst = 0;
+    for (int i = 0; i < a.num_out; i++) {
+      double e = bt_rel_err(a.out[i], r.out[i], a.out_count[i]);
+      if (e > worst) worst = e;
+    }
+    if (!(worst <= tol)) {
+      zn_test_failures++;
+      fprintf(stderr, "%s (batch %lld): max relative error %.3g > %.3g\n", what, (long long)batch, worst, tol);
+    }
+  }
+  bt_io_deinit(&a);
+  bt_io_deinit(&r);
+  return worst;
+}
+
+#endif
