@@ -5,6 +5,7 @@
 // which goes first), and report medians, ratios, GFLOP/s and % of the peak.
 // usage: node benchmarks/run_vs_ort.js --build build [--models a,b] [--rounds 5]
 //        [--seconds 3] [--batches 1,8,32] [--backend onednn] [--peak 343]
+//        [--configs "b1 1x2thr,b1 2x1thr"] [--out results.json]
 'use strict';
 const { execFileSync, spawn } = require('child_process');
 const fs = require('fs');
@@ -24,6 +25,7 @@ const peak2 = parseFloat(arg('peak', '343'));
 const batches = arg('batches', '1,8,32').split(',').map(Number);
 const models = arg('models', 'alexnet,densenet161,inception_v3,mobilenet_v1,mobilenet_v2,resnet18,resnet50,squeezenet1_1,vgg16').split(',');
 const outFile = arg('out', '');
+const only = arg('configs', '');  // e.g. "b1 1x2thr" to run a subset of the configurations
 const ortScript = path.join(__dirname, 'ort', 'ort_bench.js');
 const zenith = path.join(build, 'zenith');
 const engine = path.join(build, 'bench_engine');
@@ -31,7 +33,9 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'zn-vs-ort-'));
 
 function run(cmd, args) {
   return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } });
+    // No OMP_WAIT_POLICY=PASSIVE: a 2-thread instance needs its OpenMP workers
+    // spinning between primitives, and 1-thread instances form no team.
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d) => { out += d; });
     p.on('close', (code) => code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop())) : reject(new Error(cmd + ' exited ' + code)));
@@ -53,6 +57,7 @@ async function main() {
     const configs = [];
     for (const b of batches) configs.push({ name: `b${b} 1x2thr`, batch: b, threads: 2, procs: 1 });
     configs.push({ name: 'b1 2x1thr', batch: 1, threads: 1, procs: 2 });
+    if (only) configs.splice(0, configs.length, ...configs.filter((c) => only.split(',').includes(c.name)));
     const res = configs.map(() => ({ zn: [], ort: [] }));
     let macs = 0;
     for (let r = 0; r < rounds; r++) {
@@ -77,7 +82,7 @@ async function main() {
     const rows = configs.map((cf, c) => ({ config: cf.name, zenith: median(res[c].zn), ort: median(res[c].ort), zenith_all: res[c].zn, ort_all: res[c].ort }));
     const bestZn = rows.reduce((a, b) => (b.zenith > a.zenith ? b : a));
     const bestOrt = rows.reduce((a, b) => (b.ort > a.ort ? b : a));
-    const b1 = rows.find((x) => x.config === 'b1 1x2thr');
+    const b1 = rows.find((x) => x.config === 'b1 1x2thr') || rows[0];
     const entry = { model: m, gmacs: macs, rows, best_zenith: bestZn.config, best_ort: bestOrt.config,
       best_ratio: bestZn.zenith / bestOrt.ort, b1_ratio: b1.zenith / b1.ort,
       best_gflops: bestZn.zenith * 2 * macs, best_pct_peak: 100 * bestZn.zenith * 2 * macs / peak2 };

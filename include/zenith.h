@@ -86,6 +86,9 @@ typedef struct zn_model_options {
   zn_precision precision;      /* default FP32 */
   int disable_passes;          /* 1: skip the optimisation passes (default 0) */
   size_t max_model_bytes;      /* cap on file/tensor sizes read (0 = 4 GiB) */
+  int keep_graph_weights;      /* 1: keep the graph's float weights after the backend packed its
+                                  own copy (needed by zn_model_export_onnx on such backends);
+                                  default 0 frees them, so memory = packed weights + arenas */
 } zn_model_options;
 
 zn_model_options zn_model_options_default(void);
@@ -125,7 +128,8 @@ size_t zn_model_weight_bytes(const zn_model *model);
  *  into buf (NUL-terminated, truncated to buf_size). Returns the full length. */
 size_t zn_model_describe(const zn_model *model, char *buf, size_t buf_size);
 
-/** Export the model's graph (before backend compilation) as ONNX. */
+/** Export the model's optimised graph as ONNX. ZN_ERR_INVALID_STATE when the
+ *  backend took the weights over (load with keep_graph_weights = 1, or on "ref"). */
 zn_status zn_model_export_onnx(const zn_model *model, const char *path);
 
 /* ---- instances ---- */

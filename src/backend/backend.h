@@ -46,6 +46,10 @@ typedef struct zn_backend_ops {
   size_t (*instance_arena_bytes)(const void *instance);
   zn_status (*instance_run)(void *instance, const void *const *inputs, void *const *outputs);
   void (*instance_destroy)(void *instance);
+  /* After compile: true if the backend holds its own packed copy of constant
+   * `value` and never reads the graph's copy again, so the runtime may free it
+   * (optional; default false: the graph keeps every constant). */
+  bool (*constant_releasable)(const void *compiled, int value);
   /* One line per notable choice (kernels, layouts, precision) into buf (optional). */
   size_t (*describe)(const void *compiled, char *buf, size_t buf_size);
 } zn_backend_ops;

@@ -68,6 +68,22 @@ static zn_status list_backends(char *buf, size_t size) {
   return ZN_OK;
 }
 
+/* Weights shared by N instances must exist once: free the graph's copy of
+ * every constant the backend packed for itself. */
+static void release_packed_constants(zn_model *m) {
+  if (!m->backend->constant_releasable) return;
+  zn_graph *g = m->graph;
+  for (int v = 0; v < g->num_values; v++) {
+    zn_value *val = &g->values[v];
+    if (!val->data || !m->backend->constant_releasable(m->compiled, v)) continue;
+    m->released_bytes += val->data_bytes;
+    zn_free_aligned(val->data);
+    val->data = NULL;
+  }
+  if (m->released_bytes)
+    zn_log_info("released %zu bytes of graph weights packed by backend %s", m->released_bytes, m->backend->name);
+}
+
 /* Takes ownership of g in every case. */
 static zn_status finish(zn_graph *g, const zn_model_options *opts, const char *what, zn_model **out) {
   zn_model_options defaults = zn_model_options_default();
@@ -97,6 +113,7 @@ static zn_status finish(zn_graph *g, const zn_model_options *opts, const char *w
   if ((st = check_support(m->backend, g)) != ZN_OK) goto fail;
   zn_backend_compile_options co = {.precision = opts->precision};
   if ((st = m->backend->compile(g, &co, &m->compiled)) != ZN_OK) goto fail;
+  if (!opts->keep_graph_weights) release_packed_constants(m);
 
   m->inputs = zn_calloc((size_t)g->num_inputs + 1, sizeof(zn_tensor_info));
   m->outputs = zn_calloc((size_t)g->num_outputs + 1, sizeof(zn_tensor_info));
@@ -191,6 +208,10 @@ ZN_PUBLIC size_t zn_model_weight_bytes(const zn_model *m) {
 
 ZN_PUBLIC zn_status zn_model_export_onnx(const zn_model *m, const char *path) {
   if (!m || !path) return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to export model: NULL argument");
+  if (m->released_bytes)
+    return zn_error(ZN_ERR_INVALID_STATE,
+                    "failed to export model: backend '%s' took over its weights; load it with keep_graph_weights = 1 "
+                    "or on the ref backend to export", m->backend->name);
   return zn_onnx_export_file(m->graph, path);
 }
 

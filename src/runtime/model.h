@@ -14,6 +14,8 @@ struct zn_model {
   zn_tensor_info *outputs;
   int64_t macs_per_image;
   int64_t num_params;              /* counted before passes (torchvision's count) */
+  size_t released_bytes;           /* graph constants freed after compile (the backend packed its own);
+                                      from then on the graph serves shapes and names, not weights */
 };
 
 /* Largest batch an instance accepts: a bound on memory claims, not a tuning knob. */

@@ -316,6 +316,7 @@ static bool load_and_run(const char *backend, const char *path, const char *case
                          char *why, size_t why_size) {
   zn_model_options opts = zn_model_options_default();
   opts.backend = backend;
+  opts.keep_graph_weights = 1; /* each passing case is exported too */
   zn_model *model = NULL;
   zn_instance *inst = NULL;
   bool ok = false;

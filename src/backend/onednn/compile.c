@@ -1453,6 +1453,29 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
   return s.len;
 }
 
+/* A constant may be freed by the runtime when every node reading it is a conv
+ * or inner product whose weights (input 1) and bias (input 2) this backend
+ * packed into its own buffers, and no Winograd conv needs it for a re-pack. */
+static bool constant_releasable(const void *compiled, int v) {
+  const odn_compiled *c = compiled;
+  const zn_graph *g = c->g;
+  if (v < 0 || v >= g->num_values || !g->values[v].data || g->values[v].is_output) return false;
+  bool used = false;
+  for (int i = 0; i < g->num_nodes; i++) {
+    const zn_node *n = &g->nodes[i];
+    for (int k = 0; k < n->num_inputs; k++) {
+      if (zn_node_input(n, k) != v) continue;
+      const odn_op *packed = NULL;
+      for (int j = 0; j < c->num_ops; j++)
+        if (c->ops[j].node == i && (c->ops[j].kind == ODN_CONV || c->ops[j].kind == ODN_IP)) packed = &c->ops[j];
+      if (!packed || packed->wino || !packed->wdata || (k != 1 && k != 2)) return false;
+      if (k == 2 && !packed->bias) return false;
+      used = true;
+    }
+  }
+  return used;
+}
+
 const zn_backend_ops zn_backend_onednn = {
     .abi_version = ZN_BACKEND_ABI_VERSION,
     .name = "onednn",
@@ -1461,6 +1484,7 @@ const zn_backend_ops zn_backend_onednn = {
     .compile = compile,
     .compiled_destroy = compiled_destroy,
     .weight_bytes = weight_bytes,
+    .constant_releasable = constant_releasable,
     .instance_create = zn_onednn_instance_create,
     .instance_reshape = zn_onednn_instance_reshape,
     .instance_arena_bytes = zn_onednn_instance_arena_bytes,

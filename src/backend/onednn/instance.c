@@ -159,8 +159,11 @@ static zn_status weights_arg(odn_instance *in, pset *ps, step *s, const_dnnl_pri
     size_t bytes = dnnl_memory_desc_get_size(want);
     void *copy = zn_alloc_aligned(bytes);
     if (!copy) return oom();
-    /* from the graph's f32 weights: oneDNN cannot reorder out of some packed formats (Winograd) */
-    zn_status st = zn_onednn_pack_weights(in->c, op, want, copy);
+    /* From the shared packed copy (the graph's f32 weights may have been
+     * released); oneDNN cannot reorder out of Winograd formats, whose graph
+     * weights are kept for this (see constant_releasable). */
+    zn_status st = op->wino ? zn_onednn_pack_weights(in->c, op, want, copy)
+                            : zn_onednn_reorder_now(in->c->engine, &op->wmd, op->wdata, want, copy);
     if (st != ZN_OK) { zn_free_aligned(copy); return st; }
     ps->private_weights[op_index] = copy;
     data = copy;

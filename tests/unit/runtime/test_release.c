@@ -1,0 +1,91 @@
+/* Weights exist once: a backend that packs its own copy (onednn) lets the
+ * runtime free the graph's. Outputs must not change — at the reference batch
+ * and at a batch whose primitives prefer another weights layout, where the
+ * instance re-packs from the shared packed copy — and export, which needs the
+ * graph's weights, must say why it cannot run. Skipped without onednn. */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "zenith.h"
+
+static bool have_backend(const char *name) {
+  for (size_t i = 0; i < zn_backend_count(); i++)
+    if (strcmp(zn_backend_name(i), name) == 0) return true;
+  return false;
+}
+
+static float *run(const zn_model *m, int64_t batch, int threads, const float *x) {
+  zn_instance_options io = zn_instance_options_default();
+  io.batch = batch;
+  io.num_threads = threads;
+  zn_instance *inst = NULL;
+  CHECK_OK(zn_instance_create(m, &io, &inst));
+  if (!inst) return NULL;
+  float *y = calloc(zn_instance_output_bytes(inst, 0), 1);
+  const void *ins[1] = {x};
+  void *outs[1] = {y};
+  CHECK_OK(zn_instance_run(inst, ins, outs));
+  zn_instance_destroy(inst);
+  return y;
+}
+
+static void check(const char *name) {
+  zn_model_options o = zn_model_options_default();
+  o.backend = "onednn";
+  zn_model *released = NULL, *kept = NULL;
+  CHECK_OK(zn_model_from_zoo(name, 1, &o, &released));
+  o.keep_graph_weights = 1;
+  CHECK_OK(zn_model_from_zoo(name, 1, &o, &kept));
+  if (!released || !kept) goto done;
+  CHECK_EQ_INT(zn_model_weight_bytes(released), zn_model_weight_bytes(kept));
+
+  const int64_t batches[] = {1, 8};
+  const int threads[] = {1, 2};
+  for (int t = 0; t < 2; t++) {
+    int64_t b = batches[t];
+    size_t n = (size_t)b * 3 * 224 * 224;
+    float *x = malloc(n * sizeof(float));
+    uint64_t seed = 5;
+    for (size_t i = 0; i < n && x; i++) x[i] = zn_test_rand_uniform(&seed, -2, 2);
+    float *ya = x ? run(released, b, threads[t], x) : NULL, *yb = x ? run(kept, b, threads[t], x) : NULL;
+    if (ya && yb) {
+      float maxabs = 0, maxdiff = 0;
+      for (size_t i = 0; i < (size_t)b * 1000; i++) {
+        maxabs = fabsf(yb[i]) > maxabs ? fabsf(yb[i]) : maxabs;
+        maxdiff = fabsf(ya[i] - yb[i]) > maxdiff ? fabsf(ya[i] - yb[i]) : maxdiff;
+      }
+      /* Kernels may differ between the two compiles (Winograd is chosen by
+       * timing), so allow the backend's stated tolerance, not bit equality. */
+      CHECK_NEAR(maxdiff / maxabs, 0, 1e-4);
+    }
+    free(x);
+    free(ya);
+    free(yb);
+  }
+
+  char dir[] = "/tmp/zn_release_XXXXXX";
+  if (mkdtemp(dir)) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/m.onnx", dir);
+    CHECK_STATUS(zn_model_export_onnx(released, path), ZN_ERR_INVALID_STATE);
+    CHECK_ERROR_HAS("keep_graph_weights");
+    CHECK_OK(zn_model_export_onnx(kept, path));
+    unlink(path);
+    rmdir(dir);
+  }
+done:
+  zn_model_destroy(released);
+  zn_model_destroy(kept);
+}
+
+int zn_test_main(void) {
+  if (!have_backend("onednn")) {
+    printf("skipped: the onednn backend is not built\n");
+    return 0;
+  }
+  check("mobilenet_v2");
+  check("resnet18");
+  return 0;
+}
