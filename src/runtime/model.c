@@ -5,6 +5,9 @@
 #include "runtime/model.h"
 
 #include <stdarg.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <string.h>
 
@@ -80,8 +83,14 @@ static void release_packed_constants(zn_model *m) {
     zn_free_aligned(val->data);
     val->data = NULL;
   }
-  if (m->released_bytes)
+  if (m->released_bytes) {
     zn_log_info("released %zu bytes of graph weights packed by backend %s", m->released_bytes, m->backend->name);
+#if defined(__GLIBC__)
+    /* glibc keeps freed heap pages (its mmap threshold grows as big blocks are
+     * freed during loading): hand them back, or RSS still counts the weights. */
+    malloc_trim(0);
+#endif
+  }
 }
 
 /* Takes ownership of g in every case. */
