@@ -85,7 +85,15 @@ int zn_test_main(void) {
     printf("skipped: the onednn backend is not built\n");
     return 0;
   }
-  check("mobilenet_v2");
-  check("resnet18");
+  /* Winograd is chosen per conv by timing unless forced either way: force it,
+   * so both compiles agree, once off (every weight released) and once on (its
+   * convs keep the graph's weights for re-packs). */
+  const char *modes[] = {"0", "force"};
+  for (int i = 0; i < 2; i++) {
+    setenv("ZN_ONEDNN_WINOGRAD", modes[i], 1);
+    check("mobilenet_v2");
+    check("resnet18");
+  }
+  unsetenv("ZN_ONEDNN_WINOGRAD");
   return 0;
 }
