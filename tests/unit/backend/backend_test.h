@@ -80,6 +80,21 @@ static inline zn_act bt_act(zn_act_kind kind, float alpha, float beta) {
   return a;
 }
 
+/* One pooling node on a [N, c, s, s] input (square window), the shared case of
+ * the backends' pool tests; `what` receives a description for messages. */
+static inline zn_graph *bt_pool_graph(zn_op op, int64_t c, int64_t s, int64_t k, int64_t stride, int64_t pad,
+                                      bool ceil_mode, bool include_pad, char *what, size_t what_size) {
+  zn_graph *g = bt_graph();
+  int64_t xd[4] = {1, c, s, s};
+  int x = bt_input(g, "x", 4, xd), y;
+  zn_node *n = bt_node(g, op, "pool", 1, &x, "y", &y);
+  if (op == ZN_OP_MAX_POOL || op == ZN_OP_AVERAGE_POOL) bt_pool_attrs(n, k, stride, pad, ceil_mode, include_pad);
+  zn_graph_mark_output(g, y);
+  snprintf(what, what_size, "%s c%lld s%lld k%lld st%lld p%lld ceil%d incl%d", zn_op_name(op), (long long)c,
+           (long long)s, (long long)k, (long long)stride, (long long)pad, ceil_mode, include_pad);
+  return g;
+}
+
 /* Buffers for every graph input and output at a batch size: inputs seeded
  * uniform [-1, 1), outputs zeroed. */
 #define BT_IO_MAX 8

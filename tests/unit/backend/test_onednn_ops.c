@@ -51,15 +51,8 @@ static void test_conv(void) {
 
 static void pool_case(zn_op op, int64_t c, int64_t s, int64_t k, int64_t stride, int64_t pad, bool ceil_mode,
                       bool include_pad, int64_t batch) {
-  zn_graph *g = bt_graph();
-  int64_t xd[4] = {1, c, s, s};
-  int x = bt_input(g, "x", 4, xd), y;
-  zn_node *n = bt_node(g, op, "pool", 1, &x, "y", &y);
-  if (op == ZN_OP_MAX_POOL || op == ZN_OP_AVERAGE_POOL) bt_pool_attrs(n, k, stride, pad, ceil_mode, include_pad);
-  zn_graph_mark_output(g, y);
   char what[160];
-  snprintf(what, sizeof what, "%s c%lld s%lld k%lld st%lld p%lld ceil%d incl%d", zn_op_name(op), (long long)c,
-           (long long)s, (long long)k, (long long)stride, (long long)pad, ceil_mode, include_pad);
+  zn_graph *g = bt_pool_graph(op, c, s, k, stride, pad, ceil_mode, include_pad, what, sizeof what);
   bt_compare(&zn_backend_onednn, what, g, batch, ZN_PRECISION_FP32, 1, TOL);
   zn_graph_destroy(g);
 }
