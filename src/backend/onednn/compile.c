@@ -104,8 +104,15 @@ zn_status zn_onednn_value_md(const odn_compiled *c, int v, int64_t batch, dnnl_m
   return ZN_OK;
 }
 
+/* On one thread, always: a team formed here would stay in libgomp's count
+ * of managed threads, and once that count exceeds the CPUs every team in the
+ * process throttles its spin-wait and sleeps between primitives (a futex wake
+ * per primitive: 2-thread MobileNet-V1 at batch 1 ran 1.6x slower). Reshape
+ * may run on another thread than the runs (docs/internals/onednn.md). */
 zn_status zn_onednn_reorder_now(dnnl_engine_t engine, const dnnl_memory_desc_t *src_md, const void *src,
                                 const dnnl_memory_desc_t *dst_md, void *dst) {
+  int saved_threads;
+  zn_onednn_threads_push(1, &saved_threads);
   dnnl_primitive_desc_t pd = NULL;
   dnnl_primitive_t prim = NULL;
   dnnl_memory_t ms = NULL, md = NULL;
@@ -125,6 +132,7 @@ zn_status zn_onednn_reorder_now(dnnl_engine_t engine, const dnnl_memory_desc_t *
   if (ms) dnnl_memory_destroy(ms);
   if (prim) dnnl_primitive_destroy(prim);
   if (pd) dnnl_primitive_desc_destroy(pd);
+  zn_onednn_threads_pop(saved_threads);
   if (st != dnnl_success) return zn_error(ZN_ERR_INTERNAL, "failed to reorder a tensor: oneDNN status %d", (int)st);
   return ZN_OK;
 }
