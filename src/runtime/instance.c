@@ -25,10 +25,12 @@ ZN_PUBLIC zn_instance_options zn_instance_options_default(void) {
 
 ZN_PUBLIC void zn_instance_destroy(zn_instance *inst) {
   if (!inst) return;
+  bool big = zn_instance_arena_bytes(inst) >= ZN_TRIM_MIN_BYTES;
   if (inst->backend_instance) inst->model->backend->instance_destroy(inst->backend_instance);
   zn_free(inst->input_bytes);
   zn_free(inst->output_bytes);
   zn_free(inst);
+  if (big) zn_runtime_trim_heap();
 }
 
 static zn_status value_bytes(const zn_graph *g, int id, int64_t batch, size_t *out) {

@@ -25,13 +25,21 @@ ZN_PUBLIC zn_model_options zn_model_options_default(void) {
   return o;
 }
 
+ZN_INTERNAL void zn_runtime_trim_heap(void) {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
+
 ZN_PUBLIC void zn_model_destroy(zn_model *m) {
   if (!m) return;
+  bool big = m->compiled && m->backend && zn_model_weight_bytes(m) >= ZN_TRIM_MIN_BYTES;
   if (m->compiled && m->backend) m->backend->compiled_destroy(m->compiled);
   zn_graph_destroy(m->graph);
   zn_free(m->inputs);
   zn_free(m->outputs);
   zn_free(m);
+  if (big) zn_runtime_trim_heap();
 }
 
 static void fill_info(const zn_graph *g, int value, zn_tensor_info *info) {
@@ -85,11 +93,8 @@ static void release_packed_constants(zn_model *m) {
   }
   if (m->released_bytes) {
     zn_log_info("released %zu bytes of graph weights packed by backend %s", m->released_bytes, m->backend->name);
-#if defined(__GLIBC__)
-    /* glibc keeps freed heap pages (its mmap threshold grows as big blocks are
-     * freed during loading): hand them back, or RSS still counts the weights. */
-    malloc_trim(0);
-#endif
+    /* or RSS still counts the graph's weights */
+    zn_runtime_trim_heap();
   }
 }
 

@@ -18,6 +18,16 @@ struct zn_model {
                                       from then on the graph serves shapes and names, not weights */
 };
 
+/* Give freed heap pages back to the OS after freeing big blocks (weights,
+ * arenas). glibc's mmap threshold grows as big blocks are freed during
+ * loading (up to 32 MiB), so packed weights and arenas live in the brk heap,
+ * and free() keeps their pages resident below the trim threshold (2x the
+ * mmap threshold): without this, RSS after destroying 8 ResNet-50 instances
+ * stays where it was with them alive (benchmarks/bench_memory.c). */
+ZN_INTERNAL void zn_runtime_trim_heap(void);
+/* Only destroys that free at least this much trim (a trim walks every malloc arena). */
+#define ZN_TRIM_MIN_BYTES ((size_t)1 << 20)
+
 /* Largest batch an instance accepts: a bound on memory claims, not a tuning knob. */
 #define ZN_MAX_BATCH 65536
 
