@@ -399,10 +399,10 @@ int main(int argc, char **argv) {
   double target = (double)weights + (double)arena_bytes, base = stages[0].rss;
   printf("bench_memory: %s on %s, %d instance(s) x %d thread(s), batch %ld, %d run(s) x %d window(s)%s\n", model_arg,
          backend, created, threads, batch, runs, windows, trim ? ", malloc_trim(0) after creation" : "");
-  printf("packed weights %.1f MB (shared), arenas %d x %.2f MB = %.1f MB, I/O buffers %.2f MB, "
-         "graph constants still held %.1f MB\n",
-         weights / MIB, created, created ? arena_bytes / MIB / created : 0.0, arena_bytes / MIB, io_bytes / MIB,
-         graph_consts / MIB);
+  printf("weights %.1f MB (shared; zn_model_weight_bytes: packed, and of that %.1f MB graph constants still held), "
+         "arenas %d x %.2f MB = %.1f MB, I/O buffers %.2f MB\n",
+         weights / MIB, graph_consts / MIB, created, created ? arena_bytes / MIB / created : 0.0, arena_bytes / MIB,
+         io_bytes / MIB);
   double target_io = target + (double)io_bytes;
   printf("target T = weights + N x arena = %.1f MB; T' = T + I/O buffers = %.1f MB (zenith bench's instance bytes); "
          "MB = MiB\n", target / MIB, target_io / MIB);
@@ -417,16 +417,22 @@ int main(int argc, char **argv) {
          w->name, w->rss / MIB, (w->rss - base) / MIB, (w->rss - base) / target, w->rss / target,
          (w->rss - base) / target_io, w->rss / target_io, w->malloc_free / MIB, w->malloc_arenas, w->cat[CAT_JIT] / MIB,
          w->jit_mappings);
+  /* Anonymous (private) pages only: leaves out the shared libraries' code
+   * paged in from their files, which no instance allocates. */
+  double anon_growth = w->anon - stages[0].anon;
+  printf("anonymous memory (smaps_rollup Anonymous) growth since start %.1f MB: / T = %.3f, / T' = %.3f\n",
+         anon_growth / MIB, anon_growth / target, anon_growth / target_io);
   printf("{\"bench\":\"memory\",\"model\":\"%s\",\"backend\":\"%s\",\"instances\":%d,\"threads\":%d,\"batch\":%ld,"
          "\"trim\":%s,\"ratio_stage\":\"%s\",\"weight_bytes\":%zu,\"arena_bytes\":%zu,\"io_bytes\":%zu,\"graph_const_bytes\":%zu,"
          "\"rss_start_bytes\":%.0f,\"rss_model_bytes\":%.0f,\"rss_instances_bytes\":%.0f,\"rss_window_bytes\":%.0f,"
          "\"rss_destroyed_bytes\":%.0f,\"rss_peak_bytes\":%.0f,\"ratio_growth\":%.4f,\"ratio_raw\":%.4f,"
-         "\"ratio_growth_io\":%.4f,\"ratio_raw_io\":%.4f,"
+         "\"ratio_growth_io\":%.4f,\"ratio_raw_io\":%.4f,\"ratio_anon_growth\":%.4f,\"ratio_anon_growth_io\":%.4f,"
          "\"malloc_free_bytes\":%.0f,\"malloc_arenas\":%d",
          model_arg, backend, created, threads, batch, trim ? "true" : "false", w->name, weights, arena_bytes, io_bytes,
          graph_consts, base, stages[model_stage].rss, stages[inst_stage].rss, w->rss, stages[destroy_stage].rss,
          stages[num_stages - 1].hwm, (w->rss - base) / target, w->rss / target,
-         (w->rss - base) / target_io, w->rss / target_io, w->malloc_free, w->malloc_arenas);
+         (w->rss - base) / target_io, w->rss / target_io, anon_growth / target, anon_growth / target_io, w->malloc_free,
+         w->malloc_arenas);
   for (int c = 0; c < CAT_COUNT; c++) printf(",\"%s_bytes\":%.0f", cat_keys[c], w->cat[c] - stages[0].cat[c]);
   printf("}\n");
   return rc;

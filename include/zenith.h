@@ -121,7 +121,8 @@ const char *zn_model_backend(const zn_model *model);
 /** Multiply-accumulates per image and parameter count of the optimised graph. */
 int64_t zn_model_macs_per_image(const zn_model *model);
 int64_t zn_model_num_params(const zn_model *model);
-/** Bytes of packed weights the backend holds (shared by all instances). */
+/** Bytes of weights the model holds, shared by all instances: what the backend
+ *  packed, plus the graph's constants still kept beside it. */
 size_t zn_model_weight_bytes(const zn_model *model);
 
 /** Write a human-readable summary (ops, shapes, params, MACs, backend kernels)

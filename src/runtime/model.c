@@ -80,13 +80,18 @@ static zn_status list_backends(char *buf, size_t size) {
 }
 
 /* Weights shared by N instances must exist once: free the graph's copy of
- * every constant the backend packed for itself. */
-static void release_packed_constants(zn_model *m) {
+ * every constant the backend packed for itself (unless the caller keeps
+ * them), and count what stays. */
+static void release_packed_constants(zn_model *m, bool keep) {
   if (!m->backend->constant_releasable) return;
   zn_graph *g = m->graph;
   for (int v = 0; v < g->num_values; v++) {
     zn_value *val = &g->values[v];
-    if (!val->data || !m->backend->constant_releasable(m->compiled, v)) continue;
+    if (!val->data) continue;
+    if (keep || !m->backend->constant_releasable(m->compiled, v)) {
+      m->retained_bytes += val->data_bytes;
+      continue;
+    }
     m->released_bytes += val->data_bytes;
     zn_free_aligned(val->data);
     val->data = NULL;
@@ -127,7 +132,7 @@ static zn_status finish(zn_graph *g, const zn_model_options *opts, const char *w
   if ((st = check_support(m->backend, g)) != ZN_OK) goto fail;
   zn_backend_compile_options co = {.precision = opts->precision};
   if ((st = m->backend->compile(g, &co, &m->compiled)) != ZN_OK) goto fail;
-  if (!opts->keep_graph_weights) release_packed_constants(m);
+  release_packed_constants(m, opts->keep_graph_weights != 0);
 
   m->inputs = zn_calloc((size_t)g->num_inputs + 1, sizeof(zn_tensor_info));
   m->outputs = zn_calloc((size_t)g->num_outputs + 1, sizeof(zn_tensor_info));
@@ -216,8 +221,11 @@ ZN_PUBLIC zn_status zn_model_output_info(const zn_model *m, size_t i, zn_tensor_
 ZN_PUBLIC const char *zn_model_backend(const zn_model *m) { return m ? m->backend->name : ""; }
 ZN_PUBLIC int64_t zn_model_macs_per_image(const zn_model *m) { return m ? m->macs_per_image : 0; }
 ZN_PUBLIC int64_t zn_model_num_params(const zn_model *m) { return m ? m->num_params : 0; }
+/* What the backend packed plus the graph constants still held beside it, so
+ * that the figure is every byte of weights the model keeps. */
 ZN_PUBLIC size_t zn_model_weight_bytes(const zn_model *m) {
-  return m && m->backend->weight_bytes ? m->backend->weight_bytes(m->compiled) : 0;
+  if (!m) return 0;
+  return (m->backend->weight_bytes ? m->backend->weight_bytes(m->compiled) : 0) + m->retained_bytes;
 }
 
 ZN_PUBLIC zn_status zn_model_export_onnx(const zn_model *m, const char *path) {

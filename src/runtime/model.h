@@ -16,6 +16,8 @@ struct zn_model {
   int64_t num_params;              /* counted before passes (torchvision's count) */
   size_t released_bytes;           /* graph constants freed after compile (the backend packed its own);
                                       from then on the graph serves shapes and names, not weights */
+  size_t retained_bytes;           /* graph constants still held after that (a backend that packs its own
+                                      keeps some: BN parameters, f32 weights it may re-pack from) */
 };
 
 /* Give freed heap pages back to the OS after freeing big blocks (weights,

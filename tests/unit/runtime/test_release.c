@@ -39,7 +39,9 @@ static void check(const char *name) {
   o.keep_graph_weights = 1;
   CHECK_OK(zn_model_from_zoo(name, 1, &o, &kept));
   if (!released || !kept) goto done;
-  CHECK_EQ_INT(zn_model_weight_bytes(released), zn_model_weight_bytes(kept));
+  /* the kept model holds the graph's f32 weights (4 bytes per parameter) besides the packed ones */
+  CHECK(zn_model_weight_bytes(kept) > 4 * (size_t)zn_model_num_params(kept));
+  CHECK(zn_model_weight_bytes(released) > 0);
 
   const int64_t batches[] = {1, 8};
   const int threads[] = {1, 2};
