@@ -76,7 +76,7 @@ void zn_onednn_threads_pop(int saved) {
 const char *zn_onednn_kind_name(odn_kind k) {
   static const char *names[ODN_KIND_COUNT] = {"import", "export", "conv", "inner_product", "pooling", "eltwise",
                                               "binary", "sum", "batch_norm", "lrn", "softmax", "concat",
-                                              "to_plain", "copy", "convert"};
+                                              "to_plain", "copy", "convert", "concat_own"};
   return (unsigned)k < ODN_KIND_COUNT ? names[k] : "?";
 }
 
@@ -698,6 +698,7 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
   const zn_graph *g = c->g;
   const zn_node *n = &g->nodes[ni];
   int x = zn_node_input(n, 0), y = n->outputs[0];
+  if (n->op == ZN_OP_BATCH_NORM && c->values[y].used) return ZN_OK;  /* folded into the own concat before it */
   for (int k = 0; k < n->num_inputs; k++) {
     int v = zn_node_input(n, k);
     if (v == ZN_NO_VALUE || is_const(g, v)) continue;
@@ -768,7 +769,14 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
       return ZN_OK;
     }
     case ZN_OP_SUM: case ZN_OP_CONCAT: {
-      int r = val(g, y)->num_dims;
+      int r = val(g, y)->num_dims, bn;
+      if (zn_onednn_concat_own_plan(c, ni, &bn)) {  /* concat.c: writes NHWC f32, reads NHWC / nChw16c */
+        int out = bn >= 0 ? g->nodes[bn].outputs[0] : y;
+        set_value(c, out, ODN_NHWC, dnnl_f32);
+        ZN_TRY(add_op(c, ODN_CONCAT_OWN, ni, n->num_inputs, n->inputs_ext ? n->inputs_ext : n->inputs,
+                      out, &op));
+        return zn_onednn_concat_own_init(c, op, bn);
+      }
       int *ins = zn_malloc((size_t)n->num_inputs * sizeof *ins);
       if (!ins) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to plan onednn steps: out of memory");
       zn_status st = ZN_OK;
@@ -791,7 +799,8 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
       if (p->relu_fused[ni]) {
         /* the batch norm producing x applies the ReLU */
         int bn = c->num_ops - 1;
-        while (bn >= 0 && !(c->ops[bn].kind == ODN_BNORM && c->ops[bn].out == x)) bn--;
+        while (bn >= 0 && !((c->ops[bn].kind == ODN_BNORM || c->ops[bn].kind == ODN_CONCAT_OWN) && c->ops[bn].out == x))
+          bn--;
         if (bn >= 0) {  /* x's only reader is this ReLU: nothing saw x without it */
           c->ops[bn].fuse_relu = true;
           c->num_bn_relu++;
@@ -905,6 +914,7 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
   dnnl_primitive_attr_t attr = NULL;
   dnnl_status_t st = dnnl_success;
   *pd_out = NULL;
+  if (op->kind == ODN_CONCAT_OWN) return ZN_OK;  /* own kernel (concat.c): no primitive */
 
   if (op->kind == ODN_EXPORT && odn_const_data(c, op->ins[0])) {
     /* constant output: a byte copy (u8 -> u8 reorder) from the graph's buffer */
@@ -1070,7 +1080,7 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
       if (st == dnnl_success) st = dnnl_primitive_desc_create(pd_out, &sd, attr, eng, NULL);
       break;
     }
-    case ODN_KIND_COUNT: st = dnnl_invalid_arguments; break;
+    case ODN_CONCAT_OWN: case ODN_KIND_COUNT: st = dnnl_invalid_arguments; break;
   }
   if (attr) dnnl_primitive_attr_destroy(attr);
   if (st != dnnl_success) {
@@ -1161,6 +1171,7 @@ static void compiled_destroy(void *p) {
     zn_free(c->ops[i].ins);
     zn_free_aligned(c->ops[i].wdata);
     zn_free_aligned(c->ops[i].bias);
+    zn_free_aligned(c->ops[i].scale_shift);
   }
   zn_free(c->ops);
   zn_free(c->values);
@@ -1318,6 +1329,7 @@ zn_status zn_onednn_compile_tuned(const zn_graph *g, const zn_backend_compile_op
   c->precision = precision;
   c->compute_dt = precision == ZN_PRECISION_BF16 ? dnnl_bf16 : dnnl_f32;
   c->tune = *tune;
+  c->concat_mode = zn_onednn_concat_mode_from_env();
   atomic_init(&c->num_private_weight_copies, 0);
   zn_status st = ZN_OK;
   if (dnnl_engine_create(&c->engine, dnnl_cpu, 0) != dnnl_success) {
@@ -1348,6 +1360,7 @@ zn_status zn_onednn_compile_tuned(const zn_graph *g, const zn_backend_compile_op
     if (op->kind == ODN_CONV && (st = make_bias(c, op)) != ZN_OK) break;
     dnnl_primitive_desc_t pd;
     if ((st = zn_onednn_op_pd(c, op, REFERENCE_BATCH, &pd)) != ZN_OK) break;
+    if (!pd) continue;  /* own kernel */
     const char *impl = NULL;
     if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
       snprintf(op->impl, sizeof op->impl, "%s", impl);
@@ -1441,6 +1454,7 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
   describe_kind(c, &s, ODN_LRN, "lrn");
   describe_kind(c, &s, ODN_SOFTMAX, "softmax");
   describe_kind(c, &s, ODN_CONCAT, "concats");
+  describe_kind(c, &s, ODN_CONCAT_OWN, "own channel concats (+ batch norm read in one pass)");
   describe_kind(c, &s, ODN_TO_PLAIN, "reorders to NCHW (reshape)");
   describe_kind(c, &s, ODN_CONVERT, "layout/type conversions");
   if (c->precision == ZN_PRECISION_BF16)

@@ -22,6 +22,7 @@ typedef struct step {
   dnnl_primitive_t prim;
   int nargs;
   dnnl_exec_arg_t *args;
+  odn_concat_run *own;         /* ODN_CONCAT_OWN: the own kernel instead of prim */
 } step;
 
 /* The primitives of every step made for one OpenMP thread count. Both sets
@@ -74,6 +75,7 @@ static void release_set(const odn_compiled *c, pset *ps) {
     for (int i = 0; i < c->num_ops; i++) {
       if (ps->steps[i].prim) dnnl_primitive_destroy(ps->steps[i].prim);
       zn_free(ps->steps[i].args);
+      zn_onednn_concat_run_destroy(ps->steps[i].own);
     }
   }
   zn_free(ps->steps);
@@ -182,6 +184,7 @@ static zn_status build_step(odn_instance *in, pset *ps, int i, const_dnnl_primit
   step *s = &ps->steps[i];
   s->args = zn_calloc((size_t)op->num_ins + 8, sizeof *s->args);
   if (!s->args) return oom();
+  if (op->kind == ODN_CONCAT_OWN) return zn_onednn_concat_run_create(c, op, in->batch, in->arena, offset, ps->threads, &s->own);
   ODN_TRY_DNNL(dnnl_primitive_create(&s->prim, pd), "create a oneDNN primitive");
   switch (op->kind) {
     case ODN_IMPORT:
@@ -224,7 +227,7 @@ static zn_status build_step(odn_instance *in, pset *ps, int i, const_dnnl_primit
       for (int k = 0; k < 4; k++) ZN_TRY(add_value_arg(in, s, pd, args[k], offset, zn_node_input(n, k + 1)));
       break;
     }
-    case ODN_KIND_COUNT: break;
+    case ODN_CONCAT_OWN: case ODN_KIND_COUNT: break;
   }
   if (scratch_bytes) {
     const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
@@ -457,6 +460,10 @@ zn_status zn_onednn_instance_run(void *p, const void *const *inputs, void *const
       zn_onednn_threads_push(in->sets[cur].threads, &saved);
     }
     const step *s = &in->sets[cur].steps[i];
+    if (s->own) {  /* CPU primitives have finished when execute returns: the inputs are ready */
+      zn_onednn_concat_run_exec(s->own);
+      continue;
+    }
     dnnl_status_t ds = dnnl_primitive_execute(s->prim, in->stream, s->nargs, s->args);
     if (ds != dnnl_success) {
       const odn_op *op = &c->ops[i];

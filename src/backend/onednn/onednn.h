@@ -29,6 +29,14 @@ typedef struct odn_tuning {
   int winograd;            /* 0: never; 1: per 3x3 stride-1 conv, where timed faster (fp32); 2: wherever oneDNN has it */
 } odn_tuning;
 
+/* Which channel concats run the own kernel (concat.c, fp32 only): environment
+ * ZN_ONEDNN_CONCAT = onednn, bn (default) or all, read at compile. */
+enum {
+  ODN_CONCAT_ONEDNN = 1,   /* every concat is oneDNN's concat primitive */
+  ODN_CONCAT_BN,           /* own kernel for a concat whose only reader is a batch norm (folded into it) */
+  ODN_CONCAT_ALL,          /* and for every other 4-D channel concat too */
+};
+
 /* One graph value as the backend stores it (fixed at compile). Aliases
  * (Reshape/Flatten/Identity/Squeeze/Unsqueeze whose bytes do not move, and
  * a convolution output written in place over its residual) name the value
@@ -49,6 +57,7 @@ typedef enum odn_kind {
   ODN_TO_PLAIN,            /* reorder a value into plain (NCHW) order for a reshape */
   ODN_COPY,                /* copy the residual into a conv's dst before an in-place sum */
   ODN_CONVERT,             /* reorder a value into another layout / dtype for a consumer that needs it */
+  ODN_CONCAT_OWN,          /* own channel concat (concat.c), with the batch norm reading it folded in */
   ODN_KIND_COUNT
 } odn_kind;
 
@@ -69,7 +78,8 @@ typedef struct odn_op {
   int residual;            /* conv: value added before the activation, or -1 */
   dnnl_data_type_t cdt;    /* conv / inner product: src and weights data type */
   bool wino;               /* conv: Winograd (nChw16c src/dst) */
-  bool fuse_relu;          /* batch norm: dnnl_fuse_norm_relu (the ReLU node after it is an alias) */
+  bool fuse_relu;          /* batch norm / own concat + BN: ReLU applied (the ReLU node after it is an alias) */
+  float *scale_shift;      /* own concat: the folded batch norm, scale[C] then shift[C] (owned); NULL: plain concat */
   double time_direct_ns, time_wino_ns;  /* conv: compile-time timings when both were tried (else 0) */
   bool ip_src_4d;          /* inner product reads the 4-D tensor before a folded Flatten */
   /* pooling (also global pools): resolved geometry */
@@ -89,6 +99,7 @@ typedef struct odn_compiled {
   odn_value *values;       /* num_values: the graph's values, then converted copies */
   int num_values, cap_values;
   odn_tuning tune;
+  int concat_mode;         /* ODN_CONCAT_*, from ZN_ONEDNN_CONCAT */
   odn_op *ops;
   int num_ops, cap_ops;
   size_t weight_bytes;
@@ -118,6 +129,20 @@ ZN_INTERNAL zn_status zn_onednn_pack_weights(const odn_compiled *c, const odn_op
 static inline const void *odn_const_data(const odn_compiled *c, int v) {
   return v >= 0 && v < c->g->num_values ? c->g->values[v].data : NULL;
 }
+/* Own channel concat (concat.c; no oneDNN primitive, zn_onednn_op_pd gives NULL).
+ * plan: 1 when node (a Concat) runs the own kernel; *bn_node_out is then the
+ * BatchNormalization folded into it (its output is the step's output), or -1. */
+ZN_INTERNAL int zn_onednn_concat_mode_from_env(void);
+ZN_INTERNAL int zn_onednn_concat_own_plan(const odn_compiled *c, int node, int *bn_node_out);
+/* Compile: the step's impl name and the folded batch norm's scale/shift. */
+ZN_INTERNAL zn_status zn_onednn_concat_own_init(const odn_compiled *c, odn_op *op, int bn_node);
+/* Reshape: the step bound to the instance's arena for a batch and thread count. */
+typedef struct odn_concat_run odn_concat_run;
+ZN_INTERNAL zn_status zn_onednn_concat_run_create(const odn_compiled *c, const odn_op *op, int64_t batch, void *arena,
+                                                  const size_t *offset, int threads, odn_concat_run **out);
+ZN_INTERNAL void zn_onednn_concat_run_exec(const odn_concat_run *r);
+ZN_INTERNAL void zn_onednn_concat_run_destroy(odn_concat_run *r);
+
 ZN_INTERNAL void zn_onednn_threads_push(int n, int *saved);
 ZN_INTERNAL void zn_onednn_threads_pop(int saved);
 
