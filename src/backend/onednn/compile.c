@@ -1167,6 +1167,8 @@ static zn_status make_bias(odn_compiled *c, odn_op *op) {
 static void compiled_destroy(void *p) {
   odn_compiled *c = p;
   if (!c) return;
+  zn_onednn_weights_release(c);
+  pthread_mutex_destroy(&c->lock);
   for (int i = 0; i < c->num_ops; i++) {
     zn_free(c->ops[i].ins);
     zn_free_aligned(c->ops[i].wdata);
@@ -1330,7 +1332,7 @@ zn_status zn_onednn_compile_tuned(const zn_graph *g, const zn_backend_compile_op
   c->compute_dt = precision == ZN_PRECISION_BF16 ? dnnl_bf16 : dnnl_f32;
   c->tune = *tune;
   c->concat_mode = zn_onednn_concat_mode_from_env();
-  atomic_init(&c->num_private_weight_copies, 0);
+  pthread_mutex_init(&c->lock, NULL);
   zn_status st = ZN_OK;
   if (dnnl_engine_create(&c->engine, dnnl_cpu, 0) != dnnl_success) {
     st = zn_error(ZN_ERR_UNSUPPORTED_HARDWARE, "failed to create a oneDNN CPU engine");
@@ -1379,7 +1381,7 @@ fail:
   return st;
 }
 
-static size_t weight_bytes(const void *compiled) { return ((const odn_compiled *)compiled)->weight_bytes; }
+static size_t weight_bytes(const void *compiled) { return zn_onednn_weight_bytes_locked(compiled); }
 
 static bool available(void) { return dnnl_engine_get_count(dnnl_cpu) > 0; }
 
@@ -1443,7 +1445,7 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
   sb_printf(&s, "activations NHWC inside (inputs reordered from NCHW, outputs back), arena per instance, "
                 "user scratchpads in the arena\n");
   sb_printf(&s, "weights packed once (reference: batch %d, %d thread) into the layouts the primitives prefer: %.2f MiB, "
-                "shared read-only\n", REFERENCE_BATCH, REFERENCE_THREADS, (double)c->weight_bytes / (1024.0 * 1024.0));
+                "shared read-only\n", REFERENCE_BATCH, REFERENCE_THREADS, (double)zn_onednn_weight_bytes_locked(c) / (1024.0 * 1024.0));
   describe_kind(c, &s, ODN_CONV, "convs");
   describe_kind(c, &s, ODN_IP, "inner products");
   describe_kind(c, &s, ODN_POOL, "pools");
@@ -1472,9 +1474,12 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
               c->num_residual_copies);
   if (c->num_bn_relu) sb_printf(&s, "batch norm + ReLU fused (fuse_norm_relu): %d\n", c->num_bn_relu);
   if (c->num_flatten_folded) sb_printf(&s, "flatten folded into inner product (4-D source): %d\n", c->num_flatten_folded);
-  int priv = atomic_load(&c->num_private_weight_copies);
-  if (priv)
-    sb_printf(&s, "private weight copies: %d (an instance's batch preferred another weights layout)\n", priv);
+  pthread_mutex_lock(&((odn_compiled *)c)->lock);
+  int extra = c->num_extra_layouts;
+  pthread_mutex_unlock(&((odn_compiled *)c)->lock);
+  if (extra)
+    sb_printf(&s, "extra weight layouts: %d (a batch / thread count preferred another layout; shared by instances)\n",
+              extra);
   sb_printf(&s, "threads: OpenMP, omp_set_num_threads(num_threads) per instance on the calling thread; "
                 "run several instances with OMP_WAIT_POLICY=PASSIVE; instances of N > 1 threads also hold a "
                 "1-thread primitive set and switch to it per run (and mid-run) when N threads measure slower "

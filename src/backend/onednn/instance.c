@@ -1,7 +1,7 @@
 /* onednn backend, instance side: at reshape, one primitive per step for the
  * instance's batch (created with the instance's OpenMP thread count), every
  * activation and scratchpad planned into one arena, weights borrowed from the
- * compiled model (a private re-pack only if this batch prefers another layout).
+ * compiled model (or a layout this batch prefers, made once and shared: weights.c).
  * run() only sets the user buffers and executes the steps on the instance's
  * stream: no primitive creation, no allocation by zenith.
  * Instances of more than one thread keep a second primitive set made for one
@@ -33,7 +33,6 @@ typedef struct pset {
   step *steps;                 /* c->num_ops */
   dnnl_memory_t *in_mems;      /* per graph input: wraps the user's buffer at run */
   dnnl_memory_t *out_mems;     /* per graph output */
-  void **private_weights;      /* per op: a re-pack for this batch and thread count, or NULL */
 } pset;
 
 enum { SET_ONE = 0, SET_MANY = 1 };
@@ -79,9 +78,6 @@ static void release_set(const odn_compiled *c, pset *ps) {
     }
   }
   zn_free(ps->steps);
-  if (ps->private_weights)
-    for (int i = 0; i < c->num_ops; i++) zn_free_aligned(ps->private_weights[i]);
-  zn_free(ps->private_weights);
   zn_free(ps->in_mems);
   zn_free(ps->out_mems);
   int threads = ps->threads;
@@ -150,29 +146,13 @@ static zn_status add_value_arg(odn_instance *in, step *s, const_dnnl_primitive_d
   return add_arg(in, s, arg, md, value_ptr(in, offset, v), NULL);
 }
 
-/* Weights for a conv / inner product: the compiled model's packed copy, or a
- * private re-pack when this batch's primitive prefers another layout. */
-static zn_status weights_arg(odn_instance *in, pset *ps, step *s, const_dnnl_primitive_desc_t pd, int op_index) {
-  const odn_op *op = &in->c->ops[op_index];
+/* Weights for a conv / inner product: the compiled model's packed copy, or
+ * the shared copy in the layout this batch's primitive prefers (weights.c). */
+static zn_status weights_arg(odn_instance *in, step *s, const_dnnl_primitive_desc_t pd, int op_index) {
   const dnnl_memory_desc_t *want = arg_md(pd, DNNL_ARG_WEIGHTS);
   if (!want) return zn_error(ZN_ERR_INTERNAL, "failed to query the weights layout of a oneDNN step");
-  void *data = op->wdata;
-  if (!dnnl_memory_desc_equal(want, &op->wmd)) {
-    size_t bytes = dnnl_memory_desc_get_size(want);
-    void *copy = zn_alloc_aligned(bytes);
-    if (!copy) return oom();
-    /* From the shared packed copy (the graph's f32 weights may have been
-     * released); oneDNN cannot reorder out of Winograd formats, whose graph
-     * weights are kept for this (see constant_releasable). */
-    zn_status st = op->wino ? zn_onednn_pack_weights(in->c, op, want, copy)
-                            : zn_onednn_reorder_now(in->c->engine, &op->wmd, op->wdata, want, copy);
-    if (st != ZN_OK) { zn_free_aligned(copy); return st; }
-    ps->private_weights[op_index] = copy;
-    data = copy;
-    atomic_fetch_add((atomic_int *)&in->c->num_private_weight_copies, 1);
-    zn_log_info("onednn: node %s at batch %lld, %d thread(s) prefers another weights layout: private copy of %zu bytes",
-                in->c->g->nodes[op->node].name, (long long)in->batch, ps->threads, bytes);
-  }
+  void *data = NULL;
+  ZN_TRY(zn_onednn_weights_get(in->c, op_index, want, &data));
   return add_arg(in, s, DNNL_ARG_WEIGHTS, want, data, NULL);
 }
 
@@ -201,7 +181,7 @@ static zn_status build_step(odn_instance *in, pset *ps, int i, const_dnnl_primit
       break;
     case ODN_CONV: case ODN_IP:
       ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_SRC, offset, op->ins[0]));
-      ZN_TRY(weights_arg(in, ps, s, pd, i));
+      ZN_TRY(weights_arg(in, s, pd, i));
       if (op->bias) ZN_TRY(add_arg(in, s, DNNL_ARG_BIAS, arg_md(pd, DNNL_ARG_BIAS), op->bias, NULL));
       ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_DST, offset, op->out));
       break;
@@ -243,10 +223,9 @@ static void touch(int64_t *first, int64_t *last, int r, int64_t step) {
 
 static bool alloc_set(const odn_compiled *c, pset *ps) {
   ps->steps = zn_calloc((size_t)c->num_ops + 1, sizeof *ps->steps);
-  ps->private_weights = zn_calloc((size_t)c->num_ops + 1, sizeof *ps->private_weights);
   ps->in_mems = zn_calloc((size_t)c->g->num_inputs + 1, sizeof *ps->in_mems);
   ps->out_mems = zn_calloc((size_t)c->g->num_outputs + 1, sizeof *ps->out_mems);
-  return ps->steps && ps->private_weights && ps->in_mems && ps->out_mems;
+  return ps->steps && ps->in_mems && ps->out_mems;
 }
 
 /* Primitive descs of every step for one set, created under its thread count

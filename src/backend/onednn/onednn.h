@@ -6,7 +6,7 @@
 #define ZN_BACKEND_ONEDNN_ONEDNN_H
 
 #include <dnnl.h>
-#include <stdatomic.h>
+#include <pthread.h>
 
 #include "backend/backend.h"
 
@@ -89,7 +89,18 @@ typedef struct odn_op {
   bool swap;
   int axis;                /* concat / softmax */
   char impl[64];           /* implementation at the reference batch (describe) */
+  struct odn_wlayout *layouts;  /* conv / inner product: more packed layouts, made at reshape (weights.c) */
 } odn_op;
+
+/* Another packed layout of an op's weights, made at reshape when a primitive
+ * for some batch / thread count prefers it, and shared read-only by every
+ * instance until the compiled model is destroyed. */
+typedef struct odn_wlayout {
+  dnnl_memory_desc_t md;
+  void *data;
+  size_t bytes;
+  struct odn_wlayout *next;
+} odn_wlayout;
 
 typedef struct odn_compiled {
   const zn_graph *g;       /* borrowed: outlives the compiled model */
@@ -104,7 +115,10 @@ typedef struct odn_compiled {
   int num_ops, cap_ops;
   size_t weight_bytes;
   int num_fused_residual_inplace, num_residual_copies, num_flatten_folded, num_converts, num_wino, num_bn_relu;
-  atomic_int num_private_weight_copies;  /* instances that re-packed a conv/ip for their batch */
+  /* lock guards what reshape adds to a compiled model shared by instances:
+   * the ops' extra weight layouts, weight_bytes and num_extra_layouts */
+  pthread_mutex_t lock;
+  int num_extra_layouts;
 } odn_compiled;
 
 /* Memory descriptor of value v at batch size N (its layout and dtype). */
@@ -125,6 +139,12 @@ ZN_INTERNAL zn_status zn_onednn_compile_tuned(const zn_graph *g, const zn_backen
 /* Pack the f32 graph weights of conv / inner product op into md (compile and private re-packs). */
 ZN_INTERNAL zn_status zn_onednn_pack_weights(const odn_compiled *c, const odn_op *op, const dnnl_memory_desc_t *md,
                                              void *dst);
+/* The packed weights of conv / inner product op_index in layout md: the
+ * compile-time pack, or another layout made once (under the lock) and shared. */
+ZN_INTERNAL zn_status zn_onednn_weights_get(const odn_compiled *c, int op_index, const dnnl_memory_desc_t *md,
+                                            void **data_out);
+ZN_INTERNAL void zn_onednn_weights_release(odn_compiled *c);
+ZN_INTERNAL size_t zn_onednn_weight_bytes_locked(const odn_compiled *c);
 /* A value's graph constant data, NULL for activations and converted copies. */
 static inline const void *odn_const_data(const odn_compiled *c, int v) {
   return v >= 0 && v < c->g->num_values ? c->g->values[v].data : NULL;
