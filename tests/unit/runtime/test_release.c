@@ -67,6 +67,21 @@ static void check(const char *name) {
     free(yb);
   }
 
+  /* A layout another batch / thread count prefers is made once and shared:
+   * a second identical instance adds no weight bytes. */
+  {
+    zn_instance_options io = zn_instance_options_default();
+    io.batch = 8;
+    io.num_threads = 2;
+    zn_instance *a = NULL, *b = NULL;
+    CHECK_OK(zn_instance_create(released, &io, &a));
+    size_t w1 = zn_model_weight_bytes(released);
+    CHECK_OK(zn_instance_create(released, &io, &b));
+    CHECK_EQ_INT(zn_model_weight_bytes(released), w1);
+    zn_instance_destroy(a);
+    zn_instance_destroy(b);
+  }
+
   char dir[] = "/tmp/zn_release_XXXXXX";
   if (mkdtemp(dir)) {
     char path[128];
