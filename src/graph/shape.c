@@ -347,7 +347,7 @@ static zn_status infer_conv(ctx *c, zn_node *n) {
   out[0] = x[0];
   out[1] = (sdim){m, false};
   for (int i = 0; i < ns; i++) {
-    int64_t o;
+    int64_t o = 0;
     ZN_TRY(window_axis(n, i, x[2 + i].v, a->kernel[i], a->stride[i], a->dilation[i], &a->pad_begin[i], &a->pad_end[i],
                        a->auto_pad, false, &o));
     out[2 + i] = (sdim){o, false};
@@ -377,7 +377,7 @@ static zn_status infer_pool(ctx *c, zn_node *n) {
   out[0] = x[0];
   out[1] = x[1];
   for (int i = 0; i < ns; i++) {
-    int64_t o;
+    int64_t o = 0;
     ZN_TRY(window_axis(n, i, x[2 + i].v, a->kernel[i], a->stride[i], a->dilation[i], &a->pad_begin[i], &a->pad_end[i],
                        a->auto_pad, a->ceil_mode, &o));
     out[2 + i] = (sdim){o, false};
@@ -513,7 +513,7 @@ static zn_status infer_reshape(ctx *c, const zn_node *n) {
       out[i] = (sdim){s, false};
     }
   }
-  sdim total, known_p;
+  sdim total = {0, false}, known_p = {0, false};  /* set on success; -O3 cannot tell */
   ZN_TRY(prod_or_fail(c, n, x, 0, rx, &total));
   ZN_TRY(prod_or_fail(c, n, out, 0, count, &known_p));
   if (neg >= 0) {

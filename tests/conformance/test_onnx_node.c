@@ -41,7 +41,10 @@ static void add_reason(tally *t, const char *text) {
   for (int i = 0; i < t->num_reasons; i++)
     if (strcmp(t->reasons[i].text, text) == 0) { t->reasons[i].count++; return; }
   if (t->num_reasons < (int)ZN_ARRAY_SIZE(t->reasons)) {
-    snprintf(t->reasons[t->num_reasons].text, sizeof t->reasons[0].text, "%s", text);
+    char *dst = t->reasons[t->num_reasons].text;  /* truncated on purpose: a reason's first line */
+    size_t len = strnlen(text, sizeof t->reasons[0].text - 1);
+    memcpy(dst, text, len);
+    dst[len] = '\0';
     t->reasons[t->num_reasons++].count = 1;
   }
 }

@@ -955,7 +955,7 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
       dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a);
       const zn_value *xv = cval(c, op->ins[0]), *yv = cval(c, op->out);
       for (int i = 0; i < 2; i++) {
-        int64_t d = a->dilation[i] > 0 ? a->dilation[i] : 1, s = a->stride[i] > 0 ? a->stride[i] : 1, r;
+        int64_t d = a->dilation[i] > 0 ? a->dilation[i] : 1, s = a->stride[i] > 0 ? a->stride[i] : 1, r = 0;
         right_pad(xv->dims[2 + i], yv->dims[2 + i], a->kernel[i], s, d, a->pad_begin[i], a->pad_end[i], &r);
         strides[i] = s;
         dil[i] = d - 1;
@@ -1099,7 +1099,7 @@ zn_status zn_onednn_pack_weights(const odn_compiled *c, const odn_op *op, const 
   int w = zn_node_input(n, 1);
   const float *wsrc = val(g, w)->data;
   float *scaled = NULL;
-  dnnl_dims_t wd, strides;
+  dnnl_dims_t wd = {0}, strides = {0};
   int wr = weight_dims(c, op, wd);
   if (op->kind == ODN_CONV) {
     /* source is OIHW (G*O/G, I/G, KH, KW) dense */
@@ -1248,7 +1248,7 @@ static zn_status plan_all(odn_compiled *c) {
   }
   for (int i = 0; i < g->num_inputs && st == ZN_OK; i++) {
     int v = g->inputs[i];
-    odn_op *op;
+    odn_op *op = NULL;
     bool f32_first = c->compute_dt == dnnl_bf16 && (c->tune.bf16_f32 & ODN_F32_FIRST);
     set_value(c, v, val(g, v)->num_dims == 4 ? ODN_NHWC : ODN_PLAIN, f32_first ? dnnl_f32 : c->compute_dt);
     st = add_op(c, ODN_IMPORT, -1, 0, NULL, v, &op);
