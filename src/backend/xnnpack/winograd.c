@@ -16,8 +16,10 @@
 
 /* The measured rule (docs/internals/xnnpack.md): F(2,3) pays once the GEMMs
  * are large enough for the transforms and the 16 operator launches to be
- * small beside them. */
-#define WINO_MIN_CHANNELS 16
+ * small beside them. On x86, ResNet-18's and VGG-16's 64..512-channel convs
+ * at 14x14 and above win, the 7x7 ones lose (16 GEMM rows per image), and
+ * SqueezeNet's expand convs with 16..48 input channels lose (short GEMMs). */
+#define WINO_MIN_CHANNELS 64
 #define WINO_MIN_OUT_PIXELS (14 * 14)
 
 bool zn_xnnpack_winograd_eligible(const zn_graph *g, const zn_node *n, xp_winograd_mode mode) {
