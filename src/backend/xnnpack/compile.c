@@ -17,6 +17,7 @@ static const char *const kind_names[XP_KIND_COUNT] = {
     [XP_IMPORT] = "import NCHW->NHWC (C loop)",
     [XP_EXPORT] = "export NHWC->NCHW (C loop)",
     [XP_CONV] = "xnn_convolution2d_nhwc_f32 (+ xnn_add_nd_f32 for a fused residual)",
+    [XP_WINOGRAD] = "3x3 conv as Winograd F(2x2,3x3): C transforms + 16 xnn_fully_connected_nc_f32",
     [XP_FC] = "xnn_fully_connected_nc_f32",
     [XP_MAX_POOL] = "xnn_max_pooling2d_nhwc_f32",
     [XP_AVG_POOL] = "xnn_average_pooling2d_nhwc_f32 (+ border divisor fix for count_include_pad)",
@@ -365,7 +366,13 @@ static zn_status build(const zn_graph *g, xp_compiled *c) {
     st.out_min = -INFINITY, st.out_max = INFINITY;
     if (n->op == ZN_OP_CONV) {
       act_range(&n->attrs.conv.act, &st.out_min, &st.out_max);
-      plan_conv_slices(c, node_in(g, n, 1), n->attrs.conv.group, &st);
+      if (zn_xnnpack_winograd_eligible(g, n, c->winograd)) {
+        st.kind = XP_WINOGRAD; /* 16 GEMMs of [oc][ic] each: never sliced */
+        st.conv_slices = 1;
+        st.slice_channels = node_in(g, n, 1)->dims[0];
+      } else {
+        plan_conv_slices(c, node_in(g, n, 1), n->attrs.conv.group, &st);
+      }
     }
     if (n->op == ZN_OP_GEMM) act_range(&n->attrs.gemm.act, &st.out_min, &st.out_max);
     if (n->op == ZN_OP_RELU) st.out_min = 0.0f;
@@ -413,7 +420,10 @@ static zn_status build(const zn_graph *g, xp_compiled *c) {
     if (n->op == ZN_OP_CONV || n->op == ZN_OP_GEMM)
       for (int k = 1; k < ZN_MIN(n->num_inputs, 3); k++) {
         const zn_value *w = node_in(g, n, k);
-        if (w && w->data) c->weight_bytes += w->data_bytes, c->packed_estimate_bytes += w->data_bytes;
+        if (!w || !w->data) continue;
+        c->weight_bytes += w->data_bytes;
+        /* Winograd packs 16 [oc][ic] matrices for the 9 taps of each filter. */
+        c->packed_estimate_bytes += st.kind == XP_WINOGRAD && k == 1 ? w->data_bytes / 9 * 16 : w->data_bytes;
       }
   }
   for (int i = 0; i < g->num_outputs; i++)
@@ -462,6 +472,13 @@ static zn_status xp_compile(const zn_graph *g, const zn_backend_compile_options 
     if (end && *end == '\0' && kb >= 0 && kb <= 1L << 30) c->slice_bytes = (size_t)kb * 1024;
     else zn_log_warn("xnnpack: ignoring ZN_XNNPACK_SLICE_KB='%s' (want KiB, 0 = off)", e);
   }
+  c->winograd = XP_WINOGRAD_AUTO;
+  e = getenv("ZN_XNNPACK_WINOGRAD");
+  if (e && *e) {
+    if (!strcmp(e, "0")) c->winograd = XP_WINOGRAD_OFF;
+    else if (!strcmp(e, "all")) c->winograd = XP_WINOGRAD_ALL;
+    else if (strcmp(e, "1")) zn_log_warn("xnnpack: ignoring ZN_XNNPACK_WINOGRAD='%s' (want 0, 1 or all)", e);
+  }
   zn_status st = build(g, c);
   if (st != ZN_OK) {
     xp_compiled_destroy(c);
@@ -486,9 +503,13 @@ static size_t xp_describe(const void *compiled, char *buf, size_t buf_size) {
                    "each); shared read-only: graph constants + BN tables (%zu bytes)\n"
                    "xnnpack: concat: %d zero-copy channel slices, %d copies\n"
                    "xnnpack: %d dense convs split by output channels into %d operators (<= %zu KiB of weights each, "
-                   "so each panel stays in L2)\n",
+                   "so each panel stays in L2)\n"
+                   "xnnpack: %d 3x3 stride-1 convs run as Winograd F(2x2,3x3) (%s)\n",
                    c->packed_estimate_bytes, c->weight_bytes, c->num_views, c->num_concat_copies,
-                   c->num_sliced_convs, c->num_conv_slices, c->slice_bytes / 1024);
+                   c->num_sliced_convs, c->num_conv_slices, c->slice_bytes / 1024, c->num_kind[XP_WINOGRAD],
+                   c->winograd == XP_WINOGRAD_OFF   ? "off: ZN_XNNPACK_WINOGRAD=0"
+                   : c->winograd == XP_WINOGRAD_ALL ? "every eligible conv: ZN_XNNPACK_WINOGRAD=all"
+                                                    : "where it pays; ZN_XNNPACK_WINOGRAD=0 turns it off");
   for (int pass = 0; pass <= XP_KIND_COUNT; pass++) {
     if (pass > 0) {
       const int kd = pass - 1;

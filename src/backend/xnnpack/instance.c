@@ -28,7 +28,8 @@ typedef struct xp_instance {
   xnn_operator_t *ops;           /* flat; op_start[s] .. op_start[s+1] belong to step s */
   int *op_start;
   xp_tensor *t;                  /* per value, valid after reshape */
-  zn_arena_request *req;         /* per value */
+  zn_arena_request *req;         /* per value, then per step (Winograd scratch) */
+  xp_winograd_args *wino;        /* per step; filled at reshape for XP_WINOGRAD steps */
   void *arena;
   size_t arena_bytes;
   int64_t batch;                 /* 0 until reshaped */
@@ -46,6 +47,7 @@ static int ops_for(const xp_compiled *c, const xp_step *st) {
   case XP_GMP:
     return 0;
   case XP_CONV: return st->conv_slices + 1; /* the slices, then the residual add */
+  case XP_WINOGRAD: return ZN_XNNPACK_WINOGRAD_TILES; /* one GEMM per transformed position */
   case XP_CONCAT: return step_node(c, st)->num_inputs;
   default: return 1;
   }
@@ -118,6 +120,26 @@ static zn_status create_conv(xp_instance *in, const xp_step *st, xnn_operator_t 
   return ZN_OK;
 }
 
+/* The 16 GEMMs of a Winograd conv: U[k] = (G g G^T)[k] as [oc][ic] kernels,
+ * no bias and no clamp (the output transform adds and clamps). */
+static zn_status create_winograd(xp_instance *in, const xp_step *st, xnn_operator_t *ops) {
+  const zn_node *n = step_node(in->c, st);
+  const zn_value *w = gval(in->c, zn_node_input(n, 1));
+  const int64_t oc = w->dims[0], ic = w->dims[1];
+  size_t bytes;
+  if (!zn_size_mul((size_t)(oc * ic), ZN_XNNPACK_WINOGRAD_TILES * sizeof(float), &bytes))
+    return zn_error(ZN_ERR_INVALID_MODEL, "failed to create conv '%s': weights too large", n->name);
+  float *u = zn_alloc_aligned(bytes);
+  if (!u) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create Winograd conv '%s': %zu bytes", n->name, bytes);
+  zn_xnnpack_winograd_weights(w->data, oc, ic, u);
+  enum xnn_status s = xnn_status_success;
+  for (int k = 0; k < ZN_XNNPACK_WINOGRAD_TILES && s == xnn_status_success; k++)
+    s = xnn_create_fully_connected_nc_f32((size_t)ic, (size_t)oc, (size_t)ic, (size_t)oc, u + (size_t)k * oc * ic,
+                                          NULL, -INFINITY, INFINITY, 0, &ops[k]);
+  zn_free_aligned(u); /* XNNPACK packed its own copy */
+  return s == xnn_status_success ? ZN_OK : xnn_fail(n, "create XNNPACK fully connected (Winograd)", s);
+}
+
 static zn_status create_fc(xp_instance *in, const xp_step *st, xnn_operator_t *op) {
   const xp_compiled *c = in->c;
   const zn_node *n = step_node(c, st);
@@ -160,6 +182,7 @@ static zn_status create_ops(xp_instance *in, int si) {
   enum xnn_status s = xnn_status_success;
   switch (st->kind) {
   case XP_CONV: return create_conv(in, st, ops);
+  case XP_WINOGRAD: return create_winograd(in, st, ops);
   case XP_FC: return create_fc(in, st, ops);
   case XP_MAX_POOL: case XP_AVG_POOL: {
     const zn_pool_attrs *a = &n->attrs.pool;
@@ -220,6 +243,7 @@ void zn_xnnpack_instance_destroy(void *instance) {
   zn_free(in->op_start);
   zn_free(in->t);
   zn_free(in->req);
+  zn_free(in->wino);
   zn_free_aligned(in->arena);
   zn_free(in);
 }
@@ -234,9 +258,10 @@ zn_status zn_xnnpack_instance_create(const void *compiled, const zn_backend_inst
   in->c = c;
   in->op_start = zn_calloc((size_t)c->num_steps + 1, sizeof *in->op_start);
   in->t = zn_calloc((size_t)c->g->num_values + 1, sizeof *in->t);
-  in->req = zn_calloc((size_t)c->g->num_values + 1, sizeof *in->req);
+  in->req = zn_calloc((size_t)c->g->num_values + (size_t)c->num_steps + 1, sizeof *in->req);
+  in->wino = zn_calloc((size_t)c->num_steps + 1, sizeof *in->wino);
   zn_status st = ZN_OK;
-  if (!in->op_start || !in->t || !in->req) st = zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create xnnpack instance: out of memory");
+  if (!in->op_start || !in->t || !in->req || !in->wino) st = zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create xnnpack instance: out of memory");
   for (int s = 0; st == ZN_OK && s < c->num_steps; s++) in->op_start[s + 1] = in->op_start[s] + ops_for(c, &c->steps[s]);
   if (st == ZN_OK && !(in->ops = zn_calloc((size_t)in->op_start[c->num_steps] + 1, sizeof *in->ops)))
     st = zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create xnnpack instance: out of memory");
@@ -279,6 +304,29 @@ static zn_status setup_step(xp_instance *in, int si) {
                                in->pool);
     }
     break;
+  case XP_WINOGRAD: {
+    xp_winograd_args *a = &in->wino[si];
+    const zn_conv_attrs *ca = &n->attrs.conv;
+    size_t m_off;
+    zn_xnnpack_winograd_scratch_floats(x->n, y->h, y->w, x->c, y->c, &m_off);
+    const int r = has_residual(n) ? zn_node_input(n, 3) : -1;
+    const int b = n->num_inputs > 2 ? zn_node_input(n, 2) : ZN_NO_VALUE;
+    *a = (xp_winograd_args){
+        .x = x->data, .x_stride = x->stride, .n = x->n, .h = x->h, .w = x->w, .ic = x->c,
+        .pad_top = ca->pad_begin[0], .pad_left = ca->pad_begin[1],
+        .y = y->data, .y_stride = y->stride, .oh = y->h, .ow = y->w, .oc = y->c,
+        .tiles_h = (y->h + 1) / 2, .tiles_w = (y->w + 1) / 2,
+        .v = (float *)((char *)in->arena + in->req[c->g->num_values + si].offset),
+        .bias = b != ZN_NO_VALUE ? gval(c, b)->data : NULL,
+        .residual = r >= 0 ? in->t[r].data : NULL, .r_stride = r >= 0 ? in->t[r].stride : 0,
+        .lo = st->out_min, .hi = st->out_max};
+    a->tiles = a->n * a->tiles_h * a->tiles_w;
+    a->m = a->v + m_off;
+    for (int k = 0; k < ZN_XNNPACK_WINOGRAD_TILES && s == xnn_status_success; k++)
+      s = xnn_setup_fully_connected_nc_f32(ops[k], (size_t)a->tiles, a->v + k * a->tiles * a->ic,
+                                           a->m + k * a->tiles * a->oc, in->pool);
+    break;
+  }
   case XP_FC:
     s = xnn_setup_fully_connected_nc_f32(ops[0], (size_t)x->dims[0], x->data, y->data, in->pool);
     break;
@@ -328,7 +376,7 @@ zn_status zn_xnnpack_instance_reshape(void *instance, int64_t batch) {
   in->arena = NULL;
   in->arena_bytes = 0;
   const size_t V = (size_t)g->num_values;
-  for (size_t v = 0; v < V; v++) in->req[v] = (zn_arena_request){INT64_MAX, -1, 0, 0};
+  for (size_t v = 0; v < V + (size_t)c->num_steps; v++) in->req[v] = (zn_arena_request){INT64_MAX, -1, 0, 0};
   for (int s = 0; s < c->num_steps; s++) {
     const xp_step *st = &c->steps[s];
     touch(in, st->in, s);
@@ -360,7 +408,20 @@ zn_status zn_xnnpack_instance_reshape(void *instance, int64_t batch) {
     }
     in->req[v].size_bytes = (size_t)in->t[v].count * sizeof(float);
   }
-  ZN_TRY(zn_arena_plan(in->req, V, &in->arena_bytes));
+  /* Winograd scratch (transformed input and GEMM outputs): live during its step only. */
+  for (int s = 0; s < c->num_steps; s++) {
+    const xp_step *st = &c->steps[s];
+    zn_arena_request *rq = &in->req[V + (size_t)s];
+    *rq = (zn_arena_request){s, s, 0, 0};
+    if (st->kind != XP_WINOGRAD) continue;
+    const xp_tensor *x = &in->t[st->in], *y = &in->t[st->out];
+    size_t m_off;
+    const size_t floats = zn_xnnpack_winograd_scratch_floats(x->n, y->h, y->w, x->c, y->c, &m_off);
+    if (floats > SIZE_MAX / sizeof(float))
+      return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape xnnpack instance: Winograd scratch too large");
+    rq->size_bytes = floats * sizeof(float);
+  }
+  ZN_TRY(zn_arena_plan(in->req, V + (size_t)c->num_steps, &in->arena_bytes));
   if (!(in->arena = zn_alloc_aligned(in->arena_bytes)))
     return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape xnnpack instance: arena of %zu bytes at batch %lld",
                     in->arena_bytes, (long long)batch);
@@ -532,6 +593,12 @@ zn_status zn_xnnpack_instance_run(void *instance, const void *const *inputs, voi
         if (ops[st->conv_slices]) s = xnn_run_operator(ops[st->conv_slices], in->pool);
         else binary_loop(ZN_OP_ADD, y, &in->t[zn_node_input(n, 3)], y, true, st->out_min, st->out_max);
       }
+      break;
+    case XP_WINOGRAD:
+      zn_xnnpack_winograd_input(&in->wino[si], in->pool);
+      for (int k = 0; k < ZN_XNNPACK_WINOGRAD_TILES && s == xnn_status_success; k++)
+        s = xnn_run_operator(ops[k], in->pool);
+      if (s == xnn_status_success) zn_xnnpack_winograd_output(&in->wino[si], in->pool);
       break;
     case XP_AVG_POOL:
       s = xnn_run_operator(ops[0], in->pool);

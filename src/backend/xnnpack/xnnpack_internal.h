@@ -5,6 +5,7 @@
 #ifndef ZN_BACKEND_XNNPACK_INTERNAL_H
 #define ZN_BACKEND_XNNPACK_INTERNAL_H
 
+#include <pthreadpool.h>
 #include <xnnpack.h>
 
 #include "backend/backend.h"
@@ -25,6 +26,7 @@ typedef enum xp_kind {
   XP_IMPORT,      /* user NCHW -> internal NHWC (or plain copy) */
   XP_EXPORT,      /* internal -> user NCHW */
   XP_CONV,        /* xnn convolution2d_nhwc (+ xnn add / C loop for a fused residual) */
+  XP_WINOGRAD,    /* 3x3 stride-1 conv as Winograd F(2x2,3x3): C transforms + 16 xnn fully_connected_nc */
   XP_FC,          /* xnn fully_connected_nc (Gemm) */
   XP_MAX_POOL,    /* xnn max_pooling2d_nhwc (ceil_mode: extra bottom/right padding) */
   XP_AVG_POOL,    /* xnn average_pooling2d_nhwc (+ border divisor fix for count_include_pad) */
@@ -61,6 +63,43 @@ typedef struct xp_step {
  * (ZN_XNNPACK_SLICE_KB overrides it; 0 disables). */
 #define ZN_XNNPACK_SLICE_BYTES_DEFAULT ((size_t)512 * 1024)
 
+/* Winograd F(2x2, 3x3) (winograd.c; docs/internals/xnnpack.md). Which
+ * eligible convs use it, from ZN_XNNPACK_WINOGRAD: "0" none, "all" every
+ * eligible conv whatever its size (tests), unset or "1" the measured rule. */
+typedef enum xp_winograd_mode { XP_WINOGRAD_OFF, XP_WINOGRAD_AUTO, XP_WINOGRAD_ALL } xp_winograd_mode;
+
+#define ZN_XNNPACK_WINOGRAD_TILES 16 /* 4x4 transformed positions: one XNNPACK GEMM each */
+
+/* One Winograd conv's run-time arguments, fixed at reshape. Input and output
+ * are NHWC with pixel strides (views of a concat root included); v and m are
+ * arena scratch: v[16][tiles][ic] (transformed input), m[16][tiles][oc] (the
+ * 16 GEMMs' outputs). The output transform adds the bias and the residual
+ * and clamps to [lo, hi]. */
+typedef struct xp_winograd_args {
+  const float *x;
+  int64_t x_stride, n, h, w, ic, pad_top, pad_left;
+  float *y;
+  int64_t y_stride, oh, ow, oc;
+  int64_t tiles_h, tiles_w, tiles; /* tiles = n * tiles_h * tiles_w */
+  float *v, *m;
+  const float *bias;      /* [oc] or NULL */
+  const float *residual;  /* same shape as y, or NULL */
+  int64_t r_stride;
+  float lo, hi;
+} xp_winograd_args;
+
+/* Is this Conv node one Winograd F(2x2,3x3) can run (3x3, stride 1, dilation
+ * 1, group 1, pads <= 1), and does it pay under mode? */
+ZN_INTERNAL bool zn_xnnpack_winograd_eligible(const zn_graph *g, const zn_node *n, xp_winograd_mode mode);
+/* OIHW 3x3 weights [oc][ic][3][3] -> u[16][oc][ic] = G g G^T. */
+ZN_INTERNAL void zn_xnnpack_winograd_weights(const float *w, int64_t oc, int64_t ic, float *u);
+/* Floats of arena scratch (v then m, each 64-byte aligned) for a conv at batch n. */
+ZN_INTERNAL size_t zn_xnnpack_winograd_scratch_floats(int64_t n, int64_t oh, int64_t ow, int64_t ic, int64_t oc,
+                                                      size_t *m_offset_floats);
+/* x -> v, and m -> y (+ bias, + residual, clamp); both split over tiles on pool (NULL: caller only). */
+ZN_INTERNAL void zn_xnnpack_winograd_input(const xp_winograd_args *a, pthreadpool_t pool);
+ZN_INTERNAL void zn_xnnpack_winograd_output(const xp_winograd_args *a, pthreadpool_t pool);
+
 typedef struct xp_compiled {
   const zn_graph *g;     /* borrowed: outlives the compiled model */
   xp_value *values;      /* g->num_values */
@@ -71,6 +110,7 @@ typedef struct xp_compiled {
   int num_views, num_concat_copies, num_kind[XP_KIND_COUNT];
   int num_sliced_convs, num_conv_slices; /* convs split by output channels, and their operators */
   size_t slice_bytes;    /* the weight bound per slice used (0: slicing off) */
+  xp_winograd_mode winograd; /* which eligible convs run as Winograd */
 } xp_compiled;
 
 ZN_INTERNAL const char *zn_xnnpack_kind_name(xp_kind kind);

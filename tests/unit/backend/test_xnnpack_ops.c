@@ -1,7 +1,8 @@
 /* xnnpack backend, op by op against the ref oracle on small shapes that cross
  * tile edges (channels 1, 3, 17, 64; spatial 1, 7, 13; batch 1 and 3):
  * max relative error <= 1e-4 in fp32. Also what XNNPACK lacks and the backend
- * does around it: count_include_pad, ceil_mode, LRN, BatchNorm. */
+ * does around it: count_include_pad, ceil_mode, LRN, BatchNorm, Winograd
+ * F(2x2,3x3) for 3x3 stride-1 convs. */
 #include "backend_test.h"
 
 #define TOL 1e-4
@@ -340,6 +341,139 @@ static void test_sliced_conv(void) {
   zn_graph_destroy(g);
 }
 
+/* Winograd F(2x2,3x3) (ZN_XNNPACK_WINOGRAD=all takes every 3x3 stride-1
+ * dense conv whatever its size): odd and even H and W from 1 to 14 (tiles
+ * hanging over the bottom/right edge), pads 0 and 1 on each side, channels
+ * that are not multiples of the transforms' 16-channel block, batch 3, bias,
+ * ReLU / Clip, fused residual, 2 threads, and an output that is a concat's
+ * channel slice. describe() must report the conv as Winograd, so a case
+ * cannot pass on the direct path. */
+static int described_winograd(const zn_graph *g) {
+  void *compiled = NULL;
+  char text[4096] = "";
+  int convs = -1;
+  if (xnn->compile(g, NULL, &compiled) == ZN_OK) {
+    xnn->describe(compiled, text, sizeof text);
+    char method[16];
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+      if (sscanf(p, "xnnpack: %d 3x3 stride-1 convs run as %15s", &convs, method) == 2 && !strcmp(method, "Winograd"))
+        break;
+      else convs = -1;
+    xnn->compiled_destroy(compiled);
+  }
+  return convs;
+}
+
+static void wino_case(int64_t cin, int64_t cout, int64_t h, int64_t w, const int64_t pads[4], bool bias, zn_act act,
+                      bool residual, int64_t batch, int threads) {
+  zn_graph *g = bt_graph();
+  const int64_t oh = h + pads[0] + pads[2] - 2, ow = w + pads[1] + pads[3] - 2;
+  int64_t xd[4] = {1, cin, h, w}, wd[4] = {cout, cin, 3, 3}, bd[1] = {cout}, rd[4] = {1, cout, oh, ow};
+  int in[4] = {bt_input(g, "x", 4, xd), bt_const(g, "w", 4, wd, 11, -0.5f, 0.5f),
+               bias ? bt_const(g, "b", 1, bd, 12, -1, 1) : ZN_NO_VALUE, ZN_NO_VALUE};
+  if (residual) in[3] = bt_input(g, "r", 4, rd);
+  int y;
+  zn_node *n = bt_node(g, ZN_OP_CONV, "conv", residual ? 4 : 3, in, "y", &y);
+  bt_conv_attrs(n, 3, 1, 0, 1, 1);
+  n->attrs.conv.pad_begin[0] = pads[0], n->attrs.conv.pad_begin[1] = pads[1];
+  n->attrs.conv.pad_end[0] = pads[2], n->attrs.conv.pad_end[1] = pads[3];
+  n->attrs.conv.act = act;
+  zn_graph_mark_output(g, y);
+  CHECK_OK(zn_graph_infer_shapes(g));
+  char what[200];
+  snprintf(what, sizeof what, "winograd c%lld->%lld %lldx%lld pads %lld,%lld,%lld,%lld bias%d act%d res%d b%lld t%d",
+           (long long)cin, (long long)cout, (long long)h, (long long)w, (long long)pads[0], (long long)pads[1],
+           (long long)pads[2], (long long)pads[3], bias, act.kind, residual, (long long)batch, threads);
+  if (described_winograd(g) != 1) {
+    CHECK_EQ_INT(described_winograd(g), 1);
+    fprintf(stderr, "  in %s\n", what);
+  }
+  finish(what, g, batch, threads);
+}
+
+static void test_winograd(void) {
+  setenv("ZN_XNNPACK_WINOGRAD", "all", 1);
+  const zn_act none = {ZN_ACT_NONE, 0, 0}, relu = {ZN_ACT_RELU, 0, 0}, clip = {ZN_ACT_CLIP, -0.25f, 0.25f};
+  const int64_t chans[] = {1, 3, 16, 33}, sizes[] = {1, 2, 3, 4, 5, 6, 7, 13, 14};
+  const int64_t same[4] = {1, 1, 1, 1}, valid[4] = {0, 0, 0, 0}, top_left[4] = {1, 1, 0, 0}, bottom[4] = {0, 1, 1, 0};
+  for (size_t a = 0; a < 4; a++)
+    for (size_t b = 0; b < 4; b++)
+      for (size_t s = 0; s < 9; s++) {
+        const int64_t hh = sizes[s], ww = sizes[(s + a + 1) % 9]; /* H != W mostly, odd and even */
+        wino_case(chans[a], chans[b], hh, ww, same, (a + b) % 2 == 0, (s % 3) ? relu : none, false,
+                  (s + b) % 2 ? 3 : 1, 1);
+        if (hh >= 3 && ww >= 3)
+          wino_case(chans[a], chans[b], hh, ww, valid, true, none, s % 2 == 1, (a + s) % 2 ? 1 : 3, 1);
+      }
+  for (size_t s = 0; s < 9; s++) {
+    const int64_t hh = sizes[s];
+    if (hh >= 2) wino_case(16, 33, hh, hh + 1, top_left, true, clip, true, 3, 2);
+    if (hh >= 2) wino_case(33, 16, hh + 1, hh, bottom, false, relu, false, 1, 2);
+    wino_case(33, 33, hh, 14, same, true, relu, true, 3, 2);
+  }
+  wino_case(64, 64, 56, 56, same, true, relu, true, 1, 2); /* a ResNet-18 stage-1 conv */
+  {
+    /* Winograd conv writing into a concat slice next to a 1x1 conv, read by
+     * a second Winograd conv (its input is the concat root, 2 threads). */
+    zn_graph *g = bt_graph();
+    int64_t xd[4] = {1, 17, 9, 6}, wd[4] = {33, 17, 3, 3}, md[4] = {5, 17, 1, 1}, w2d[4] = {3, 38, 3, 3};
+    int x = bt_input(g, "x", 4, xd), a, b, cat, y;
+    int ain[2] = {x, bt_const(g, "wa", 4, wd, 5, -0.5f, 0.5f)}, bin[2] = {x, bt_const(g, "wb", 4, md, 6, -1, 1)};
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "a", 2, ain, "a", &a), 3, 1, 1, 1, 1);
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "b", 2, bin, "b", &b), 1, 1, 0, 1, 1);
+    int ci[2] = {b, a};
+    bt_node(g, ZN_OP_CONCAT, "cat", 2, ci, "cat", &cat)->attrs.axis.axis = 1;
+    int yin[2] = {cat, bt_const(g, "wy", 4, w2d, 7, -0.3f, 0.3f)};
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "convy", 2, yin, "y", &y), 3, 1, 1, 1, 1);
+    zn_graph_mark_output(g, y);
+    zn_graph_mark_output(g, cat);
+    CHECK_OK(zn_graph_infer_shapes(g));
+    int copies;
+    CHECK_EQ_INT(described_winograd(g), 2);
+    CHECK_EQ_INT(described_slices(g, &copies), 2);
+    CHECK_EQ_INT(copies, 0);
+    finish("winograd conv into a concat slice", g, 3, 2);
+  }
+  /* Not eligible: stride 2, dilation 2, grouped, 5x5, pads of 2. */
+  const int64_t big[4] = {2, 2, 2, 2};
+  zn_graph *g = bt_graph();
+  int64_t xd[4] = {1, 16, 14, 14}, wd[4] = {16, 16, 3, 3}, gd[4] = {16, 4, 3, 3}, fd[4] = {16, 16, 5, 5};
+  int x = bt_input(g, "x", 4, xd), y[5];
+  int i0[2] = {x, bt_const(g, "w0", 4, wd, 1, -1, 1)}, i1[2] = {x, bt_const(g, "w1", 4, wd, 2, -1, 1)},
+      i2[2] = {x, bt_const(g, "w2", 4, gd, 3, -1, 1)}, i3[2] = {x, bt_const(g, "w3", 4, fd, 4, -1, 1)},
+      i4[2] = {x, bt_const(g, "w4", 4, wd, 5, -1, 1)};
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "s2", 2, i0, "y0", &y[0]), 3, 2, 1, 1, 1);
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "d2", 2, i1, "y1", &y[1]), 3, 1, 2, 2, 1);
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "g4", 2, i2, "y2", &y[2]), 3, 1, 1, 1, 4);
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "k5", 2, i3, "y3", &y[3]), 5, 1, 2, 1, 1);
+  zn_node *p2 = bt_node(g, ZN_OP_CONV, "p2", 2, i4, "y4", &y[4]);
+  bt_conv_attrs(p2, 3, 1, 0, 1, 1);
+  memcpy(p2->attrs.conv.pad_begin, big, 2 * sizeof *big), memcpy(p2->attrs.conv.pad_end, big + 2, 2 * sizeof *big);
+  for (int k = 0; k < 5; k++) zn_graph_mark_output(g, y[k]);
+  CHECK_OK(zn_graph_infer_shapes(g));
+  CHECK_EQ_INT(described_winograd(g), 0);
+  finish("convs Winograd does not take", g, 1, 1);
+  /* Off, and the default rule: small convs stay direct. */
+  setenv("ZN_XNNPACK_WINOGRAD", "0", 1);
+  g = bt_graph();
+  int64_t sd[4] = {1, 64, 56, 56}, swd[4] = {64, 64, 3, 3}, td[4] = {1, 16, 7, 7}, twd[4] = {16, 16, 3, 3};
+  int xs = bt_input(g, "x", 4, sd), ys, is[2] = {xs, bt_const(g, "w", 4, swd, 1, -1, 1)};
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "c", 2, is, "y", &ys), 3, 1, 1, 1, 1);
+  zn_graph_mark_output(g, ys);
+  CHECK_OK(zn_graph_infer_shapes(g));
+  CHECK_EQ_INT(described_winograd(g), 0);
+  unsetenv("ZN_XNNPACK_WINOGRAD");
+  CHECK_EQ_INT(described_winograd(g), 1);
+  zn_graph_destroy(g);
+  g = bt_graph();
+  int xt = bt_input(g, "x", 4, td), yt, it[2] = {xt, bt_const(g, "w", 4, twd, 1, -1, 1)};
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "c", 2, it, "y", &yt), 3, 1, 1, 1, 1);
+  zn_graph_mark_output(g, yt);
+  CHECK_OK(zn_graph_infer_shapes(g));
+  CHECK_EQ_INT(described_winograd(g), 0);
+  zn_graph_destroy(g);
+}
+
 static void test_errors(void) {
   zn_graph *g = bt_graph();
   int64_t xd[4] = {1, 3, 7, 7};
@@ -407,6 +541,7 @@ int zn_test_main(void) {
   test_binary_and_reshape();
   test_concat();
   test_sliced_conv();
+  test_winograd();
   test_errors();
   return 0;
 }
