@@ -479,6 +479,14 @@ static zn_status xp_compile(const zn_graph *g, const zn_backend_compile_options 
     else if (!strcmp(e, "all")) c->winograd = XP_WINOGRAD_ALL;
     else if (strcmp(e, "1")) zn_log_warn("xnnpack: ignoring ZN_XNNPACK_WINOGRAD='%s' (want 0, 1 or all)", e);
   }
+  c->winograd_block_bytes = ZN_XNNPACK_WINOGRAD_BLOCK_BYTES_DEFAULT;
+  e = getenv("ZN_XNNPACK_WINOGRAD_BLOCK_KB");
+  if (e && *e) {
+    char *end = NULL;
+    const long kb = strtol(e, &end, 10);
+    if (end && *end == '\0' && kb >= 0 && kb <= 1L << 30) c->winograd_block_bytes = (size_t)kb * 1024;
+    else zn_log_warn("xnnpack: ignoring ZN_XNNPACK_WINOGRAD_BLOCK_KB='%s' (want KiB, 0 = one block)", e);
+  }
   zn_status st = build(g, c);
   if (st != ZN_OK) {
     xp_compiled_destroy(c);

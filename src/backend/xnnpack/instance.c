@@ -307,8 +307,6 @@ static zn_status setup_step(xp_instance *in, int si) {
   case XP_WINOGRAD: {
     xp_winograd_args *a = &in->wino[si];
     const zn_conv_attrs *ca = &n->attrs.conv;
-    size_t m_off;
-    zn_xnnpack_winograd_scratch_floats(x->n, y->h, y->w, x->c, y->c, &m_off);
     const int r = has_residual(n) ? zn_node_input(n, 3) : -1;
     const int b = n->num_inputs > 2 ? zn_node_input(n, 2) : ZN_NO_VALUE;
     *a = (xp_winograd_args){
@@ -321,10 +319,14 @@ static zn_status setup_step(xp_instance *in, int si) {
         .residual = r >= 0 ? in->t[r].data : NULL, .r_stride = r >= 0 ? in->t[r].stride : 0,
         .lo = st->out_min, .hi = st->out_max};
     a->tiles = a->n * a->tiles_h * a->tiles_w;
+    a->block = zn_xnnpack_winograd_block(a->tiles, a->ic, a->oc, c->winograd_block_bytes);
+    size_t m_off;
+    zn_xnnpack_winograd_scratch_floats(a->block, a->ic, a->oc, &m_off);
     a->m = a->v + m_off;
+    /* One block: set up here once. Several: instance_run sets up per block. */
     for (int k = 0; k < ZN_XNNPACK_WINOGRAD_TILES && s == xnn_status_success; k++)
-      s = xnn_setup_fully_connected_nc_f32(ops[k], (size_t)a->tiles, a->v + k * a->tiles * a->ic,
-                                           a->m + k * a->tiles * a->oc, in->pool);
+      s = xnn_setup_fully_connected_nc_f32(ops[k], (size_t)a->block, a->v + k * a->block * a->ic,
+                                           a->m + k * a->block * a->oc, in->pool);
     break;
   }
   case XP_FC:
@@ -415,8 +417,10 @@ zn_status zn_xnnpack_instance_reshape(void *instance, int64_t batch) {
     *rq = (zn_arena_request){s, s, 0, 0};
     if (st->kind != XP_WINOGRAD) continue;
     const xp_tensor *x = &in->t[st->in], *y = &in->t[st->out];
+    const int64_t tiles = x->n * ((y->h + 1) / 2) * ((y->w + 1) / 2);
     size_t m_off;
-    const size_t floats = zn_xnnpack_winograd_scratch_floats(x->n, y->h, y->w, x->c, y->c, &m_off);
+    const size_t floats = zn_xnnpack_winograd_scratch_floats(
+        zn_xnnpack_winograd_block(tiles, x->c, y->c, c->winograd_block_bytes), x->c, y->c, &m_off);
     if (floats > SIZE_MAX / sizeof(float))
       return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape xnnpack instance: Winograd scratch too large");
     rq->size_bytes = floats * sizeof(float);
@@ -594,12 +598,24 @@ zn_status zn_xnnpack_instance_run(void *instance, const void *const *inputs, voi
         else binary_loop(ZN_OP_ADD, y, &in->t[zn_node_input(n, 3)], y, true, st->out_min, st->out_max);
       }
       break;
-    case XP_WINOGRAD:
-      zn_xnnpack_winograd_input(&in->wino[si], in->pool);
-      for (int k = 0; k < ZN_XNNPACK_WINOGRAD_TILES && s == xnn_status_success; k++)
-        s = xnn_run_operator(ops[k], in->pool);
-      if (s == xnn_status_success) zn_xnnpack_winograd_output(&in->wino[si], in->pool);
+    case XP_WINOGRAD: {
+      /* Block by block, so that the block's v and m stay in L2. With several
+       * blocks the GEMMs are set up again per block: setup only stores the
+       * batch size and pointers in the operator (allocates nothing). */
+      const xp_winograd_args *a = &in->wino[si];
+      for (int64_t t0 = 0; t0 < a->tiles && s == xnn_status_success; t0 += a->block) {
+        const int64_t bt = ZN_MIN(a->block, a->tiles - t0);
+        zn_xnnpack_winograd_input(a, t0, bt, in->pool);
+        for (int k = 0; k < ZN_XNNPACK_WINOGRAD_TILES && s == xnn_status_success; k++) {
+          if (a->block < a->tiles)
+            s = xnn_setup_fully_connected_nc_f32(ops[k], (size_t)bt, a->v + k * bt * a->ic, a->m + k * bt * a->oc,
+                                                 in->pool);
+          if (s == xnn_status_success) s = xnn_run_operator(ops[k], in->pool);
+        }
+        if (s == xnn_status_success) zn_xnnpack_winograd_output(a, t0, bt, in->pool);
+      }
       break;
+    }
     case XP_AVG_POOL:
       s = xnn_run_operator(ops[0], in->pool);
       if (n->attrs.pool.count_include_pad) avg_pool_include_pad(&n->attrs.pool, x, y);

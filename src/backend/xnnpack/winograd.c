@@ -12,6 +12,14 @@
  * GCC vectorizes at -O2 (no aliasing, no remainder) on x86 and ARM alike. */
 #define CB 16
 
+/* The helpers below must inline into the target clones of input_tiles and
+ * output_tiles (GCC does not inline across targets on its own). */
+#if defined(__GNUC__)
+#define INLINE static inline __attribute__((always_inline))
+#else
+#define INLINE static inline
+#endif
+
 /* ---- compile: which convs ---- */
 
 /* The measured rule (docs/internals/xnnpack.md): F(2,3) pays once the GEMMs
@@ -61,17 +69,33 @@ void zn_xnnpack_winograd_weights(const float *w, int64_t oc, int64_t ic, float *
 
 static size_t round_floats(size_t n) { return (n + 15) / 16 * 16; }
 
-size_t zn_xnnpack_winograd_scratch_floats(int64_t n, int64_t oh, int64_t ow, int64_t ic, int64_t oc,
-                                          size_t *m_offset_floats) {
-  const size_t tiles = (size_t)(n * ((oh + 1) / 2) * ((ow + 1) / 2));
-  *m_offset_floats = round_floats(ZN_XNNPACK_WINOGRAD_TILES * tiles * (size_t)ic);
-  return *m_offset_floats + round_floats(ZN_XNNPACK_WINOGRAD_TILES * tiles * (size_t)oc);
+int64_t zn_xnnpack_winograd_block(int64_t tiles, int64_t ic, int64_t oc, size_t budget_bytes) {
+  if (budget_bytes == 0 || tiles <= 16) return tiles;
+  /* Every block reads all 16 kernels again: block only where they are small
+   * beside the budget (ResNet's 64-channel convs: 256 KiB). */
+  if (ZN_XNNPACK_WINOGRAD_TILES * sizeof(float) * (size_t)(ic * oc) > budget_bytes / 2) return tiles;
+  const size_t per_tile = ZN_XNNPACK_WINOGRAD_TILES * sizeof(float) * (size_t)(ic + oc);
+  const int64_t fit = ZN_MAX((int64_t)(budget_bytes / per_tile), 16);
+  if (fit >= tiles) return tiles;
+  const int64_t blocks = (tiles + fit - 1) / fit;
+  return (tiles + blocks - 1) / blocks; /* balanced: no short last block */
+}
+
+size_t zn_xnnpack_winograd_scratch_floats(int64_t block, int64_t ic, int64_t oc, size_t *m_offset_floats) {
+  *m_offset_floats = round_floats(ZN_XNNPACK_WINOGRAD_TILES * (size_t)block * (size_t)ic);
+  return *m_offset_floats + round_floats(ZN_XNNPACK_WINOGRAD_TILES * (size_t)block * (size_t)oc);
 }
 
 /* ---- run: transforms, split over tiles ---- */
 
+/* One block's tiles [t0, t0 + bt): the pthreadpool task context. */
+typedef struct block_ctx {
+  const xp_winograd_args *a;
+  int64_t t0, bt;
+} block_ctx;
+
 /* B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]; v = B^T d B on CB channels. */
-static void input_block(float d[16][CB], float v[16][CB]) {
+INLINE void input_block(float d[16][CB], float v[16][CB]) {
   float t[16][CB];
   for (int c = 0; c < 4; c++)
     for (int j = 0; j < CB; j++) {
@@ -91,10 +115,16 @@ static void input_block(float d[16][CB], float v[16][CB]) {
     }
 }
 
-static void input_tiles(void *context, size_t t0, size_t count) {
-  const xp_winograd_args *a = context;
+/* The build is portable (no -march): AVX-512 / AVX2 clones picked at load time. */
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void input_tiles(void *context, size_t b0, size_t count) {
+  const block_ctx *bc = context;
+  const xp_winograd_args *a = bc->a;
   const int64_t per_image = a->tiles_h * a->tiles_w;
-  for (int64_t t = (int64_t)t0; t < (int64_t)(t0 + count); t++) {
+  for (int64_t b = (int64_t)b0; b < (int64_t)(b0 + count); b++) {
+    const int64_t t = bc->t0 + b;
     const int64_t n = t / per_image, ty = t % per_image / a->tiles_w, tx = t % a->tiles_w;
     const float *px[16]; /* the tile's 4x4 input pixels, NULL in the padding */
     for (int i = 0; i < 4; i++)
@@ -116,7 +146,7 @@ static void input_tiles(void *context, size_t t0, size_t count) {
       }
       input_block(d, v);
       for (int k = 0; k < 16; k++) {
-        float *dst = a->v + (k * a->tiles + t) * a->ic + c0;
+        float *dst = a->v + (k * bc->bt + b) * a->ic + c0;
         if (cb == CB) memcpy(dst, v[k], sizeof v[k]);
         else memcpy(dst, v[k], cb * sizeof(float));
       }
@@ -125,7 +155,7 @@ static void input_tiles(void *context, size_t t0, size_t count) {
 }
 
 /* A^T = [1 1 1 0; 0 1 -1 -1]; y = A^T m A (2x2) + bias on CB channels. */
-static void output_block(float m[16][CB], const float bias[CB], float y[4][CB]) {
+INLINE void output_block(float m[16][CB], const float bias[CB], float y[4][CB]) {
   float s[8][CB];
   for (int c = 0; c < 4; c++)
     for (int j = 0; j < CB; j++) {
@@ -143,7 +173,7 @@ static void output_block(float m[16][CB], const float bias[CB], float y[4][CB]) 
 
 /* dst = clamp(y (+ r)), NaN passing through as in ref. y holds CB valid
  * floats (zero-padded m, zero bias past cb); only cb are stored. */
-static void store_block(const float y[CB], const float *r, float lo, float hi, float *dst, size_t cb) {
+INLINE void store_block(const float y[CB], const float *r, float lo, float hi, float *dst, size_t cb) {
   float o[CB];
   memcpy(o, y, sizeof o);
   if (r && cb == CB) {
@@ -153,21 +183,36 @@ static void store_block(const float y[CB], const float *r, float lo, float hi, f
   } else if (r) {
     for (size_t j = 0; j < cb; j++) o[j] += r[j];
   }
-  for (int j = 0; j < CB; j++) o[j] = o[j] < lo ? lo : (o[j] > hi ? hi : o[j]);
+  /* Branch-free selects (max then min, NaN kept), and no early full unroll
+   * (which left GCC's SLP with scalar compares and a store-forwarding stall):
+   * the loop vectorizer turns them into max/min. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 1
+#endif
+  for (int j = 0; j < CB; j++) {
+    const float t = lo > o[j] ? lo : o[j];
+    o[j] = hi < t ? hi : t;
+  }
   if (cb == CB) memcpy(dst, o, sizeof o);
   else memcpy(dst, o, cb * sizeof(float));
 }
 
-static void output_tiles(void *context, size_t t0, size_t count) {
-  const xp_winograd_args *a = context;
+/* The build is portable (no -march): AVX-512 / AVX2 clones picked at load time. */
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void output_tiles(void *context, size_t b0, size_t count) {
+  const block_ctx *bc = context;
+  const xp_winograd_args *a = bc->a;
   const int64_t per_image = a->tiles_h * a->tiles_w;
-  for (int64_t t = (int64_t)t0; t < (int64_t)(t0 + count); t++) {
+  for (int64_t b = (int64_t)b0; b < (int64_t)(b0 + count); b++) {
+    const int64_t t = bc->t0 + b;
     const int64_t n = t / per_image, ty = t % per_image / a->tiles_w, tx = t % a->tiles_w;
     for (int64_t c0 = 0; c0 < a->oc; c0 += CB) {
       const size_t cb = (size_t)ZN_MIN(CB, a->oc - c0);
       float m[16][CB], bias[CB] = {0}, y[4][CB];
       for (int k = 0; k < 16; k++) {
-        const float *src = a->m + (k * a->tiles + t) * a->oc + c0;
+        const float *src = a->m + (k * bc->bt + b) * a->oc + c0;
         if (cb == CB) memcpy(m[k], src, sizeof m[k]);
         else memset(m[k], 0, sizeof m[k]), memcpy(m[k], src, cb * sizeof(float));
       }
@@ -186,16 +231,18 @@ static void output_tiles(void *context, size_t t0, size_t count) {
 }
 
 /* Tiles per task: a few tasks per thread so uneven tiles balance. */
-static size_t task_tiles(const xp_winograd_args *a, pthreadpool_t pool) {
+static size_t task_tiles(int64_t bt, pthreadpool_t pool) {
   const size_t threads = pool ? pthreadpool_get_threads_count(pool) : 1;
-  const size_t per = (size_t)a->tiles / (threads * 4);
+  const size_t per = (size_t)bt / (threads * 4);
   return per ? per : 1;
 }
 
-void zn_xnnpack_winograd_input(const xp_winograd_args *a, pthreadpool_t pool) {
-  pthreadpool_parallelize_1d_tile_1d(pool, input_tiles, (void *)a, (size_t)a->tiles, task_tiles(a, pool), 0);
+void zn_xnnpack_winograd_input(const xp_winograd_args *a, int64_t t0, int64_t bt, pthreadpool_t pool) {
+  block_ctx bc = {a, t0, bt};
+  pthreadpool_parallelize_1d_tile_1d(pool, input_tiles, &bc, (size_t)bt, task_tiles(bt, pool), 0);
 }
 
-void zn_xnnpack_winograd_output(const xp_winograd_args *a, pthreadpool_t pool) {
-  pthreadpool_parallelize_1d_tile_1d(pool, output_tiles, (void *)a, (size_t)a->tiles, task_tiles(a, pool), 0);
+void zn_xnnpack_winograd_output(const xp_winograd_args *a, int64_t t0, int64_t bt, pthreadpool_t pool) {
+  block_ctx bc = {a, t0, bt};
+  pthreadpool_parallelize_1d_tile_1d(pool, output_tiles, &bc, (size_t)bt, task_tiles(bt, pool), 0);
 }

@@ -69,11 +69,16 @@ typedef struct xp_step {
 typedef enum xp_winograd_mode { XP_WINOGRAD_OFF, XP_WINOGRAD_AUTO, XP_WINOGRAD_ALL } xp_winograd_mode;
 
 #define ZN_XNNPACK_WINOGRAD_TILES 16 /* 4x4 transformed positions: one XNNPACK GEMM each */
+/* Tile blocking: the tiles run in blocks whose scratch (v and m of the block)
+ * fits this many bytes, so that it stays in L2 between the transforms and the
+ * GEMMs (docs/internals/xnnpack.md; ZN_XNNPACK_WINOGRAD_BLOCK_KB, 0 = one block). */
+#define ZN_XNNPACK_WINOGRAD_BLOCK_BYTES_DEFAULT ((size_t)1024 * 1024)
 
 /* One Winograd conv's run-time arguments, fixed at reshape. Input and output
  * are NHWC with pixel strides (views of a concat root included); v and m are
- * arena scratch: v[16][tiles][ic] (transformed input), m[16][tiles][oc] (the
- * 16 GEMMs' outputs). The output transform adds the bias and the residual
+ * arena scratch for one block of at most `block` tiles: v[16][bt][ic]
+ * (transformed input), m[16][bt][oc] (the 16 GEMMs' outputs), bt = the
+ * block's tiles. The output transform adds the bias and the residual
  * and clamps to [lo, hi]. */
 typedef struct xp_winograd_args {
   const float *x;
@@ -81,6 +86,7 @@ typedef struct xp_winograd_args {
   float *y;
   int64_t y_stride, oh, ow, oc;
   int64_t tiles_h, tiles_w, tiles; /* tiles = n * tiles_h * tiles_w */
+  int64_t block;                   /* tiles per block (the last may have fewer); == tiles: one block */
   float *v, *m;
   const float *bias;      /* [oc] or NULL */
   const float *residual;  /* same shape as y, or NULL */
@@ -93,12 +99,15 @@ typedef struct xp_winograd_args {
 ZN_INTERNAL bool zn_xnnpack_winograd_eligible(const zn_graph *g, const zn_node *n, xp_winograd_mode mode);
 /* OIHW 3x3 weights [oc][ic][3][3] -> u[16][oc][ic] = G g G^T. */
 ZN_INTERNAL void zn_xnnpack_winograd_weights(const float *w, int64_t oc, int64_t ic, float *u);
-/* Floats of arena scratch (v then m, each 64-byte aligned) for a conv at batch n. */
-ZN_INTERNAL size_t zn_xnnpack_winograd_scratch_floats(int64_t n, int64_t oh, int64_t ow, int64_t ic, int64_t oc,
-                                                      size_t *m_offset_floats);
-/* x -> v, and m -> y (+ bias, + residual, clamp); both split over tiles on pool (NULL: caller only). */
-ZN_INTERNAL void zn_xnnpack_winograd_input(const xp_winograd_args *a, pthreadpool_t pool);
-ZN_INTERNAL void zn_xnnpack_winograd_output(const xp_winograd_args *a, pthreadpool_t pool);
+/* Tiles per block for `tiles` tiles whose block scratch should fit budget
+ * bytes (0: no blocking, all tiles); blocks are balanced, at least 16 tiles. */
+ZN_INTERNAL int64_t zn_xnnpack_winograd_block(int64_t tiles, int64_t ic, int64_t oc, size_t budget_bytes);
+/* Floats of arena scratch (v then m, each 64-byte aligned) for blocks of block tiles. */
+ZN_INTERNAL size_t zn_xnnpack_winograd_scratch_floats(int64_t block, int64_t ic, int64_t oc, size_t *m_offset_floats);
+/* Tiles [t0, t0 + bt) of x -> v, and m -> y (+ bias, + residual, clamp);
+ * both split over the block's tiles on pool (NULL: caller only). */
+ZN_INTERNAL void zn_xnnpack_winograd_input(const xp_winograd_args *a, int64_t t0, int64_t bt, pthreadpool_t pool);
+ZN_INTERNAL void zn_xnnpack_winograd_output(const xp_winograd_args *a, int64_t t0, int64_t bt, pthreadpool_t pool);
 
 typedef struct xp_compiled {
   const zn_graph *g;     /* borrowed: outlives the compiled model */
@@ -111,6 +120,7 @@ typedef struct xp_compiled {
   int num_sliced_convs, num_conv_slices; /* convs split by output channels, and their operators */
   size_t slice_bytes;    /* the weight bound per slice used (0: slicing off) */
   xp_winograd_mode winograd; /* which eligible convs run as Winograd */
+  size_t winograd_block_bytes; /* scratch budget per tile block (0: one block) */
 } xp_compiled;
 
 ZN_INTERNAL const char *zn_xnnpack_kind_name(xp_kind kind);
