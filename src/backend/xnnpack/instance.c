@@ -120,6 +120,10 @@ static zn_status create_conv(xp_instance *in, const xp_step *st, xnn_operator_t 
   return ZN_OK;
 }
 
+/* Winograd tile blocking only on one thread: with a pool, each block's 18
+ * dispatches cost more than L2 saves (docs/internals/xnnpack.md). */
+static size_t winograd_block_bytes(const xp_instance *in) { return in->pool ? 0 : in->c->winograd_block_bytes; }
+
 /* The 16 GEMMs of a Winograd conv: U[k] = (G g G^T)[k] as [oc][ic] kernels,
  * no bias and no clamp (the output transform adds and clamps). */
 static zn_status create_winograd(xp_instance *in, const xp_step *st, xnn_operator_t *ops) {
@@ -319,7 +323,7 @@ static zn_status setup_step(xp_instance *in, int si) {
         .residual = r >= 0 ? in->t[r].data : NULL, .r_stride = r >= 0 ? in->t[r].stride : 0,
         .lo = st->out_min, .hi = st->out_max};
     a->tiles = a->n * a->tiles_h * a->tiles_w;
-    a->block = zn_xnnpack_winograd_block(a->tiles, a->ic, a->oc, c->winograd_block_bytes);
+    a->block = zn_xnnpack_winograd_block(a->tiles, a->ic, a->oc, winograd_block_bytes(in));
     size_t m_off;
     zn_xnnpack_winograd_scratch_floats(a->block, a->ic, a->oc, &m_off);
     a->m = a->v + m_off;
@@ -420,7 +424,7 @@ zn_status zn_xnnpack_instance_reshape(void *instance, int64_t batch) {
     const int64_t tiles = x->n * ((y->h + 1) / 2) * ((y->w + 1) / 2);
     size_t m_off;
     const size_t floats = zn_xnnpack_winograd_scratch_floats(
-        zn_xnnpack_winograd_block(tiles, x->c, y->c, c->winograd_block_bytes), x->c, y->c, &m_off);
+        zn_xnnpack_winograd_block(tiles, x->c, y->c, winograd_block_bytes(in)), x->c, y->c, &m_off);
     if (floats > SIZE_MAX / sizeof(float))
       return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape xnnpack instance: Winograd scratch too large");
     rq->size_bytes = floats * sizeof(float);

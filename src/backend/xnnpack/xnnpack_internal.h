@@ -100,7 +100,9 @@ ZN_INTERNAL bool zn_xnnpack_winograd_eligible(const zn_graph *g, const zn_node *
 /* OIHW 3x3 weights [oc][ic][3][3] -> u[16][oc][ic] = G g G^T. */
 ZN_INTERNAL void zn_xnnpack_winograd_weights(const float *w, int64_t oc, int64_t ic, float *u);
 /* Tiles per block for `tiles` tiles whose block scratch should fit budget
- * bytes (0: no blocking, all tiles); blocks are balanced, at least 16 tiles. */
+ * bytes (0: no blocking, all tiles): as many as fit (16 at least), then
+ * evened out over the blocks. No blocking either when the 16 kernels take
+ * more than half the budget (every block reads them again). */
 ZN_INTERNAL int64_t zn_xnnpack_winograd_block(int64_t tiles, int64_t ic, int64_t oc, size_t budget_bytes);
 /* Floats of arena scratch (v then m, each 64-byte aligned) for blocks of block tiles. */
 ZN_INTERNAL size_t zn_xnnpack_winograd_scratch_floats(int64_t block, int64_t ic, int64_t oc, size_t *m_offset_floats);

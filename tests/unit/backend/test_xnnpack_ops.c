@@ -4,6 +4,7 @@
  * does around it: count_include_pad, ceil_mode, LRN, BatchNorm, Winograd
  * F(2x2,3x3) for 3x3 stride-1 convs. */
 #include "backend_test.h"
+#include "backend/xnnpack/xnnpack_internal.h"
 
 #define TOL 1e-4
 
@@ -412,6 +413,14 @@ static void test_winograd(void) {
     wino_case(33, 33, hh, 14, same, true, relu, true, 3, 2);
   }
   wino_case(64, 64, 56, 56, same, true, relu, true, 1, 2); /* a ResNet-18 stage-1 conv */
+  wino_case(64, 64, 56, 56, same, true, relu, true, 1, 1); /* the same in 7 tile blocks (1 thread) */
+  /* Tile blocks of 13..16 tiles (16 KiB budget): blocks that cross image
+   * rows and images, a last block shorter than the others. */
+  setenv("ZN_XNNPACK_WINOGRAD_BLOCK_KB", "16", 1);
+  wino_case(16, 8, 13, 14, same, true, relu, true, 3, 1);
+  wino_case(3, 33, 14, 13, top_left, false, clip, false, 3, 1);
+  wino_case(33, 3, 9, 30, valid, true, none, true, 1, 1);
+  unsetenv("ZN_XNNPACK_WINOGRAD_BLOCK_KB");
   {
     /* Winograd conv writing into a concat slice next to a 1x1 conv, read by
      * a second Winograd conv (its input is the concat root, 2 threads). */
@@ -472,6 +481,20 @@ static void test_winograd(void) {
   CHECK_OK(zn_graph_infer_shapes(g));
   CHECK_EQ_INT(described_winograd(g), 0);
   zn_graph_destroy(g);
+}
+
+/* Tiles per block: balanced blocks that fit the budget, none when the 16
+ * kernels are large beside it or the budget is 0. */
+static void test_winograd_blocks(void) {
+  CHECK_EQ_INT(zn_xnnpack_winograd_block(784, 64, 64, 1024 * 1024), 112); /* 128 fit: 7 blocks of 112 */
+  CHECK_EQ_INT(zn_xnnpack_winograd_block(784, 64, 64, 0), 784);
+  CHECK_EQ_INT(zn_xnnpack_winograd_block(100, 64, 64, 1024 * 1024), 100); /* all fit */
+  CHECK_EQ_INT(zn_xnnpack_winograd_block(196, 128, 128, 1024 * 1024), 196); /* 1 MiB of kernels */
+  CHECK_EQ_INT(zn_xnnpack_winograd_block(49, 3, 33, 16 * 1024), 13); /* 16 at least, then 4 balanced blocks */
+  CHECK_EQ_INT(zn_xnnpack_winograd_block(16, 3, 33, 16 * 1024), 16);
+  size_t m_off;
+  CHECK_EQ_INT(zn_xnnpack_winograd_scratch_floats(112, 64, 64, &m_off), 2 * 16 * 112 * 64);
+  CHECK_EQ_INT(m_off, 16 * 112 * 64);
 }
 
 static void test_errors(void) {
@@ -542,6 +565,7 @@ int zn_test_main(void) {
   test_concat();
   test_sliced_conv();
   test_winograd();
+  test_winograd_blocks();
   test_errors();
   return 0;
 }
