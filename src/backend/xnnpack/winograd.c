@@ -3,7 +3,9 @@
  * Winograd) runs the 16 GEMMs as fully-connected operators; this file holds
  * what it lacks: the eligibility rule, the weight transform U = G g G^T and
  * the NHWC input (V = B^T d B) and output (Y = A^T M A + bias + residual,
- * clamped) transforms, in portable C the compiler vectorizes over channels. */
+ * clamped) transforms, in portable C the compiler vectorizes over channels
+ * (with AVX-512 / AVX2 clones on x86-64), run in L2-sized tile blocks on one
+ * thread. */
 #include <string.h>
 
 #include "backend/xnnpack/xnnpack_internal.h"
