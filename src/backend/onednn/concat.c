@@ -163,7 +163,6 @@ void zn_onednn_concat_run_destroy(odn_concat_run *r) {
 /* One contiguous run of n channels. Inlined into each clone of copy_range. */
 static inline void row_bn_relu(float *restrict y, const float *restrict x, const float *restrict s,
                                const float *restrict b, int64_t n) {
-#pragma omp simd
   for (int64_t i = 0; i < n; i++) {
     float v = x[i] * s[i] + b[i];
     y[i] = v > 0.f ? v : 0.f;
@@ -172,7 +171,6 @@ static inline void row_bn_relu(float *restrict y, const float *restrict x, const
 
 static inline void row_bn(float *restrict y, const float *restrict x, const float *restrict s,
                           const float *restrict b, int64_t n) {
-#pragma omp simd
   for (int64_t i = 0; i < n; i++) y[i] = x[i] * s[i] + b[i];
 }
 
