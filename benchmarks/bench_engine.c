@@ -83,6 +83,7 @@ int main(int argc, char **argv) {
   zn_model_options mo = zn_model_options_default();
   mo.backend = backend;
   mo.precision = strcmp(precision, "bf16") == 0 ? ZN_PRECISION_BF16 : ZN_PRECISION_FP32;
+  mo.tune_batch = batch;  /* a model compiled for the batch it is measured at */
   zn_model *model = NULL;
   size_t n = strlen(model_arg);
   zn_status st = n > 5 && strcmp(model_arg + n - 5, ".onnx") == 0 ? zn_model_load_file(model_arg, &mo, &model)

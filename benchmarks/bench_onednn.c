@@ -35,7 +35,7 @@ static int bench(const char *name, int64_t batch, int threads, zn_precision prec
   if (st == ZN_OK) st = zn_graph_optimize(g);
   const zn_backend_ops *b = &zn_backend_onednn;
   void *compiled = NULL, *inst = NULL;
-  zn_backend_compile_options co = {prec};
+  zn_backend_compile_options co = {.precision = prec};
   zn_backend_instance_options io = {threads, NULL, 0};
   if (st == ZN_OK) st = b->compile(g, &co, &compiled);
   if (st == ZN_OK) st = b->instance_create(compiled, &io, &inst);

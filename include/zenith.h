@@ -89,6 +89,10 @@ typedef struct zn_model_options {
   int keep_graph_weights;      /* 1: keep the graph's float weights after the backend packed its
                                   own copy (needed by zn_model_export_onnx on such backends);
                                   default 0 frees them, so memory = packed weights + arenas */
+  int64_t tune_batch;          /* the batch size the model will mostly run at: a backend that picks
+                                  kernels by timing at load (onednn: Winograd or direct per 3x3
+                                  conv) times them there (capped at 8); 0 = 1. Every batch still
+                                  runs; this only steers the choice */
 } zn_model_options;
 
 zn_model_options zn_model_options_default(void);

@@ -21,6 +21,7 @@
 
 typedef struct zn_backend_compile_options {
   zn_precision precision;
+  int64_t tune_batch;     /* batch to time kernel choices at (zn_model_options.tune_batch); <= 1: batch 1 */
 } zn_backend_compile_options;
 
 typedef struct zn_backend_instance_options {

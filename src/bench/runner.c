@@ -544,6 +544,8 @@ static zn_status load_model(const zn_bench_config *cfg, const char *name, zn_mod
   zn_model_options mo = zn_model_options_default();
   mo.backend = cfg->backend;
   mo.precision = cfg->precision;
+  for (int i = 0; i < cfg->num_batches_list; i++)  /* kernels timed at the largest batch of the sweep */
+    if (cfg->batch_sizes[i] > mo.tune_batch) mo.tune_batch = cfg->batch_sizes[i];
   zn_status st = zn_zoo_find(name) ? zn_model_from_zoo(name, cfg->seed, &mo, out) : zn_model_load_file(name, &mo, out);
   if (st != ZN_OK) return zn_error_prefix(st, "failed to load model '%s': ", name);
   return ZN_OK;

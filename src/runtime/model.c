@@ -130,7 +130,7 @@ static zn_status finish(zn_graph *g, const zn_model_options *opts, const char *w
     goto fail;
   }
   if ((st = check_support(m->backend, g)) != ZN_OK) goto fail;
-  zn_backend_compile_options co = {.precision = opts->precision};
+  zn_backend_compile_options co = {.precision = opts->precision, .tune_batch = opts->tune_batch};
   if ((st = m->backend->compile(g, &co, &m->compiled)) != ZN_OK) goto fail;
   release_packed_constants(m, opts->keep_graph_weights != 0);
 

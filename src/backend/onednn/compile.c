@@ -521,13 +521,14 @@ static bool wino_shape(const zn_graph *g, const zn_node *n) {
   return true;
 }
 
-/* Conv (direct NHWC or Winograd nChw16c) desc for node at batch 1. */
+/* Conv (direct NHWC or Winograd nChw16c) desc for node at the tuning batch. */
 static dnnl_status_t conv_desc_for(const odn_compiled *c, const zn_node *n, bool wino, dnnl_primitive_desc_t *pd) {
   const zn_graph *g = c->g;
   const zn_conv_attrs *a = &n->attrs.conv;
   const zn_value *xv = val(g, zn_node_input(n, 0)), *yv = val(g, n->outputs[0]), *w = val(g, zn_node_input(n, 1));
   dnnl_format_tag_t tag = wino ? dnnl_nChw16c : dnnl_nhwc;
-  dnnl_dims_t xd = {1, xv->dims[1], xv->dims[2], xv->dims[3]}, yd = {1, yv->dims[1], yv->dims[2], yv->dims[3]};
+  dnnl_dims_t xd = {c->tune_batch, xv->dims[1], xv->dims[2], xv->dims[3]};
+  dnnl_dims_t yd = {c->tune_batch, yv->dims[1], yv->dims[2], yv->dims[3]};
   dnnl_dims_t wd = {w->dims[0], w->dims[1], w->dims[2], w->dims[3]}, bd = {yv->dims[1]};
   dnnl_dims_t strides = {1, 1}, dil = {0, 0}, pl = {a->pad_begin[0], a->pad_begin[1]}, pr;
   for (int i = 0; i < 2; i++) {
@@ -594,7 +595,7 @@ static double time_pd(const odn_compiled *c, const_dnnl_primitive_desc_t pd) {
 /* Nanoseconds of reordering a 4-D f32 value of v's shape (batch 1) between NHWC and nChw16c. */
 static double time_relayout(const odn_compiled *c, int v, bool to_blocked) {
   const zn_value *x = cval(c, v);
-  dnnl_dims_t d = {1, x->dims[1], x->dims[2], x->dims[3]};
+  dnnl_dims_t d = {c->tune_batch, x->dims[1], x->dims[2], x->dims[3]};
   dnnl_memory_desc_t a, b;
   dnnl_memory_desc_init_by_tag(&a, 4, d, dnnl_f32, to_blocked ? dnnl_nhwc : dnnl_nChw16c);
   dnnl_memory_desc_init_by_tag(&b, 4, d, dnnl_f32, to_blocked ? dnnl_nChw16c : dnnl_nhwc);
@@ -656,7 +657,8 @@ static bool readers_blocked_friendly(const zn_graph *g, int y, int depth) {
 /* Winograd or direct for conv node ni (fp32, 3x3 stride 1, group 1): direct
  * NHWC against Winograd nChw16c plus the reorders it brings (into nChw16c
  * unless x already is; back to NHWC unless y's readers take nChw16c), each
- * timed on zeroed buffers at batch 1 on the compile thread count. */
+ * timed on zeroed buffers at the tuning batch (zn_model_options.tune_batch,
+ * at most ODN_TUNE_BATCH_MAX; 1 by default) on the compile thread count. */
 /* Winograd is chosen only when timed at most this fraction of the direct conv. */
 #define WINO_MIN_GAIN 0.8
 
@@ -1331,6 +1333,7 @@ zn_status zn_onednn_compile_tuned(const zn_graph *g, const zn_backend_compile_op
   c->precision = precision;
   c->compute_dt = precision == ZN_PRECISION_BF16 ? dnnl_bf16 : dnnl_f32;
   c->tune = *tune;
+  c->tune_batch = opts && opts->tune_batch > 1 ? (opts->tune_batch < ODN_TUNE_BATCH_MAX ? opts->tune_batch : ODN_TUNE_BATCH_MAX) : 1;
   c->concat_mode = zn_onednn_concat_mode_from_env();
   pthread_mutex_init(&c->lock, NULL);
   zn_status st = ZN_OK;

@@ -23,6 +23,9 @@ enum {
 };
 #define ODN_BF16_DEFAULT_F32 (ODN_F32_FIRST | ODN_F32_LAST)
 
+/* Compile-time timings run at most at this batch (zn_model_options.tune_batch). */
+#define ODN_TUNE_BATCH_MAX 8
+
 /* Compile-time choices the environment (or a benchmark) can override. */
 typedef struct odn_tuning {
   unsigned bf16_f32;       /* ODN_F32_* flags, bf16 mode only */
@@ -110,6 +113,7 @@ typedef struct odn_compiled {
   odn_value *values;       /* num_values: the graph's values, then converted copies */
   int num_values, cap_values;
   odn_tuning tune;
+  int64_t tune_batch;      /* batch the Winograd-or-direct timings run at (1..ODN_TUNE_BATCH_MAX) */
   int concat_mode;         /* ODN_CONCAT_*, from ZN_ONEDNN_CONCAT */
   odn_op *ops;
   int num_ops, cap_ops;

@@ -139,7 +139,7 @@ static inline zn_status bt_run_buffers(const zn_backend_ops *b, const zn_graph *
       return ZN_ERR_UNSUPPORTED_OP;
     }
   void *compiled = NULL, *inst = NULL;
-  zn_backend_compile_options co = {precision};
+  zn_backend_compile_options co = {.precision = precision};
   zn_backend_instance_options iopt = {threads, NULL, 0};
   zn_status st = b->compile(g, &co, &compiled);
   if (st == ZN_OK) st = b->instance_create(compiled, &iopt, &inst);

@@ -49,7 +49,7 @@ static zn_graph *concat_bn_graph(int k, const int64_t *chans, int64_t s, bool re
 
 static void describe_default(const zn_graph *g, zn_precision p, char *text, size_t size) {
   void *compiled = NULL;
-  zn_backend_compile_options co = {p};
+  zn_backend_compile_options co = {.precision = p};
   text[0] = 0;
   CHECK_OK(zn_backend_onednn.compile(g, &co, &compiled));
   if (compiled) zn_backend_onednn.describe(compiled, text, size);
@@ -104,7 +104,7 @@ static void test_not_applicable(void) {
   CHECK(strstr(text, "own channel") == NULL && strstr(text, "1 concats:") != NULL);
   unsetenv("ZN_ONEDNN_CONCAT");
   void *compiled = NULL;
-  zn_backend_compile_options co = {ZN_PRECISION_BF16};
+  zn_backend_compile_options co = {.precision = ZN_PRECISION_BF16};
   if (zn_graph_infer_shapes(g) == ZN_OK && zn_backend_onednn.compile(g, &co, &compiled) == ZN_OK) {
     zn_backend_onednn.describe(compiled, text, sizeof text);
     CHECK(strstr(text, "own channel") == NULL);  /* fp32 only */

@@ -36,7 +36,7 @@ static zn_graph *residual_graph(int64_t c, int64_t s, bool keep_x) {
 
 static size_t describe_of(const zn_graph *g, zn_precision p, char *buf, size_t size) {
   void *compiled = NULL;
-  zn_backend_compile_options co = {p};
+  zn_backend_compile_options co = {.precision = p};
   buf[0] = 0;
   if (zn_backend_onednn.compile(g, &co, &compiled) != ZN_OK) return 0;
   size_t n = zn_backend_onednn.describe(compiled, buf, size);
@@ -215,7 +215,7 @@ static void test_bf16(void) {
   zn_graph *g = small_cnn();
   CHECK_OK(zn_graph_infer_shapes(g));
   void *compiled = NULL;
-  zn_backend_compile_options co = {ZN_PRECISION_BF16};
+  zn_backend_compile_options co = {.precision = ZN_PRECISION_BF16};
   zn_status st = zn_backend_onednn.compile(g, &co, &compiled);
   if (st == ZN_ERR_UNSUPPORTED_HARDWARE) {
     fprintf(stderr, "bf16 not supported on this CPU: %s (skipping bf16 checks)\n", zn_last_error());
@@ -286,7 +286,7 @@ static void test_adaptive_threads(void) {
   CHECK_OK(bt_run(&zn_backend_ref, g, batch, ZN_PRECISION_FP32, 1, &ref));
   const zn_backend_ops *b = &zn_backend_onednn;
   void *compiled = NULL, *inst = NULL;
-  zn_backend_compile_options co = {ZN_PRECISION_FP32};
+  zn_backend_compile_options co = {.precision = ZN_PRECISION_FP32};
   zn_backend_instance_options io = {2, NULL, 0};
   CHECK_OK(b->compile(g, &co, &compiled));
   CHECK_OK(b->instance_create(compiled, &io, &inst));
@@ -335,7 +335,7 @@ static zn_status run_tuned(const zn_graph *g, zn_precision prec, const odn_tunin
                            int set, int switch_step, bt_io *io, char *text, size_t text_size) {
   const zn_backend_ops *b = &zn_backend_onednn;
   void *compiled = NULL, *inst = NULL;
-  zn_backend_compile_options co = {prec};
+  zn_backend_compile_options co = {.precision = prec};
   zn_backend_instance_options iopt = {threads, NULL, 0};
   zn_status st = zn_onednn_compile_tuned(g, &co, t, &compiled);
   if (st == ZN_OK) st = b->instance_create(compiled, &iopt, &inst);
@@ -443,7 +443,7 @@ static void test_bf16_schemes(void) {
   zn_graph *gs[3] = {small_cnn(), residual_graph(64, 13, true), vgg_like()};
   char text[4096];
   void *probe = NULL;
-  zn_backend_compile_options co = {ZN_PRECISION_BF16};
+  zn_backend_compile_options co = {.precision = ZN_PRECISION_BF16};
   CHECK_OK(zn_graph_infer_shapes(gs[0]));
   if (zn_backend_onednn.compile(gs[0], &co, &probe) == ZN_ERR_UNSUPPORTED_HARDWARE) {
     fprintf(stderr, "bf16 not supported on this CPU (skipping bf16 scheme checks)\n");

@@ -546,7 +546,7 @@ static void test_errors(void) {
   bt_node(g, ZN_OP_RELU, "relu", 1, &x, "y", &y);
   zn_graph_mark_output(g, y);
   CHECK_OK(zn_graph_infer_shapes(g));
-  zn_backend_compile_options bf16 = {ZN_PRECISION_BF16};
+  zn_backend_compile_options bf16 = {.precision = ZN_PRECISION_BF16};
   CHECK_STATUS(xnn->compile(g, &bf16, &compiled), ZN_ERR_UNSUPPORTED_OP);
   zn_graph_destroy(g);
 }
