@@ -1,5 +1,6 @@
 /* Entry point shared by every test binary: runs zn_test_main() and prints the tally. */
 #include "harness.h"
+#include <math.h>
 #include <stdlib.h>
 #include "zenith.h"
 
@@ -28,4 +29,15 @@ int main(void) {
   int rc = zn_test_main();
   printf("checks: %d passed, %d failed\n", zn_test_checks - zn_test_failures, zn_test_failures);
   return (rc != 0 || zn_test_failures != 0) ? 1 : 0;
+}
+
+double zn_test_rel_err(const float *got, const float *ref, int64_t n) {
+  double maxd = 0, maxr = 0;
+  for (int64_t i = 0; i < n; i++) {
+    double d = fabs((double)got[i] - (double)ref[i]);
+    if (isnan(got[i]) != isnan(ref[i])) d = INFINITY;
+    if (d > maxd) maxd = d;
+    if (fabs((double)ref[i]) > maxr) maxr = fabs((double)ref[i]);
+  }
+  return maxr > 0 ? maxd / maxr : maxd;
 }

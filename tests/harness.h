@@ -32,6 +32,9 @@ const char *zn_test_source_path(const char *rel);
 /* Deterministic RNG for test data. */
 uint64_t zn_test_rand_u64(uint64_t *state);
 float zn_test_rand_uniform(uint64_t *state, float lo, float hi);
+/* max |got - ref| / max |ref| over n values (max |got - ref| when ref is all
+ * zero); a NaN on one side only counts as infinite. */
+double zn_test_rel_err(const float *got, const float *ref, int64_t n);
 
 int zn_test_main(void);
 #endif

@@ -117,6 +117,14 @@ INLINE void input_block(float d[16][CB], float v[16][CB]) {
     }
 }
 
+/* Image, tile row and tile column of tile t (tiles numbered image by image, row-major). */
+INLINE void tile_coords(const xp_winograd_args *a, int64_t t, int64_t *n, int64_t *ty, int64_t *tx) {
+  const int64_t per_image = a->tiles_h * a->tiles_w;
+  *n = t / per_image;
+  *ty = t % per_image / a->tiles_w;
+  *tx = t % a->tiles_w;
+}
+
 /* The build is portable (no -march): AVX-512 / AVX2 clones picked at load time. */
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -124,10 +132,9 @@ __attribute__((target_clones("avx512f", "avx2", "default")))
 static void input_tiles(void *context, size_t b0, size_t count) {
   const block_ctx *bc = context;
   const xp_winograd_args *a = bc->a;
-  const int64_t per_image = a->tiles_h * a->tiles_w;
   for (int64_t b = (int64_t)b0; b < (int64_t)(b0 + count); b++) {
-    const int64_t t = bc->t0 + b;
-    const int64_t n = t / per_image, ty = t % per_image / a->tiles_w, tx = t % a->tiles_w;
+    int64_t n, ty, tx;
+    tile_coords(a, bc->t0 + b, &n, &ty, &tx);
     const float *px[16]; /* the tile's 4x4 input pixels, NULL in the padding */
     for (int i = 0; i < 4; i++)
       for (int j = 0; j < 4; j++) {
@@ -206,10 +213,9 @@ __attribute__((target_clones("avx512f", "avx2", "default")))
 static void output_tiles(void *context, size_t b0, size_t count) {
   const block_ctx *bc = context;
   const xp_winograd_args *a = bc->a;
-  const int64_t per_image = a->tiles_h * a->tiles_w;
   for (int64_t b = (int64_t)b0; b < (int64_t)(b0 + count); b++) {
-    const int64_t t = bc->t0 + b;
-    const int64_t n = t / per_image, ty = t % per_image / a->tiles_w, tx = t % a->tiles_w;
+    int64_t n, ty, tx;
+    tile_coords(a, bc->t0 + b, &n, &ty, &tx);
     for (int64_t c0 = 0; c0 < a->oc; c0 += CB) {
       const size_t cb = (size_t)ZN_MIN(CB, a->oc - c0);
       float m[16][CB], bias[CB] = {0}, y[4][CB];

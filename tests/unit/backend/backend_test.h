@@ -157,16 +157,7 @@ static inline zn_status bt_run(const zn_backend_ops *b, const zn_graph *g, int64
 }
 
 /* max |a - b| / max |ref| (ref all zero: max |a - b|); a NaN mismatch is infinite. */
-static inline double bt_rel_err(const float *got, const float *ref, int64_t n) {
-  double maxd = 0, maxr = 0;
-  for (int64_t i = 0; i < n; i++) {
-    double d = fabs((double)got[i] - (double)ref[i]);
-    if (isnan(got[i]) != isnan(ref[i])) d = INFINITY;
-    if (d > maxd) maxd = d;
-    if (fabs((double)ref[i]) > maxr) maxr = fabs((double)ref[i]);
-  }
-  return maxr > 0 ? maxd / maxr : maxd;
-}
+static inline double bt_rel_err(const float *got, const float *ref, int64_t n) { return zn_test_rel_err(got, ref, n); }
 
 /* One check: infer shapes, run on ref (fp32, 1 thread) and on backend b at
  * batch, every output's max relative error <= tol. Returns the worst error
