@@ -487,6 +487,12 @@ static zn_status xp_compile(const zn_graph *g, const zn_backend_compile_options 
     if (end && *end == '\0' && kb >= 0 && kb <= 1L << 30) c->winograd_block_bytes = (size_t)kb * 1024;
     else zn_log_warn("xnnpack: ignoring ZN_XNNPACK_WINOGRAD_BLOCK_KB='%s' (want KiB, 0 = one block)", e);
   }
+  c->op_tasks = true;
+  e = getenv("ZN_XNNPACK_OP_TASKS");
+  if (e && *e) {
+    if (!strcmp(e, "0")) c->op_tasks = false;
+    else if (strcmp(e, "1")) zn_log_warn("xnnpack: ignoring ZN_XNNPACK_OP_TASKS='%s' (want 0 or 1)", e);
+  }
   zn_status st = build(g, c);
   if (st != ZN_OK) {
     xp_compiled_destroy(c);

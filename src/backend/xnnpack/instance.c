@@ -7,6 +7,7 @@
  * allocates and never creates or sets up an operator. */
 #include <math.h>
 #include <pthreadpool.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "backend/xnnpack/xnnpack_internal.h"
@@ -30,6 +31,7 @@ typedef struct xp_instance {
   xp_tensor *t;                  /* per value, valid after reshape */
   zn_arena_request *req;         /* per value, then per step (Winograd scratch) */
   xp_winograd_args *wino;        /* per step; filled at reshape for XP_WINOGRAD steps */
+  bool *op_tasks;                /* per step: its operators run one per pool task, each on one thread */
   void *arena;
   size_t arena_bytes;
   int64_t batch;                 /* 0 until reshaped */
@@ -118,6 +120,19 @@ static zn_status create_conv(xp_instance *in, const xp_step *st, xnn_operator_t 
     }
   }
   return ZN_OK;
+}
+
+/* Does step st run its independent operators (a Winograd conv's 16 GEMMs, a
+ * sliced conv's slices) as one pool task each, every operator on one thread
+ * (set up with no pool), instead of splitting each operator over the pool?
+ * One dispatch instead of one per operator, and each operator's packed
+ * weights are read by one core only. Only when the operators divide evenly
+ * over the threads (docs/internals/xnnpack.md). */
+static bool use_op_tasks(const xp_instance *in, const xp_step *st) {
+  if (!in->pool || !in->c->op_tasks) return false;
+  const size_t threads = pthreadpool_get_threads_count(in->pool);
+  if (st->kind == XP_WINOGRAD) return ZN_XNNPACK_WINOGRAD_TILES % threads == 0;
+  return st->kind == XP_CONV && st->conv_slices > 1 && (size_t)st->conv_slices % threads == 0;
 }
 
 /* Winograd tile blocking only on one thread: with a pool, each block's 18
@@ -248,6 +263,7 @@ void zn_xnnpack_instance_destroy(void *instance) {
   zn_free(in->t);
   zn_free(in->req);
   zn_free(in->wino);
+  zn_free(in->op_tasks);
   zn_free_aligned(in->arena);
   zn_free(in);
 }
@@ -264,8 +280,9 @@ zn_status zn_xnnpack_instance_create(const void *compiled, const zn_backend_inst
   in->t = zn_calloc((size_t)c->g->num_values + 1, sizeof *in->t);
   in->req = zn_calloc((size_t)c->g->num_values + (size_t)c->num_steps + 1, sizeof *in->req);
   in->wino = zn_calloc((size_t)c->num_steps + 1, sizeof *in->wino);
+  in->op_tasks = zn_calloc((size_t)c->num_steps + 1, sizeof *in->op_tasks);
   zn_status st = ZN_OK;
-  if (!in->op_start || !in->t || !in->req || !in->wino) st = zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create xnnpack instance: out of memory");
+  if (!in->op_start || !in->t || !in->req || !in->wino || !in->op_tasks) st = zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create xnnpack instance: out of memory");
   for (int s = 0; st == ZN_OK && s < c->num_steps; s++) in->op_start[s + 1] = in->op_start[s] + ops_for(c, &c->steps[s]);
   if (st == ZN_OK && !(in->ops = zn_calloc((size_t)in->op_start[c->num_steps] + 1, sizeof *in->ops)))
     st = zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create xnnpack instance: out of memory");
@@ -297,11 +314,14 @@ static zn_status setup_step(xp_instance *in, int si) {
   xnn_operator_t *ops = in->ops + in->op_start[si];
   const xp_tensor *x = st->in >= 0 ? &in->t[st->in] : NULL, *y = st->out >= 0 ? &in->t[st->out] : NULL;
   enum xnn_status s = xnn_status_success;
+  in->op_tasks[si] = use_op_tasks(in, st);
+  /* Operators run as single-thread tasks are set up for one thread. */
+  pthreadpool_t op_pool = in->op_tasks[si] ? NULL : in->pool;
   switch (st->kind) {
   case XP_CONV:
     for (int sl = 0; sl < st->conv_slices && s == xnn_status_success; sl++)
       s = xnn_setup_convolution2d_nhwc_f32(ops[sl], (size_t)x->n, (size_t)x->h, (size_t)x->w, x->data,
-                                           y->data + sl * st->slice_channels, in->pool);
+                                           y->data + sl * st->slice_channels, op_pool);
     if (s == xnn_status_success && ops[st->conv_slices]) {
       const size_t count = (size_t)y->count;
       s = xnn_setup_add_nd_f32(ops[st->conv_slices], 1, &count, 1, &count, y->data, in->t[zn_node_input(n, 3)].data, y->data,
@@ -330,7 +350,7 @@ static zn_status setup_step(xp_instance *in, int si) {
     /* One block: set up here once. Several: instance_run sets up per block. */
     for (int k = 0; k < ZN_XNNPACK_WINOGRAD_TILES && s == xnn_status_success; k++)
       s = xnn_setup_fully_connected_nc_f32(ops[k], (size_t)a->block, a->v + k * a->block * a->ic,
-                                           a->m + k * a->block * a->oc, in->pool);
+                                           a->m + k * a->block * a->oc, op_pool);
     break;
   }
   case XP_FC:
@@ -568,6 +588,36 @@ static void avg_pool_include_pad(const zn_pool_attrs *a, const xp_tensor *x, con
   }
 }
 
+/* ops[0..count), one pool task each, each run on its task's thread alone.
+ * XNNPACK operators are independent objects: different ones may run at the
+ * same time (never the same one twice at once, which never happens here). */
+typedef struct op_tasks_ctx {
+  xnn_operator_t *ops;
+  _Atomic int failed; /* first failing enum xnn_status, 0 = none */
+} op_tasks_ctx;
+
+static void run_op_task(void *context, size_t k) {
+  op_tasks_ctx *ctx = context;
+  const enum xnn_status s = xnn_run_operator(ctx->ops[k], NULL);
+  if (s != xnn_status_success) {
+    int none = 0;
+    atomic_compare_exchange_strong(&ctx->failed, &none, (int)s);
+  }
+}
+
+static enum xnn_status run_ops(xnn_operator_t *ops, int count, bool as_tasks, pthreadpool_t pool) {
+  if (!as_tasks) {
+    enum xnn_status s = xnn_status_success;
+    for (int k = 0; k < count && s == xnn_status_success; k++) s = xnn_run_operator(ops[k], pool);
+    return s;
+  }
+  op_tasks_ctx ctx = {.ops = ops};
+  atomic_init(&ctx.failed, 0);
+  pthreadpool_parallelize_1d(pool, run_op_task, &ctx, (size_t)count, 0);
+  const int f = atomic_load(&ctx.failed);
+  return f ? (enum xnn_status)f : xnn_status_success;
+}
+
 zn_status zn_xnnpack_instance_run(void *instance, const void *const *inputs, void *const *outputs) {
   xp_instance *in = instance;
   const xp_compiled *c = in->c;
@@ -596,7 +646,7 @@ zn_status zn_xnnpack_instance_run(void *instance, const void *const *inputs, voi
       else memcpy(outputs[st->io], x->data, (size_t)x->count * sizeof(float));
       break;
     case XP_CONV:
-      for (int sl = 0; sl < st->conv_slices && s == xnn_status_success; sl++) s = xnn_run_operator(ops[sl], in->pool);
+      s = run_ops(ops, st->conv_slices, in->op_tasks[si], in->pool);
       if (s == xnn_status_success && has_residual(n)) {
         if (ops[st->conv_slices]) s = xnn_run_operator(ops[st->conv_slices], in->pool);
         else binary_loop(ZN_OP_ADD, y, &in->t[zn_node_input(n, 3)], y, true, st->out_min, st->out_max);
@@ -610,12 +660,10 @@ zn_status zn_xnnpack_instance_run(void *instance, const void *const *inputs, voi
       for (int64_t t0 = 0; t0 < a->tiles && s == xnn_status_success; t0 += a->block) {
         const int64_t bt = ZN_MIN(a->block, a->tiles - t0);
         zn_xnnpack_winograd_input(a, t0, bt, in->pool);
-        for (int k = 0; k < ZN_XNNPACK_WINOGRAD_TILES && s == xnn_status_success; k++) {
-          if (a->block < a->tiles)
-            s = xnn_setup_fully_connected_nc_f32(ops[k], (size_t)bt, a->v + k * bt * a->ic, a->m + k * bt * a->oc,
-                                                 in->pool);
-          if (s == xnn_status_success) s = xnn_run_operator(ops[k], in->pool);
-        }
+        for (int k = 0; a->block < a->tiles && k < ZN_XNNPACK_WINOGRAD_TILES && s == xnn_status_success; k++)
+          s = xnn_setup_fully_connected_nc_f32(ops[k], (size_t)bt, a->v + k * bt * a->ic, a->m + k * bt * a->oc,
+                                               in->op_tasks[si] ? NULL : in->pool);
+        if (s == xnn_status_success) s = run_ops(ops, ZN_XNNPACK_WINOGRAD_TILES, in->op_tasks[si], in->pool);
         if (s == xnn_status_success) zn_xnnpack_winograd_output(a, t0, bt, in->pool);
       }
       break;

@@ -123,6 +123,7 @@ typedef struct xp_compiled {
   size_t slice_bytes;    /* the weight bound per slice used (0: slicing off) */
   xp_winograd_mode winograd; /* which eligible convs run as Winograd */
   size_t winograd_block_bytes; /* scratch budget per tile block (0: one block) */
+  bool op_tasks;         /* with a pool: run a step's independent operators one per thread task (ZN_XNNPACK_OP_TASKS) */
 } xp_compiled;
 
 ZN_INTERNAL const char *zn_xnnpack_kind_name(xp_kind kind);

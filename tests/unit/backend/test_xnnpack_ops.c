@@ -309,6 +309,10 @@ static void test_sliced_conv(void) {
   conv_case(64, 64, 13, 1, 1, 0, 1, 1, false, none, false, 3, 1); /* 16 KiB: 4 x 16 */
   conv_case(17, 64, 13, 3, 1, 1, 1, 1, true, relu, true, 3, 2);   /* residual, 2 threads */
   conv_case(64, 48, 7, 3, 2, 1, 1, 1, true, relu6, false, 1, 2);  /* stride 2 */
+  conv_case(64, 48, 7, 3, 2, 1, 1, 1, true, relu6, false, 1, 3);  /* 3 slices, one task each on 3 threads */
+  setenv("ZN_XNNPACK_OP_TASKS", "0", 1);                           /* slices split over the pool instead */
+  conv_case(17, 64, 13, 3, 1, 1, 1, 1, true, relu, true, 3, 2);
+  unsetenv("ZN_XNNPACK_OP_TASKS");
   conv_case(64, 64, 7, 3, 1, 1, 1, 64, true, relu6, false, 1, 1); /* depthwise: never split */
   {
     zn_graph *g = bt_graph();
@@ -414,6 +418,11 @@ static void test_winograd(void) {
   }
   wino_case(64, 64, 56, 56, same, true, relu, true, 1, 2); /* a ResNet-18 stage-1 conv */
   wino_case(64, 64, 56, 56, same, true, relu, true, 1, 1); /* the same in 7 tile blocks (1 thread) */
+  wino_case(33, 33, 14, 14, same, true, relu, true, 3, 4); /* 16 GEMM tasks on 4 threads */
+  wino_case(33, 33, 14, 14, same, true, relu, true, 3, 3); /* 3 threads: GEMMs split over the pool */
+  setenv("ZN_XNNPACK_OP_TASKS", "0", 1);
+  wino_case(33, 33, 14, 14, same, true, relu, true, 3, 2);
+  unsetenv("ZN_XNNPACK_OP_TASKS");
   /* Tile blocks of 13..16 tiles (16 KiB budget): blocks that cross image
    * rows and images, a last block shorter than the others. */
   setenv("ZN_XNNPACK_WINOGRAD_BLOCK_KB", "16", 1);
