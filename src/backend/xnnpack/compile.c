@@ -17,7 +17,7 @@ static const char *const kind_names[XP_KIND_COUNT] = {
     [XP_IMPORT] = "import NCHW->NHWC (C loop)",
     [XP_EXPORT] = "export NHWC->NCHW (C loop)",
     [XP_CONV] = "xnn_convolution2d_nhwc_f32 (+ xnn_add_nd_f32 for a fused residual)",
-    [XP_WINOGRAD] = "3x3 conv as Winograd F(2x2,3x3): C transforms + 16 xnn_fully_connected_nc_f32",
+    [XP_WINOGRAD] = "3x3 conv as Winograd F(2x2,3x3) or F(4x4,3x3): C transforms + 16 or 36 xnn_fully_connected_nc_f32",
     [XP_FC] = "xnn_fully_connected_nc_f32",
     [XP_MAX_POOL] = "xnn_max_pooling2d_nhwc_f32",
     [XP_AVG_POOL] = "xnn_average_pooling2d_nhwc_f32 (+ border divisor fix for count_include_pad)",
@@ -367,7 +367,9 @@ static zn_status build(const zn_graph *g, xp_compiled *c) {
     if (n->op == ZN_OP_CONV) {
       act_range(&n->attrs.conv.act, &st.out_min, &st.out_max);
       if (zn_xnnpack_winograd_eligible(g, n, c->winograd)) {
-        st.kind = XP_WINOGRAD; /* 16 GEMMs of [oc][ic] each: never sliced */
+        st.kind = XP_WINOGRAD; /* 16 or 36 GEMMs of [oc][ic] each: never sliced */
+        st.wino_out_tile = zn_xnnpack_winograd_out_tile(g, n, c->winograd);
+        if (st.wino_out_tile == 4) c->num_winograd43++;
         st.conv_slices = 1;
         st.slice_channels = node_in(g, n, 1)->dims[0];
       } else {
@@ -422,8 +424,10 @@ static zn_status build(const zn_graph *g, xp_compiled *c) {
         const zn_value *w = node_in(g, n, k);
         if (!w || !w->data) continue;
         c->weight_bytes += w->data_bytes;
-        /* Winograd packs 16 [oc][ic] matrices for the 9 taps of each filter. */
-        c->packed_estimate_bytes += st.kind == XP_WINOGRAD && k == 1 ? w->data_bytes / 9 * 16 : w->data_bytes;
+        /* Winograd packs 16 (36) [oc][ic] matrices for the 9 taps of each filter. */
+        c->packed_estimate_bytes += st.kind == XP_WINOGRAD && k == 1
+                                        ? w->data_bytes / 9 * (st.wino_out_tile == 4 ? 36 : 16)
+                                        : w->data_bytes;
       }
   }
   for (int i = 0; i < g->num_outputs; i++)
@@ -477,7 +481,10 @@ static zn_status xp_compile(const zn_graph *g, const zn_backend_compile_options 
   if (e && *e) {
     if (!strcmp(e, "0")) c->winograd = XP_WINOGRAD_OFF;
     else if (!strcmp(e, "all")) c->winograd = XP_WINOGRAD_ALL;
-    else if (strcmp(e, "1")) zn_log_warn("xnnpack: ignoring ZN_XNNPACK_WINOGRAD='%s' (want 0, 1 or all)", e);
+    else if (!strcmp(e, "all4")) c->winograd = XP_WINOGRAD_ALL4;
+    else if (!strcmp(e, "f2")) c->winograd = XP_WINOGRAD_AUTO2;
+    else if (strcmp(e, "1"))
+      zn_log_warn("xnnpack: ignoring ZN_XNNPACK_WINOGRAD='%s' (want 0, 1, f2, all or all4)", e);
   }
   c->winograd_block_bytes = ZN_XNNPACK_WINOGRAD_BLOCK_BYTES_DEFAULT;
   e = getenv("ZN_XNNPACK_WINOGRAD_BLOCK_KB");
@@ -510,7 +517,7 @@ static size_t xp_weight_bytes(const void *compiled) { return ((const xp_compiled
 static size_t xp_describe(const void *compiled, char *buf, size_t buf_size) {
   const xp_compiled *c = compiled;
   size_t used = 0;
-  char line[768];
+  char line[1024];
   int k = snprintf(line, sizeof line,
                    "xnnpack: XNNPACK operator API (Debian snapshot 2022-02), NHWC fp32, pthreadpool per instance\n"
                    "xnnpack: weights: no weights cache in this XNNPACK: every instance packs its own copy (~%zu bytes "
@@ -518,12 +525,16 @@ static size_t xp_describe(const void *compiled, char *buf, size_t buf_size) {
                    "xnnpack: concat: %d zero-copy channel slices, %d copies\n"
                    "xnnpack: %d dense convs split by output channels into %d operators (<= %zu KiB of weights each, "
                    "so each panel stays in L2)\n"
-                   "xnnpack: %d 3x3 stride-1 convs run as Winograd F(2x2,3x3) (%s)\n",
+                   "xnnpack: %d 3x3 stride-1 convs run as Winograd F(2x2,3x3) (%s)\n"
+                   "xnnpack: %d of them as F(4x4,3x3) instead (36 GEMMs)\n",
                    c->packed_estimate_bytes, c->weight_bytes, c->num_views, c->num_concat_copies,
                    c->num_sliced_convs, c->num_conv_slices, c->slice_bytes / 1024, c->num_kind[XP_WINOGRAD],
                    c->winograd == XP_WINOGRAD_OFF   ? "off: ZN_XNNPACK_WINOGRAD=0"
                    : c->winograd == XP_WINOGRAD_ALL ? "every eligible conv: ZN_XNNPACK_WINOGRAD=all"
-                                                    : "where it pays; ZN_XNNPACK_WINOGRAD=0 turns it off");
+                   : c->winograd == XP_WINOGRAD_ALL4 ? "every eligible conv: ZN_XNNPACK_WINOGRAD=all4"
+                   : c->winograd == XP_WINOGRAD_AUTO2 ? "where it pays, F(2x2,3x3) only: ZN_XNNPACK_WINOGRAD=f2"
+                                                    : "where it pays; ZN_XNNPACK_WINOGRAD=0 turns it off",
+                   c->num_winograd43);
   for (int pass = 0; pass <= XP_KIND_COUNT; pass++) {
     if (pass > 0) {
       const int kd = pass - 1;

@@ -43,13 +43,17 @@ static const zn_node *step_node(const xp_compiled *c, const xp_step *st) {
 
 static const zn_value *gval(const xp_compiled *c, int v) { return &c->g->values[v]; }
 
+static int wino_positions(const xp_step *st) {
+  return st->wino_out_tile == 4 ? ZN_XNNPACK_WINOGRAD43_TILES : ZN_XNNPACK_WINOGRAD_TILES;
+}
+
 static int ops_for(const xp_compiled *c, const xp_step *st) {
   switch (st->kind) {
   case XP_IMPORT: case XP_EXPORT: case XP_VIEW: case XP_RESHAPE: case XP_BATCH_NORM: case XP_LRN: case XP_BINARY:
   case XP_GMP:
     return 0;
   case XP_CONV: return st->conv_slices + 1; /* the slices, then the residual add */
-  case XP_WINOGRAD: return ZN_XNNPACK_WINOGRAD_TILES; /* one GEMM per transformed position */
+  case XP_WINOGRAD: return wino_positions(st); /* one GEMM per transformed position */
   case XP_CONCAT: return step_node(c, st)->num_inputs;
   default: return 1;
   }
@@ -131,7 +135,7 @@ static zn_status create_conv(xp_instance *in, const xp_step *st, xnn_operator_t 
 static bool use_op_tasks(const xp_instance *in, const xp_step *st) {
   if (!in->pool || !in->c->op_tasks) return false;
   const size_t threads = pthreadpool_get_threads_count(in->pool);
-  if (st->kind == XP_WINOGRAD) return ZN_XNNPACK_WINOGRAD_TILES % threads == 0;
+  if (st->kind == XP_WINOGRAD) return (size_t)wino_positions(st) % threads == 0;
   return st->kind == XP_CONV && st->conv_slices > 1 && (size_t)st->conv_slices % threads == 0;
 }
 
@@ -139,20 +143,23 @@ static bool use_op_tasks(const xp_instance *in, const xp_step *st) {
  * dispatches cost more than L2 saves (docs/internals/xnnpack.md). */
 static size_t winograd_block_bytes(const xp_instance *in) { return in->pool ? 0 : in->c->winograd_block_bytes; }
 
-/* The 16 GEMMs of a Winograd conv: U[k] = (G g G^T)[k] as [oc][ic] kernels,
- * no bias and no clamp (the output transform adds and clamps). */
+/* The 16 (F(2x2,3x3)) or 36 (F(4x4,3x3)) GEMMs of a Winograd conv: U[k] =
+ * (G g G^T)[k] as [oc][ic] kernels, no bias and no clamp (the output
+ * transform adds and clamps). */
 static zn_status create_winograd(xp_instance *in, const xp_step *st, xnn_operator_t *ops) {
   const zn_node *n = step_node(in->c, st);
   const zn_value *w = gval(in->c, zn_node_input(n, 1));
   const int64_t oc = w->dims[0], ic = w->dims[1];
   size_t bytes;
-  if (!zn_size_mul((size_t)(oc * ic), ZN_XNNPACK_WINOGRAD_TILES * sizeof(float), &bytes))
+  const int positions = wino_positions(st);
+  if (!zn_size_mul((size_t)(oc * ic), (size_t)positions * sizeof(float), &bytes))
     return zn_error(ZN_ERR_INVALID_MODEL, "failed to create conv '%s': weights too large", n->name);
   float *u = zn_alloc_aligned(bytes);
   if (!u) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create Winograd conv '%s': %zu bytes", n->name, bytes);
-  zn_xnnpack_winograd_weights(w->data, oc, ic, u);
+  if (st->wino_out_tile == 4) zn_xnnpack_winograd43_weights(w->data, oc, ic, u);
+  else zn_xnnpack_winograd_weights(w->data, oc, ic, u);
   enum xnn_status s = xnn_status_success;
-  for (int k = 0; k < ZN_XNNPACK_WINOGRAD_TILES && s == xnn_status_success; k++)
+  for (int k = 0; k < positions && s == xnn_status_success; k++)
     s = xnn_create_fully_connected_nc_f32((size_t)ic, (size_t)oc, (size_t)ic, (size_t)oc, u + (size_t)k * oc * ic,
                                           NULL, -INFINITY, INFINITY, 0, &ops[k]);
   zn_free_aligned(u); /* XNNPACK packed its own copy */
@@ -337,18 +344,20 @@ static zn_status setup_step(xp_instance *in, int si) {
         .x = x->data, .x_stride = x->stride, .n = x->n, .h = x->h, .w = x->w, .ic = x->c,
         .pad_top = ca->pad_begin[0], .pad_left = ca->pad_begin[1],
         .y = y->data, .y_stride = y->stride, .oh = y->h, .ow = y->w, .oc = y->c,
-        .tiles_h = (y->h + 1) / 2, .tiles_w = (y->w + 1) / 2,
+        .out_tile = st->wino_out_tile, .positions = wino_positions(st),
+        .tiles_h = (y->h + st->wino_out_tile - 1) / st->wino_out_tile,
+        .tiles_w = (y->w + st->wino_out_tile - 1) / st->wino_out_tile,
         .v = (float *)((char *)in->arena + in->req[c->g->num_values + si].offset),
         .bias = b != ZN_NO_VALUE ? gval(c, b)->data : NULL,
         .residual = r >= 0 ? in->t[r].data : NULL, .r_stride = r >= 0 ? in->t[r].stride : 0,
         .lo = st->out_min, .hi = st->out_max};
     a->tiles = a->n * a->tiles_h * a->tiles_w;
-    a->block = zn_xnnpack_winograd_block(a->tiles, a->ic, a->oc, winograd_block_bytes(in));
+    a->block = zn_xnnpack_winograd_block(a->tiles, a->positions, a->ic, a->oc, winograd_block_bytes(in));
     size_t m_off;
-    zn_xnnpack_winograd_scratch_floats(a->block, a->ic, a->oc, &m_off);
+    zn_xnnpack_winograd_scratch_floats(a->block, a->positions, a->ic, a->oc, &m_off);
     a->m = a->v + m_off;
     /* One block: set up here once. Several: instance_run sets up per block. */
-    for (int k = 0; k < ZN_XNNPACK_WINOGRAD_TILES && s == xnn_status_success; k++)
+    for (int k = 0; k < a->positions && s == xnn_status_success; k++)
       s = xnn_setup_fully_connected_nc_f32(ops[k], (size_t)a->block, a->v + k * a->block * a->ic,
                                            a->m + k * a->block * a->oc, op_pool);
     break;
@@ -441,10 +450,11 @@ zn_status zn_xnnpack_instance_reshape(void *instance, int64_t batch) {
     *rq = (zn_arena_request){s, s, 0, 0};
     if (st->kind != XP_WINOGRAD) continue;
     const xp_tensor *x = &in->t[st->in], *y = &in->t[st->out];
-    const int64_t tiles = x->n * ((y->h + 1) / 2) * ((y->w + 1) / 2);
+    const int64_t ot = st->wino_out_tile, pos = wino_positions(st);
+    const int64_t tiles = x->n * ((y->h + ot - 1) / ot) * ((y->w + ot - 1) / ot);
     size_t m_off;
     const size_t floats = zn_xnnpack_winograd_scratch_floats(
-        zn_xnnpack_winograd_block(tiles, x->c, y->c, winograd_block_bytes(in)), x->c, y->c, &m_off);
+        zn_xnnpack_winograd_block(tiles, (int)pos, x->c, y->c, winograd_block_bytes(in)), (int)pos, x->c, y->c, &m_off);
     if (floats > SIZE_MAX / sizeof(float))
       return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape xnnpack instance: Winograd scratch too large");
     rq->size_bytes = floats * sizeof(float);
@@ -659,12 +669,14 @@ zn_status zn_xnnpack_instance_run(void *instance, const void *const *inputs, voi
       const xp_winograd_args *a = &in->wino[si];
       for (int64_t t0 = 0; t0 < a->tiles && s == xnn_status_success; t0 += a->block) {
         const int64_t bt = ZN_MIN(a->block, a->tiles - t0);
-        zn_xnnpack_winograd_input(a, t0, bt, in->pool);
-        for (int k = 0; a->block < a->tiles && k < ZN_XNNPACK_WINOGRAD_TILES && s == xnn_status_success; k++)
+        if (a->out_tile == 4) zn_xnnpack_winograd43_input(a, t0, bt, in->pool);
+        else zn_xnnpack_winograd_input(a, t0, bt, in->pool);
+        for (int k = 0; a->block < a->tiles && k < a->positions && s == xnn_status_success; k++)
           s = xnn_setup_fully_connected_nc_f32(ops[k], (size_t)bt, a->v + k * bt * a->ic, a->m + k * bt * a->oc,
                                                in->op_tasks[si] ? NULL : in->pool);
-        if (s == xnn_status_success) s = run_ops(ops, ZN_XNNPACK_WINOGRAD_TILES, in->op_tasks[si], in->pool);
-        if (s == xnn_status_success) zn_xnnpack_winograd_output(a, t0, bt, in->pool);
+        if (s == xnn_status_success) s = run_ops(ops, a->positions, in->op_tasks[si], in->pool);
+        if (s == xnn_status_success && a->out_tile == 4) zn_xnnpack_winograd43_output(a, t0, bt, in->pool);
+        else if (s == xnn_status_success) zn_xnnpack_winograd_output(a, t0, bt, in->pool);
       }
       break;
     }

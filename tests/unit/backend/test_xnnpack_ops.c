@@ -369,6 +369,25 @@ static int described_winograd(const zn_graph *g) {
   return convs;
 }
 
+/* How many convs describe() says run as F(4x4,3x3). */
+static int described_winograd43(const zn_graph *g) {
+  void *compiled = NULL;
+  char text[4096] = "";
+  int convs = -1;
+  if (xnn->compile(g, NULL, &compiled) == ZN_OK) {
+    xnn->describe(compiled, text, sizeof text);
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+      int end = 0; /* the whole phrase matched, not just the leading number */
+      if (sscanf(p, "xnnpack: %d of them as F(4x4,3x3)%n", &convs, &end) == 1 && end > 0) break;
+      convs = -1;
+    }
+    xnn->compiled_destroy(compiled);
+  }
+  return convs;
+}
+
+static int wino_expect43; /* 1 while the cases run with ZN_XNNPACK_WINOGRAD=all4 */
+
 static void wino_case(int64_t cin, int64_t cout, int64_t h, int64_t w, const int64_t pads[4], bool bias, zn_act act,
                       bool residual, int64_t batch, int threads) {
   zn_graph *g = bt_graph();
@@ -389,15 +408,19 @@ static void wino_case(int64_t cin, int64_t cout, int64_t h, int64_t w, const int
   snprintf(what, sizeof what, "winograd c%lld->%lld %lldx%lld pads %lld,%lld,%lld,%lld bias%d act%d res%d b%lld t%d",
            (long long)cin, (long long)cout, (long long)h, (long long)w, (long long)pads[0], (long long)pads[1],
            (long long)pads[2], (long long)pads[3], bias, act.kind, residual, (long long)batch, threads);
-  if (described_winograd(g) != 1) {
+  if (described_winograd(g) != 1 || described_winograd43(g) != wino_expect43) {
     CHECK_EQ_INT(described_winograd(g), 1);
+    CHECK_EQ_INT(described_winograd43(g), wino_expect43);
     fprintf(stderr, "  in %s\n", what);
   }
   finish(what, g, batch, threads);
 }
 
-static void test_winograd(void) {
-  setenv("ZN_XNNPACK_WINOGRAD", "all", 1);
+/* The cases for one transform: F(2x2,3x3) (mode "all") or F(4x4,3x3)
+ * ("all4"); tile edges differ (2 or 4 output pixels per tile). */
+static void winograd_cases(const char *mode, int expect43) {
+  setenv("ZN_XNNPACK_WINOGRAD", mode, 1);
+  wino_expect43 = expect43;
   const zn_act none = {ZN_ACT_NONE, 0, 0}, relu = {ZN_ACT_RELU, 0, 0}, clip = {ZN_ACT_CLIP, -0.25f, 0.25f};
   const int64_t chans[] = {1, 3, 16, 33}, sizes[] = {1, 2, 3, 4, 5, 6, 7, 13, 14};
   const int64_t same[4] = {1, 1, 1, 1}, valid[4] = {0, 0, 0, 0}, top_left[4] = {1, 1, 0, 0}, bottom[4] = {0, 1, 1, 0};
@@ -423,9 +446,10 @@ static void test_winograd(void) {
   setenv("ZN_XNNPACK_OP_TASKS", "0", 1);
   wino_case(33, 33, 14, 14, same, true, relu, true, 3, 2);
   unsetenv("ZN_XNNPACK_OP_TASKS");
-  /* Tile blocks of 13..16 tiles (16 KiB budget): blocks that cross image
-   * rows and images, a last block shorter than the others. */
-  setenv("ZN_XNNPACK_WINOGRAD_BLOCK_KB", "16", 1);
+  /* Tile blocks of 13..16 tiles (16 KiB budget; 64 KiB for F(4,3)'s 36
+   * kernels): blocks that cross image rows and images, a last block shorter
+   * than the others. */
+  setenv("ZN_XNNPACK_WINOGRAD_BLOCK_KB", expect43 ? "64" : "16", 1);
   wino_case(16, 8, 13, 14, same, true, relu, true, 3, 1);
   wino_case(3, 33, 14, 13, top_left, false, clip, false, 3, 1);
   wino_case(33, 3, 9, 30, valid, true, none, true, 1, 1);
@@ -448,10 +472,17 @@ static void test_winograd(void) {
     CHECK_OK(zn_graph_infer_shapes(g));
     int copies;
     CHECK_EQ_INT(described_winograd(g), 2);
+    CHECK_EQ_INT(described_winograd43(g), 2 * expect43);
     CHECK_EQ_INT(described_slices(g, &copies), 2);
     CHECK_EQ_INT(copies, 0);
     finish("winograd conv into a concat slice", g, 3, 2);
   }
+  wino_expect43 = 0;
+}
+
+static void test_winograd(void) {
+  winograd_cases("all", 0);
+  winograd_cases("all4", 1);
   /* Not eligible: stride 2, dilation 2, grouped, 5x5, pads of 2. */
   const int64_t big[4] = {2, 2, 2, 2};
   zn_graph *g = bt_graph();
@@ -482,6 +513,21 @@ static void test_winograd(void) {
   CHECK_EQ_INT(described_winograd(g), 0);
   unsetenv("ZN_XNNPACK_WINOGRAD");
   CHECK_EQ_INT(described_winograd(g), 1);
+  CHECK_EQ_INT(described_winograd43(g), 1); /* 56x56: F(4x4,3x3) */
+  setenv("ZN_XNNPACK_WINOGRAD", "f2", 1);
+  CHECK_EQ_INT(described_winograd(g), 1);
+  CHECK_EQ_INT(described_winograd43(g), 0);
+  unsetenv("ZN_XNNPACK_WINOGRAD");
+  zn_graph_destroy(g);
+  /* 14x14 and 64 channels: Winograd, F(2x2,3x3) (16-row GEMMs with F(4,3)). */
+  g = bt_graph();
+  int64_t md[4] = {1, 64, 14, 14};
+  int xm = bt_input(g, "x", 4, md), ym, im[2] = {xm, bt_const(g, "w", 4, swd, 1, -1, 1)};
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "c", 2, im, "y", &ym), 3, 1, 1, 1, 1);
+  zn_graph_mark_output(g, ym);
+  CHECK_OK(zn_graph_infer_shapes(g));
+  CHECK_EQ_INT(described_winograd(g), 1);
+  CHECK_EQ_INT(described_winograd43(g), 0);
   zn_graph_destroy(g);
   g = bt_graph();
   int xt = bt_input(g, "x", 4, td), yt, it[2] = {xt, bt_const(g, "w", 4, twd, 1, -1, 1)};
@@ -495,14 +541,14 @@ static void test_winograd(void) {
 /* Tiles per block: balanced blocks that fit the budget, none when the 16
  * kernels are large beside it or the budget is 0. */
 static void test_winograd_blocks(void) {
-  CHECK_EQ_INT(zn_xnnpack_winograd_block(784, 64, 64, 1024 * 1024), 112); /* 128 fit: 7 blocks of 112 */
-  CHECK_EQ_INT(zn_xnnpack_winograd_block(784, 64, 64, 0), 784);
-  CHECK_EQ_INT(zn_xnnpack_winograd_block(100, 64, 64, 1024 * 1024), 100); /* all fit */
-  CHECK_EQ_INT(zn_xnnpack_winograd_block(196, 128, 128, 1024 * 1024), 196); /* 1 MiB of kernels */
-  CHECK_EQ_INT(zn_xnnpack_winograd_block(49, 3, 33, 16 * 1024), 13); /* 16 at least, then 4 balanced blocks */
-  CHECK_EQ_INT(zn_xnnpack_winograd_block(16, 3, 33, 16 * 1024), 16);
+  CHECK_EQ_INT(zn_xnnpack_winograd_block(784, 16, 64, 64, 1024 * 1024), 112); /* 128 fit: 7 blocks of 112 */
+  CHECK_EQ_INT(zn_xnnpack_winograd_block(784, 16, 64, 64, 0), 784);
+  CHECK_EQ_INT(zn_xnnpack_winograd_block(100, 16, 64, 64, 1024 * 1024), 100); /* all fit */
+  CHECK_EQ_INT(zn_xnnpack_winograd_block(196, 16, 128, 128, 1024 * 1024), 196); /* 1 MiB of kernels */
+  CHECK_EQ_INT(zn_xnnpack_winograd_block(49, 16, 3, 33, 16 * 1024), 13); /* 16 at least, then 4 balanced blocks */
+  CHECK_EQ_INT(zn_xnnpack_winograd_block(16, 16, 3, 33, 16 * 1024), 16);
   size_t m_off;
-  CHECK_EQ_INT(zn_xnnpack_winograd_scratch_floats(112, 64, 64, &m_off), 2 * 16 * 112 * 64);
+  CHECK_EQ_INT(zn_xnnpack_winograd_scratch_floats(112, 16, 64, 64, &m_off), 2 * 16 * 112 * 64);
   CHECK_EQ_INT(m_off, 16 * 112 * 64);
 }
 
