@@ -18,6 +18,7 @@ static const char *const kind_names[XP_KIND_COUNT] = {
     [XP_EXPORT] = "export NHWC->NCHW (C loop)",
     [XP_CONV] = "xnn_convolution2d_nhwc_f32 (+ xnn_add_nd_f32 for a fused residual)",
     [XP_WINOGRAD] = "3x3 conv as Winograd F(2x2,3x3) or F(4x4,3x3): C transforms + 16 or 36 xnn_fully_connected_nc_f32",
+    [XP_IM2COL] = "few-channel conv as C im2col blocks + xnn_fully_connected_nc_f32 (one per thread)",
     [XP_FC] = "xnn_fully_connected_nc_f32",
     [XP_MAX_POOL] = "xnn_max_pooling2d_nhwc_f32",
     [XP_AVG_POOL] = "xnn_average_pooling2d_nhwc_f32 (+ border divisor fix for count_include_pad)",
@@ -348,6 +349,20 @@ static void plan_conv_slices(xp_compiled *c, const zn_value *w, int64_t group, x
   c->num_conv_slices += st->conv_slices;
 }
 
+/* A stem conv (at most 4 input channels, a kernel of 5x5 or more, group 1,
+ * dilation 1, no fused residual): XNNPACK's IGEMM walks its kh * kw
+ * indirection entries with only ic floats each, far from its GEMM speed, so
+ * the backend writes im2col rows (K = kh * kw * ic contiguous floats per
+ * output pixel) in L2-sized blocks and runs a fully-connected GEMM on them
+ * (docs/internals/xnnpack.md). */
+static bool im2col_eligible(const zn_graph *g, const zn_node *n) {
+  const zn_conv_attrs *a = &n->attrs.conv;
+  const zn_value *w = node_in(g, n, 1);
+  if (!w || w->num_dims != 4 || a->group != 1 || w->dims[1] > 4 || w->dims[2] * w->dims[3] < 25) return false;
+  if (a->dilation[0] != 1 || a->dilation[1] != 1) return false;
+  return !(n->num_inputs > 3 && zn_node_input(n, 3) != ZN_NO_VALUE);
+}
+
 static zn_status build(const zn_graph *g, xp_compiled *c) {
   int cap = 0;
   for (int v = 0; v < g->num_values; v++) {
@@ -370,6 +385,10 @@ static zn_status build(const zn_graph *g, xp_compiled *c) {
         st.kind = XP_WINOGRAD; /* 16 or 36 GEMMs of [oc][ic] each: never sliced */
         st.wino_out_tile = zn_xnnpack_winograd_out_tile(g, n, c->winograd);
         if (st.wino_out_tile == 4) c->num_winograd43++;
+        st.conv_slices = 1;
+        st.slice_channels = node_in(g, n, 1)->dims[0];
+      } else if (c->im2col && im2col_eligible(g, n)) {
+        st.kind = XP_IM2COL;
         st.conv_slices = 1;
         st.slice_channels = node_in(g, n, 1)->dims[0];
       } else {
@@ -493,6 +512,12 @@ static zn_status xp_compile(const zn_graph *g, const zn_backend_compile_options 
     const long kb = strtol(e, &end, 10);
     if (end && *end == '\0' && kb >= 0 && kb <= 1L << 30) c->winograd_block_bytes = (size_t)kb * 1024;
     else zn_log_warn("xnnpack: ignoring ZN_XNNPACK_WINOGRAD_BLOCK_KB='%s' (want KiB, 0 = one block)", e);
+  }
+  c->im2col = true;
+  e = getenv("ZN_XNNPACK_IM2COL");
+  if (e && *e) {
+    if (!strcmp(e, "0")) c->im2col = false;
+    else if (strcmp(e, "1")) zn_log_warn("xnnpack: ignoring ZN_XNNPACK_IM2COL='%s' (want 0 or 1)", e);
   }
   c->op_tasks = true;
   e = getenv("ZN_XNNPACK_OP_TASKS");

@@ -27,6 +27,7 @@ typedef enum xp_kind {
   XP_EXPORT,      /* internal -> user NCHW */
   XP_CONV,        /* xnn convolution2d_nhwc (+ xnn add / C loop for a fused residual) */
   XP_WINOGRAD,    /* 3x3 stride-1 conv as Winograd F(2x2,3x3): C transforms + 16 xnn fully_connected_nc */
+  XP_IM2COL,      /* few-input-channel conv (a stem): C im2col in blocks + xnn fully_connected_nc per thread */
   XP_FC,          /* xnn fully_connected_nc (Gemm) */
   XP_MAX_POOL,    /* xnn max_pooling2d_nhwc (ceil_mode: extra bottom/right padding) */
   XP_AVG_POOL,    /* xnn average_pooling2d_nhwc (+ border divisor fix for count_include_pad) */
@@ -141,6 +142,7 @@ typedef struct xp_compiled {
   xp_winograd_mode winograd; /* which eligible convs run as Winograd */
   int num_winograd43;    /* of those, how many as F(4x4,3x3) */
   size_t winograd_block_bytes; /* scratch budget per tile block (0: one block) */
+  bool im2col;           /* stem convs as im2col + GEMM (ZN_XNNPACK_IM2COL) */
   bool op_tasks;         /* with a pool: run a step's independent operators one per thread task (ZN_XNNPACK_OP_TASKS) */
 } xp_compiled;
 

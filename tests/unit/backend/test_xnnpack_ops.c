@@ -67,6 +67,108 @@ static void test_conv(void) {
   conv_case(64, 64, 13, 3, 2, 1, 1, 64, true, relu6, false, 3, 2);
 }
 
+/* Stem convs (<= 4 input channels, kernel >= 5x5) as im2col + GEMM: several
+ * blocks per thread, 1..3 threads, batch 3, padding on every side, strides
+ * 1/2/4, an input that is a view with a wider pixel stride; describe() must
+ * count them, so a case cannot pass on the direct path. */
+static int described_im2col(const zn_graph *g) {
+  void *compiled = NULL;
+  char text[4096] = "";
+  int convs = 0;
+  if (xnn->compile(g, NULL, &compiled) == ZN_OK) {
+    xnn->describe(compiled, text, sizeof text);
+    const char *p = strstr(text, " x few-channel conv as C im2col");
+    if (p) {
+      while (p > text && p[-1] != ':') p--;
+      convs = atoi(p);
+    }
+    xnn->compiled_destroy(compiled);
+  } else {
+    convs = -1;
+  }
+  return convs;
+}
+
+static void im2col_case(int64_t cin, int64_t cout, int64_t s, int64_t k, int64_t stride, int64_t pad, bool bias,
+                        zn_act act, int64_t batch, int threads) {
+  zn_graph *g = bt_graph();
+  int64_t xd[4] = {1, cin, s, s}, wd[4] = {cout, cin, k, k}, bd[1] = {cout};
+  int in[3] = {bt_input(g, "x", 4, xd), bt_const(g, "w", 4, wd, 9, -0.5f, 0.5f),
+               bias ? bt_const(g, "b", 1, bd, 10, -1, 1) : ZN_NO_VALUE};
+  int y;
+  zn_node *n = bt_node(g, ZN_OP_CONV, "conv", 3, in, "y", &y);
+  bt_conv_attrs(n, k, stride, pad, 1, 1);
+  n->attrs.conv.act = act;
+  zn_graph_mark_output(g, y);
+  CHECK_OK(zn_graph_infer_shapes(g));
+  char what[160];
+  snprintf(what, sizeof what, "im2col conv c%lld->%lld s%lld k%lld st%lld p%lld bias%d act%d b%lld t%d",
+           (long long)cin, (long long)cout, (long long)s, (long long)k, (long long)stride, (long long)pad, bias,
+           act.kind, (long long)batch, threads);
+  if (described_im2col(g) != 1) {
+    CHECK_EQ_INT(described_im2col(g), 1);
+    fprintf(stderr, "  in %s\n", what);
+  }
+  finish(what, g, batch, threads);
+}
+
+static void test_im2col(void) {
+  const zn_act none = {ZN_ACT_NONE, 0, 0}, relu = {ZN_ACT_RELU, 0, 0}, clip = {ZN_ACT_CLIP, -0.25f, 0.25f};
+  const int64_t sizes[] = {1, 5, 13, 30};
+  for (int threads = 1; threads <= 3; threads++)
+    for (size_t s = 0; s < 4; s++) {
+      im2col_case(3, 64, sizes[s], 7, 2, 3, true, relu, s % 2 ? 3 : 1, threads); /* ResNet stem */
+      im2col_case(1, 16, sizes[s], 5, 1, 2, false, clip, 1, threads);
+      im2col_case(4, 20, sizes[s] + 10, 11, 4, 2, true, none, 3, threads); /* AlexNet-like */
+    }
+  im2col_case(3, 8, 40, 7, 1, 3, true, relu, 2, 2); /* 3200 rows: several blocks per thread */
+  im2col_case(2, 5, 9, 5, 1, 0, true, none, 1, 1);  /* no padding */
+  {
+    /* Input a view (channels 0..2 of a concat root of 8: pixel stride 8),
+     * output a channel slice of another concat. */
+    zn_graph *g = bt_graph();
+    int64_t xd[4] = {1, 3, 15, 15}, ad[4] = {3, 3, 1, 1}, bd[4] = {5, 3, 1, 1}, wd[4] = {6, 3, 7, 7};
+    int x = bt_input(g, "x", 4, xd), a, b, cat, y, cat2;
+    int ain[2] = {x, bt_const(g, "wa", 4, ad, 5, -1, 1)}, bin[2] = {x, bt_const(g, "wb", 4, bd, 6, -1, 1)};
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "a", 2, ain, "a", &a), 1, 1, 0, 1, 1);
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "b", 2, bin, "b", &b), 1, 1, 0, 1, 1);
+    int ci[2] = {a, b};
+    bt_node(g, ZN_OP_CONCAT, "cat", 2, ci, "cat", &cat)->attrs.axis.axis = 1;
+    int yin[2] = {a, bt_const(g, "wy", 4, wd, 7, -0.3f, 0.3f)};
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "stem", 2, yin, "y", &y), 7, 1, 3, 1, 1);
+    int c2[2] = {b, y};
+    bt_node(g, ZN_OP_CONCAT, "cat2", 2, c2, "cat2", &cat2)->attrs.axis.axis = 1;
+    zn_graph_mark_output(g, cat);
+    zn_graph_mark_output(g, cat2);
+    CHECK_OK(zn_graph_infer_shapes(g));
+    CHECK_EQ_INT(described_im2col(g), 1);
+    finish("im2col conv on a view into a concat slice", g, 2, 2);
+  }
+  /* Not taken: a fused residual, 5 input channels, a 3x3 kernel; and off. */
+  conv_case(3, 16, 13, 7, 1, 3, 1, 1, true, relu, true, 1, 2);
+  zn_graph *g = bt_graph();
+  int64_t xd[4] = {1, 5, 9, 9}, wd[4] = {8, 5, 7, 7}, td[4] = {1, 3, 9, 9}, twd[4] = {8, 3, 3, 3};
+  int x = bt_input(g, "x", 4, xd), y, i0[2] = {x, bt_const(g, "w", 4, wd, 1, -1, 1)};
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "c5", 2, i0, "y", &y), 7, 1, 3, 1, 1);
+  int xt = bt_input(g, "xt", 4, td), yt, i1[2] = {xt, bt_const(g, "wt", 4, twd, 2, -1, 1)};
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "k3", 2, i1, "yt", &yt), 3, 1, 1, 1, 1);
+  zn_graph_mark_output(g, y);
+  zn_graph_mark_output(g, yt);
+  CHECK_OK(zn_graph_infer_shapes(g));
+  CHECK_EQ_INT(described_im2col(g), 0);
+  zn_graph_destroy(g);
+  setenv("ZN_XNNPACK_IM2COL", "0", 1);
+  g = bt_graph();
+  int64_t sd[4] = {1, 3, 13, 13}, swd[4] = {8, 3, 7, 7};
+  int xs = bt_input(g, "x", 4, sd), ys, is[2] = {xs, bt_const(g, "w", 4, swd, 1, -1, 1)};
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "c", 2, is, "y", &ys), 7, 2, 3, 1, 1);
+  zn_graph_mark_output(g, ys);
+  CHECK_OK(zn_graph_infer_shapes(g));
+  CHECK_EQ_INT(described_im2col(g), 0);
+  finish("stem conv with im2col off", g, 1, 2);
+  unsetenv("ZN_XNNPACK_IM2COL");
+}
+
 static void pool_case(zn_op op, int64_t c, int64_t s, int64_t k, int64_t stride, int64_t pad, bool ceil_mode,
                       bool include_pad, int64_t batch) {
   char what[160];
@@ -620,6 +722,7 @@ int zn_test_main(void) {
   test_concat();
   test_sliced_conv();
   test_winograd();
+  test_im2col();
   test_winograd_blocks();
   test_errors();
   return 0;
