@@ -4,7 +4,9 @@
  * shapes for a batch size, plans one arena (core/arena.h) and sets every
  * operator up on its fixed arena pointers; run converts the caller's NCHW
  * inputs into the arena, runs the steps and converts outputs back. run never
- * allocates and never creates or sets up an operator. */
+ * allocates and never creates an operator; it sets one up again only per
+ * block (Winograd tile blocks, im2col row blocks: setup stores a batch size
+ * and two arena pointers). */
 #include <math.h>
 #include <pthreadpool.h>
 #include <stdatomic.h>
