@@ -203,7 +203,8 @@ static zn_status create_im2col(xp_instance *in, const xp_step *st, xnn_operator_
     for (int64_t i = 0; i < ic; i++)
       for (int64_t y = 0; y < kh; y++)
         for (int64_t x = 0; x < kw; x++) k[o * K + (y * kw + x) * ic + i] = src[((o * ic + i) * kh + y) * kw + x];
-  const float *bias = n->num_inputs > 2 && zn_node_input(n, 2) != ZN_NO_VALUE ? gval(c, zn_node_input(n, 2))->data : NULL;
+  const int b = n->num_inputs > 2 ? zn_node_input(n, 2) : ZN_NO_VALUE;
+  const float *bias = b != ZN_NO_VALUE ? gval(c, b)->data : NULL;
   enum xnn_status s = xnn_status_success;
   for (int t = 0; t < in->threads && s == xnn_status_success; t++)
     s = xnn_create_fully_connected_nc_f32((size_t)K, (size_t)oc, (size_t)K, (size_t)c->values[st->out].pixel_stride, k,
@@ -344,7 +345,8 @@ zn_status zn_xnnpack_instance_create(const void *compiled, const zn_backend_inst
   in->im2col = zn_calloc((size_t)c->num_steps + 1, sizeof *in->im2col);
   in->threads = threads;
   zn_status st = ZN_OK;
-  if (!in->op_start || !in->t || !in->req || !in->wino || !in->op_tasks || !in->im2col) st = zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create xnnpack instance: out of memory");
+  if (!in->op_start || !in->t || !in->req || !in->wino || !in->op_tasks || !in->im2col)
+    st = zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create xnnpack instance: out of memory");
   for (int s = 0; st == ZN_OK && s < c->num_steps; s++)
     in->op_start[s + 1] = in->op_start[s] + ops_for(c, &c->steps[s], threads);
   if (st == ZN_OK && !(in->ops = zn_calloc((size_t)in->op_start[c->num_steps] + 1, sizeof *in->ops)))
