@@ -17,7 +17,8 @@ static const char *const kind_names[XP_KIND_COUNT] = {
     [XP_IMPORT] = "import NCHW->NHWC (C loop)",
     [XP_EXPORT] = "export NHWC->NCHW (C loop)",
     [XP_CONV] = "xnn_convolution2d_nhwc_f32 (+ xnn_add_nd_f32 for a fused residual)",
-    [XP_WINOGRAD] = "3x3 conv as Winograd F(2x2,3x3): C transforms + 16 xnn_fully_connected_nc_f32",
+    [XP_WINOGRAD] = "3x3 conv as Winograd F(2x2,3x3) or F(4x4,3x3): C transforms + 16 or 36 xnn_fully_connected_nc_f32",
+    [XP_IM2COL] = "few-channel conv as C im2col blocks + xnn_fully_connected_nc_f32 (one per thread)",
     [XP_FC] = "xnn_fully_connected_nc_f32",
     [XP_MAX_POOL] = "xnn_max_pooling2d_nhwc_f32",
     [XP_AVG_POOL] = "xnn_average_pooling2d_nhwc_f32 (+ border divisor fix for count_include_pad)",
@@ -348,6 +349,20 @@ static void plan_conv_slices(xp_compiled *c, const zn_value *w, int64_t group, x
   c->num_conv_slices += st->conv_slices;
 }
 
+/* A stem conv (at most 4 input channels, a kernel of 5x5 or more, group 1,
+ * dilation 1, no fused residual): XNNPACK's IGEMM walks its kh * kw
+ * indirection entries with only ic floats each, far from its GEMM speed, so
+ * the backend writes im2col rows (K = kh * kw * ic contiguous floats per
+ * output pixel) in L2-sized blocks and runs a fully-connected GEMM on them
+ * (docs/internals/xnnpack.md). */
+static bool im2col_eligible(const zn_graph *g, const zn_node *n) {
+  const zn_conv_attrs *a = &n->attrs.conv;
+  const zn_value *w = node_in(g, n, 1);
+  if (!w || w->num_dims != 4 || a->group != 1 || w->dims[1] > 4 || w->dims[2] * w->dims[3] < 25) return false;
+  if (a->dilation[0] != 1 || a->dilation[1] != 1) return false;
+  return !(n->num_inputs > 3 && zn_node_input(n, 3) != ZN_NO_VALUE);
+}
+
 static zn_status build(const zn_graph *g, xp_compiled *c) {
   int cap = 0;
   for (int v = 0; v < g->num_values; v++) {
@@ -367,7 +382,13 @@ static zn_status build(const zn_graph *g, xp_compiled *c) {
     if (n->op == ZN_OP_CONV) {
       act_range(&n->attrs.conv.act, &st.out_min, &st.out_max);
       if (zn_xnnpack_winograd_eligible(g, n, c->winograd)) {
-        st.kind = XP_WINOGRAD; /* 16 GEMMs of [oc][ic] each: never sliced */
+        st.kind = XP_WINOGRAD; /* 16 or 36 GEMMs of [oc][ic] each: never sliced */
+        st.wino_out_tile = zn_xnnpack_winograd_out_tile(g, n, c->winograd);
+        if (st.wino_out_tile == 4) c->num_winograd43++;
+        st.conv_slices = 1;
+        st.slice_channels = node_in(g, n, 1)->dims[0];
+      } else if (c->im2col && im2col_eligible(g, n)) {
+        st.kind = XP_IM2COL;
         st.conv_slices = 1;
         st.slice_channels = node_in(g, n, 1)->dims[0];
       } else {
@@ -422,8 +443,10 @@ static zn_status build(const zn_graph *g, xp_compiled *c) {
         const zn_value *w = node_in(g, n, k);
         if (!w || !w->data) continue;
         c->weight_bytes += w->data_bytes;
-        /* Winograd packs 16 [oc][ic] matrices for the 9 taps of each filter. */
-        c->packed_estimate_bytes += st.kind == XP_WINOGRAD && k == 1 ? w->data_bytes / 9 * 16 : w->data_bytes;
+        /* Winograd packs 16 (36) [oc][ic] matrices for the 9 taps of each filter. */
+        c->packed_estimate_bytes += st.kind == XP_WINOGRAD && k == 1
+                                        ? w->data_bytes / 9 * (st.wino_out_tile == 4 ? 36 : 16)
+                                        : w->data_bytes;
       }
   }
   for (int i = 0; i < g->num_outputs; i++)
@@ -477,7 +500,10 @@ static zn_status xp_compile(const zn_graph *g, const zn_backend_compile_options 
   if (e && *e) {
     if (!strcmp(e, "0")) c->winograd = XP_WINOGRAD_OFF;
     else if (!strcmp(e, "all")) c->winograd = XP_WINOGRAD_ALL;
-    else if (strcmp(e, "1")) zn_log_warn("xnnpack: ignoring ZN_XNNPACK_WINOGRAD='%s' (want 0, 1 or all)", e);
+    else if (!strcmp(e, "all4")) c->winograd = XP_WINOGRAD_ALL4;
+    else if (!strcmp(e, "f2")) c->winograd = XP_WINOGRAD_AUTO2;
+    else if (strcmp(e, "1"))
+      zn_log_warn("xnnpack: ignoring ZN_XNNPACK_WINOGRAD='%s' (want 0, 1, f2, all or all4)", e);
   }
   c->winograd_block_bytes = ZN_XNNPACK_WINOGRAD_BLOCK_BYTES_DEFAULT;
   e = getenv("ZN_XNNPACK_WINOGRAD_BLOCK_KB");
@@ -486,6 +512,18 @@ static zn_status xp_compile(const zn_graph *g, const zn_backend_compile_options 
     const long kb = strtol(e, &end, 10);
     if (end && *end == '\0' && kb >= 0 && kb <= 1L << 30) c->winograd_block_bytes = (size_t)kb * 1024;
     else zn_log_warn("xnnpack: ignoring ZN_XNNPACK_WINOGRAD_BLOCK_KB='%s' (want KiB, 0 = one block)", e);
+  }
+  c->im2col = true;
+  e = getenv("ZN_XNNPACK_IM2COL");
+  if (e && *e) {
+    if (!strcmp(e, "0")) c->im2col = false;
+    else if (strcmp(e, "1")) zn_log_warn("xnnpack: ignoring ZN_XNNPACK_IM2COL='%s' (want 0 or 1)", e);
+  }
+  c->op_tasks = true;
+  e = getenv("ZN_XNNPACK_OP_TASKS");
+  if (e && *e) {
+    if (!strcmp(e, "0")) c->op_tasks = false;
+    else if (strcmp(e, "1")) zn_log_warn("xnnpack: ignoring ZN_XNNPACK_OP_TASKS='%s' (want 0 or 1)", e);
   }
   zn_status st = build(g, c);
   if (st != ZN_OK) {
@@ -504,7 +542,7 @@ static size_t xp_weight_bytes(const void *compiled) { return ((const xp_compiled
 static size_t xp_describe(const void *compiled, char *buf, size_t buf_size) {
   const xp_compiled *c = compiled;
   size_t used = 0;
-  char line[768];
+  char line[1024];
   int k = snprintf(line, sizeof line,
                    "xnnpack: XNNPACK operator API (Debian snapshot 2022-02), NHWC fp32, pthreadpool per instance\n"
                    "xnnpack: weights: no weights cache in this XNNPACK: every instance packs its own copy (~%zu bytes "
@@ -512,12 +550,16 @@ static size_t xp_describe(const void *compiled, char *buf, size_t buf_size) {
                    "xnnpack: concat: %d zero-copy channel slices, %d copies\n"
                    "xnnpack: %d dense convs split by output channels into %d operators (<= %zu KiB of weights each, "
                    "so each panel stays in L2)\n"
-                   "xnnpack: %d 3x3 stride-1 convs run as Winograd F(2x2,3x3) (%s)\n",
+                   "xnnpack: %d 3x3 stride-1 convs run as Winograd F(2x2,3x3) (%s)\n"
+                   "xnnpack: %d of them as F(4x4,3x3) instead (36 GEMMs)\n",
                    c->packed_estimate_bytes, c->weight_bytes, c->num_views, c->num_concat_copies,
                    c->num_sliced_convs, c->num_conv_slices, c->slice_bytes / 1024, c->num_kind[XP_WINOGRAD],
                    c->winograd == XP_WINOGRAD_OFF   ? "off: ZN_XNNPACK_WINOGRAD=0"
                    : c->winograd == XP_WINOGRAD_ALL ? "every eligible conv: ZN_XNNPACK_WINOGRAD=all"
-                                                    : "where it pays; ZN_XNNPACK_WINOGRAD=0 turns it off");
+                   : c->winograd == XP_WINOGRAD_ALL4 ? "every eligible conv: ZN_XNNPACK_WINOGRAD=all4"
+                   : c->winograd == XP_WINOGRAD_AUTO2 ? "where it pays, F(2x2,3x3) only: ZN_XNNPACK_WINOGRAD=f2"
+                                                    : "where it pays; ZN_XNNPACK_WINOGRAD=0 turns it off",
+                   c->num_winograd43);
   for (int pass = 0; pass <= XP_KIND_COUNT; pass++) {
     if (pass > 0) {
       const int kd = pass - 1;

@@ -4,9 +4,12 @@
  * shapes for a batch size, plans one arena (core/arena.h) and sets every
  * operator up on its fixed arena pointers; run converts the caller's NCHW
  * inputs into the arena, runs the steps and converts outputs back. run never
- * allocates and never creates or sets up an operator. */
+ * allocates and never creates an operator; it sets one up again only per
+ * block (Winograd tile blocks, im2col row blocks: setup stores a batch size
+ * and two arena pointers). */
 #include <math.h>
 #include <pthreadpool.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "backend/xnnpack/xnnpack_internal.h"
@@ -22,6 +25,23 @@ typedef struct xp_tensor {
   int64_t n, c, h, w, stride;  /* NHWC values: pixel (n, h, w) channel c at data[((n*h+y)*w+x)*stride + c] */
 } xp_tensor;
 
+/* An im2col conv's run-time arguments, fixed at reshape: NHWC input and
+ * output with pixel strides; col: `tasks` scratch blocks of block x k floats
+ * (one per task, each task owning ops[task]). */
+typedef struct xp_im2col_args {
+  const float *x;
+  int64_t x_stride, n, h, w, ic, kh, kw, stride_h, stride_w, pad_top, pad_left;
+  float *y;
+  int64_t y_stride, oh, ow;
+  int64_t k, pixels, block; /* k = kh * kw * ic floats per row; rows per block */
+  float *col;
+  int tasks;
+} xp_im2col_args;
+
+/* Rows of an im2col block: about 256 KiB of scratch (L2-resident with the
+ * block's output), at least 16 rows. */
+#define IM2COL_BLOCK_BYTES ((size_t)256 * 1024)
+
 typedef struct xp_instance {
   const xp_compiled *c;
   pthreadpool_t pool;            /* NULL: one thread (the caller) */
@@ -30,6 +50,9 @@ typedef struct xp_instance {
   xp_tensor *t;                  /* per value, valid after reshape */
   zn_arena_request *req;         /* per value, then per step (Winograd scratch) */
   xp_winograd_args *wino;        /* per step; filled at reshape for XP_WINOGRAD steps */
+  bool *op_tasks;                /* per step: its operators run one per pool task, each on one thread */
+  xp_im2col_args *im2col;        /* per step; filled at reshape for XP_IM2COL steps */
+  int threads;
   void *arena;
   size_t arena_bytes;
   int64_t batch;                 /* 0 until reshaped */
@@ -41,13 +64,18 @@ static const zn_node *step_node(const xp_compiled *c, const xp_step *st) {
 
 static const zn_value *gval(const xp_compiled *c, int v) { return &c->g->values[v]; }
 
-static int ops_for(const xp_compiled *c, const xp_step *st) {
+static int wino_positions(const xp_step *st) {
+  return st->wino_out_tile == 4 ? ZN_XNNPACK_WINOGRAD43_TILES : ZN_XNNPACK_WINOGRAD_TILES;
+}
+
+static int ops_for(const xp_compiled *c, const xp_step *st, int threads) {
   switch (st->kind) {
   case XP_IMPORT: case XP_EXPORT: case XP_VIEW: case XP_RESHAPE: case XP_BATCH_NORM: case XP_LRN: case XP_BINARY:
   case XP_GMP:
     return 0;
   case XP_CONV: return st->conv_slices + 1; /* the slices, then the residual add */
-  case XP_WINOGRAD: return ZN_XNNPACK_WINOGRAD_TILES; /* one GEMM per transformed position */
+  case XP_WINOGRAD: return wino_positions(st); /* one GEMM per transformed position */
+  case XP_IM2COL: return threads;               /* one GEMM per thread, each on its own blocks */
   case XP_CONCAT: return step_node(c, st)->num_inputs;
   default: return 1;
   }
@@ -120,28 +148,74 @@ static zn_status create_conv(xp_instance *in, const xp_step *st, xnn_operator_t 
   return ZN_OK;
 }
 
+/* Does step st run its independent operators (a Winograd conv's 16 GEMMs, a
+ * sliced conv's slices) as one pool task each, every operator on one thread
+ * (set up with no pool), instead of splitting each operator over the pool?
+ * One dispatch instead of one per operator, and each operator's packed
+ * weights are read by one core only. Only when the operators divide evenly
+ * over the threads (docs/internals/xnnpack.md). */
+static bool use_op_tasks(const xp_instance *in, const xp_step *st) {
+  if (!in->pool || !in->c->op_tasks) return false;
+  const size_t threads = pthreadpool_get_threads_count(in->pool);
+  if (st->kind == XP_WINOGRAD) return (size_t)wino_positions(st) % threads == 0;
+  return st->kind == XP_CONV && st->conv_slices > 1 && (size_t)st->conv_slices % threads == 0;
+}
+
 /* Winograd tile blocking only on one thread: with a pool, each block's 18
  * dispatches cost more than L2 saves (docs/internals/xnnpack.md). */
 static size_t winograd_block_bytes(const xp_instance *in) { return in->pool ? 0 : in->c->winograd_block_bytes; }
 
-/* The 16 GEMMs of a Winograd conv: U[k] = (G g G^T)[k] as [oc][ic] kernels,
- * no bias and no clamp (the output transform adds and clamps). */
+/* The 16 (F(2x2,3x3)) or 36 (F(4x4,3x3)) GEMMs of a Winograd conv: U[k] =
+ * (G g G^T)[k] as [oc][ic] kernels, no bias and no clamp (the output
+ * transform adds and clamps). */
 static zn_status create_winograd(xp_instance *in, const xp_step *st, xnn_operator_t *ops) {
   const zn_node *n = step_node(in->c, st);
   const zn_value *w = gval(in->c, zn_node_input(n, 1));
   const int64_t oc = w->dims[0], ic = w->dims[1];
   size_t bytes;
-  if (!zn_size_mul((size_t)(oc * ic), ZN_XNNPACK_WINOGRAD_TILES * sizeof(float), &bytes))
+  const int positions = wino_positions(st);
+  if (!zn_size_mul((size_t)(oc * ic), (size_t)positions * sizeof(float), &bytes))
     return zn_error(ZN_ERR_INVALID_MODEL, "failed to create conv '%s': weights too large", n->name);
   float *u = zn_alloc_aligned(bytes);
   if (!u) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create Winograd conv '%s': %zu bytes", n->name, bytes);
-  zn_xnnpack_winograd_weights(w->data, oc, ic, u);
+  if (st->wino_out_tile == 4) zn_xnnpack_winograd43_weights(w->data, oc, ic, u);
+  else zn_xnnpack_winograd_weights(w->data, oc, ic, u);
   enum xnn_status s = xnn_status_success;
-  for (int k = 0; k < ZN_XNNPACK_WINOGRAD_TILES && s == xnn_status_success; k++)
+  for (int k = 0; k < positions && s == xnn_status_success; k++)
     s = xnn_create_fully_connected_nc_f32((size_t)ic, (size_t)oc, (size_t)ic, (size_t)oc, u + (size_t)k * oc * ic,
                                           NULL, -INFINITY, INFINITY, 0, &ops[k]);
   zn_free_aligned(u); /* XNNPACK packed its own copy */
   return s == xnn_status_success ? ZN_OK : xnn_fail(n, "create XNNPACK fully connected (Winograd)", s);
+}
+
+/* The GEMMs of an im2col conv: kernel [oc][kh][kw][ic] (OHWI, the order of an
+ * im2col row), bias and clamp fused, output rows written with the output's
+ * pixel stride. One per thread: each packs the (small: stem) weights again. */
+static zn_status create_im2col(xp_instance *in, const xp_step *st, xnn_operator_t *ops) {
+  const xp_compiled *c = in->c;
+  const zn_node *n = step_node(c, st);
+  const zn_value *w = gval(c, zn_node_input(n, 1));
+  const int64_t oc = w->dims[0], ic = w->dims[1], kh = w->dims[2], kw = w->dims[3], K = kh * kw * ic;
+  const float *src = w->data;
+  float *k = zn_alloc_aligned((size_t)(oc * K) * sizeof(float));
+  if (!k) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create im2col conv '%s': out of memory", n->name);
+  for (int64_t o = 0; o < oc; o++)
+    for (int64_t i = 0; i < ic; i++)
+      for (int64_t y = 0; y < kh; y++)
+        for (int64_t x = 0; x < kw; x++) k[o * K + (y * kw + x) * ic + i] = src[((o * ic + i) * kh + y) * kw + x];
+  const int b = n->num_inputs > 2 ? zn_node_input(n, 2) : ZN_NO_VALUE;
+  const float *bias = b != ZN_NO_VALUE ? gval(c, b)->data : NULL;
+  enum xnn_status s = xnn_status_success;
+  for (int t = 0; t < in->threads && s == xnn_status_success; t++)
+    s = xnn_create_fully_connected_nc_f32((size_t)K, (size_t)oc, (size_t)K, (size_t)c->values[st->out].pixel_stride, k,
+                                          bias, st->out_min, st->out_max, 0, &ops[t]);
+  zn_free_aligned(k); /* XNNPACK packed its own copies */
+  return s == xnn_status_success ? ZN_OK : xnn_fail(n, "create XNNPACK fully connected (im2col)", s);
+}
+
+static int64_t im2col_block_rows(int64_t k, int64_t pixels) {
+  const int64_t rows = ZN_MAX((int64_t)(IM2COL_BLOCK_BYTES / ((size_t)k * sizeof(float))), 16);
+  return ZN_MIN(rows, pixels);
 }
 
 static zn_status create_fc(xp_instance *in, const xp_step *st, xnn_operator_t *op) {
@@ -187,6 +261,7 @@ static zn_status create_ops(xp_instance *in, int si) {
   switch (st->kind) {
   case XP_CONV: return create_conv(in, st, ops);
   case XP_WINOGRAD: return create_winograd(in, st, ops);
+  case XP_IM2COL: return create_im2col(in, st, ops);
   case XP_FC: return create_fc(in, st, ops);
   case XP_MAX_POOL: case XP_AVG_POOL: {
     const zn_pool_attrs *a = &n->attrs.pool;
@@ -248,6 +323,8 @@ void zn_xnnpack_instance_destroy(void *instance) {
   zn_free(in->t);
   zn_free(in->req);
   zn_free(in->wino);
+  zn_free(in->op_tasks);
+  zn_free(in->im2col);
   zn_free_aligned(in->arena);
   zn_free(in);
 }
@@ -264,9 +341,14 @@ zn_status zn_xnnpack_instance_create(const void *compiled, const zn_backend_inst
   in->t = zn_calloc((size_t)c->g->num_values + 1, sizeof *in->t);
   in->req = zn_calloc((size_t)c->g->num_values + (size_t)c->num_steps + 1, sizeof *in->req);
   in->wino = zn_calloc((size_t)c->num_steps + 1, sizeof *in->wino);
+  in->op_tasks = zn_calloc((size_t)c->num_steps + 1, sizeof *in->op_tasks);
+  in->im2col = zn_calloc((size_t)c->num_steps + 1, sizeof *in->im2col);
+  in->threads = threads;
   zn_status st = ZN_OK;
-  if (!in->op_start || !in->t || !in->req || !in->wino) st = zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create xnnpack instance: out of memory");
-  for (int s = 0; st == ZN_OK && s < c->num_steps; s++) in->op_start[s + 1] = in->op_start[s] + ops_for(c, &c->steps[s]);
+  if (!in->op_start || !in->t || !in->req || !in->wino || !in->op_tasks || !in->im2col)
+    st = zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create xnnpack instance: out of memory");
+  for (int s = 0; st == ZN_OK && s < c->num_steps; s++)
+    in->op_start[s + 1] = in->op_start[s] + ops_for(c, &c->steps[s], threads);
   if (st == ZN_OK && !(in->ops = zn_calloc((size_t)in->op_start[c->num_steps] + 1, sizeof *in->ops)))
     st = zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create xnnpack instance: out of memory");
   /* The caller's thread is one of the pool's threads: n threads = n - 1 workers. */
@@ -297,11 +379,14 @@ static zn_status setup_step(xp_instance *in, int si) {
   xnn_operator_t *ops = in->ops + in->op_start[si];
   const xp_tensor *x = st->in >= 0 ? &in->t[st->in] : NULL, *y = st->out >= 0 ? &in->t[st->out] : NULL;
   enum xnn_status s = xnn_status_success;
+  in->op_tasks[si] = use_op_tasks(in, st);
+  /* Operators run as single-thread tasks are set up for one thread. */
+  pthreadpool_t op_pool = in->op_tasks[si] ? NULL : in->pool;
   switch (st->kind) {
   case XP_CONV:
     for (int sl = 0; sl < st->conv_slices && s == xnn_status_success; sl++)
       s = xnn_setup_convolution2d_nhwc_f32(ops[sl], (size_t)x->n, (size_t)x->h, (size_t)x->w, x->data,
-                                           y->data + sl * st->slice_channels, in->pool);
+                                           y->data + sl * st->slice_channels, op_pool);
     if (s == xnn_status_success && ops[st->conv_slices]) {
       const size_t count = (size_t)y->count;
       s = xnn_setup_add_nd_f32(ops[st->conv_slices], 1, &count, 1, &count, y->data, in->t[zn_node_input(n, 3)].data, y->data,
@@ -317,20 +402,36 @@ static zn_status setup_step(xp_instance *in, int si) {
         .x = x->data, .x_stride = x->stride, .n = x->n, .h = x->h, .w = x->w, .ic = x->c,
         .pad_top = ca->pad_begin[0], .pad_left = ca->pad_begin[1],
         .y = y->data, .y_stride = y->stride, .oh = y->h, .ow = y->w, .oc = y->c,
-        .tiles_h = (y->h + 1) / 2, .tiles_w = (y->w + 1) / 2,
+        .out_tile = st->wino_out_tile, .positions = wino_positions(st),
+        .tiles_h = (y->h + st->wino_out_tile - 1) / st->wino_out_tile,
+        .tiles_w = (y->w + st->wino_out_tile - 1) / st->wino_out_tile,
         .v = (float *)((char *)in->arena + in->req[c->g->num_values + si].offset),
         .bias = b != ZN_NO_VALUE ? gval(c, b)->data : NULL,
         .residual = r >= 0 ? in->t[r].data : NULL, .r_stride = r >= 0 ? in->t[r].stride : 0,
         .lo = st->out_min, .hi = st->out_max};
     a->tiles = a->n * a->tiles_h * a->tiles_w;
-    a->block = zn_xnnpack_winograd_block(a->tiles, a->ic, a->oc, winograd_block_bytes(in));
+    a->block = zn_xnnpack_winograd_block(a->tiles, a->positions, a->ic, a->oc, winograd_block_bytes(in));
     size_t m_off;
-    zn_xnnpack_winograd_scratch_floats(a->block, a->ic, a->oc, &m_off);
+    zn_xnnpack_winograd_scratch_floats(a->block, a->positions, a->ic, a->oc, &m_off);
     a->m = a->v + m_off;
     /* One block: set up here once. Several: instance_run sets up per block. */
-    for (int k = 0; k < ZN_XNNPACK_WINOGRAD_TILES && s == xnn_status_success; k++)
+    for (int k = 0; k < a->positions && s == xnn_status_success; k++)
       s = xnn_setup_fully_connected_nc_f32(ops[k], (size_t)a->block, a->v + k * a->block * a->ic,
-                                           a->m + k * a->block * a->oc, in->pool);
+                                           a->m + k * a->block * a->oc, op_pool);
+    break;
+  }
+  case XP_IM2COL: { /* the GEMMs are set up per block at run */
+    const zn_conv_attrs *ca = &n->attrs.conv;
+    const zn_value *w = gval(c, zn_node_input(n, 1));
+    xp_im2col_args *a = &in->im2col[si];
+    *a = (xp_im2col_args){
+        .x = x->data, .x_stride = x->stride, .n = x->n, .h = x->h, .w = x->w, .ic = x->c,
+        .kh = w->dims[2], .kw = w->dims[3], .stride_h = ca->stride[0], .stride_w = ca->stride[1],
+        .pad_top = ca->pad_begin[0], .pad_left = ca->pad_begin[1],
+        .y = y->data, .y_stride = y->stride, .oh = y->h, .ow = y->w,
+        .k = w->dims[1] * w->dims[2] * w->dims[3], .pixels = y->n * y->h * y->w,
+        .col = (float *)((char *)in->arena + in->req[c->g->num_values + si].offset), .tasks = in->threads};
+    a->block = im2col_block_rows(a->k, a->pixels);
     break;
   }
   case XP_FC:
@@ -419,12 +520,20 @@ zn_status zn_xnnpack_instance_reshape(void *instance, int64_t batch) {
     const xp_step *st = &c->steps[s];
     zn_arena_request *rq = &in->req[V + (size_t)s];
     *rq = (zn_arena_request){s, s, 0, 0};
+    if (st->kind == XP_IM2COL) { /* one block of im2col rows per task */
+      const xp_tensor *y = &in->t[st->out];
+      const zn_value *w = gval(c, zn_node_input(step_node(c, st), 1));
+      const int64_t k = w->dims[1] * w->dims[2] * w->dims[3], pixels = y->n * y->h * y->w;
+      rq->size_bytes = (size_t)in->threads * (size_t)im2col_block_rows(k, pixels) * (size_t)k * sizeof(float);
+      continue;
+    }
     if (st->kind != XP_WINOGRAD) continue;
     const xp_tensor *x = &in->t[st->in], *y = &in->t[st->out];
-    const int64_t tiles = x->n * ((y->h + 1) / 2) * ((y->w + 1) / 2);
+    const int64_t ot = st->wino_out_tile, pos = wino_positions(st);
+    const int64_t tiles = x->n * ((y->h + ot - 1) / ot) * ((y->w + ot - 1) / ot);
     size_t m_off;
     const size_t floats = zn_xnnpack_winograd_scratch_floats(
-        zn_xnnpack_winograd_block(tiles, x->c, y->c, winograd_block_bytes(in)), x->c, y->c, &m_off);
+        zn_xnnpack_winograd_block(tiles, (int)pos, x->c, y->c, winograd_block_bytes(in)), (int)pos, x->c, y->c, &m_off);
     if (floats > SIZE_MAX / sizeof(float))
       return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape xnnpack instance: Winograd scratch too large");
     rq->size_bytes = floats * sizeof(float);
@@ -568,6 +677,92 @@ static void avg_pool_include_pad(const zn_pool_attrs *a, const xp_tensor *x, con
   }
 }
 
+/* ops[0..count), one pool task each, each run on its task's thread alone.
+ * XNNPACK operators are independent objects: different ones may run at the
+ * same time (never the same one twice at once, which never happens here). */
+typedef struct op_tasks_ctx {
+  xnn_operator_t *ops;
+  _Atomic int failed; /* first failing enum xnn_status, 0 = none */
+} op_tasks_ctx;
+
+static void run_op_task(void *context, size_t k) {
+  op_tasks_ctx *ctx = context;
+  const enum xnn_status s = xnn_run_operator(ctx->ops[k], NULL);
+  if (s != xnn_status_success) {
+    int none = 0;
+    atomic_compare_exchange_strong(&ctx->failed, &none, (int)s);
+  }
+}
+
+static enum xnn_status run_ops(xnn_operator_t *ops, int count, bool as_tasks, pthreadpool_t pool) {
+  if (!as_tasks) {
+    enum xnn_status s = xnn_status_success;
+    for (int k = 0; k < count && s == xnn_status_success; k++) s = xnn_run_operator(ops[k], pool);
+    return s;
+  }
+  op_tasks_ctx ctx = {.ops = ops};
+  atomic_init(&ctx.failed, 0);
+  pthreadpool_parallelize_1d(pool, run_op_task, &ctx, (size_t)count, 0);
+  const int f = atomic_load(&ctx.failed);
+  return f ? (enum xnn_status)f : xnn_status_success;
+}
+
+/* Output pixels [p0, p0 + rows) of an im2col conv -> rows of col: for each
+ * pixel, its kh x kw x ic window in (ky, kx, c) order, zeros in the padding;
+ * one copy per kernel row when the input is dense. */
+static void im2col_rows(const xp_im2col_args *a, int64_t p0, int64_t rows, float *col) {
+  const int64_t ic = a->ic, row_floats = a->kw * ic;
+  for (int64_t p = p0; p < p0 + rows; p++) {
+    const int64_t n = p / (a->oh * a->ow), oy = p / a->ow % a->oh, ox = p % a->ow;
+    const int64_t ix0 = ox * a->stride_w - a->pad_left;
+    const int64_t kx_lo = ZN_MAX(0, -ix0), kx_hi = ZN_MIN(a->kw, a->w - ix0);
+    float *dst = col + (p - p0) * a->k;
+    for (int64_t ky = 0; ky < a->kh; ky++, dst += row_floats) {
+      const int64_t iy = oy * a->stride_h - a->pad_top + ky;
+      if (iy < 0 || iy >= a->h || kx_hi <= kx_lo) {
+        memset(dst, 0, (size_t)row_floats * sizeof(float));
+        continue;
+      }
+      if (kx_lo > 0) memset(dst, 0, (size_t)(kx_lo * ic) * sizeof(float));
+      if (kx_hi < a->kw) memset(dst + kx_hi * ic, 0, (size_t)((a->kw - kx_hi) * ic) * sizeof(float));
+      const float *src = a->x + ((n * a->h + iy) * a->w + ix0 + kx_lo) * a->x_stride;
+      if (a->x_stride == ic) {
+        memcpy(dst + kx_lo * ic, src, (size_t)((kx_hi - kx_lo) * ic) * sizeof(float));
+      } else {
+        for (int64_t kx = kx_lo; kx < kx_hi; kx++, src += a->x_stride)
+          memcpy(dst + kx * ic, src, (size_t)ic * sizeof(float));
+      }
+    }
+  }
+}
+
+typedef struct im2col_ctx {
+  const xp_im2col_args *a;
+  xnn_operator_t *ops;
+  _Atomic int failed; /* first failing enum xnn_status, 0 = none */
+} im2col_ctx;
+
+/* Task t: its share of the output pixels, block by block, through its own
+ * GEMM ops[t] and scratch block (set up per block: setup only stores the batch
+ * size and two pointers, allocates nothing). */
+static void im2col_task(void *context, size_t t) {
+  im2col_ctx *ctx = context;
+  const xp_im2col_args *a = ctx->a;
+  const int64_t lo = a->pixels * (int64_t)t / a->tasks, hi = a->pixels * ((int64_t)t + 1) / a->tasks;
+  float *col = a->col + (int64_t)t * a->block * a->k;
+  for (int64_t p0 = lo; p0 < hi; p0 += a->block) {
+    const int64_t rows = ZN_MIN(a->block, hi - p0);
+    im2col_rows(a, p0, rows, col);
+    enum xnn_status s = xnn_setup_fully_connected_nc_f32(ctx->ops[t], (size_t)rows, col, a->y + p0 * a->y_stride, NULL);
+    if (s == xnn_status_success) s = xnn_run_operator(ctx->ops[t], NULL);
+    if (s != xnn_status_success) {
+      int none = 0;
+      atomic_compare_exchange_strong(&ctx->failed, &none, (int)s);
+      return;
+    }
+  }
+}
+
 zn_status zn_xnnpack_instance_run(void *instance, const void *const *inputs, void *const *outputs) {
   xp_instance *in = instance;
   const xp_compiled *c = in->c;
@@ -596,7 +791,7 @@ zn_status zn_xnnpack_instance_run(void *instance, const void *const *inputs, voi
       else memcpy(outputs[st->io], x->data, (size_t)x->count * sizeof(float));
       break;
     case XP_CONV:
-      for (int sl = 0; sl < st->conv_slices && s == xnn_status_success; sl++) s = xnn_run_operator(ops[sl], in->pool);
+      s = run_ops(ops, st->conv_slices, in->op_tasks[si], in->pool);
       if (s == xnn_status_success && has_residual(n)) {
         if (ops[st->conv_slices]) s = xnn_run_operator(ops[st->conv_slices], in->pool);
         else binary_loop(ZN_OP_ADD, y, &in->t[zn_node_input(n, 3)], y, true, st->out_min, st->out_max);
@@ -609,15 +804,23 @@ zn_status zn_xnnpack_instance_run(void *instance, const void *const *inputs, voi
       const xp_winograd_args *a = &in->wino[si];
       for (int64_t t0 = 0; t0 < a->tiles && s == xnn_status_success; t0 += a->block) {
         const int64_t bt = ZN_MIN(a->block, a->tiles - t0);
-        zn_xnnpack_winograd_input(a, t0, bt, in->pool);
-        for (int k = 0; k < ZN_XNNPACK_WINOGRAD_TILES && s == xnn_status_success; k++) {
-          if (a->block < a->tiles)
-            s = xnn_setup_fully_connected_nc_f32(ops[k], (size_t)bt, a->v + k * bt * a->ic, a->m + k * bt * a->oc,
-                                                 in->pool);
-          if (s == xnn_status_success) s = xnn_run_operator(ops[k], in->pool);
-        }
-        if (s == xnn_status_success) zn_xnnpack_winograd_output(a, t0, bt, in->pool);
+        if (a->out_tile == 4) zn_xnnpack_winograd43_input(a, t0, bt, in->pool);
+        else zn_xnnpack_winograd_input(a, t0, bt, in->pool);
+        for (int k = 0; a->block < a->tiles && k < a->positions && s == xnn_status_success; k++)
+          s = xnn_setup_fully_connected_nc_f32(ops[k], (size_t)bt, a->v + k * bt * a->ic, a->m + k * bt * a->oc,
+                                               in->op_tasks[si] ? NULL : in->pool);
+        if (s == xnn_status_success) s = run_ops(ops, a->positions, in->op_tasks[si], in->pool);
+        if (s == xnn_status_success && a->out_tile == 4) zn_xnnpack_winograd43_output(a, t0, bt, in->pool);
+        else if (s == xnn_status_success) zn_xnnpack_winograd_output(a, t0, bt, in->pool);
       }
+      break;
+    }
+    case XP_IM2COL: {
+      im2col_ctx ctx = {.a = &in->im2col[si], .ops = ops};
+      atomic_init(&ctx.failed, 0);
+      pthreadpool_parallelize_1d(in->pool, im2col_task, &ctx, (size_t)in->im2col[si].tasks, 0);
+      const int f = atomic_load(&ctx.failed);
+      if (f) s = (enum xnn_status)f;
       break;
     }
     case XP_AVG_POOL:

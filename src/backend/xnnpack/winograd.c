@@ -39,7 +39,7 @@ bool zn_xnnpack_winograd_eligible(const zn_graph *g, const zn_node *n, xp_winogr
   if (a->group != 1 || w->num_dims != 4 || w->dims[2] != 3 || w->dims[3] != 3 || y->num_dims != 4) return false;
   for (int i = 0; i < 2; i++)
     if (a->stride[i] != 1 || a->dilation[i] != 1 || a->pad_begin[i] > 1 || a->pad_end[i] > 1) return false;
-  if (mode == XP_WINOGRAD_ALL) return true;
+  if (mode == XP_WINOGRAD_ALL || mode == XP_WINOGRAD_ALL4) return true;
   return w->dims[0] >= WINO_MIN_CHANNELS && w->dims[1] >= WINO_MIN_CHANNELS &&
          y->dims[2] * y->dims[3] >= WINO_MIN_OUT_PIXELS;
 }
@@ -71,21 +71,22 @@ void zn_xnnpack_winograd_weights(const float *w, int64_t oc, int64_t ic, float *
 
 static size_t round_floats(size_t n) { return (n + 15) / 16 * 16; }
 
-int64_t zn_xnnpack_winograd_block(int64_t tiles, int64_t ic, int64_t oc, size_t budget_bytes) {
+int64_t zn_xnnpack_winograd_block(int64_t tiles, int positions, int64_t ic, int64_t oc, size_t budget_bytes) {
   if (budget_bytes == 0 || tiles <= 16) return tiles;
   /* Every block reads all 16 kernels again: block only where they are small
    * beside the budget (ResNet's 64-channel convs: 256 KiB). */
-  if (ZN_XNNPACK_WINOGRAD_TILES * sizeof(float) * (size_t)(ic * oc) > budget_bytes / 2) return tiles;
-  const size_t per_tile = ZN_XNNPACK_WINOGRAD_TILES * sizeof(float) * (size_t)(ic + oc);
+  if ((size_t)positions * sizeof(float) * (size_t)(ic * oc) > budget_bytes / 2) return tiles;
+  const size_t per_tile = (size_t)positions * sizeof(float) * (size_t)(ic + oc);
   const int64_t fit = ZN_MAX((int64_t)(budget_bytes / per_tile), 16);
   if (fit >= tiles) return tiles;
   const int64_t blocks = (tiles + fit - 1) / fit;
   return (tiles + blocks - 1) / blocks; /* balanced: no short last block */
 }
 
-size_t zn_xnnpack_winograd_scratch_floats(int64_t block, int64_t ic, int64_t oc, size_t *m_offset_floats) {
-  *m_offset_floats = round_floats(ZN_XNNPACK_WINOGRAD_TILES * (size_t)block * (size_t)ic);
-  return *m_offset_floats + round_floats(ZN_XNNPACK_WINOGRAD_TILES * (size_t)block * (size_t)oc);
+size_t zn_xnnpack_winograd_scratch_floats(int64_t block, int positions, int64_t ic, int64_t oc,
+                                          size_t *m_offset_floats) {
+  *m_offset_floats = round_floats((size_t)positions * (size_t)block * (size_t)ic);
+  return *m_offset_floats + round_floats((size_t)positions * (size_t)block * (size_t)oc);
 }
 
 /* ---- run: transforms, split over tiles ---- */

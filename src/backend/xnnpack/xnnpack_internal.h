@@ -27,6 +27,7 @@ typedef enum xp_kind {
   XP_EXPORT,      /* internal -> user NCHW */
   XP_CONV,        /* xnn convolution2d_nhwc (+ xnn add / C loop for a fused residual) */
   XP_WINOGRAD,    /* 3x3 stride-1 conv as Winograd F(2x2,3x3): C transforms + 16 xnn fully_connected_nc */
+  XP_IM2COL,      /* few-input-channel conv (a stem): C im2col in blocks + xnn fully_connected_nc per thread */
   XP_FC,          /* xnn fully_connected_nc (Gemm) */
   XP_MAX_POOL,    /* xnn max_pooling2d_nhwc (ceil_mode: extra bottom/right padding) */
   XP_AVG_POOL,    /* xnn average_pooling2d_nhwc (+ border divisor fix for count_include_pad) */
@@ -55,6 +56,7 @@ typedef struct xp_step {
   float out_min, out_max;      /* fused clamp */
   int conv_slices;             /* conv: operators it is split into by output channels (1: not split) */
   int64_t slice_channels;      /* conv: output channels per slice (the last may have fewer) */
+  int wino_out_tile;           /* Winograd: 2 = F(2x2,3x3) (16 GEMMs), 4 = F(4x4,3x3) (36 GEMMs) */
 } xp_step;
 
 /* Dense convolutions whose weights exceed this many bytes are split by output
@@ -66,9 +68,16 @@ typedef struct xp_step {
 /* Winograd F(2x2, 3x3) (winograd.c; docs/internals/xnnpack.md). Which
  * eligible convs use it, from ZN_XNNPACK_WINOGRAD: "0" none, "all" every
  * eligible conv whatever its size (tests), unset or "1" the measured rule. */
-typedef enum xp_winograd_mode { XP_WINOGRAD_OFF, XP_WINOGRAD_AUTO, XP_WINOGRAD_ALL } xp_winograd_mode;
+typedef enum xp_winograd_mode {
+  XP_WINOGRAD_OFF,
+  XP_WINOGRAD_AUTO,  /* the measured rule, F(4x4,3x3) where it pays (winograd_f43.c) */
+  XP_WINOGRAD_AUTO2, /* the measured rule, F(2x2,3x3) only ("f2") */
+  XP_WINOGRAD_ALL,   /* every eligible conv, F(2x2,3x3) ("all") */
+  XP_WINOGRAD_ALL4   /* every eligible conv, F(4x4,3x3) ("all4") */
+} xp_winograd_mode;
 
-#define ZN_XNNPACK_WINOGRAD_TILES 16 /* 4x4 transformed positions: one XNNPACK GEMM each */
+#define ZN_XNNPACK_WINOGRAD_TILES 16 /* F(2x2,3x3): 4x4 transformed positions, one XNNPACK GEMM each */
+#define ZN_XNNPACK_WINOGRAD43_TILES 36 /* F(4x4,3x3): 6x6 positions */
 /* Tile blocking: the tiles run in blocks whose scratch (v and m of the block)
  * fits this many bytes, so that it stays in L2 between the transforms and the
  * GEMMs (docs/internals/xnnpack.md; ZN_XNNPACK_WINOGRAD_BLOCK_KB, 0 = one block). */
@@ -85,7 +94,8 @@ typedef struct xp_winograd_args {
   int64_t x_stride, n, h, w, ic, pad_top, pad_left;
   float *y;
   int64_t y_stride, oh, ow, oc;
-  int64_t tiles_h, tiles_w, tiles; /* tiles = n * tiles_h * tiles_w */
+  int out_tile, positions;         /* 2 and 16: F(2x2,3x3); 4 and 36: F(4x4,3x3) */
+  int64_t tiles_h, tiles_w, tiles; /* tiles = n * tiles_h * tiles_w (out_tile x out_tile output pixels each) */
   int64_t block;                   /* tiles per block (the last may have fewer); == tiles: one block */
   float *v, *m;
   const float *bias;      /* [oc] or NULL */
@@ -103,13 +113,21 @@ ZN_INTERNAL void zn_xnnpack_winograd_weights(const float *w, int64_t oc, int64_t
  * bytes (0: no blocking, all tiles): as many as fit (16 at least), then
  * evened out over the blocks. No blocking either when the 16 kernels take
  * more than half the budget (every block reads them again). */
-ZN_INTERNAL int64_t zn_xnnpack_winograd_block(int64_t tiles, int64_t ic, int64_t oc, size_t budget_bytes);
+ZN_INTERNAL int64_t zn_xnnpack_winograd_block(int64_t tiles, int positions, int64_t ic, int64_t oc,
+                                              size_t budget_bytes);
 /* Floats of arena scratch (v then m, each 64-byte aligned) for blocks of block tiles. */
-ZN_INTERNAL size_t zn_xnnpack_winograd_scratch_floats(int64_t block, int64_t ic, int64_t oc, size_t *m_offset_floats);
+ZN_INTERNAL size_t zn_xnnpack_winograd_scratch_floats(int64_t block, int positions, int64_t ic, int64_t oc,
+                                                      size_t *m_offset_floats);
 /* Tiles [t0, t0 + bt) of x -> v, and m -> y (+ bias, + residual, clamp);
  * both split over the block's tiles on pool (NULL: caller only). */
 ZN_INTERNAL void zn_xnnpack_winograd_input(const xp_winograd_args *a, int64_t t0, int64_t bt, pthreadpool_t pool);
 ZN_INTERNAL void zn_xnnpack_winograd_output(const xp_winograd_args *a, int64_t t0, int64_t bt, pthreadpool_t pool);
+/* F(4x4,3x3) (winograd_f43.c): output tile size (4, or 2 for F(2x2,3x3)) of
+ * an eligible conv under mode; u[36][oc][ic] = G g G^T; the transforms, as above. */
+ZN_INTERNAL int zn_xnnpack_winograd_out_tile(const zn_graph *g, const zn_node *n, xp_winograd_mode mode);
+ZN_INTERNAL void zn_xnnpack_winograd43_weights(const float *w, int64_t oc, int64_t ic, float *u);
+ZN_INTERNAL void zn_xnnpack_winograd43_input(const xp_winograd_args *a, int64_t t0, int64_t bt, pthreadpool_t pool);
+ZN_INTERNAL void zn_xnnpack_winograd43_output(const xp_winograd_args *a, int64_t t0, int64_t bt, pthreadpool_t pool);
 
 typedef struct xp_compiled {
   const zn_graph *g;     /* borrowed: outlives the compiled model */
@@ -122,7 +140,10 @@ typedef struct xp_compiled {
   int num_sliced_convs, num_conv_slices; /* convs split by output channels, and their operators */
   size_t slice_bytes;    /* the weight bound per slice used (0: slicing off) */
   xp_winograd_mode winograd; /* which eligible convs run as Winograd */
+  int num_winograd43;    /* of those, how many as F(4x4,3x3) */
   size_t winograd_block_bytes; /* scratch budget per tile block (0: one block) */
+  bool im2col;           /* stem convs as im2col + GEMM (ZN_XNNPACK_IM2COL) */
+  bool op_tasks;         /* with a pool: run a step's independent operators one per thread task (ZN_XNNPACK_OP_TASKS) */
 } xp_compiled;
 
 ZN_INTERNAL const char *zn_xnnpack_kind_name(xp_kind kind);

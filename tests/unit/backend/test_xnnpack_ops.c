@@ -67,6 +67,108 @@ static void test_conv(void) {
   conv_case(64, 64, 13, 3, 2, 1, 1, 64, true, relu6, false, 3, 2);
 }
 
+/* Stem convs (<= 4 input channels, kernel >= 5x5) as im2col + GEMM: several
+ * blocks per thread, 1..3 threads, batch 3, padding on every side, strides
+ * 1/2/4, an input that is a view with a wider pixel stride; describe() must
+ * count them, so a case cannot pass on the direct path. */
+static int described_im2col(const zn_graph *g) {
+  void *compiled = NULL;
+  char text[4096] = "";
+  int convs = 0;
+  if (xnn->compile(g, NULL, &compiled) == ZN_OK) {
+    xnn->describe(compiled, text, sizeof text);
+    const char *p = strstr(text, " x few-channel conv as C im2col");
+    if (p) {
+      while (p > text && p[-1] != ':') p--;
+      convs = atoi(p);
+    }
+    xnn->compiled_destroy(compiled);
+  } else {
+    convs = -1;
+  }
+  return convs;
+}
+
+static void im2col_case(int64_t cin, int64_t cout, int64_t s, int64_t k, int64_t stride, int64_t pad, bool bias,
+                        zn_act act, int64_t batch, int threads) {
+  zn_graph *g = bt_graph();
+  int64_t xd[4] = {1, cin, s, s}, wd[4] = {cout, cin, k, k}, bd[1] = {cout};
+  int in[3] = {bt_input(g, "x", 4, xd), bt_const(g, "w", 4, wd, 9, -0.5f, 0.5f),
+               bias ? bt_const(g, "b", 1, bd, 10, -1, 1) : ZN_NO_VALUE};
+  int y;
+  zn_node *n = bt_node(g, ZN_OP_CONV, "conv", 3, in, "y", &y);
+  bt_conv_attrs(n, k, stride, pad, 1, 1);
+  n->attrs.conv.act = act;
+  zn_graph_mark_output(g, y);
+  CHECK_OK(zn_graph_infer_shapes(g));
+  char what[160];
+  snprintf(what, sizeof what, "im2col conv c%lld->%lld s%lld k%lld st%lld p%lld bias%d act%d b%lld t%d",
+           (long long)cin, (long long)cout, (long long)s, (long long)k, (long long)stride, (long long)pad, bias,
+           act.kind, (long long)batch, threads);
+  if (described_im2col(g) != 1) {
+    CHECK_EQ_INT(described_im2col(g), 1);
+    fprintf(stderr, "  in %s\n", what);
+  }
+  finish(what, g, batch, threads);
+}
+
+static void test_im2col(void) {
+  const zn_act none = {ZN_ACT_NONE, 0, 0}, relu = {ZN_ACT_RELU, 0, 0}, clip = {ZN_ACT_CLIP, -0.25f, 0.25f};
+  const int64_t sizes[] = {1, 5, 13, 30};
+  for (int threads = 1; threads <= 3; threads++)
+    for (size_t s = 0; s < 4; s++) {
+      im2col_case(3, 64, sizes[s], 7, 2, 3, true, relu, s % 2 ? 3 : 1, threads); /* ResNet stem */
+      im2col_case(1, 16, sizes[s], 5, 1, 2, false, clip, 1, threads);
+      im2col_case(4, 20, sizes[s] + 10, 11, 4, 2, true, none, 3, threads); /* AlexNet-like */
+    }
+  im2col_case(3, 8, 40, 7, 1, 3, true, relu, 2, 2); /* 3200 rows: several blocks per thread */
+  im2col_case(2, 5, 9, 5, 1, 0, true, none, 1, 1);  /* no padding */
+  {
+    /* Input a view (channels 0..2 of a concat root of 8: pixel stride 8),
+     * output a channel slice of another concat. */
+    zn_graph *g = bt_graph();
+    int64_t xd[4] = {1, 3, 15, 15}, ad[4] = {3, 3, 1, 1}, bd[4] = {5, 3, 1, 1}, wd[4] = {6, 3, 7, 7};
+    int x = bt_input(g, "x", 4, xd), a, b, cat, y, cat2;
+    int ain[2] = {x, bt_const(g, "wa", 4, ad, 5, -1, 1)}, bin[2] = {x, bt_const(g, "wb", 4, bd, 6, -1, 1)};
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "a", 2, ain, "a", &a), 1, 1, 0, 1, 1);
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "b", 2, bin, "b", &b), 1, 1, 0, 1, 1);
+    int ci[2] = {a, b};
+    bt_node(g, ZN_OP_CONCAT, "cat", 2, ci, "cat", &cat)->attrs.axis.axis = 1;
+    int yin[2] = {a, bt_const(g, "wy", 4, wd, 7, -0.3f, 0.3f)};
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "stem", 2, yin, "y", &y), 7, 1, 3, 1, 1);
+    int c2[2] = {b, y};
+    bt_node(g, ZN_OP_CONCAT, "cat2", 2, c2, "cat2", &cat2)->attrs.axis.axis = 1;
+    zn_graph_mark_output(g, cat);
+    zn_graph_mark_output(g, cat2);
+    CHECK_OK(zn_graph_infer_shapes(g));
+    CHECK_EQ_INT(described_im2col(g), 1);
+    finish("im2col conv on a view into a concat slice", g, 2, 2);
+  }
+  /* Not taken: a fused residual, 5 input channels, a 3x3 kernel; and off. */
+  conv_case(3, 16, 13, 7, 1, 3, 1, 1, true, relu, true, 1, 2);
+  zn_graph *g = bt_graph();
+  int64_t xd[4] = {1, 5, 9, 9}, wd[4] = {8, 5, 7, 7}, td[4] = {1, 3, 9, 9}, twd[4] = {8, 3, 3, 3};
+  int x = bt_input(g, "x", 4, xd), y, i0[2] = {x, bt_const(g, "w", 4, wd, 1, -1, 1)};
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "c5", 2, i0, "y", &y), 7, 1, 3, 1, 1);
+  int xt = bt_input(g, "xt", 4, td), yt, i1[2] = {xt, bt_const(g, "wt", 4, twd, 2, -1, 1)};
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "k3", 2, i1, "yt", &yt), 3, 1, 1, 1, 1);
+  zn_graph_mark_output(g, y);
+  zn_graph_mark_output(g, yt);
+  CHECK_OK(zn_graph_infer_shapes(g));
+  CHECK_EQ_INT(described_im2col(g), 0);
+  zn_graph_destroy(g);
+  setenv("ZN_XNNPACK_IM2COL", "0", 1);
+  g = bt_graph();
+  int64_t sd[4] = {1, 3, 13, 13}, swd[4] = {8, 3, 7, 7};
+  int xs = bt_input(g, "x", 4, sd), ys, is[2] = {xs, bt_const(g, "w", 4, swd, 1, -1, 1)};
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "c", 2, is, "y", &ys), 7, 2, 3, 1, 1);
+  zn_graph_mark_output(g, ys);
+  CHECK_OK(zn_graph_infer_shapes(g));
+  CHECK_EQ_INT(described_im2col(g), 0);
+  finish("stem conv with im2col off", g, 1, 2);
+  unsetenv("ZN_XNNPACK_IM2COL");
+}
+
 static void pool_case(zn_op op, int64_t c, int64_t s, int64_t k, int64_t stride, int64_t pad, bool ceil_mode,
                       bool include_pad, int64_t batch) {
   char what[160];
@@ -309,6 +411,10 @@ static void test_sliced_conv(void) {
   conv_case(64, 64, 13, 1, 1, 0, 1, 1, false, none, false, 3, 1); /* 16 KiB: 4 x 16 */
   conv_case(17, 64, 13, 3, 1, 1, 1, 1, true, relu, true, 3, 2);   /* residual, 2 threads */
   conv_case(64, 48, 7, 3, 2, 1, 1, 1, true, relu6, false, 1, 2);  /* stride 2 */
+  conv_case(64, 48, 7, 3, 2, 1, 1, 1, true, relu6, false, 1, 3);  /* 3 slices, one task each on 3 threads */
+  setenv("ZN_XNNPACK_OP_TASKS", "0", 1);                           /* slices split over the pool instead */
+  conv_case(17, 64, 13, 3, 1, 1, 1, 1, true, relu, true, 3, 2);
+  unsetenv("ZN_XNNPACK_OP_TASKS");
   conv_case(64, 64, 7, 3, 1, 1, 1, 64, true, relu6, false, 1, 1); /* depthwise: never split */
   {
     zn_graph *g = bt_graph();
@@ -365,6 +471,25 @@ static int described_winograd(const zn_graph *g) {
   return convs;
 }
 
+/* How many convs describe() says run as F(4x4,3x3). */
+static int described_winograd43(const zn_graph *g) {
+  void *compiled = NULL;
+  char text[4096] = "";
+  int convs = -1;
+  if (xnn->compile(g, NULL, &compiled) == ZN_OK) {
+    xnn->describe(compiled, text, sizeof text);
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+      int end = 0; /* the whole phrase matched, not just the leading number */
+      if (sscanf(p, "xnnpack: %d of them as F(4x4,3x3)%n", &convs, &end) == 1 && end > 0) break;
+      convs = -1;
+    }
+    xnn->compiled_destroy(compiled);
+  }
+  return convs;
+}
+
+static int wino_expect43; /* 1 while the cases run with ZN_XNNPACK_WINOGRAD=all4 */
+
 static void wino_case(int64_t cin, int64_t cout, int64_t h, int64_t w, const int64_t pads[4], bool bias, zn_act act,
                       bool residual, int64_t batch, int threads) {
   zn_graph *g = bt_graph();
@@ -385,15 +510,19 @@ static void wino_case(int64_t cin, int64_t cout, int64_t h, int64_t w, const int
   snprintf(what, sizeof what, "winograd c%lld->%lld %lldx%lld pads %lld,%lld,%lld,%lld bias%d act%d res%d b%lld t%d",
            (long long)cin, (long long)cout, (long long)h, (long long)w, (long long)pads[0], (long long)pads[1],
            (long long)pads[2], (long long)pads[3], bias, act.kind, residual, (long long)batch, threads);
-  if (described_winograd(g) != 1) {
+  if (described_winograd(g) != 1 || described_winograd43(g) != wino_expect43) {
     CHECK_EQ_INT(described_winograd(g), 1);
+    CHECK_EQ_INT(described_winograd43(g), wino_expect43);
     fprintf(stderr, "  in %s\n", what);
   }
   finish(what, g, batch, threads);
 }
 
-static void test_winograd(void) {
-  setenv("ZN_XNNPACK_WINOGRAD", "all", 1);
+/* The cases for one transform: F(2x2,3x3) (mode "all") or F(4x4,3x3)
+ * ("all4"); tile edges differ (2 or 4 output pixels per tile). */
+static void winograd_cases(const char *mode, int expect43) {
+  setenv("ZN_XNNPACK_WINOGRAD", mode, 1);
+  wino_expect43 = expect43;
   const zn_act none = {ZN_ACT_NONE, 0, 0}, relu = {ZN_ACT_RELU, 0, 0}, clip = {ZN_ACT_CLIP, -0.25f, 0.25f};
   const int64_t chans[] = {1, 3, 16, 33}, sizes[] = {1, 2, 3, 4, 5, 6, 7, 13, 14};
   const int64_t same[4] = {1, 1, 1, 1}, valid[4] = {0, 0, 0, 0}, top_left[4] = {1, 1, 0, 0}, bottom[4] = {0, 1, 1, 0};
@@ -414,9 +543,15 @@ static void test_winograd(void) {
   }
   wino_case(64, 64, 56, 56, same, true, relu, true, 1, 2); /* a ResNet-18 stage-1 conv */
   wino_case(64, 64, 56, 56, same, true, relu, true, 1, 1); /* the same in 7 tile blocks (1 thread) */
-  /* Tile blocks of 13..16 tiles (16 KiB budget): blocks that cross image
-   * rows and images, a last block shorter than the others. */
-  setenv("ZN_XNNPACK_WINOGRAD_BLOCK_KB", "16", 1);
+  wino_case(33, 33, 14, 14, same, true, relu, true, 3, 4); /* 16 GEMM tasks on 4 threads */
+  wino_case(33, 33, 14, 14, same, true, relu, true, 3, 3); /* 3 threads: GEMMs split over the pool */
+  setenv("ZN_XNNPACK_OP_TASKS", "0", 1);
+  wino_case(33, 33, 14, 14, same, true, relu, true, 3, 2);
+  unsetenv("ZN_XNNPACK_OP_TASKS");
+  /* Tile blocks of 13..16 tiles (16 KiB budget; 64 KiB for F(4,3)'s 36
+   * kernels): blocks that cross image rows and images, a last block shorter
+   * than the others. */
+  setenv("ZN_XNNPACK_WINOGRAD_BLOCK_KB", expect43 ? "64" : "16", 1);
   wino_case(16, 8, 13, 14, same, true, relu, true, 3, 1);
   wino_case(3, 33, 14, 13, top_left, false, clip, false, 3, 1);
   wino_case(33, 3, 9, 30, valid, true, none, true, 1, 1);
@@ -439,10 +574,17 @@ static void test_winograd(void) {
     CHECK_OK(zn_graph_infer_shapes(g));
     int copies;
     CHECK_EQ_INT(described_winograd(g), 2);
+    CHECK_EQ_INT(described_winograd43(g), 2 * expect43);
     CHECK_EQ_INT(described_slices(g, &copies), 2);
     CHECK_EQ_INT(copies, 0);
     finish("winograd conv into a concat slice", g, 3, 2);
   }
+  wino_expect43 = 0;
+}
+
+static void test_winograd(void) {
+  winograd_cases("all", 0);
+  winograd_cases("all4", 1);
   /* Not eligible: stride 2, dilation 2, grouped, 5x5, pads of 2. */
   const int64_t big[4] = {2, 2, 2, 2};
   zn_graph *g = bt_graph();
@@ -473,6 +615,21 @@ static void test_winograd(void) {
   CHECK_EQ_INT(described_winograd(g), 0);
   unsetenv("ZN_XNNPACK_WINOGRAD");
   CHECK_EQ_INT(described_winograd(g), 1);
+  CHECK_EQ_INT(described_winograd43(g), 1); /* 56x56: F(4x4,3x3) */
+  setenv("ZN_XNNPACK_WINOGRAD", "f2", 1);
+  CHECK_EQ_INT(described_winograd(g), 1);
+  CHECK_EQ_INT(described_winograd43(g), 0);
+  unsetenv("ZN_XNNPACK_WINOGRAD");
+  zn_graph_destroy(g);
+  /* 14x14 and 64 channels: Winograd, F(2x2,3x3) (16-row GEMMs with F(4,3)). */
+  g = bt_graph();
+  int64_t md[4] = {1, 64, 14, 14};
+  int xm = bt_input(g, "x", 4, md), ym, im[2] = {xm, bt_const(g, "w", 4, swd, 1, -1, 1)};
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "c", 2, im, "y", &ym), 3, 1, 1, 1, 1);
+  zn_graph_mark_output(g, ym);
+  CHECK_OK(zn_graph_infer_shapes(g));
+  CHECK_EQ_INT(described_winograd(g), 1);
+  CHECK_EQ_INT(described_winograd43(g), 0);
   zn_graph_destroy(g);
   g = bt_graph();
   int xt = bt_input(g, "x", 4, td), yt, it[2] = {xt, bt_const(g, "w", 4, twd, 1, -1, 1)};
@@ -486,14 +643,14 @@ static void test_winograd(void) {
 /* Tiles per block: balanced blocks that fit the budget, none when the 16
  * kernels are large beside it or the budget is 0. */
 static void test_winograd_blocks(void) {
-  CHECK_EQ_INT(zn_xnnpack_winograd_block(784, 64, 64, 1024 * 1024), 112); /* 128 fit: 7 blocks of 112 */
-  CHECK_EQ_INT(zn_xnnpack_winograd_block(784, 64, 64, 0), 784);
-  CHECK_EQ_INT(zn_xnnpack_winograd_block(100, 64, 64, 1024 * 1024), 100); /* all fit */
-  CHECK_EQ_INT(zn_xnnpack_winograd_block(196, 128, 128, 1024 * 1024), 196); /* 1 MiB of kernels */
-  CHECK_EQ_INT(zn_xnnpack_winograd_block(49, 3, 33, 16 * 1024), 13); /* 16 at least, then 4 balanced blocks */
-  CHECK_EQ_INT(zn_xnnpack_winograd_block(16, 3, 33, 16 * 1024), 16);
+  CHECK_EQ_INT(zn_xnnpack_winograd_block(784, 16, 64, 64, 1024 * 1024), 112); /* 128 fit: 7 blocks of 112 */
+  CHECK_EQ_INT(zn_xnnpack_winograd_block(784, 16, 64, 64, 0), 784);
+  CHECK_EQ_INT(zn_xnnpack_winograd_block(100, 16, 64, 64, 1024 * 1024), 100); /* all fit */
+  CHECK_EQ_INT(zn_xnnpack_winograd_block(196, 16, 128, 128, 1024 * 1024), 196); /* 1 MiB of kernels */
+  CHECK_EQ_INT(zn_xnnpack_winograd_block(49, 16, 3, 33, 16 * 1024), 13); /* 16 at least, then 4 balanced blocks */
+  CHECK_EQ_INT(zn_xnnpack_winograd_block(16, 16, 3, 33, 16 * 1024), 16);
   size_t m_off;
-  CHECK_EQ_INT(zn_xnnpack_winograd_scratch_floats(112, 64, 64, &m_off), 2 * 16 * 112 * 64);
+  CHECK_EQ_INT(zn_xnnpack_winograd_scratch_floats(112, 16, 64, 64, &m_off), 2 * 16 * 112 * 64);
   CHECK_EQ_INT(m_off, 16 * 112 * 64);
 }
 
@@ -565,6 +722,7 @@ int zn_test_main(void) {
   test_concat();
   test_sliced_conv();
   test_winograd();
+  test_im2col();
   test_winograd_blocks();
   test_errors();
   return 0;
