@@ -29,7 +29,7 @@ typedef struct xp_instance {
   int *op_start;
   xp_tensor *t;                  /* per value, valid after reshape */
   zn_arena_request *req;         /* per value, then per step (Winograd scratch) */
-  xp_winograd_args *wino;        /* per step; filled at reshape for XP_WINOGRAD steps */
+  zn_winograd_args *wino;        /* per step; filled at reshape for XP_WINOGRAD steps */
   void *arena;
   size_t arena_bytes;
   int64_t batch;                 /* 0 until reshaped */
@@ -47,7 +47,7 @@ static int ops_for(const xp_compiled *c, const xp_step *st) {
   case XP_GMP:
     return 0;
   case XP_CONV: return st->conv_slices + 1; /* the slices, then the residual add */
-  case XP_WINOGRAD: return ZN_XNNPACK_WINOGRAD_TILES; /* one GEMM per transformed position */
+  case XP_WINOGRAD: return ZN_WINOGRAD_TILES; /* one GEMM per transformed position */
   case XP_CONCAT: return step_node(c, st)->num_inputs;
   default: return 1;
   }
@@ -131,13 +131,13 @@ static zn_status create_winograd(xp_instance *in, const xp_step *st, xnn_operato
   const zn_value *w = gval(in->c, zn_node_input(n, 1));
   const int64_t oc = w->dims[0], ic = w->dims[1];
   size_t bytes;
-  if (!zn_size_mul((size_t)(oc * ic), ZN_XNNPACK_WINOGRAD_TILES * sizeof(float), &bytes))
+  if (!zn_size_mul((size_t)(oc * ic), ZN_WINOGRAD_TILES * sizeof(float), &bytes))
     return zn_error(ZN_ERR_INVALID_MODEL, "failed to create conv '%s': weights too large", n->name);
   float *u = zn_alloc_aligned(bytes);
   if (!u) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create Winograd conv '%s': %zu bytes", n->name, bytes);
-  zn_xnnpack_winograd_weights(w->data, oc, ic, u);
+  zn_winograd_weights(w->data, oc, ic, u);
   enum xnn_status s = xnn_status_success;
-  for (int k = 0; k < ZN_XNNPACK_WINOGRAD_TILES && s == xnn_status_success; k++)
+  for (int k = 0; k < ZN_WINOGRAD_TILES && s == xnn_status_success; k++)
     s = xnn_create_fully_connected_nc_f32((size_t)ic, (size_t)oc, (size_t)ic, (size_t)oc, u + (size_t)k * oc * ic,
                                           NULL, -INFINITY, INFINITY, 0, &ops[k]);
   zn_free_aligned(u); /* XNNPACK packed its own copy */
@@ -309,11 +309,11 @@ static zn_status setup_step(xp_instance *in, int si) {
     }
     break;
   case XP_WINOGRAD: {
-    xp_winograd_args *a = &in->wino[si];
+    zn_winograd_args *a = &in->wino[si];
     const zn_conv_attrs *ca = &n->attrs.conv;
     const int r = has_residual(n) ? zn_node_input(n, 3) : -1;
     const int b = n->num_inputs > 2 ? zn_node_input(n, 2) : ZN_NO_VALUE;
-    *a = (xp_winograd_args){
+    *a = (zn_winograd_args){
         .x = x->data, .x_stride = x->stride, .n = x->n, .h = x->h, .w = x->w, .ic = x->c,
         .pad_top = ca->pad_begin[0], .pad_left = ca->pad_begin[1],
         .y = y->data, .y_stride = y->stride, .oh = y->h, .ow = y->w, .oc = y->c,
@@ -323,12 +323,12 @@ static zn_status setup_step(xp_instance *in, int si) {
         .residual = r >= 0 ? in->t[r].data : NULL, .r_stride = r >= 0 ? in->t[r].stride : 0,
         .lo = st->out_min, .hi = st->out_max};
     a->tiles = a->n * a->tiles_h * a->tiles_w;
-    a->block = zn_xnnpack_winograd_block(a->tiles, a->ic, a->oc, winograd_block_bytes(in));
+    a->block = zn_winograd_block(a->tiles, a->ic, a->oc, winograd_block_bytes(in));
     size_t m_off;
-    zn_xnnpack_winograd_scratch_floats(a->block, a->ic, a->oc, &m_off);
+    zn_winograd_scratch_floats(a->block, a->ic, a->oc, &m_off);
     a->m = a->v + m_off;
     /* One block: set up here once. Several: instance_run sets up per block. */
-    for (int k = 0; k < ZN_XNNPACK_WINOGRAD_TILES && s == xnn_status_success; k++)
+    for (int k = 0; k < ZN_WINOGRAD_TILES && s == xnn_status_success; k++)
       s = xnn_setup_fully_connected_nc_f32(ops[k], (size_t)a->block, a->v + k * a->block * a->ic,
                                            a->m + k * a->block * a->oc, in->pool);
     break;
@@ -423,8 +423,8 @@ zn_status zn_xnnpack_instance_reshape(void *instance, int64_t batch) {
     const xp_tensor *x = &in->t[st->in], *y = &in->t[st->out];
     const int64_t tiles = x->n * ((y->h + 1) / 2) * ((y->w + 1) / 2);
     size_t m_off;
-    const size_t floats = zn_xnnpack_winograd_scratch_floats(
-        zn_xnnpack_winograd_block(tiles, x->c, y->c, winograd_block_bytes(in)), x->c, y->c, &m_off);
+    const size_t floats = zn_winograd_scratch_floats(
+        zn_winograd_block(tiles, x->c, y->c, winograd_block_bytes(in)), x->c, y->c, &m_off);
     if (floats > SIZE_MAX / sizeof(float))
       return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape xnnpack instance: Winograd scratch too large");
     rq->size_bytes = floats * sizeof(float);
@@ -606,11 +606,11 @@ zn_status zn_xnnpack_instance_run(void *instance, const void *const *inputs, voi
       /* Block by block, so that the block's v and m stay in L2. With several
        * blocks the GEMMs are set up again per block: setup only stores the
        * batch size and pointers in the operator (allocates nothing). */
-      const xp_winograd_args *a = &in->wino[si];
+      const zn_winograd_args *a = &in->wino[si];
       for (int64_t t0 = 0; t0 < a->tiles && s == xnn_status_success; t0 += a->block) {
         const int64_t bt = ZN_MIN(a->block, a->tiles - t0);
         zn_xnnpack_winograd_input(a, t0, bt, in->pool);
-        for (int k = 0; k < ZN_XNNPACK_WINOGRAD_TILES && s == xnn_status_success; k++) {
+        for (int k = 0; k < ZN_WINOGRAD_TILES && s == xnn_status_success; k++) {
           if (a->block < a->tiles)
             s = xnn_setup_fully_connected_nc_f32(ops[k], (size_t)bt, a->v + k * bt * a->ic, a->m + k * bt * a->oc,
                                                  in->pool);
