@@ -176,7 +176,7 @@ static void test_two_threads(void) {
   CHECK_OK(zn_graph_infer_shapes(g));
   const zn_backend_ops *b = &zn_backend_onednn;
   void *compiled = NULL;
-  odn_tuning direct = {ODN_BF16_DEFAULT_F32, 0};  /* Winograd weights formats depend on the batch */
+  odn_tuning direct = {ODN_BF16_DEFAULT_F32, 0, 0};  /* Winograd weights formats depend on the batch */
   CHECK_OK(zn_onednn_compile_tuned(g, NULL, &direct, &compiled));
   if (!compiled) { zn_graph_destroy(g); return; }
   worker w[2];
@@ -406,7 +406,7 @@ static zn_graph *vgg_like(void) {
  * (environment) also run and are described. */
 static void test_winograd(void) {
   zn_graph *gs[4] = {vgg_like(), residual_graph(64, 13, false), residual_graph(32, 9, true), small_cnn()};
-  odn_tuning force = {ODN_BF16_DEFAULT_F32, 2}, timed = {ODN_BF16_DEFAULT_F32, 1};
+  odn_tuning force = {ODN_BF16_DEFAULT_F32, 2, 0}, timed = {ODN_BF16_DEFAULT_F32, 1, 0};
   char text[4096];
   for (int k = 0; k < 4; k++) {
     CHECK_OK(zn_graph_infer_shapes(gs[k]));
@@ -454,7 +454,7 @@ static void test_bf16_schemes(void) {
   for (int k = 0; k < 3; k++) {
     CHECK_OK(zn_graph_infer_shapes(gs[k]));
     for (size_t f = 0; f < ZN_ARRAY_SIZE(flags); f++) {
-      odn_tuning t = {flags[f], 1};
+      odn_tuning t = {flags[f], 1, 1};
       for (int64_t b = 1; b <= 3; b += 2) {
         double e = tuned_err(gs[k], ZN_PRECISION_BF16, &t, b, (int)b % 3 + 1, -1, -1, text, sizeof text);
         fprintf(stderr, "bf16 graph %d scheme 0x%x batch %lld: max relative error %.3g\n", k, flags[f], (long long)b, e);
