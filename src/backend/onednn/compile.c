@@ -1347,7 +1347,7 @@ done:
 }
 
 odn_tuning zn_onednn_tuning_from_env(void) {
-  odn_tuning t = {ODN_BF16_DEFAULT_F32, 1, 1};
+  odn_tuning t = {ODN_BF16_DEFAULT_F32, 1, 1, ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT};
   const char *e = getenv("ZN_ONEDNN_BF16_F32");
   if (e && *e) {
     static const struct { const char *name; unsigned flag; } names[] = {
@@ -1370,6 +1370,13 @@ odn_tuning zn_onednn_tuning_from_env(void) {
     t.own_winograd = strcmp(e, "force") == 0 ? 2 : strcmp(e, "0") == 0 || strcmp(e, "off") == 0 ? 0 : 1;
     if (strcmp(e, "force") && strcmp(e, "0") && strcmp(e, "off") && strcmp(e, "1"))
       zn_log_warn("onednn: ignoring ZN_ONEDNN_OWN_WINOGRAD='%s' (want 0, 1 or force)", e);
+  }
+  e = getenv("ZN_ONEDNN_OWN_WINOGRAD_BLOCK_KB");
+  if (e && *e) {
+    char *end = NULL;
+    long kb = strtol(e, &end, 10);
+    if (end && *end == '\0' && kb >= 0 && kb <= 1L << 30) t.own_winograd_block_bytes = (size_t)kb * 1024;
+    else zn_log_warn("onednn: ignoring ZN_ONEDNN_OWN_WINOGRAD_BLOCK_KB='%s' (want KiB, 0 = one block)", e);
   }
   return t;
 }
@@ -1531,12 +1538,17 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
     sb_printf(&s, "winograd (3x3 stride-1, nChw16c, %s): %d convs\n",
               c->tune.winograd == 2 ? "forced" : "chosen per conv by timing direct vs winograd+reorders at compile",
               c->num_wino);
-  if (c->precision != ZN_PRECISION_BF16)
-    sb_printf(&s, "own winograd F(2x2,3x3) (NHWC, no reorders: C transforms + one batched matmul, %s): %d convs\n",
+  if (c->precision != ZN_PRECISION_BF16) {
+    sb_printf(&s, "own winograd F(2x2,3x3) (NHWC, no reorders: C transforms + one batched matmul, %s): %d convs",
               c->tune.own_winograd == 0   ? "off"
               : c->tune.own_winograd == 2 ? "forced"
                                           : "chosen per conv by timing at compile",
               c->num_own_wino);
+    if (c->tune.own_winograd_block_bytes)
+      sb_printf(&s, ", tile blocks of <= %zu KiB V+M\n", c->tune.own_winograd_block_bytes / 1024);
+    else
+      sb_printf(&s, ", one block\n");
+  }
   if (c->num_fused_residual_inplace || c->num_residual_copies)
     sb_printf(&s, "residual adds as sum post-op: %d in place, %d after a copy\n", c->num_fused_residual_inplace,
               c->num_residual_copies);

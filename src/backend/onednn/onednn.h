@@ -31,7 +31,13 @@ typedef struct odn_tuning {
   unsigned bf16_f32;       /* ODN_F32_* flags, bf16 mode only */
   int winograd;            /* 0: never; 1: per 3x3 stride-1 conv, where timed faster (fp32); 2: wherever oneDNN has it */
   int own_winograd;        /* own NHWC Winograd (winograd.c), fp32: 0 never; 1 where timed fastest; 2 every eligible conv */
+  size_t own_winograd_block_bytes;  /* own Winograd: V+M scratch budget per tile block (0: one block) */
 } odn_tuning;
+
+/* Own Winograd tile blocking: tiles run in blocks whose V and M fit this many
+ * bytes, so they stay in L2 between the transforms and the matmul
+ * (ZN_ONEDNN_OWN_WINOGRAD_BLOCK_KB; 0 = one block). */
+#define ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT ((size_t)1024 * 1024)
 
 /* Which channel concats run the own kernel (concat.c, fp32 only): environment
  * ZN_ONEDNN_CONCAT = onednn, bn (default) or all, read at compile. */
@@ -175,7 +181,7 @@ ZN_INTERNAL void zn_onednn_concat_run_destroy(odn_concat_run *r);
  * once in the layout the matmul prefers), C output transform with bias,
  * residual and ReLU/Clip. ok: can node run it. */
 ZN_INTERNAL bool zn_onednn_wino_own_ok(const odn_compiled *c, const zn_node *n);
-/* The matmul of node at batch (wmd: try this packed weights layout first; NULL: any). */
+/* The matmul of node at batch, over one tile block's rows (wmd: try this packed weights layout first; NULL: any). */
 ZN_INTERNAL zn_status zn_onednn_wino_matmul_pd(const odn_compiled *c, const zn_node *n, int64_t batch,
                                                const dnnl_memory_desc_t *wmd, dnnl_primitive_desc_t *pd_out);
 /* U = G g G^T of node's weights, reordered into md. */
@@ -184,13 +190,13 @@ ZN_INTERNAL zn_status zn_onednn_wino_pack(const odn_compiled *c, const zn_node *
 /* Nanoseconds of one whole step (transforms + matmul, zeroed buffers) at batch on
  * the calling thread's OpenMP count, best of 3 after a warm-up; < 0 on failure. */
 ZN_INTERNAL double zn_onednn_wino_time(const odn_compiled *c, const zn_node *n, int64_t batch);
-/* Bytes of the step's V and M scratch at batch (64-byte multiples). */
+/* Bytes of the step's V and M scratch at batch: one tile block's (64-byte multiples). */
 ZN_INTERNAL size_t zn_onednn_wino_scratch_bytes(const odn_compiled *c, const odn_op *op, int64_t batch);
 typedef struct odn_wino_run odn_wino_run;
 /* Reshape: the step bound to the arena (values at offset[], V/M at scratch). */
 ZN_INTERNAL zn_status zn_onednn_wino_run_create(const odn_compiled *c, const odn_op *op, int64_t batch, void *arena,
                                                 const size_t *offset, void *scratch, int threads, odn_wino_run **out);
-/* Run: input transform, the matmul prim (args bound to V, U, M), output transform. */
+/* Run, block by block: input transform, the matmul prim (args bound to V, U, M), output transform. */
 ZN_INTERNAL zn_status zn_onednn_wino_run_exec(const odn_wino_run *r, dnnl_primitive_t prim, dnnl_stream_t stream,
                                               int nargs, const dnnl_exec_arg_t *args);
 ZN_INTERNAL void zn_onednn_wino_run_destroy(odn_wino_run *r);

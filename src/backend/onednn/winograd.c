@@ -1,8 +1,9 @@
 /* onednn backend, own Winograd F(2x2,3x3) conv step, NHWC in and out: the
  * shared C transforms (backend/winograd.c) split over the instance's OpenMP
- * team, and the 16 GEMMs as ONE batched oneDNN matmul [16][T][ic] x
- * [16][ic][oc] whose weights U = G g G^T are packed once per compiled model.
- * oneDNN 2.6's own Winograd needs nChw16c (two reorders); this one needs none
+ * team, and the 16 GEMMs as one batched oneDNN matmul [16][bt][ic] x
+ * [16][ic][oc] per block of bt tiles (blocks sized so V and M stay in L2),
+ * whose weights U = G g G^T are packed once per compiled model. oneDNN 2.6's
+ * own Winograd needs nChw16c (two reorders); this one needs none
  * (docs/internals/onednn.md, "Own Winograd"). */
 #include <math.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "backend/onednn/onednn.h"
 #include "backend/winograd.h"
 #include "core/alloc.h"
+#include "core/common.h"
 #include "core/status.h"
 #include "core/time.h"
 
@@ -26,9 +28,10 @@ struct odn_wino_run {
 
 typedef struct geometry {
   int64_t ic, oc, h, w, oh, ow, tiles_h, tiles_w;
+  int64_t tiles, block; /* at the batch given: all tiles, tiles per block (the matmul's rows) */
 } geometry;
 
-static void geometry_of(const odn_compiled *c, const zn_node *n, geometry *gm) {
+static void geometry_of(const odn_compiled *c, const zn_node *n, int64_t batch, geometry *gm) {
   const zn_graph *g = c->g;
   const zn_value *x = &g->values[zn_node_input(n, 0)], *y = &g->values[n->outputs[0]];
   gm->ic = x->dims[1];
@@ -39,6 +42,8 @@ static void geometry_of(const odn_compiled *c, const zn_node *n, geometry *gm) {
   gm->ow = y->dims[3];
   gm->tiles_h = (gm->oh + 1) / 2;
   gm->tiles_w = (gm->ow + 1) / 2;
+  gm->tiles = batch * gm->tiles_h * gm->tiles_w;
+  gm->block = zn_winograd_block(gm->tiles, gm->ic, gm->oc, c->tune.own_winograd_block_bytes);
 }
 
 static bool clamp_of(zn_act a, float *lo, float *hi) {
@@ -68,9 +73,11 @@ static size_t round64(size_t bytes) { return (bytes + 63) / 64 * 64; }
 zn_status zn_onednn_wino_matmul_pd(const odn_compiled *c, const zn_node *n, int64_t batch,
                                    const dnnl_memory_desc_t *wmd, dnnl_primitive_desc_t *pd_out) {
   geometry gm;
-  geometry_of(c, n, &gm);
+  geometry_of(c, n, batch, &gm);
   *pd_out = NULL;
-  const int64_t t = batch * gm.tiles_h * gm.tiles_w;
+  /* every block, the last one too, has gm.block rows: the last block's rows
+   * past its tiles are left over from the block before and never read back */
+  const int64_t t = gm.block;
   dnnl_dims_t sd = {ZN_WINOGRAD_TILES, t, gm.ic}, wd = {ZN_WINOGRAD_TILES, gm.ic, gm.oc},
               dd = {ZN_WINOGRAD_TILES, t, gm.oc};
   dnnl_memory_desc_t src, wany, dst;
@@ -101,7 +108,7 @@ zn_status zn_onednn_wino_matmul_pd(const odn_compiled *c, const zn_node *n, int6
 
 zn_status zn_onednn_wino_pack(const odn_compiled *c, const zn_node *n, const dnnl_memory_desc_t *md, void *dst) {
   geometry gm;
-  geometry_of(c, n, &gm);
+  geometry_of(c, n, 1, &gm);
   size_t floats = (size_t)ZN_WINOGRAD_TILES * (size_t)gm.ic * (size_t)gm.oc;
   float *u = zn_alloc_aligned(floats * sizeof *u);
   if (!u) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to pack Winograd weights of conv %s: out of memory", n->name);
@@ -118,8 +125,8 @@ zn_status zn_onednn_wino_pack(const odn_compiled *c, const zn_node *n, const dnn
 
 size_t zn_onednn_wino_scratch_bytes(const odn_compiled *c, const odn_op *op, int64_t batch) {
   geometry gm;
-  geometry_of(c, &c->g->nodes[op->node], &gm);
-  const size_t t = (size_t)(batch * gm.tiles_h * gm.tiles_w);
+  geometry_of(c, &c->g->nodes[op->node], batch, &gm);
+  const size_t t = (size_t)gm.block;
   return round64(ZN_WINOGRAD_TILES * t * (size_t)gm.ic * sizeof(float)) +
          round64(ZN_WINOGRAD_TILES * t * (size_t)gm.oc * sizeof(float));
 }
@@ -128,31 +135,31 @@ size_t zn_onednn_wino_scratch_bytes(const odn_compiled *c, const odn_op *op, int
 static void args_init(const odn_compiled *c, const zn_node *n, int64_t batch, const float *x, float *y,
                       const float *residual, const float *bias, void *scratch, zn_winograd_args *a) {
   geometry gm;
-  geometry_of(c, n, &gm);
+  geometry_of(c, n, batch, &gm);
   const zn_conv_attrs *ca = &n->attrs.conv;
   *a = (zn_winograd_args){
       .x = x, .x_stride = gm.ic, .n = batch, .h = gm.h, .w = gm.w, .ic = gm.ic,
       .pad_top = ca->pad_begin[0], .pad_left = ca->pad_begin[1],
       .y = y, .y_stride = gm.oc, .oh = gm.oh, .ow = gm.ow, .oc = gm.oc,
-      .tiles_h = gm.tiles_h, .tiles_w = gm.tiles_w, .tiles = batch * gm.tiles_h * gm.tiles_w,
+      .tiles_h = gm.tiles_h, .tiles_w = gm.tiles_w, .tiles = gm.tiles, .block = gm.block,
       .bias = bias, .residual = residual, .r_stride = gm.oc};
-  a->block = a->tiles;
   a->v = scratch;
-  a->m = (float *)((char *)scratch + round64(ZN_WINOGRAD_TILES * (size_t)a->tiles * (size_t)gm.ic * sizeof(float)));
+  a->m = (float *)((char *)scratch + round64(ZN_WINOGRAD_TILES * (size_t)a->block * (size_t)gm.ic * sizeof(float)));
   clamp_of(ca->act, &a->lo, &a->hi);
 }
 
-/* One transform over all tiles, split in contiguous ranges over the team. */
-static void transform(const zn_winograd_args *a, int threads, bool output) {
-  const int64_t work = a->tiles * (output ? a->oc : a->ic);
+/* One transform over the block's tiles [t0, t0 + bt) (V and M rows strided by
+ * a->block), split in contiguous ranges over the team. */
+static void transform(const zn_winograd_args *a, int64_t t0, int64_t bt, int threads, bool output) {
+  const int64_t work = bt * (output ? a->oc : a->ic);
 #ifdef _OPENMP
-  if (threads > 1 && a->tiles > 1 && work >= PARALLEL_MIN_WORK) {
+  if (threads > 1 && bt > 1 && work >= PARALLEL_MIN_WORK) {
 #pragma omp parallel num_threads(threads)
     {
       const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-      const int64_t b0 = a->tiles * t / nt, b1 = a->tiles * (t + 1) / nt;
-      if (output) zn_winograd_output_tiles(a, 0, a->tiles, b0, b1);
-      else zn_winograd_input_tiles(a, 0, a->tiles, b0, b1);
+      const int64_t b0 = bt * t / nt, b1 = bt * (t + 1) / nt;
+      if (output) zn_winograd_output_tiles(a, t0, a->block, b0, b1);
+      else zn_winograd_input_tiles(a, t0, a->block, b0, b1);
     }
     return;
   }
@@ -160,17 +167,22 @@ static void transform(const zn_winograd_args *a, int threads, bool output) {
   (void)threads;
   (void)work;
 #endif
-  if (output) zn_winograd_output_tiles(a, 0, a->tiles, 0, a->tiles);
-  else zn_winograd_input_tiles(a, 0, a->tiles, 0, a->tiles);
+  if (output) zn_winograd_output_tiles(a, t0, a->block, 0, bt);
+  else zn_winograd_input_tiles(a, t0, a->block, 0, bt);
 }
 
+/* Block by block, so that V and M stay in L2 from one phase to the next. */
 static zn_status exec(const zn_winograd_args *a, int threads, dnnl_primitive_t prim, dnnl_stream_t stream, int nargs,
                       const dnnl_exec_arg_t *args) {
-  transform(a, threads, false);
-  dnnl_status_t st = dnnl_primitive_execute(prim, stream, nargs, args);
-  if (st == dnnl_success) st = dnnl_stream_wait(stream);
-  if (st != dnnl_success) return zn_error(ZN_ERR_INTERNAL, "failed to run a Winograd matmul: oneDNN status %d", (int)st);
-  transform(a, threads, true);
+  for (int64_t t0 = 0; t0 < a->tiles; t0 += a->block) {
+    const int64_t bt = ZN_MIN(a->block, a->tiles - t0);
+    transform(a, t0, bt, threads, false);
+    dnnl_status_t st = dnnl_primitive_execute(prim, stream, nargs, args);
+    if (st == dnnl_success) st = dnnl_stream_wait(stream);
+    if (st != dnnl_success)
+      return zn_error(ZN_ERR_INTERNAL, "failed to run a Winograd matmul: oneDNN status %d", (int)st);
+    transform(a, t0, bt, threads, true);
+  }
   return ZN_OK;
 }
 
@@ -200,7 +212,7 @@ void zn_onednn_wino_run_destroy(odn_wino_run *r) { zn_free(r); }
 
 double zn_onednn_wino_time(const odn_compiled *c, const zn_node *n, int64_t batch) {
   geometry gm;
-  geometry_of(c, n, &gm);
+  geometry_of(c, n, batch, &gm);
   dnnl_primitive_desc_t pd = NULL;
   if (zn_onednn_wino_matmul_pd(c, n, batch, NULL, &pd) != ZN_OK) return -1;
   const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
