@@ -37,7 +37,9 @@ typedef struct odn_tuning {
 /* Own Winograd tile blocking: tiles run in blocks whose V and M fit this many
  * bytes, so they stay in L2 between the transforms and the matmul
  * (ZN_ONEDNN_OWN_WINOGRAD_BLOCK_KB; 0 = one block). */
-#define ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT ((size_t)1024 * 1024)
+#define ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT ((size_t)512 * 1024)
+/* ... but blocks of at least this many tiles (matmul rows), whatever the budget. */
+#define ODN_OWN_WINOGRAD_BLOCK_MIN_TILES 64
 
 /* Which channel concats run the own kernel (concat.c, fp32 only): environment
  * ZN_ONEDNN_CONCAT = onednn, bn (default) or all, read at compile. */
