@@ -2,7 +2,8 @@
  * precision from the command line), with GFLOP/s from the graph's MACs and
  * the backend's describe() lines. Prints figures, asserts nothing.
  *   bench_onednn [model[,model...]] [batch] [threads] [fp32|bf16] [seconds]
- * Median of 5 repetitions; each repetition runs for `seconds` (default 1). */
+ * Median of 5 repetitions; each repetition runs for `seconds` (default 1).
+ * Compile-time kernel choices (Winograd or not) are timed at the batch run. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@ static int bench(const char *name, int64_t batch, int threads, zn_precision prec
   if (st == ZN_OK) st = zn_graph_optimize(g);
   const zn_backend_ops *b = &zn_backend_onednn;
   void *compiled = NULL, *inst = NULL;
-  zn_backend_compile_options co = {.precision = prec};
+  zn_backend_compile_options co = {.precision = prec, .tune_batch = batch};  /* kernel choices timed at this batch */
   zn_backend_instance_options io = {threads, NULL, 0};
   if (st == ZN_OK) st = b->compile(g, &co, &compiled);
   if (st == ZN_OK) st = b->instance_create(compiled, &io, &inst);

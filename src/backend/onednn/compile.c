@@ -654,46 +654,72 @@ static bool readers_blocked_friendly(const zn_graph *g, int y, int depth) {
   return any;
 }
 
-/* Winograd or direct for conv node ni (fp32, 3x3 stride 1, group 1): direct
- * NHWC against Winograd nChw16c plus the reorders it brings (into nChw16c
- * unless x already is; back to NHWC unless y's readers take nChw16c), each
- * timed on zeroed buffers at the tuning batch (zn_model_options.tune_batch,
- * at most ODN_TUNE_BATCH_MAX; 1 by default) on the compile thread count. */
-/* Winograd is chosen only when timed at most this fraction of the direct conv. */
-#define WINO_MIN_GAIN 0.8
+/* How a conv runs. */
+typedef enum conv_algo { CONV_DIRECT, CONV_WINO_ONEDNN, CONV_WINO_OWN } conv_algo;
 
-static bool choose_wino(odn_compiled *c, int ni, int x, double *t_direct, double *t_wino) {
+/* Direct, oneDNN Winograd or own Winograd for conv node ni: direct NHWC
+ * against oneDNN's Winograd nChw16c plus the reorders it brings (into
+ * nChw16c unless x already is; back to NHWC unless y's readers take nChw16c)
+ * and against the own NHWC Winograd (winograd.c; a reorder into NHWC when x
+ * is nChw16c), each timed on zeroed buffers at the tuning batch
+ * (zn_model_options.tune_batch, at most ODN_TUNE_BATCH_MAX; 1 by default) on
+ * the compile thread count. */
+/* oneDNN's Winograd is chosen only when timed at most this fraction of the direct conv. */
+#define WINO_MIN_GAIN 0.8
+/* The own Winograd only when at most this fraction of the direct conv (and
+ * faster than oneDNN's): it has no reorders, its risk is the timing noise. */
+#define OWN_WINO_MIN_GAIN 0.9
+
+static conv_algo choose_conv(odn_compiled *c, int ni, int x, double *t_direct, double *t_wino, double *t_own) {
   const zn_graph *g = c->g;
   const zn_node *n = &g->nodes[ni];
-  *t_direct = *t_wino = 0;
-  if (c->compute_dt != dnnl_f32 || c->tune.winograd == 0 || !wino_shape(g, n) || c->values[x].layout == ODN_PLAIN)
-    return false;
+  *t_direct = *t_wino = *t_own = 0;
+  if (c->compute_dt != dnnl_f32 || !wino_shape(g, n) || c->values[x].layout == ODN_PLAIN) return CONV_DIRECT;
+  bool own = c->tune.own_winograd && zn_onednn_wino_own_ok(c, n);
+  if (own && c->tune.own_winograd == 2) return CONV_WINO_OWN;
   dnnl_primitive_desc_t pw = NULL, pdir = NULL;
-  if (conv_desc_for(c, n, true, &pw) != dnnl_success) return false;  /* no Winograd for this shape */
-  bool use = true;
-  if (c->tune.winograd == 1) {
-    double tw = time_pd(c, pw), td = -1;
-    if (conv_desc_for(c, n, false, &pdir) == dnnl_success) td = time_pd(c, pdir);
-    bool x_blocked = c->values[x].layout == ODN_BLOCKED16;
-    double in_w = x_blocked ? 0 : time_relayout(c, x, true), in_d = x_blocked ? time_relayout(c, x, false) : 0;
-    double out_w = readers_blocked_friendly(g, n->outputs[0], 0) ? 0 : time_relayout(c, n->outputs[0], false);
-    if (tw < 0 || td < 0 || in_w < 0 || in_d < 0 || out_w < 0) {
-      use = false;
-    } else {
-      *t_wino = tw + in_w + out_w;
-      *t_direct = td + in_d;
-      /* Winograd must win clearly at the reference batch: it also keeps the
-       * graph's f32 weights for re-packs, and on small layers its nChw16c
-       * reorders lose at other batch sizes (SqueezeNet at batch 2: 195 vs
-       * 357 img/s). */
-      use = *t_wino < WINO_MIN_GAIN * *t_direct;
-    }
-    zn_log_debug("onednn: conv %s: direct %.3f ms, winograd %.3f ms (with reorders) -> %s", n->name, *t_direct * 1e-6,
-                 *t_wino * 1e-6, use ? "winograd" : "direct");
+  bool onednn = c->tune.winograd && conv_desc_for(c, n, true, &pw) == dnnl_success;  /* oneDNN has one for this shape */
+  if (onednn && c->tune.winograd == 2) {
+    dnnl_primitive_desc_destroy(pw);
+    return CONV_WINO_ONEDNN;
   }
+  if (!onednn && !own) {
+    if (pw) dnnl_primitive_desc_destroy(pw);
+    return CONV_DIRECT;
+  }
+  bool x_blocked = c->values[x].layout == ODN_BLOCKED16;
+  double td = -1, tw = -1, to = -1;
+  double in_d = x_blocked ? time_relayout(c, x, false) : 0;
+  if (conv_desc_for(c, n, false, &pdir) == dnnl_success) td = time_pd(c, pdir);
+  if (onednn) {
+    double in_w = x_blocked ? 0 : time_relayout(c, x, true);
+    double out_w = readers_blocked_friendly(g, n->outputs[0], 0) ? 0 : time_relayout(c, n->outputs[0], false);
+    double k = time_pd(c, pw);
+    if (k >= 0 && in_w >= 0 && out_w >= 0) tw = k + in_w + out_w;
+  }
+  if (own) {
+    double k = zn_onednn_wino_time(c, n, c->tune_batch);
+    if (k >= 0) to = k + in_d;  /* reads NHWC, like the direct conv */
+  }
+  conv_algo algo = CONV_DIRECT;
+  if (td >= 0 && in_d >= 0) {
+    *t_direct = td + in_d;
+    *t_wino = tw > 0 ? tw : 0;
+    *t_own = to > 0 ? to : 0;
+    /* oneDNN's Winograd must win clearly at the tuning batch: it also keeps
+     * the graph's f32 weights for re-packs, and on small layers its nChw16c
+     * reorders lose at other batch sizes (SqueezeNet at batch 2: 195 vs 357
+     * img/s). */
+    bool use_w = tw > 0 && tw < WINO_MIN_GAIN * *t_direct;
+    bool use_o = to > 0 && to < OWN_WINO_MIN_GAIN * *t_direct && (!use_w || to < tw);
+    algo = use_o ? CONV_WINO_OWN : use_w ? CONV_WINO_ONEDNN : CONV_DIRECT;
+  }
+  zn_log_debug("onednn: conv %s: direct %.3f ms, winograd %.3f ms (with reorders), own winograd %.3f ms -> %s",
+               n->name, *t_direct * 1e-6, *t_wino * 1e-6, *t_own * 1e-6,
+               algo == CONV_WINO_OWN ? "own winograd" : algo == CONV_WINO_ONEDNN ? "winograd" : "direct");
   if (pdir) dnnl_primitive_desc_destroy(pdir);
-  dnnl_primitive_desc_destroy(pw);
-  return use;
+  if (pw) dnnl_primitive_desc_destroy(pw);
+  return algo;
 }
 
 static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
@@ -720,9 +746,33 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
       dnnl_data_type_t cdt = bf16 && !((f32_flags & ODN_F32_FIRST) && val(g, x)->producer < 0) ? dnnl_bf16 : dnnl_f32;
       bool f32_dst = !bf16 || cdt == dnnl_f32 || (f32_flags & ODN_F32_CONV_DST) ||
                      ((f32_flags & ODN_F32_RESIDUAL) && (r != ZN_NO_VALUE || p->residual_src[y]));
-      double td, tw;
-      bool wino = choose_wino(c, ni, x, &td, &tw);
+      double td, tw, to;
+      conv_algo algo = choose_conv(c, ni, x, &td, &tw, &to);
+      bool wino = algo == CONV_WINO_ONEDNN;
       odn_layout lx = c->values[x].layout;
+      if (algo == CONV_WINO_OWN) {
+        /* NHWC f32 in and out; the output transform reads the residual itself
+         * (in place over it when nothing reads it later), no copy step */
+        ZN_TRY(want(c, x, ODN_NHWC, dnnl_f32, &xs));
+        set_value(c, y, ODN_NHWC, dnnl_f32);
+        int rs = -1;
+        if (r != ZN_NO_VALUE && residual_inplace_ok(c, p, ni, x, r, y)) {
+          c->values[y].root = root_of(c, r);
+          c->num_fused_residual_inplace++;
+          rs = r;
+        } else if (r != ZN_NO_VALUE) {
+          ZN_TRY(want(c, r, ODN_NHWC, dnnl_f32, &rs));
+        }
+        ZN_TRY(add_op(c, ODN_CONV, ni, 1, &xs, y, &op));
+        op->residual = rs;
+        op->cdt = dnnl_f32;
+        op->own_wino = true;
+        op->time_direct_ns = td;
+        op->time_wino_ns = tw;
+        op->time_own_ns = to;
+        c->num_own_wino++;
+        return ZN_OK;
+      }
       odn_layout lay = wino ? ODN_BLOCKED16 : lx == ODN_BLOCKED16 ? ODN_NHWC : lx;
       ZN_TRY(want(c, x, lay, cdt, &xs));
       set_value(c, y, wino ? ODN_BLOCKED16 : ODN_NHWC, f32_dst ? dnnl_f32 : dnnl_bf16);
@@ -741,6 +791,7 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
       op->wino = wino;
       op->time_direct_ns = td;
       op->time_wino_ns = tw;
+      op->time_own_ns = to;
       c->num_wino += wino;
       return ZN_OK;
     }
@@ -948,6 +999,7 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
       break;
     }
     case ODN_CONV: {
+      if (op->own_wino) return zn_onednn_wino_matmul_pd(c, n, batch, op->wdata ? &op->wmd : NULL, pd_out);
       const zn_conv_attrs *a = &n->attrs.conv;
       dnnl_dims_t wd, strides, dil, pl, pr;
       int wr = weight_dims(c, op, wd);
@@ -1098,6 +1150,7 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
 zn_status zn_onednn_pack_weights(const odn_compiled *c, const odn_op *op, const dnnl_memory_desc_t *md, void *dst) {
   const zn_graph *g = c->g;
   const zn_node *n = &g->nodes[op->node];
+  if (op->kind == ODN_CONV && op->own_wino) return zn_onednn_wino_pack(c, n, md, dst);
   int w = zn_node_input(n, 1);
   const float *wsrc = val(g, w)->data;
   float *scaled = NULL;
@@ -1294,7 +1347,7 @@ done:
 }
 
 odn_tuning zn_onednn_tuning_from_env(void) {
-  odn_tuning t = {ODN_BF16_DEFAULT_F32, 1};
+  odn_tuning t = {ODN_BF16_DEFAULT_F32, 1, 1, ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT};
   const char *e = getenv("ZN_ONEDNN_BF16_F32");
   if (e && *e) {
     static const struct { const char *name; unsigned flag; } names[] = {
@@ -1312,6 +1365,19 @@ odn_tuning zn_onednn_tuning_from_env(void) {
   }
   e = getenv("ZN_ONEDNN_WINOGRAD");
   if (e && *e) t.winograd = strcmp(e, "force") == 0 ? 2 : strcmp(e, "0") == 0 || strcmp(e, "off") == 0 ? 0 : 1;
+  e = getenv("ZN_ONEDNN_OWN_WINOGRAD");
+  if (e && *e) {
+    t.own_winograd = strcmp(e, "force") == 0 ? 2 : strcmp(e, "0") == 0 || strcmp(e, "off") == 0 ? 0 : 1;
+    if (strcmp(e, "force") && strcmp(e, "0") && strcmp(e, "off") && strcmp(e, "1"))
+      zn_log_warn("onednn: ignoring ZN_ONEDNN_OWN_WINOGRAD='%s' (want 0, 1 or force)", e);
+  }
+  e = getenv("ZN_ONEDNN_OWN_WINOGRAD_BLOCK_KB");
+  if (e && *e) {
+    char *end = NULL;
+    long kb = strtol(e, &end, 10);
+    if (end && *end == '\0' && kb >= 0 && kb <= 1L << 30) t.own_winograd_block_bytes = (size_t)kb * 1024;
+    else zn_log_warn("onednn: ignoring ZN_ONEDNN_OWN_WINOGRAD_BLOCK_KB='%s' (want KiB, 0 = one block)", e);
+  }
   return t;
 }
 
@@ -1368,7 +1434,7 @@ zn_status zn_onednn_compile_tuned(const zn_graph *g, const zn_backend_compile_op
     if (!pd) continue;  /* own kernel */
     const char *impl = NULL;
     if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
-      snprintf(op->impl, sizeof op->impl, "%s", impl);
+      snprintf(op->impl, sizeof op->impl, "%s%s", op->own_wino ? "zenith:winograd_2x3+matmul:" : "", impl);
     if (op->kind == ODN_CONV || op->kind == ODN_IP) st = pack(c, op, pd);
     dnnl_primitive_desc_destroy(pd);
     if (st != ZN_OK) break;
@@ -1472,6 +1538,17 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
     sb_printf(&s, "winograd (3x3 stride-1, nChw16c, %s): %d convs\n",
               c->tune.winograd == 2 ? "forced" : "chosen per conv by timing direct vs winograd+reorders at compile",
               c->num_wino);
+  if (c->precision != ZN_PRECISION_BF16) {
+    sb_printf(&s, "own winograd F(2x2,3x3) (NHWC, no reorders: C transforms + one batched matmul, %s): %d convs",
+              c->tune.own_winograd == 0   ? "off"
+              : c->tune.own_winograd == 2 ? "forced"
+                                          : "chosen per conv by timing at compile",
+              c->num_own_wino);
+    if (c->tune.own_winograd_block_bytes)
+      sb_printf(&s, ", tile blocks of <= %zu KiB V+M\n", c->tune.own_winograd_block_bytes / 1024);
+    else
+      sb_printf(&s, ", one block\n");
+  }
   if (c->num_fused_residual_inplace || c->num_residual_copies)
     sb_printf(&s, "residual adds as sum post-op: %d in place, %d after a copy\n", c->num_fused_residual_inplace,
               c->num_residual_copies);

@@ -23,6 +23,7 @@ typedef struct step {
   int nargs;
   dnnl_exec_arg_t *args;
   odn_concat_run *own;         /* ODN_CONCAT_OWN: the own kernel instead of prim */
+  odn_wino_run *wino;          /* own Winograd conv: transforms around prim (its matmul) */
 } step;
 
 /* The primitives of every step made for one OpenMP thread count. Both sets
@@ -75,6 +76,7 @@ static void release_set(const odn_compiled *c, pset *ps) {
       if (ps->steps[i].prim) dnnl_primitive_destroy(ps->steps[i].prim);
       zn_free(ps->steps[i].args);
       zn_onednn_concat_run_destroy(ps->steps[i].own);
+      zn_onednn_wino_run_destroy(ps->steps[i].wino);
     }
   }
   zn_free(ps->steps);
@@ -156,6 +158,12 @@ static zn_status weights_arg(odn_instance *in, step *s, const_dnnl_primitive_des
   return add_arg(in, s, DNNL_ARG_WEIGHTS, want, data, NULL);
 }
 
+/* The own Winograd conv's V and M scratch (before oneDNN's scratchpad in the step's region); 0 for other steps. */
+static size_t wino_scratch_bytes(const odn_instance *in, int i) {
+  const odn_op *op = &in->c->ops[i];
+  return op->kind == ODN_CONV && op->own_wino ? zn_onednn_wino_scratch_bytes(in->c, op, in->batch) : 0;
+}
+
 static zn_status build_step(odn_instance *in, pset *ps, int i, const_dnnl_primitive_desc_t pd, const size_t *offset,
                             size_t scratch_offset, size_t scratch_bytes) {
   const odn_compiled *c = in->c;
@@ -180,6 +188,17 @@ static zn_status build_step(odn_instance *in, pset *ps, int i, const_dnnl_primit
       ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_TO, offset, op->out));
       break;
     case ODN_CONV: case ODN_IP:
+      if (op->kind == ODN_CONV && op->own_wino) {  /* the matmul V x U -> M over the step's scratch */
+        void *v = (char *)in->arena + scratch_offset;
+        ZN_TRY(zn_onednn_wino_run_create(c, op, in->batch, in->arena, offset, v, ps->threads, &s->wino));
+        size_t wb = wino_scratch_bytes(in, i);
+        ZN_TRY(add_arg(in, s, DNNL_ARG_SRC, arg_md(pd, DNNL_ARG_SRC), v, NULL));
+        ZN_TRY(weights_arg(in, s, pd, i));
+        ZN_TRY(add_arg(in, s, DNNL_ARG_DST, arg_md(pd, DNNL_ARG_DST),
+                       (char *)v + wb - dnnl_memory_desc_get_size(arg_md(pd, DNNL_ARG_DST)), NULL));
+        scratch_offset += wb;
+        break;
+      }
       ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_SRC, offset, op->ins[0]));
       ZN_TRY(weights_arg(in, s, pd, i));
       if (op->bias) ZN_TRY(add_arg(in, s, DNNL_ARG_BIAS, arg_md(pd, DNNL_ARG_BIAS), op->bias, NULL));
@@ -280,13 +299,15 @@ static zn_status build_plan(odn_instance *in, int64_t batch) {
     req[v].last = last[v];
     req[v].size_bytes = dnnl_memory_desc_get_size(&md);
   }
-  /* one scratchpad per step, sized for the larger of the two sets */
+  /* one scratchpad per step, sized for the larger of the two sets (after an
+   * own Winograd conv's V and M) */
   for (int i = 0; i < no; i++) {
     req[nv + i].first = req[nv + i].last = i;
     for (int k = 0; k < ns; k++) {
       size_t b = scratch_bytes_of(pds[(size_t)k * no + i]);
       if (b > req[nv + i].size_bytes) req[nv + i].size_bytes = b;
     }
+    req[nv + i].size_bytes += wino_scratch_bytes(in, i);
   }
   if ((st = zn_arena_plan(req, (size_t)(nv + no), &in->arena_bytes)) != ZN_OK) goto done;
   in->arena = zn_alloc_aligned(in->arena_bytes ? in->arena_bytes : 64);
@@ -441,6 +462,10 @@ zn_status zn_onednn_instance_run(void *p, const void *const *inputs, void *const
     const step *s = &in->sets[cur].steps[i];
     if (s->own) {  /* CPU primitives have finished when execute returns: the inputs are ready */
       zn_onednn_concat_run_exec(s->own);
+      continue;
+    }
+    if (s->wino) {
+      if ((st = zn_onednn_wino_run_exec(s->wino, s->prim, in->stream, s->nargs, s->args)) != ZN_OK) break;
       continue;
     }
     dnnl_status_t ds = dnnl_primitive_execute(s->prim, in->stream, s->nargs, s->args);

@@ -49,7 +49,7 @@ typedef struct xp_instance {
   int *op_start;
   xp_tensor *t;                  /* per value, valid after reshape */
   zn_arena_request *req;         /* per value, then per step (Winograd scratch) */
-  xp_winograd_args *wino;        /* per step; filled at reshape for XP_WINOGRAD steps */
+  zn_winograd_args *wino;        /* per step; filled at reshape for XP_WINOGRAD steps */
   bool *op_tasks;                /* per step: its operators run one per pool task, each on one thread */
   xp_im2col_args *im2col;        /* per step; filled at reshape for XP_IM2COL steps */
   int threads;
@@ -65,7 +65,7 @@ static const zn_node *step_node(const xp_compiled *c, const xp_step *st) {
 static const zn_value *gval(const xp_compiled *c, int v) { return &c->g->values[v]; }
 
 static int wino_positions(const xp_step *st) {
-  return st->wino_out_tile == 4 ? ZN_XNNPACK_WINOGRAD43_TILES : ZN_XNNPACK_WINOGRAD_TILES;
+  return st->wino_out_tile == 4 ? ZN_WINOGRAD_F43_POSITIONS : ZN_WINOGRAD_F23_POSITIONS;
 }
 
 static int ops_for(const xp_compiled *c, const xp_step *st, int threads) {
@@ -178,8 +178,7 @@ static zn_status create_winograd(xp_instance *in, const xp_step *st, xnn_operato
     return zn_error(ZN_ERR_INVALID_MODEL, "failed to create conv '%s': weights too large", n->name);
   float *u = zn_alloc_aligned(bytes);
   if (!u) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create Winograd conv '%s': %zu bytes", n->name, bytes);
-  if (st->wino_out_tile == 4) zn_xnnpack_winograd43_weights(w->data, oc, ic, u);
-  else zn_xnnpack_winograd_weights(w->data, oc, ic, u);
+  zn_winograd_weights(w->data, oc, ic, st->wino_out_tile, u);
   enum xnn_status s = xnn_status_success;
   for (int k = 0; k < positions && s == xnn_status_success; k++)
     s = xnn_create_fully_connected_nc_f32((size_t)ic, (size_t)oc, (size_t)ic, (size_t)oc, u + (size_t)k * oc * ic,
@@ -394,11 +393,11 @@ static zn_status setup_step(xp_instance *in, int si) {
     }
     break;
   case XP_WINOGRAD: {
-    xp_winograd_args *a = &in->wino[si];
+    zn_winograd_args *a = &in->wino[si];
     const zn_conv_attrs *ca = &n->attrs.conv;
     const int r = has_residual(n) ? zn_node_input(n, 3) : -1;
     const int b = n->num_inputs > 2 ? zn_node_input(n, 2) : ZN_NO_VALUE;
-    *a = (xp_winograd_args){
+    *a = (zn_winograd_args){
         .x = x->data, .x_stride = x->stride, .n = x->n, .h = x->h, .w = x->w, .ic = x->c,
         .pad_top = ca->pad_begin[0], .pad_left = ca->pad_begin[1],
         .y = y->data, .y_stride = y->stride, .oh = y->h, .ow = y->w, .oc = y->c,
@@ -410,9 +409,9 @@ static zn_status setup_step(xp_instance *in, int si) {
         .residual = r >= 0 ? in->t[r].data : NULL, .r_stride = r >= 0 ? in->t[r].stride : 0,
         .lo = st->out_min, .hi = st->out_max};
     a->tiles = a->n * a->tiles_h * a->tiles_w;
-    a->block = zn_xnnpack_winograd_block(a->tiles, a->positions, a->ic, a->oc, winograd_block_bytes(in));
+    a->block = zn_winograd_block(a->tiles, a->positions, a->ic, a->oc, winograd_block_bytes(in));
     size_t m_off;
-    zn_xnnpack_winograd_scratch_floats(a->block, a->positions, a->ic, a->oc, &m_off);
+    zn_winograd_scratch_floats(a->block, a->positions, a->ic, a->oc, &m_off);
     a->m = a->v + m_off;
     /* One block: set up here once. Several: instance_run sets up per block. */
     for (int k = 0; k < a->positions && s == xnn_status_success; k++)
@@ -532,8 +531,8 @@ zn_status zn_xnnpack_instance_reshape(void *instance, int64_t batch) {
     const int64_t ot = st->wino_out_tile, pos = wino_positions(st);
     const int64_t tiles = x->n * ((y->h + ot - 1) / ot) * ((y->w + ot - 1) / ot);
     size_t m_off;
-    const size_t floats = zn_xnnpack_winograd_scratch_floats(
-        zn_xnnpack_winograd_block(tiles, (int)pos, x->c, y->c, winograd_block_bytes(in)), (int)pos, x->c, y->c, &m_off);
+    const size_t floats = zn_winograd_scratch_floats(
+        zn_winograd_block(tiles, (int)pos, x->c, y->c, winograd_block_bytes(in)), (int)pos, x->c, y->c, &m_off);
     if (floats > SIZE_MAX / sizeof(float))
       return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape xnnpack instance: Winograd scratch too large");
     rq->size_bytes = floats * sizeof(float);
@@ -801,17 +800,15 @@ zn_status zn_xnnpack_instance_run(void *instance, const void *const *inputs, voi
       /* Block by block, so that the block's v and m stay in L2. With several
        * blocks the GEMMs are set up again per block: setup only stores the
        * batch size and pointers in the operator (allocates nothing). */
-      const xp_winograd_args *a = &in->wino[si];
+      const zn_winograd_args *a = &in->wino[si];
       for (int64_t t0 = 0; t0 < a->tiles && s == xnn_status_success; t0 += a->block) {
         const int64_t bt = ZN_MIN(a->block, a->tiles - t0);
-        if (a->out_tile == 4) zn_xnnpack_winograd43_input(a, t0, bt, in->pool);
-        else zn_xnnpack_winograd_input(a, t0, bt, in->pool);
+        zn_xnnpack_winograd_input(a, t0, bt, in->pool);
         for (int k = 0; a->block < a->tiles && k < a->positions && s == xnn_status_success; k++)
           s = xnn_setup_fully_connected_nc_f32(ops[k], (size_t)bt, a->v + k * bt * a->ic, a->m + k * bt * a->oc,
                                                in->op_tasks[si] ? NULL : in->pool);
         if (s == xnn_status_success) s = run_ops(ops, a->positions, in->op_tasks[si], in->pool);
-        if (s == xnn_status_success && a->out_tile == 4) zn_xnnpack_winograd43_output(a, t0, bt, in->pool);
-        else if (s == xnn_status_success) zn_xnnpack_winograd_output(a, t0, bt, in->pool);
+        if (s == xnn_status_success) zn_xnnpack_winograd_output(a, t0, bt, in->pool);
       }
       break;
     }

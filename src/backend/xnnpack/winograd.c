@@ -1,28 +1,12 @@
-/* Winograd F(2x2, 3x3) for the xnnpack backend's 3x3 stride-1 dense convs:
- * 2.25x fewer multiplies than the direct conv. XNNPACK (this snapshot has no
- * Winograd) runs the 16 GEMMs as fully-connected operators; this file holds
- * what it lacks: the eligibility rule, the weight transform U = G g G^T and
- * the NHWC input (V = B^T d B) and output (Y = A^T M A + bias + residual,
- * clamped) transforms, in portable C the compiler vectorizes over channels
- * (with AVX-512 / AVX2 clones on x86-64), run in L2-sized tile blocks on one
- * thread. */
-#include <string.h>
-
+/* Winograd F(2x2, 3x3) and F(4x4, 3x3) for the xnnpack backend's 3x3
+ * stride-1 dense convs. XNNPACK (this snapshot has no Winograd) runs the 16
+ * or 36 GEMMs as fully-connected operators; the transforms are shared with
+ * the onednn backend (backend/winograd.c). This file holds the xnnpack side:
+ * the measured rules (which convs, which tile size) and the transforms split
+ * over pthreadpool. */
 #include "backend/xnnpack/xnnpack_internal.h"
 
-/* Channels handled per inner block: fixed-length loops over local arrays that
- * GCC vectorizes at -O2 (no aliasing, no remainder) on x86 and ARM alike. */
-#define CB 16
-
-/* The helpers below must inline into the target clones of input_tiles and
- * output_tiles (GCC does not inline across targets on its own). */
-#if defined(__GNUC__)
-#define INLINE static inline __attribute__((always_inline))
-#else
-#define INLINE static inline
-#endif
-
-/* ---- compile: which convs ---- */
+/* ---- compile: which convs, which tile ---- */
 
 /* The measured rule (docs/internals/xnnpack.md): F(2,3) pays once the GEMMs
  * are large enough for the transforms and the 16 operator launches to be
@@ -33,210 +17,42 @@
 #define WINO_MIN_OUT_PIXELS (14 * 14)
 
 bool zn_xnnpack_winograd_eligible(const zn_graph *g, const zn_node *n, xp_winograd_mode mode) {
-  if (mode == XP_WINOGRAD_OFF || n->op != ZN_OP_CONV || n->num_inputs < 2) return false;
-  const zn_conv_attrs *a = &n->attrs.conv;
-  const zn_value *w = &g->values[zn_node_input(n, 1)], *y = &g->values[n->outputs[0]];
-  if (a->group != 1 || w->num_dims != 4 || w->dims[2] != 3 || w->dims[3] != 3 || y->num_dims != 4) return false;
-  for (int i = 0; i < 2; i++)
-    if (a->stride[i] != 1 || a->dilation[i] != 1 || a->pad_begin[i] > 1 || a->pad_end[i] > 1) return false;
+  if (mode == XP_WINOGRAD_OFF || !zn_winograd_conv_ok(g, n)) return false;
   if (mode == XP_WINOGRAD_ALL || mode == XP_WINOGRAD_ALL4) return true;
+  const zn_value *w = &g->values[zn_node_input(n, 1)], *y = &g->values[n->outputs[0]];
   return w->dims[0] >= WINO_MIN_CHANNELS && w->dims[1] >= WINO_MIN_CHANNELS &&
          y->dims[2] * y->dims[3] >= WINO_MIN_OUT_PIXELS;
 }
 
-/* ---- instance creation: weights ---- */
+/* Where F(4,3) replaces F(2,3) under the measured rule: outputs of at least
+ * 28x28 pixels (ResNet's 56x56 and 28x28 stages; docs/internals/xnnpack.md).
+ * At 14x14 a 4x4 tile grid wastes 31% and gives 16-row GEMMs against 4x the
+ * conv's weights. */
+#define F43_MIN_OUT_PIXELS (28 * 28)
 
-/* G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. */
-void zn_xnnpack_winograd_weights(const float *w, int64_t oc, int64_t ic, float *u) {
-  const size_t plane = (size_t)(oc * ic);
-  for (int64_t o = 0; o < oc; o++)
-    for (int64_t i = 0; i < ic; i++) {
-      const float *g = w + (o * ic + i) * 9;
-      float t[4][3]; /* G g */
-      for (int c = 0; c < 3; c++) {
-        t[0][c] = g[c];
-        t[1][c] = 0.5f * (g[c] + g[3 + c] + g[6 + c]);
-        t[2][c] = 0.5f * (g[c] - g[3 + c] + g[6 + c]);
-        t[3][c] = g[6 + c];
-      }
-      float *dst = u + o * ic + i;
-      for (int r = 0; r < 4; r++) { /* (G g) G^T */
-        dst[(size_t)(r * 4 + 0) * plane] = t[r][0];
-        dst[(size_t)(r * 4 + 1) * plane] = 0.5f * (t[r][0] + t[r][1] + t[r][2]);
-        dst[(size_t)(r * 4 + 2) * plane] = 0.5f * (t[r][0] - t[r][1] + t[r][2]);
-        dst[(size_t)(r * 4 + 3) * plane] = t[r][2];
-      }
-    }
-}
-
-static size_t round_floats(size_t n) { return (n + 15) / 16 * 16; }
-
-int64_t zn_xnnpack_winograd_block(int64_t tiles, int positions, int64_t ic, int64_t oc, size_t budget_bytes) {
-  if (budget_bytes == 0 || tiles <= 16) return tiles;
-  /* Every block reads all 16 kernels again: block only where they are small
-   * beside the budget (ResNet's 64-channel convs: 256 KiB). */
-  if ((size_t)positions * sizeof(float) * (size_t)(ic * oc) > budget_bytes / 2) return tiles;
-  const size_t per_tile = (size_t)positions * sizeof(float) * (size_t)(ic + oc);
-  const int64_t fit = ZN_MAX((int64_t)(budget_bytes / per_tile), 16);
-  if (fit >= tiles) return tiles;
-  const int64_t blocks = (tiles + fit - 1) / fit;
-  return (tiles + blocks - 1) / blocks; /* balanced: no short last block */
-}
-
-size_t zn_xnnpack_winograd_scratch_floats(int64_t block, int positions, int64_t ic, int64_t oc,
-                                          size_t *m_offset_floats) {
-  *m_offset_floats = round_floats((size_t)positions * (size_t)block * (size_t)ic);
-  return *m_offset_floats + round_floats((size_t)positions * (size_t)block * (size_t)oc);
+int zn_xnnpack_winograd_out_tile(const zn_graph *g, const zn_node *n, xp_winograd_mode mode) {
+  if (mode == XP_WINOGRAD_ALL4) return 4;
+  if (mode != XP_WINOGRAD_AUTO) return 2;
+  const zn_value *y = &g->values[n->outputs[0]];
+  return y->dims[2] * y->dims[3] >= F43_MIN_OUT_PIXELS ? 4 : 2;
 }
 
 /* ---- run: transforms, split over tiles ---- */
 
 /* One block's tiles [t0, t0 + bt): the pthreadpool task context. */
 typedef struct block_ctx {
-  const xp_winograd_args *a;
+  const zn_winograd_args *a;
   int64_t t0, bt;
 } block_ctx;
 
-/* B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]; v = B^T d B on CB channels. */
-INLINE void input_block(float d[16][CB], float v[16][CB]) {
-  float t[16][CB];
-  for (int c = 0; c < 4; c++)
-    for (int j = 0; j < CB; j++) {
-      const float d0 = d[0 + c][j], d1 = d[4 + c][j], d2 = d[8 + c][j], d3 = d[12 + c][j];
-      t[0 + c][j] = d0 - d2;
-      t[4 + c][j] = d1 + d2;
-      t[8 + c][j] = d2 - d1;
-      t[12 + c][j] = d1 - d3;
-    }
-  for (int r = 0; r < 4; r++)
-    for (int j = 0; j < CB; j++) {
-      const float t0 = t[4 * r + 0][j], t1 = t[4 * r + 1][j], t2 = t[4 * r + 2][j], t3 = t[4 * r + 3][j];
-      v[4 * r + 0][j] = t0 - t2;
-      v[4 * r + 1][j] = t1 + t2;
-      v[4 * r + 2][j] = t2 - t1;
-      v[4 * r + 3][j] = t1 - t3;
-    }
-}
-
-/* Image, tile row and tile column of tile t (tiles numbered image by image, row-major). */
-INLINE void tile_coords(const xp_winograd_args *a, int64_t t, int64_t *n, int64_t *ty, int64_t *tx) {
-  const int64_t per_image = a->tiles_h * a->tiles_w;
-  *n = t / per_image;
-  *ty = t % per_image / a->tiles_w;
-  *tx = t % a->tiles_w;
-}
-
-/* The build is portable (no -march): AVX-512 / AVX2 clones picked at load time. */
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
 static void input_tiles(void *context, size_t b0, size_t count) {
   const block_ctx *bc = context;
-  const xp_winograd_args *a = bc->a;
-  for (int64_t b = (int64_t)b0; b < (int64_t)(b0 + count); b++) {
-    int64_t n, ty, tx;
-    tile_coords(a, bc->t0 + b, &n, &ty, &tx);
-    const float *px[16]; /* the tile's 4x4 input pixels, NULL in the padding */
-    for (int i = 0; i < 4; i++)
-      for (int j = 0; j < 4; j++) {
-        const int64_t r = 2 * ty - a->pad_top + i, c = 2 * tx - a->pad_left + j;
-        px[4 * i + j] = r >= 0 && r < a->h && c >= 0 && c < a->w ? a->x + ((n * a->h + r) * a->w + c) * a->x_stride
-                                                                   : NULL;
-      }
-    for (int64_t c0 = 0; c0 < a->ic; c0 += CB) {
-      const size_t cb = (size_t)ZN_MIN(CB, a->ic - c0);
-      float d[16][CB], v[16][CB];
-      for (int k = 0; k < 16; k++) {
-        if (px[k] && cb == CB) {
-          memcpy(d[k], px[k] + c0, sizeof d[k]);
-        } else {
-          memset(d[k], 0, sizeof d[k]);
-          if (px[k]) memcpy(d[k], px[k] + c0, cb * sizeof(float));
-        }
-      }
-      input_block(d, v);
-      for (int k = 0; k < 16; k++) {
-        float *dst = a->v + (k * bc->bt + b) * a->ic + c0;
-        if (cb == CB) memcpy(dst, v[k], sizeof v[k]);
-        else memcpy(dst, v[k], cb * sizeof(float));
-      }
-    }
-  }
+  zn_winograd_input_tiles(bc->a, bc->t0, bc->bt, (int64_t)b0, (int64_t)(b0 + count));
 }
 
-/* A^T = [1 1 1 0; 0 1 -1 -1]; y = A^T m A (2x2) + bias on CB channels. */
-INLINE void output_block(float m[16][CB], const float bias[CB], float y[4][CB]) {
-  float s[8][CB];
-  for (int c = 0; c < 4; c++)
-    for (int j = 0; j < CB; j++) {
-      const float m0 = m[0 + c][j], m1 = m[4 + c][j], m2 = m[8 + c][j], m3 = m[12 + c][j];
-      s[0 + c][j] = m0 + m1 + m2;
-      s[4 + c][j] = m1 - m2 - m3;
-    }
-  for (int r = 0; r < 2; r++)
-    for (int j = 0; j < CB; j++) {
-      const float s0 = s[4 * r + 0][j], s1 = s[4 * r + 1][j], s2 = s[4 * r + 2][j], s3 = s[4 * r + 3][j];
-      y[2 * r + 0][j] = s0 + s1 + s2 + bias[j];
-      y[2 * r + 1][j] = s1 - s2 - s3 + bias[j];
-    }
-}
-
-/* dst = clamp(y (+ r)), NaN passing through as in ref. y holds CB valid
- * floats (zero-padded m, zero bias past cb); only cb are stored. */
-INLINE void store_block(const float y[CB], const float *r, float lo, float hi, float *dst, size_t cb) {
-  float o[CB];
-  memcpy(o, y, sizeof o);
-  if (r && cb == CB) {
-    float rr[CB];
-    memcpy(rr, r, sizeof rr);
-    for (int j = 0; j < CB; j++) o[j] += rr[j];
-  } else if (r) {
-    for (size_t j = 0; j < cb; j++) o[j] += r[j];
-  }
-  /* Branch-free selects (max then min, NaN kept), and no early full unroll
-   * (which left GCC's SLP with scalar compares and a store-forwarding stall):
-   * the loop vectorizer turns them into max/min. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC unroll 1
-#endif
-  for (int j = 0; j < CB; j++) {
-    const float t = lo > o[j] ? lo : o[j];
-    o[j] = hi < t ? hi : t;
-  }
-  if (cb == CB) memcpy(dst, o, sizeof o);
-  else memcpy(dst, o, cb * sizeof(float));
-}
-
-/* The build is portable (no -march): AVX-512 / AVX2 clones picked at load time. */
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
 static void output_tiles(void *context, size_t b0, size_t count) {
   const block_ctx *bc = context;
-  const xp_winograd_args *a = bc->a;
-  for (int64_t b = (int64_t)b0; b < (int64_t)(b0 + count); b++) {
-    int64_t n, ty, tx;
-    tile_coords(a, bc->t0 + b, &n, &ty, &tx);
-    for (int64_t c0 = 0; c0 < a->oc; c0 += CB) {
-      const size_t cb = (size_t)ZN_MIN(CB, a->oc - c0);
-      float m[16][CB], bias[CB] = {0}, y[4][CB];
-      for (int k = 0; k < 16; k++) {
-        const float *src = a->m + (k * bc->bt + b) * a->oc + c0;
-        if (cb == CB) memcpy(m[k], src, sizeof m[k]);
-        else memset(m[k], 0, sizeof m[k]), memcpy(m[k], src, cb * sizeof(float));
-      }
-      if (a->bias) memcpy(bias, a->bias + c0, cb * sizeof(float));
-      output_block(m, bias, y);
-      for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 2; j++) {
-          const int64_t oy = 2 * ty + i, ox = 2 * tx + j;
-          if (oy >= a->oh || ox >= a->ow) continue;
-          const int64_t pix = (n * a->oh + oy) * a->ow + ox;
-          store_block(y[2 * i + j], a->residual ? a->residual + pix * a->r_stride + c0 : NULL, a->lo, a->hi,
-                      a->y + pix * a->y_stride + c0, cb);
-        }
-    }
-  }
+  zn_winograd_output_tiles(bc->a, bc->t0, bc->bt, (int64_t)b0, (int64_t)(b0 + count));
 }
 
 /* Tiles per task: a few tasks per thread so uneven tiles balance. */
@@ -246,12 +62,12 @@ static size_t task_tiles(int64_t bt, pthreadpool_t pool) {
   return per ? per : 1;
 }
 
-void zn_xnnpack_winograd_input(const xp_winograd_args *a, int64_t t0, int64_t bt, pthreadpool_t pool) {
+void zn_xnnpack_winograd_input(const zn_winograd_args *a, int64_t t0, int64_t bt, pthreadpool_t pool) {
   block_ctx bc = {a, t0, bt};
   pthreadpool_parallelize_1d_tile_1d(pool, input_tiles, &bc, (size_t)bt, task_tiles(bt, pool), 0);
 }
 
-void zn_xnnpack_winograd_output(const xp_winograd_args *a, int64_t t0, int64_t bt, pthreadpool_t pool) {
+void zn_xnnpack_winograd_output(const zn_winograd_args *a, int64_t t0, int64_t bt, pthreadpool_t pool) {
   block_ctx bc = {a, t0, bt};
   pthreadpool_parallelize_1d_tile_1d(pool, output_tiles, &bc, (size_t)bt, task_tiles(bt, pool), 0);
 }

@@ -9,6 +9,7 @@
 #include <xnnpack.h>
 
 #include "backend/backend.h"
+#include "backend/winograd.h"
 
 /* How a graph value is stored. 4-D activations are NHWC; a value may be a
  * view: a channel slice [chan_offset, chan_offset + C) of its root's buffer
@@ -26,7 +27,7 @@ typedef enum xp_kind {
   XP_IMPORT,      /* user NCHW -> internal NHWC (or plain copy) */
   XP_EXPORT,      /* internal -> user NCHW */
   XP_CONV,        /* xnn convolution2d_nhwc (+ xnn add / C loop for a fused residual) */
-  XP_WINOGRAD,    /* 3x3 stride-1 conv as Winograd F(2x2,3x3): C transforms + 16 xnn fully_connected_nc */
+  XP_WINOGRAD,    /* 3x3 stride-1 conv as Winograd F(2x2,3x3) or F(4x4,3x3): C transforms + 16 or 36 GEMMs */
   XP_IM2COL,      /* few-input-channel conv (a stem): C im2col in blocks + xnn fully_connected_nc per thread */
   XP_FC,          /* xnn fully_connected_nc (Gemm) */
   XP_MAX_POOL,    /* xnn max_pooling2d_nhwc (ceil_mode: extra bottom/right padding) */
@@ -65,69 +66,35 @@ typedef struct xp_step {
  * (ZN_XNNPACK_SLICE_KB overrides it; 0 disables). */
 #define ZN_XNNPACK_SLICE_BYTES_DEFAULT ((size_t)512 * 1024)
 
-/* Winograd F(2x2, 3x3) (winograd.c; docs/internals/xnnpack.md). Which
+/* Winograd F(2x2, 3x3) / F(4x4, 3x3) (backend/winograd.c for the transforms,
+ * winograd.c here for the rule; docs/internals/xnnpack.md). Which
  * eligible convs use it, from ZN_XNNPACK_WINOGRAD: "0" none, "all" every
  * eligible conv whatever its size (tests), unset or "1" the measured rule. */
 typedef enum xp_winograd_mode {
   XP_WINOGRAD_OFF,
-  XP_WINOGRAD_AUTO,  /* the measured rule, F(4x4,3x3) where it pays (winograd_f43.c) */
+  XP_WINOGRAD_AUTO,  /* the measured rule, F(4x4,3x3) where it pays (zn_xnnpack_winograd_out_tile) */
   XP_WINOGRAD_AUTO2, /* the measured rule, F(2x2,3x3) only ("f2") */
   XP_WINOGRAD_ALL,   /* every eligible conv, F(2x2,3x3) ("all") */
   XP_WINOGRAD_ALL4   /* every eligible conv, F(4x4,3x3) ("all4") */
 } xp_winograd_mode;
 
-#define ZN_XNNPACK_WINOGRAD_TILES 16 /* F(2x2,3x3): 4x4 transformed positions, one XNNPACK GEMM each */
-#define ZN_XNNPACK_WINOGRAD43_TILES 36 /* F(4x4,3x3): 6x6 positions */
 /* Tile blocking: the tiles run in blocks whose scratch (v and m of the block)
  * fits this many bytes, so that it stays in L2 between the transforms and the
  * GEMMs (docs/internals/xnnpack.md; ZN_XNNPACK_WINOGRAD_BLOCK_KB, 0 = one block). */
 #define ZN_XNNPACK_WINOGRAD_BLOCK_BYTES_DEFAULT ((size_t)1024 * 1024)
 
-/* One Winograd conv's run-time arguments, fixed at reshape. Input and output
- * are NHWC with pixel strides (views of a concat root included); v and m are
- * arena scratch for one block of at most `block` tiles: v[16][bt][ic]
- * (transformed input), m[16][bt][oc] (the 16 GEMMs' outputs), bt = the
- * block's tiles. The output transform adds the bias and the residual
- * and clamps to [lo, hi]. */
-typedef struct xp_winograd_args {
-  const float *x;
-  int64_t x_stride, n, h, w, ic, pad_top, pad_left;
-  float *y;
-  int64_t y_stride, oh, ow, oc;
-  int out_tile, positions;         /* 2 and 16: F(2x2,3x3); 4 and 36: F(4x4,3x3) */
-  int64_t tiles_h, tiles_w, tiles; /* tiles = n * tiles_h * tiles_w (out_tile x out_tile output pixels each) */
-  int64_t block;                   /* tiles per block (the last may have fewer); == tiles: one block */
-  float *v, *m;
-  const float *bias;      /* [oc] or NULL */
-  const float *residual;  /* same shape as y, or NULL */
-  int64_t r_stride;
-  float lo, hi;
-} xp_winograd_args;
-
-/* Is this Conv node one Winograd F(2x2,3x3) can run (3x3, stride 1, dilation
- * 1, group 1, pads <= 1), and does it pay under mode? */
+/* Is this Conv node one Winograd can run (zn_winograd_conv_ok,
+ * backend/winograd.h), and does it pay under mode? */
 ZN_INTERNAL bool zn_xnnpack_winograd_eligible(const zn_graph *g, const zn_node *n, xp_winograd_mode mode);
-/* OIHW 3x3 weights [oc][ic][3][3] -> u[16][oc][ic] = G g G^T. */
-ZN_INTERNAL void zn_xnnpack_winograd_weights(const float *w, int64_t oc, int64_t ic, float *u);
-/* Tiles per block for `tiles` tiles whose block scratch should fit budget
- * bytes (0: no blocking, all tiles): as many as fit (16 at least), then
- * evened out over the blocks. No blocking either when the 16 kernels take
- * more than half the budget (every block reads them again). */
-ZN_INTERNAL int64_t zn_xnnpack_winograd_block(int64_t tiles, int positions, int64_t ic, int64_t oc,
-                                              size_t budget_bytes);
-/* Floats of arena scratch (v then m, each 64-byte aligned) for blocks of block tiles. */
-ZN_INTERNAL size_t zn_xnnpack_winograd_scratch_floats(int64_t block, int positions, int64_t ic, int64_t oc,
-                                                      size_t *m_offset_floats);
-/* Tiles [t0, t0 + bt) of x -> v, and m -> y (+ bias, + residual, clamp);
- * both split over the block's tiles on pool (NULL: caller only). */
-ZN_INTERNAL void zn_xnnpack_winograd_input(const xp_winograd_args *a, int64_t t0, int64_t bt, pthreadpool_t pool);
-ZN_INTERNAL void zn_xnnpack_winograd_output(const xp_winograd_args *a, int64_t t0, int64_t bt, pthreadpool_t pool);
-/* F(4x4,3x3) (winograd_f43.c): output tile size (4, or 2 for F(2x2,3x3)) of
- * an eligible conv under mode; u[36][oc][ic] = G g G^T; the transforms, as above. */
+/* Output tile size of an eligible conv under mode: 4 for F(4x4,3x3) (36
+ * GEMMs), 2 for F(2x2,3x3) (16 GEMMs). */
 ZN_INTERNAL int zn_xnnpack_winograd_out_tile(const zn_graph *g, const zn_node *n, xp_winograd_mode mode);
-ZN_INTERNAL void zn_xnnpack_winograd43_weights(const float *w, int64_t oc, int64_t ic, float *u);
-ZN_INTERNAL void zn_xnnpack_winograd43_input(const xp_winograd_args *a, int64_t t0, int64_t bt, pthreadpool_t pool);
-ZN_INTERNAL void zn_xnnpack_winograd43_output(const xp_winograd_args *a, int64_t t0, int64_t bt, pthreadpool_t pool);
+/* Tiles [t0, t0 + bt) of x -> v, and m -> y (+ bias, + residual, clamp),
+ * F(2x2,3x3) or F(4x4,3x3) as a->out_tile says; both split over the block's
+ * tiles on pool (NULL: caller only). The weight transforms, blocking and
+ * scratch sizing are backend/winograd.h's. */
+ZN_INTERNAL void zn_xnnpack_winograd_input(const zn_winograd_args *a, int64_t t0, int64_t bt, pthreadpool_t pool);
+ZN_INTERNAL void zn_xnnpack_winograd_output(const zn_winograd_args *a, int64_t t0, int64_t bt, pthreadpool_t pool);
 
 typedef struct xp_compiled {
   const zn_graph *g;     /* borrowed: outlives the compiled model */

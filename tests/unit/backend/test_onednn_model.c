@@ -2,13 +2,16 @@
  * and after a copy), batch 1 and 3 and a reshape between them, two instances
  * of one compiled model running in two threads, describe(), errors, bf16
  * against the fp32 oracle (every bf16 scheme), Winograd convolutions (forced,
- * timed, disabled) against the oracle, and graph outputs that are constants. */
+ * timed, disabled) against the oracle, the own NHWC Winograd (forced on odd
+ * sizes, pads, channels, fused residual and activations; timed; off), and
+ * graph outputs that are constants. */
 #include <pthread.h>
 #include <stdlib.h>
 
 #include "backend_test.h"
 
 #include "backend/onednn/onednn.h"
+#include "backend/winograd.h"
 
 /* x -> conv3x3+relu -> conv3x3 (+ residual x) + relu [-> conv1x1 reading x again when keep_x] */
 static zn_graph *residual_graph(int64_t c, int64_t s, bool keep_x) {
@@ -176,7 +179,7 @@ static void test_two_threads(void) {
   CHECK_OK(zn_graph_infer_shapes(g));
   const zn_backend_ops *b = &zn_backend_onednn;
   void *compiled = NULL;
-  odn_tuning direct = {ODN_BF16_DEFAULT_F32, 0};  /* Winograd weights formats depend on the batch */
+  odn_tuning direct = {ODN_BF16_DEFAULT_F32, 0, 0, 0};  /* Winograd weights formats depend on the batch */
   CHECK_OK(zn_onednn_compile_tuned(g, NULL, &direct, &compiled));
   if (!compiled) { zn_graph_destroy(g); return; }
   worker w[2];
@@ -406,7 +409,7 @@ static zn_graph *vgg_like(void) {
  * (environment) also run and are described. */
 static void test_winograd(void) {
   zn_graph *gs[4] = {vgg_like(), residual_graph(64, 13, false), residual_graph(32, 9, true), small_cnn()};
-  odn_tuning force = {ODN_BF16_DEFAULT_F32, 2}, timed = {ODN_BF16_DEFAULT_F32, 1};
+  odn_tuning force = {ODN_BF16_DEFAULT_F32, 2, 0, 0}, timed = {ODN_BF16_DEFAULT_F32, 1, 0, 0};
   char text[4096];
   for (int k = 0; k < 4; k++) {
     CHECK_OK(zn_graph_infer_shapes(gs[k]));
@@ -433,6 +436,124 @@ static void test_winograd(void) {
   for (int k = 0; k < 4; k++) zn_graph_destroy(gs[k]);
 }
 
+/* x -> c1: conv3x3 (pad) + bias + act -> a -> c2: conv3x3 pad 1 (+ residual a)
+ * + ReLU -> y [-> c3: conv1x1 reading a again, + residual y, when keep_a: then
+ * c2 cannot write over a and reads it as a separate residual]. */
+static zn_graph *own_wino_graph(int64_t cin, int64_t cm, int64_t s, int64_t pad, zn_act act, bool keep_a) {
+  zn_graph *g = bt_graph();
+  int64_t xd[4] = {1, cin, s, s}, w1[4] = {cm, cin, 3, 3}, w2[4] = {cm, cm, 3, 3}, w3[4] = {cm, cm, 1, 1}, bd[1] = {cm};
+  int x = bt_input(g, "x", 4, xd), a, y;
+  int i1[3] = {x, bt_const(g, "w1", 4, w1, 21, -0.3f, 0.3f), bt_const(g, "b1", 1, bd, 22, -0.5f, 0.5f)};
+  zn_node *n = bt_node(g, ZN_OP_CONV, "c1", 3, i1, "a", &a);
+  bt_conv_attrs(n, 3, 1, pad, 1, 1);
+  n->attrs.conv.act = act;
+  int i2[4] = {a, bt_const(g, "w2", 4, w2, 23, -0.2f, 0.2f), bt_const(g, "b2", 1, bd, 24, -0.5f, 0.5f), a};
+  n = bt_node(g, ZN_OP_CONV, "c2", 4, i2, "y", &y);
+  bt_conv_attrs(n, 3, 1, 1, 1, 1);
+  n->attrs.conv.act = bt_act(ZN_ACT_RELU, 0, 0);
+  if (keep_a) {
+    int z, i3[4] = {a, bt_const(g, "w3", 4, w3, 25, -0.5f, 0.5f), ZN_NO_VALUE, y};
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "c3", 4, i3, "z", &z), 1, 1, 0, 1, 1);
+    zn_graph_mark_output(g, z);
+  } else {
+    zn_graph_mark_output(g, y);
+  }
+  return g;
+}
+
+/* Own NHWC Winograd (winograd.c) forced on every eligible conv against the
+ * oracle: odd and even sizes (7, 8, 35, 147), pads 0 and 1, channels not
+ * multiples of 16 (3, 20, 33, 40), bias, ReLU and Clip, the residual add
+ * fused in place and read from another buffer, batch 1 and 3, 1 and 2
+ * threads (switching to the 1-thread set mid-run), stated tolerance 1e-4;
+ * in tile blocks of at most BLOCK_KB KiB of V+M (several blocks and a
+ * shorter last one on the 35 and 147 sizes; the scratch is checked to stay
+ * within the budget or the least block) and in one block; describe() counts them; the timed
+ * choice and the switches off also run. */
+#define BLOCK_KB 64
+/* Compiled with t, g's own Winograd convs' V+M scratch at batch 3: at most all
+ * tiles' V+M, and within the block budget when below it (blocked). Returns
+ * how many convs were blocked. */
+static int own_wino_blocked(const zn_graph *g, const odn_tuning *t) {
+  void *compiled = NULL;
+  CHECK_OK(zn_onednn_compile_tuned(g, NULL, t, &compiled));
+  if (!compiled) return 0;
+  const odn_compiled *c = compiled;
+  int seen = 0, blocked = 0;
+  for (int i = 0; i < c->num_ops; i++) {
+    const odn_op *op = &c->ops[i];
+    if (op->kind != ODN_CONV || !op->own_wino) continue;
+    const zn_node *n = &g->nodes[op->node];
+    const zn_value *x = &g->values[zn_node_input(n, 0)], *y = &g->values[n->outputs[0]];
+    const size_t per_tile = ZN_WINOGRAD_F23_POSITIONS * sizeof(float) * (size_t)(x->dims[1] + y->dims[1]);
+    const size_t all = 3 * (size_t)((y->dims[2] + 1) / 2 * ((y->dims[3] + 1) / 2)) * per_tile;
+    const size_t bytes = zn_onednn_wino_scratch_bytes(c, op, 3);
+    CHECK(bytes <= all);
+    if (bytes < all) {
+      CHECK(bytes <= ZN_MAX(t->own_winograd_block_bytes, ODN_OWN_WINOGRAD_BLOCK_MIN_TILES * per_tile) + 128);
+      blocked++;
+    }
+    seen++;
+  }
+  CHECK_EQ_INT(seen, 2);
+  zn_backend_onednn.compiled_destroy(compiled);
+  return blocked;
+}
+
+static void test_own_winograd(void) {
+  static const struct { int64_t cin, cm, s, pad; bool clip, keep_a; } cases[] = {
+      {3, 20, 7, 0, false, false}, {16, 33, 7, 1, true, true},   {24, 40, 35, 0, false, true},
+      {8, 16, 35, 1, true, false}, {3, 8, 147, 0, false, false}, {3, 8, 147, 1, false, true},
+      {32, 32, 8, 1, false, false}};
+  odn_tuning force = {ODN_BF16_DEFAULT_F32, 0, 2, BLOCK_KB * 1024}, one_block = {ODN_BF16_DEFAULT_F32, 0, 2, 0};
+  odn_tuning timed = {ODN_BF16_DEFAULT_F32, 1, 1, BLOCK_KB * 1024}, off = {ODN_BF16_DEFAULT_F32, 1, 0, 0};
+  const char *forced = "own winograd F(2x2,3x3) (NHWC, no reorders: C transforms + one batched matmul, forced): ";
+  char text[4096];
+  int blocked = 0;
+  for (size_t k = 0; k < ZN_ARRAY_SIZE(cases); k++) {
+    zn_act act = cases[k].clip ? bt_act(ZN_ACT_CLIP, 0.f, 6.f) : bt_act(ZN_ACT_RELU, 0, 0);
+    zn_graph *g = own_wino_graph(cases[k].cin, cases[k].cm, cases[k].s, cases[k].pad, act, cases[k].keep_a);
+    CHECK_OK(zn_graph_infer_shapes(g));
+    for (int64_t b = 1; b <= 3; b += 2)
+      for (int t = 1; t <= 2; t++) {
+        if (cases[k].s == 147 && b == 3 && t == 1) continue;  /* the oracle is slow there; batch 3 runs on 2 threads */
+        double e = tuned_err(g, ZN_PRECISION_FP32, &force, b, t, t == 2 ? 1 : -1, t == 2 ? 3 : -1, text, sizeof text);
+        fprintf(stderr, "own winograd case %zu batch %lld threads %d: max relative error %.3g\n", k, (long long)b, t, e);
+        CHECK(e <= 1e-4);
+        const char *at = strstr(text, forced);
+        int nw = 0;
+        CHECK(at != NULL && sscanf(at + strlen(forced), "%d", &nw) == 1);
+        CHECK_EQ_INT(nw, 2);
+      }
+    CHECK(tuned_err(g, ZN_PRECISION_FP32, &one_block, 1, 1, -1, -1, text, sizeof text) <= 1e-4);
+    CHECK(strstr(text, "one block") != NULL);
+    blocked += own_wino_blocked(g, &force);
+    CHECK(tuned_err(g, ZN_PRECISION_FP32, &timed, 2, 2, -1, -1, text, sizeof text) <= 1e-4);
+    CHECK(strstr(text, "matmul, chosen per conv by timing at compile): ") != NULL);
+    CHECK(tuned_err(g, ZN_PRECISION_FP32, &off, 1, 1, -1, -1, text, sizeof text) <= 1e-4);
+    CHECK(strstr(text, "matmul, off): 0 convs") != NULL);
+    zn_graph_destroy(g);
+  }
+  CHECK(blocked >= 4);  /* both convs of the 8->16 35x35 case and of both 147x147 ones */
+  zn_graph *g = own_wino_graph(16, 33, 7, 1, bt_act(ZN_ACT_RELU, 0, 0), false);
+  CHECK_OK(zn_graph_infer_shapes(g));
+  setenv("ZN_ONEDNN_OWN_WINOGRAD", "force", 1);
+  describe_of(g, ZN_PRECISION_FP32, text, sizeof text);
+  CHECK(strstr(text, "matmul, forced): 2 convs") != NULL);
+  setenv("ZN_ONEDNN_OWN_WINOGRAD_BLOCK_KB", "48", 1);
+  describe_of(g, ZN_PRECISION_FP32, text, sizeof text);
+  CHECK(strstr(text, "tile blocks of <= 48 KiB V+M") != NULL);
+  setenv("ZN_ONEDNN_OWN_WINOGRAD_BLOCK_KB", "0", 1);
+  describe_of(g, ZN_PRECISION_FP32, text, sizeof text);
+  CHECK(strstr(text, "one block") != NULL);
+  unsetenv("ZN_ONEDNN_OWN_WINOGRAD_BLOCK_KB");
+  setenv("ZN_ONEDNN_OWN_WINOGRAD", "0", 1);
+  describe_of(g, ZN_PRECISION_FP32, text, sizeof text);
+  CHECK(strstr(text, "matmul, off): 0 convs") != NULL);
+  unsetenv("ZN_ONEDNN_OWN_WINOGRAD");
+  zn_graph_destroy(g);
+}
+
 /* Every bf16 scheme (what stays f32) against the oracle, tolerance 3e-2 as
  * above, at batch 1 and 3 on 1 and 2 threads; f32 residual stream and
  * classifier shrink the error of the residual graph. */
@@ -454,7 +575,7 @@ static void test_bf16_schemes(void) {
   for (int k = 0; k < 3; k++) {
     CHECK_OK(zn_graph_infer_shapes(gs[k]));
     for (size_t f = 0; f < ZN_ARRAY_SIZE(flags); f++) {
-      odn_tuning t = {flags[f], 1};
+      odn_tuning t = {flags[f], 1, 1, ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT};
       for (int64_t b = 1; b <= 3; b += 2) {
         double e = tuned_err(gs[k], ZN_PRECISION_BF16, &t, b, (int)b % 3 + 1, -1, -1, text, sizeof text);
         fprintf(stderr, "bf16 graph %d scheme 0x%x batch %lld: max relative error %.3g\n", k, flags[f], (long long)b, e);
@@ -506,6 +627,7 @@ static void test_bn_relu(void) {
 }
 
 int zn_test_main(void) {
+  test_own_winograd();
   test_bn_relu();
   test_winograd();
   test_bf16_schemes();

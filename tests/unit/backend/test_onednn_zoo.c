@@ -1,7 +1,9 @@
 /* ZN_TEST_SLOW: the nine zoo models on onednn against the ref oracle, fp32,
  * batch 1 and batch 2, BN statistics calibrated like zn_model_from_zoo does,
  * graph optimised (BN folded, residual/activations fused): max relative error
- * of the logits <= 1e-4 and the same top-1 for every image. */
+ * of the logits <= 1e-4 and the same top-1 for every image; then the models
+ * with 3x3 stride-1 convs again with the own NHWC Winograd forced on every
+ * eligible conv (ZN_ONEDNN_OWN_WINOGRAD=force). */
 #include "backend_test.h"
 
 #include "backend/ref/ref.h"
@@ -48,5 +50,10 @@ int zn_test_main(void) {
   static const char *models[] = {"alexnet", "densenet161", "inception_v3", "mobilenet_v1", "mobilenet_v2",
                                  "resnet18", "resnet50", "squeezenet1_1", "vgg16"};
   for (size_t i = 0; i < ZN_ARRAY_SIZE(models); i++) zoo_case(models[i], i % 3 == 0 ? 2 : 1);
+  static const char *wino_models[] = {"densenet161", "inception_v3", "resnet18", "resnet50", "squeezenet1_1", "vgg16"};
+  setenv("ZN_ONEDNN_OWN_WINOGRAD", "force", 1);
+  fprintf(stderr, "ZN_ONEDNN_OWN_WINOGRAD=force:\n");
+  for (size_t i = 0; i < ZN_ARRAY_SIZE(wino_models); i++) zoo_case(wino_models[i], i % 2 == 0 ? 2 : 1);
+  unsetenv("ZN_ONEDNN_OWN_WINOGRAD");
   return 0;
 }

@@ -640,17 +640,20 @@ static void test_winograd(void) {
   zn_graph_destroy(g);
 }
 
-/* Tiles per block: balanced blocks that fit the budget, none when the 16
- * kernels are large beside it or the budget is 0. */
+/* Tiles per block (backend/winograd.c): balanced blocks that fit the
+ * budget, none when the 16 or 36 kernels are large beside it or the budget is 0. */
 static void test_winograd_blocks(void) {
-  CHECK_EQ_INT(zn_xnnpack_winograd_block(784, 16, 64, 64, 1024 * 1024), 112); /* 128 fit: 7 blocks of 112 */
-  CHECK_EQ_INT(zn_xnnpack_winograd_block(784, 16, 64, 64, 0), 784);
-  CHECK_EQ_INT(zn_xnnpack_winograd_block(100, 16, 64, 64, 1024 * 1024), 100); /* all fit */
-  CHECK_EQ_INT(zn_xnnpack_winograd_block(196, 16, 128, 128, 1024 * 1024), 196); /* 1 MiB of kernels */
-  CHECK_EQ_INT(zn_xnnpack_winograd_block(49, 16, 3, 33, 16 * 1024), 13); /* 16 at least, then 4 balanced blocks */
-  CHECK_EQ_INT(zn_xnnpack_winograd_block(16, 16, 3, 33, 16 * 1024), 16);
+  CHECK_EQ_INT(zn_winograd_block(784, 16, 64, 64, 1024 * 1024), 112); /* 128 fit: 7 blocks of 112 */
+  CHECK_EQ_INT(zn_winograd_block(784, 16, 64, 64, 0), 784);
+  CHECK_EQ_INT(zn_winograd_block(100, 16, 64, 64, 1024 * 1024), 100); /* all fit */
+  CHECK_EQ_INT(zn_winograd_block(196, 16, 128, 128, 1024 * 1024), 196); /* 1 MiB of kernels */
+  CHECK_EQ_INT(zn_winograd_block(49, 16, 3, 33, 16 * 1024), 13); /* 16 at least, then 4 balanced blocks */
+  CHECK_EQ_INT(zn_winograd_block(16, 16, 3, 33, 16 * 1024), 16);
+  /* F(4x4,3x3): 36 kernels */
+  CHECK_EQ_INT(zn_winograd_block(784, 36, 64, 64, 1024 * 1024), 784);  /* 576 KiB of kernels */
+  CHECK_EQ_INT(zn_winograd_block(196, 36, 32, 32, 1024 * 1024), 98);   /* 113 fit: 2 blocks of 98 */
   size_t m_off;
-  CHECK_EQ_INT(zn_xnnpack_winograd_scratch_floats(112, 16, 64, 64, &m_off), 2 * 16 * 112 * 64);
+  CHECK_EQ_INT(zn_winograd_scratch_floats(112, 16, 64, 64, &m_off), 2 * 16 * 112 * 64);
   CHECK_EQ_INT(m_off, 16 * 112 * 64);
 }
 
