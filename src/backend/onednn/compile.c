@@ -655,13 +655,16 @@ static bool readers_blocked_friendly(const zn_graph *g, int y, int depth) {
 }
 
 /* How a conv runs. */
-typedef enum conv_algo { CONV_DIRECT, CONV_WINO_ONEDNN, CONV_WINO_OWN } conv_algo;
+typedef enum conv_algo { CONV_DIRECT, CONV_WINO_ONEDNN, CONV_WINO_OWN, CONV_WINO_OWN4 } conv_algo;
 
 /* Direct, oneDNN Winograd or own Winograd for conv node ni: direct NHWC
  * against oneDNN's Winograd nChw16c plus the reorders it brings (into
  * nChw16c unless x already is; back to NHWC unless y's readers take nChw16c)
  * and against the own NHWC Winograd (winograd.c; a reorder into NHWC when x
- * is nChw16c), each timed on zeroed buffers at the tuning batch
+ * is nChw16c) F(2x2,3x3), and F(4x4,3x3) where the output is at least
+ * OWN_WINO4_MIN_SIZE square (fewer GEMM FLOPs, 2.25x the weights: it pays
+ * with many tiles; smaller outputs are not timed, to save compile time),
+ * each timed on zeroed buffers at the tuning batch
  * (zn_model_options.tune_batch, at most ODN_TUNE_BATCH_MAX; 1 by default) on
  * the compile thread count. */
 /* oneDNN's Winograd is chosen only when timed at most this fraction of the direct conv. */
@@ -669,6 +672,11 @@ typedef enum conv_algo { CONV_DIRECT, CONV_WINO_ONEDNN, CONV_WINO_OWN } conv_alg
 /* The own Winograd only when at most this fraction of the direct conv (and
  * faster than oneDNN's): it has no reorders, its risk is the timing noise. */
 #define OWN_WINO_MIN_GAIN 0.9
+/* Own F(4x4,3x3) is timed only on outputs at least this high and wide, and
+ * taken over F(2x2,3x3) only when at most this fraction of it: its weights
+ * are 2.25x larger, which the timing (weights hot in cache) does not see. */
+#define OWN_WINO4_MIN_SIZE 14
+#define OWN_WINO4_MIN_GAIN 0.9
 
 static conv_algo choose_conv(odn_compiled *c, int ni, int x, double *t_direct, double *t_wino, double *t_own) {
   const zn_graph *g = c->g;
@@ -677,6 +685,7 @@ static conv_algo choose_conv(odn_compiled *c, int ni, int x, double *t_direct, d
   if (c->compute_dt != dnnl_f32 || !wino_shape(g, n) || c->values[x].layout == ODN_PLAIN) return CONV_DIRECT;
   bool own = c->tune.own_winograd && zn_onednn_wino_own_ok(c, n);
   if (own && c->tune.own_winograd == 2) return CONV_WINO_OWN;
+  if (own && c->tune.own_winograd == 3) return CONV_WINO_OWN4;
   dnnl_primitive_desc_t pw = NULL, pdir = NULL;
   bool onednn = c->tune.winograd && conv_desc_for(c, n, true, &pw) == dnnl_success;  /* oneDNN has one for this shape */
   if (onednn && c->tune.winograd == 2) {
@@ -688,7 +697,7 @@ static conv_algo choose_conv(odn_compiled *c, int ni, int x, double *t_direct, d
     return CONV_DIRECT;
   }
   bool x_blocked = c->values[x].layout == ODN_BLOCKED16;
-  double td = -1, tw = -1, to = -1;
+  double td = -1, tw = -1, to = -1, to4 = -1;
   double in_d = x_blocked ? time_relayout(c, x, false) : 0;
   if (conv_desc_for(c, n, false, &pdir) == dnnl_success) td = time_pd(c, pdir);
   if (onednn) {
@@ -698,9 +707,17 @@ static conv_algo choose_conv(odn_compiled *c, int ni, int x, double *t_direct, d
     if (k >= 0 && in_w >= 0 && out_w >= 0) tw = k + in_w + out_w;
   }
   if (own) {
-    double k = zn_onednn_wino_time(c, n, c->tune_batch);
+    double k = zn_onednn_wino_time(c, n, 2, c->tune_batch);
     if (k >= 0) to = k + in_d;  /* reads NHWC, like the direct conv */
+    const zn_value *yv = val(g, n->outputs[0]);
+    if (yv->dims[2] >= OWN_WINO4_MIN_SIZE && yv->dims[3] >= OWN_WINO4_MIN_SIZE) {
+      k = zn_onednn_wino_time(c, n, 4, c->tune_batch);
+      if (k >= 0) to4 = k + in_d;
+    }
   }
+  const double to2 = to;
+  const bool four = to4 > 0 && (to <= 0 || to4 < OWN_WINO4_MIN_GAIN * to);
+  if (four) to = to4;  /* the faster own tile competes */
   conv_algo algo = CONV_DIRECT;
   if (td >= 0 && in_d >= 0) {
     *t_direct = td + in_d;
@@ -712,11 +729,15 @@ static conv_algo choose_conv(odn_compiled *c, int ni, int x, double *t_direct, d
      * img/s). */
     bool use_w = tw > 0 && tw < WINO_MIN_GAIN * *t_direct;
     bool use_o = to > 0 && to < OWN_WINO_MIN_GAIN * *t_direct && (!use_w || to < tw);
-    algo = use_o ? CONV_WINO_OWN : use_w ? CONV_WINO_ONEDNN : CONV_DIRECT;
+    algo = use_o ? (four ? CONV_WINO_OWN4 : CONV_WINO_OWN) : use_w ? CONV_WINO_ONEDNN : CONV_DIRECT;
   }
-  zn_log_debug("onednn: conv %s: direct %.3f ms, winograd %.3f ms (with reorders), own winograd %.3f ms -> %s",
-               n->name, *t_direct * 1e-6, *t_wino * 1e-6, *t_own * 1e-6,
-               algo == CONV_WINO_OWN ? "own winograd" : algo == CONV_WINO_ONEDNN ? "winograd" : "direct");
+  zn_log_debug("onednn: conv %s: direct %.3f ms, winograd %.3f ms (with reorders), own winograd F(2,3) %.3f ms, "
+               "F(4,3) %.3f ms -> %s", n->name, *t_direct * 1e-6, *t_wino * 1e-6, to2 > 0 ? to2 * 1e-6 : 0,
+               to4 > 0 ? to4 * 1e-6 : 0,
+               algo == CONV_WINO_OWN      ? "own winograd F(2,3)"
+               : algo == CONV_WINO_OWN4   ? "own winograd F(4,3)"
+               : algo == CONV_WINO_ONEDNN ? "winograd"
+                                          : "direct");
   if (pdir) dnnl_primitive_desc_destroy(pdir);
   if (pw) dnnl_primitive_desc_destroy(pw);
   return algo;
@@ -750,7 +771,7 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
       conv_algo algo = choose_conv(c, ni, x, &td, &tw, &to);
       bool wino = algo == CONV_WINO_ONEDNN;
       odn_layout lx = c->values[x].layout;
-      if (algo == CONV_WINO_OWN) {
+      if (algo == CONV_WINO_OWN || algo == CONV_WINO_OWN4) {
         /* NHWC f32 in and out; the output transform reads the residual itself
          * (in place over it when nothing reads it later), no copy step */
         ZN_TRY(want(c, x, ODN_NHWC, dnnl_f32, &xs));
@@ -767,10 +788,12 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
         op->residual = rs;
         op->cdt = dnnl_f32;
         op->own_wino = true;
+        op->wino_tile = algo == CONV_WINO_OWN4 ? 4 : 2;
         op->time_direct_ns = td;
         op->time_wino_ns = tw;
         op->time_own_ns = to;
-        c->num_own_wino++;
+        c->num_own_wino += algo == CONV_WINO_OWN;
+        c->num_own_wino4 += algo == CONV_WINO_OWN4;
         return ZN_OK;
       }
       odn_layout lay = wino ? ODN_BLOCKED16 : lx == ODN_BLOCKED16 ? ODN_NHWC : lx;
@@ -999,7 +1022,8 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
       break;
     }
     case ODN_CONV: {
-      if (op->own_wino) return zn_onednn_wino_matmul_pd(c, n, batch, op->wdata ? &op->wmd : NULL, pd_out);
+      if (op->own_wino)
+        return zn_onednn_wino_matmul_pd(c, n, op->wino_tile, batch, op->wdata ? &op->wmd : NULL, pd_out);
       const zn_conv_attrs *a = &n->attrs.conv;
       dnnl_dims_t wd, strides, dil, pl, pr;
       int wr = weight_dims(c, op, wd);
@@ -1150,7 +1174,7 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
 zn_status zn_onednn_pack_weights(const odn_compiled *c, const odn_op *op, const dnnl_memory_desc_t *md, void *dst) {
   const zn_graph *g = c->g;
   const zn_node *n = &g->nodes[op->node];
-  if (op->kind == ODN_CONV && op->own_wino) return zn_onednn_wino_pack(c, n, md, dst);
+  if (op->kind == ODN_CONV && op->own_wino) return zn_onednn_wino_pack(c, n, op->wino_tile, md, dst);
   int w = zn_node_input(n, 1);
   const float *wsrc = val(g, w)->data;
   float *scaled = NULL;
@@ -1367,9 +1391,12 @@ odn_tuning zn_onednn_tuning_from_env(void) {
   if (e && *e) t.winograd = strcmp(e, "force") == 0 ? 2 : strcmp(e, "0") == 0 || strcmp(e, "off") == 0 ? 0 : 1;
   e = getenv("ZN_ONEDNN_OWN_WINOGRAD");
   if (e && *e) {
-    t.own_winograd = strcmp(e, "force") == 0 ? 2 : strcmp(e, "0") == 0 || strcmp(e, "off") == 0 ? 0 : 1;
-    if (strcmp(e, "force") && strcmp(e, "0") && strcmp(e, "off") && strcmp(e, "1"))
-      zn_log_warn("onednn: ignoring ZN_ONEDNN_OWN_WINOGRAD='%s' (want 0, 1 or force)", e);
+    t.own_winograd = strcmp(e, "force") == 0    ? 2
+                     : strcmp(e, "force4") == 0 ? 3
+                     : strcmp(e, "0") == 0 || strcmp(e, "off") == 0 ? 0
+                                                                   : 1;
+    if (strcmp(e, "force") && strcmp(e, "force4") && strcmp(e, "0") && strcmp(e, "off") && strcmp(e, "1"))
+      zn_log_warn("onednn: ignoring ZN_ONEDNN_OWN_WINOGRAD='%s' (want 0, 1, force or force4)", e);
   }
   e = getenv("ZN_ONEDNN_OWN_WINOGRAD_BLOCK_KB");
   if (e && *e) {
@@ -1434,7 +1461,11 @@ zn_status zn_onednn_compile_tuned(const zn_graph *g, const zn_backend_compile_op
     if (!pd) continue;  /* own kernel */
     const char *impl = NULL;
     if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
-      snprintf(op->impl, sizeof op->impl, "%s%s", op->own_wino ? "zenith:winograd_2x3+matmul:" : "", impl);
+      snprintf(op->impl, sizeof op->impl, "%s%s",
+               !op->own_wino           ? ""
+               : op->wino_tile == 4    ? "zenith:winograd_4x3+matmul:"
+                                       : "zenith:winograd_2x3+matmul:",
+               impl);
     if (op->kind == ODN_CONV || op->kind == ODN_IP) st = pack(c, op, pd);
     dnnl_primitive_desc_destroy(pd);
     if (st != ZN_OK) break;
@@ -1539,11 +1570,13 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
               c->tune.winograd == 2 ? "forced" : "chosen per conv by timing direct vs winograd+reorders at compile",
               c->num_wino);
   if (c->precision != ZN_PRECISION_BF16) {
-    sb_printf(&s, "own winograd F(2x2,3x3) (NHWC, no reorders: C transforms + one batched matmul, %s): %d convs",
+    sb_printf(&s, "own winograd (NHWC, no reorders: C transforms + one batched matmul, %s): F(2x2,3x3) %d convs, "
+              "F(4x4,3x3) %d convs",
               c->tune.own_winograd == 0   ? "off"
-              : c->tune.own_winograd == 2 ? "forced"
+              : c->tune.own_winograd == 2 ? "forced F(2x2,3x3)"
+              : c->tune.own_winograd == 3 ? "forced F(4x4,3x3)"
                                           : "chosen per conv by timing at compile",
-              c->num_own_wino);
+              c->num_own_wino, c->num_own_wino4);
     if (c->tune.own_winograd_block_bytes)
       sb_printf(&s, ", tile blocks of <= %zu KiB V+M\n", c->tune.own_winograd_block_bytes / 1024);
     else

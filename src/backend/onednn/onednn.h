@@ -30,7 +30,8 @@ enum {
 typedef struct odn_tuning {
   unsigned bf16_f32;       /* ODN_F32_* flags, bf16 mode only */
   int winograd;            /* 0: never; 1: per 3x3 stride-1 conv, where timed faster (fp32); 2: wherever oneDNN has it */
-  int own_winograd;        /* own NHWC Winograd (winograd.c), fp32: 0 never; 1 where timed fastest; 2 every eligible conv */
+  int own_winograd;        /* own NHWC Winograd (winograd.c), fp32: 0 never; 1 where timed fastest (F(2,3) or
+                            * F(4,3)); 2 every eligible conv as F(2x2,3x3); 3 every eligible conv as F(4x4,3x3) */
   size_t own_winograd_block_bytes;  /* own Winograd: V+M scratch budget per tile block (0: one block) */
 } odn_tuning;
 
@@ -91,6 +92,7 @@ typedef struct odn_op {
   dnnl_data_type_t cdt;    /* conv / inner product: src and weights data type */
   bool wino;               /* conv: oneDNN Winograd (nChw16c src/dst) */
   bool own_wino;           /* conv: own NHWC Winograd (winograd.c): weights are U = G g G^T for one batched matmul */
+  int wino_tile;           /* own Winograd: output tile, 2 (F(2x2,3x3)) or 4 (F(4x4,3x3)) */
   bool fuse_relu;          /* batch norm / own concat + BN: ReLU applied (the ReLU node after it is an alias) */
   float *scale_shift;      /* own concat: the folded batch norm, scale[C] then shift[C] (owned); NULL: plain concat */
   double time_direct_ns, time_wino_ns, time_own_ns;  /* conv: compile-time timings when tried (else 0) */
@@ -129,7 +131,7 @@ typedef struct odn_compiled {
   int num_ops, cap_ops;
   size_t weight_bytes;
   int num_fused_residual_inplace, num_residual_copies, num_flatten_folded, num_converts, num_wino, num_bn_relu;
-  int num_own_wino;        /* convs run as own NHWC Winograd */
+  int num_own_wino, num_own_wino4;  /* convs run as own NHWC Winograd F(2x2,3x3), F(4x4,3x3) */
   /* lock guards what reshape adds to a compiled model shared by instances:
    * the ops' extra weight layouts, weight_bytes and num_extra_layouts */
   pthread_mutex_t lock;
@@ -178,21 +180,22 @@ ZN_INTERNAL zn_status zn_onednn_concat_run_create(const odn_compiled *c, const o
 ZN_INTERNAL void zn_onednn_concat_run_exec(const odn_concat_run *r);
 ZN_INTERNAL void zn_onednn_concat_run_destroy(odn_concat_run *r);
 
-/* Own NHWC Winograd F(2x2,3x3) conv step (winograd.c, fp32): C input
- * transform, one batched matmul [16][T][ic] x [16][ic][oc] (weights U packed
+/* Own NHWC Winograd F(2x2,3x3) or F(4x4,3x3) conv step (winograd.c, fp32),
+ * out_tile 2 or 4 (P = 16 or 36 positions): C input transform, one batched
+ * matmul [P][T][ic] x [P][ic][oc] (weights U packed
  * once in the layout the matmul prefers), C output transform with bias,
  * residual and ReLU/Clip. ok: can node run it. */
 ZN_INTERNAL bool zn_onednn_wino_own_ok(const odn_compiled *c, const zn_node *n);
 /* The matmul of node at batch, over one tile block's rows (wmd: try this packed weights layout first; NULL: any). */
-ZN_INTERNAL zn_status zn_onednn_wino_matmul_pd(const odn_compiled *c, const zn_node *n, int64_t batch,
+ZN_INTERNAL zn_status zn_onednn_wino_matmul_pd(const odn_compiled *c, const zn_node *n, int out_tile, int64_t batch,
                                                const dnnl_memory_desc_t *wmd, dnnl_primitive_desc_t *pd_out);
 /* U = G g G^T of node's weights, reordered into md. */
-ZN_INTERNAL zn_status zn_onednn_wino_pack(const odn_compiled *c, const zn_node *n, const dnnl_memory_desc_t *md,
-                                          void *dst);
+ZN_INTERNAL zn_status zn_onednn_wino_pack(const odn_compiled *c, const zn_node *n, int out_tile,
+                                          const dnnl_memory_desc_t *md, void *dst);
 /* Nanoseconds of one whole step (transforms + matmul, zeroed buffers) at batch on
  * the calling thread's OpenMP count, best of 3 after a warm-up; < 0 on failure. */
-ZN_INTERNAL double zn_onednn_wino_time(const odn_compiled *c, const zn_node *n, int64_t batch);
-/* Bytes of the step's V and M scratch at batch: one tile block's (64-byte multiples). */
+ZN_INTERNAL double zn_onednn_wino_time(const odn_compiled *c, const zn_node *n, int out_tile, int64_t batch);
+/* Bytes of the step's (op->wino_tile) V and M scratch at batch: one tile block's (64-byte multiples). */
 ZN_INTERNAL size_t zn_onednn_wino_scratch_bytes(const odn_compiled *c, const odn_op *op, int64_t batch);
 typedef struct odn_wino_run odn_wino_run;
 /* Reshape: the step bound to the arena (values at offset[], V/M at scratch). */

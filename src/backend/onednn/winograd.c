@@ -1,7 +1,7 @@
-/* onednn backend, own Winograd F(2x2,3x3) conv step, NHWC in and out: the
- * shared C transforms (backend/winograd.c) split over the instance's OpenMP
- * team, and the 16 GEMMs as one batched oneDNN matmul [16][bt][ic] x
- * [16][ic][oc] per block of bt tiles (blocks sized so V and M stay in L2),
+/* onednn backend, own Winograd F(2x2,3x3) or F(4x4,3x3) conv step, NHWC in
+ * and out: the shared C transforms (backend/winograd.c) split over the
+ * instance's OpenMP team, and the P = 16 or 36 GEMMs as one batched oneDNN
+ * matmul [P][bt][ic] x [P][ic][oc] per block of bt tiles (blocks sized so V and M stay in L2),
  * whose weights U = G g G^T are packed once per compiled model. oneDNN 2.6's
  * own Winograd needs nChw16c (two reorders); this one needs none
  * (docs/internals/onednn.md, "Own Winograd"). */
@@ -18,7 +18,8 @@
 #include "core/status.h"
 #include "core/time.h"
 
-/* Below this many tiles x channels a transform runs on the calling thread only. */
+/* Below this many tiles x channels (F(2x2,3x3) tiles: an F(4x4,3x3) tile
+ * counts 36/16 of one) a transform runs on the calling thread only. */
 #define PARALLEL_MIN_WORK 4096
 
 struct odn_wino_run {
@@ -27,6 +28,7 @@ struct odn_wino_run {
 };
 
 typedef struct geometry {
+  int out_tile, positions; /* 2 and 16: F(2x2,3x3); 4 and 36: F(4x4,3x3) */
   int64_t ic, oc, h, w, oh, ow, tiles_h, tiles_w;
   int64_t tiles, block; /* at the batch given: all tiles, tiles per block (the matmul's rows) */
 } geometry;
@@ -37,17 +39,19 @@ typedef struct geometry {
  * xnnpack uses (zn_winograd_block) large kernels are blocked too: one oneDNN matmul per
  * block costs little, and unblocked V+M of Inception-V3's 73x73 80->192 conv
  * took 22 MiB. */
-static int64_t block_tiles(int64_t tiles, int64_t ic, int64_t oc, size_t budget_bytes) {
+static int64_t block_tiles(int64_t tiles, int positions, int64_t ic, int64_t oc, size_t budget_bytes) {
   if (budget_bytes == 0) return tiles;
-  const size_t per_tile = ZN_WINOGRAD_F23_POSITIONS * sizeof(float) * (size_t)(ic + oc);
+  const size_t per_tile = (size_t)positions * sizeof(float) * (size_t)(ic + oc);
   const int64_t fit = ZN_MAX((int64_t)(budget_bytes / per_tile), ODN_OWN_WINOGRAD_BLOCK_MIN_TILES);
   if (fit >= tiles) return tiles;
   const int64_t blocks = (tiles + fit - 1) / fit;
   return (tiles + blocks - 1) / blocks;
 }
 
-static void geometry_of(const odn_compiled *c, const zn_node *n, int64_t batch, geometry *gm) {
+static void geometry_of(const odn_compiled *c, const zn_node *n, int out_tile, int64_t batch, geometry *gm) {
   const zn_graph *g = c->g;
+  gm->out_tile = out_tile == 4 ? 4 : 2;
+  gm->positions = gm->out_tile == 4 ? ZN_WINOGRAD_F43_POSITIONS : ZN_WINOGRAD_F23_POSITIONS;
   const zn_value *x = &g->values[zn_node_input(n, 0)], *y = &g->values[n->outputs[0]];
   gm->ic = x->dims[1];
   gm->h = x->dims[2];
@@ -55,10 +59,10 @@ static void geometry_of(const odn_compiled *c, const zn_node *n, int64_t batch, 
   gm->oc = y->dims[1];
   gm->oh = y->dims[2];
   gm->ow = y->dims[3];
-  gm->tiles_h = (gm->oh + 1) / 2;
-  gm->tiles_w = (gm->ow + 1) / 2;
+  gm->tiles_h = (gm->oh + gm->out_tile - 1) / gm->out_tile;
+  gm->tiles_w = (gm->ow + gm->out_tile - 1) / gm->out_tile;
   gm->tiles = batch * gm->tiles_h * gm->tiles_w;
-  gm->block = block_tiles(gm->tiles, gm->ic, gm->oc, c->tune.own_winograd_block_bytes);
+  gm->block = block_tiles(gm->tiles, gm->positions, gm->ic, gm->oc, c->tune.own_winograd_block_bytes);
 }
 
 static bool clamp_of(zn_act a, float *lo, float *hi) {
@@ -85,16 +89,15 @@ bool zn_onednn_wino_own_ok(const odn_compiled *c, const zn_node *n) {
 
 static size_t round64(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
-zn_status zn_onednn_wino_matmul_pd(const odn_compiled *c, const zn_node *n, int64_t batch,
+zn_status zn_onednn_wino_matmul_pd(const odn_compiled *c, const zn_node *n, int out_tile, int64_t batch,
                                    const dnnl_memory_desc_t *wmd, dnnl_primitive_desc_t *pd_out) {
   geometry gm;
-  geometry_of(c, n, batch, &gm);
+  geometry_of(c, n, out_tile, batch, &gm);
   *pd_out = NULL;
   /* every block, the last one too, has gm.block rows: the last block's rows
    * past its tiles are left over from the block before and never read back */
   const int64_t t = gm.block;
-  dnnl_dims_t sd = {ZN_WINOGRAD_F23_POSITIONS, t, gm.ic}, wd = {ZN_WINOGRAD_F23_POSITIONS, gm.ic, gm.oc},
-              dd = {ZN_WINOGRAD_F23_POSITIONS, t, gm.oc};
+  dnnl_dims_t sd = {gm.positions, t, gm.ic}, wd = {gm.positions, gm.ic, gm.oc}, dd = {gm.positions, t, gm.oc};
   dnnl_memory_desc_t src, wany, dst;
   dnnl_memory_desc_init_by_tag(&src, 3, sd, dnnl_f32, dnnl_abc);
   dnnl_memory_desc_init_by_tag(&wany, 3, wd, dnnl_f32, dnnl_format_tag_any);
@@ -121,15 +124,16 @@ zn_status zn_onednn_wino_matmul_pd(const odn_compiled *c, const zn_node *n, int6
   return ZN_OK;
 }
 
-zn_status zn_onednn_wino_pack(const odn_compiled *c, const zn_node *n, const dnnl_memory_desc_t *md, void *dst) {
+zn_status zn_onednn_wino_pack(const odn_compiled *c, const zn_node *n, int out_tile, const dnnl_memory_desc_t *md,
+                              void *dst) {
   geometry gm;
-  geometry_of(c, n, 1, &gm);
-  size_t floats = (size_t)ZN_WINOGRAD_F23_POSITIONS * (size_t)gm.ic * (size_t)gm.oc;
+  geometry_of(c, n, out_tile, 1, &gm);
+  size_t floats = (size_t)gm.positions * (size_t)gm.ic * (size_t)gm.oc;
   float *u = zn_alloc_aligned(floats * sizeof *u);
   if (!u) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to pack Winograd weights of conv %s: out of memory", n->name);
-  zn_winograd_weights(c->g->values[zn_node_input(n, 1)].data, gm.oc, gm.ic, 2, u);
-  /* u is [16][oc][ic]: the matmul's [16][ic][oc] weights with strides (oc*ic, 1, ic) */
-  dnnl_dims_t wd = {ZN_WINOGRAD_F23_POSITIONS, gm.ic, gm.oc}, strides = {gm.oc * gm.ic, 1, gm.ic};
+  zn_winograd_weights(c->g->values[zn_node_input(n, 1)].data, gm.oc, gm.ic, gm.out_tile, u);
+  /* u is [P][oc][ic]: the matmul's [P][ic][oc] weights with strides (oc*ic, 1, ic) */
+  dnnl_dims_t wd = {gm.positions, gm.ic, gm.oc}, strides = {gm.oc * gm.ic, 1, gm.ic};
   dnnl_memory_desc_t smd;
   zn_status st = dnnl_memory_desc_init_by_strides(&smd, 3, wd, dnnl_f32, strides) == dnnl_success
                      ? zn_onednn_reorder_now(c->engine, &smd, u, md, dst)
@@ -140,35 +144,34 @@ zn_status zn_onednn_wino_pack(const odn_compiled *c, const zn_node *n, const dnn
 
 size_t zn_onednn_wino_scratch_bytes(const odn_compiled *c, const odn_op *op, int64_t batch) {
   geometry gm;
-  geometry_of(c, &c->g->nodes[op->node], batch, &gm);
-  const size_t t = (size_t)gm.block;
-  return round64(ZN_WINOGRAD_F23_POSITIONS * t * (size_t)gm.ic * sizeof(float)) +
-         round64(ZN_WINOGRAD_F23_POSITIONS * t * (size_t)gm.oc * sizeof(float));
+  geometry_of(c, &c->g->nodes[op->node], op->wino_tile, batch, &gm);
+  const size_t t = (size_t)gm.block, p = (size_t)gm.positions;
+  return round64(p * t * (size_t)gm.ic * sizeof(float)) + round64(p * t * (size_t)gm.oc * sizeof(float));
 }
 
 /* Arguments for node at batch over the given buffers (v then m in scratch). */
-static void args_init(const odn_compiled *c, const zn_node *n, int64_t batch, const float *x, float *y,
+static void args_init(const odn_compiled *c, const zn_node *n, int out_tile, int64_t batch, const float *x, float *y,
                       const float *residual, const float *bias, void *scratch, zn_winograd_args *a) {
   geometry gm;
-  geometry_of(c, n, batch, &gm);
+  geometry_of(c, n, out_tile, batch, &gm);
   const zn_conv_attrs *ca = &n->attrs.conv;
   *a = (zn_winograd_args){
       .x = x, .x_stride = gm.ic, .n = batch, .h = gm.h, .w = gm.w, .ic = gm.ic,
       .pad_top = ca->pad_begin[0], .pad_left = ca->pad_begin[1],
       .y = y, .y_stride = gm.oc, .oh = gm.oh, .ow = gm.ow, .oc = gm.oc,
-      .out_tile = 2, .positions = ZN_WINOGRAD_F23_POSITIONS,
+      .out_tile = gm.out_tile, .positions = gm.positions,
       .tiles_h = gm.tiles_h, .tiles_w = gm.tiles_w, .tiles = gm.tiles, .block = gm.block,
       .bias = bias, .residual = residual, .r_stride = gm.oc};
   a->v = scratch;
   a->m = (float *)((char *)scratch +
-                   round64(ZN_WINOGRAD_F23_POSITIONS * (size_t)a->block * (size_t)gm.ic * sizeof(float)));
+                   round64((size_t)gm.positions * (size_t)a->block * (size_t)gm.ic * sizeof(float)));
   clamp_of(ca->act, &a->lo, &a->hi);
 }
 
 /* One transform over the block's tiles [t0, t0 + bt) (V and M rows strided by
  * a->block), split in contiguous ranges over the team. */
 static void transform(const zn_winograd_args *a, int64_t t0, int64_t bt, int threads, bool output) {
-  const int64_t work = bt * (output ? a->oc : a->ic);
+  const int64_t work = bt * (output ? a->oc : a->ic) * a->positions / ZN_WINOGRAD_F23_POSITIONS;
 #ifdef _OPENMP
   if (threads > 1 && bt > 1 && work >= PARALLEL_MIN_WORK) {
 #pragma omp parallel num_threads(threads)
@@ -212,7 +215,7 @@ zn_status zn_onednn_wino_run_create(const odn_compiled *c, const odn_op *op, int
   const float *x = (const float *)((char *)arena + offset[c->values[op->ins[0]].root]);
   float *y = (float *)((char *)arena + offset[c->values[op->out].root]);
   const float *res = op->residual >= 0 ? (const float *)((char *)arena + offset[c->values[op->residual].root]) : NULL;
-  args_init(c, n, batch, x, y, res, op->bias, scratch, &r->a);
+  args_init(c, n, op->wino_tile, batch, x, y, res, op->bias, scratch, &r->a);
   r->threads = threads > 0 ? threads : 1;
   *out = r;
   return ZN_OK;
@@ -227,18 +230,18 @@ void zn_onednn_wino_run_destroy(odn_wino_run *r) { zn_free(r); }
 
 /* ------------------------------------------------------------ timing */
 
-double zn_onednn_wino_time(const odn_compiled *c, const zn_node *n, int64_t batch) {
+double zn_onednn_wino_time(const odn_compiled *c, const zn_node *n, int out_tile, int64_t batch) {
   geometry gm;
-  geometry_of(c, n, batch, &gm);
+  geometry_of(c, n, out_tile, batch, &gm);
   dnnl_primitive_desc_t pd = NULL;
-  if (zn_onednn_wino_matmul_pd(c, n, batch, NULL, &pd) != ZN_OK) return -1;
+  if (zn_onednn_wino_matmul_pd(c, n, out_tile, batch, NULL, &pd) != ZN_OK) return -1;
   const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
   const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
   const dnnl_memory_desc_t *vmd = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
   const dnnl_memory_desc_t *mmd = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
   const size_t xb = (size_t)(batch * gm.h * gm.w * gm.ic) * sizeof(float);
   const size_t yb = (size_t)(batch * gm.oh * gm.ow * gm.oc) * sizeof(float);
-  odn_op tmp = {.node = (int)(n - c->g->nodes)};
+  odn_op tmp = {.node = (int)(n - c->g->nodes), .wino_tile = gm.out_tile};
   const size_t vmb = zn_onednn_wino_scratch_bytes(c, &tmp, batch);
   const size_t wb = dnnl_memory_desc_get_size(wmd), sb = smd ? dnnl_memory_desc_get_size(smd) : 0;
   const bool residual = n->num_inputs > 3 && zn_node_input(n, 3) != ZN_NO_VALUE;
@@ -256,7 +259,7 @@ double zn_onednn_wino_time(const odn_compiled *c, const zn_node *n, int64_t batc
   if (st == dnnl_success) st = dnnl_primitive_create(&prim, pd);
   if (st == dnnl_success) st = dnnl_stream_create(&stream, c->engine, dnnl_stream_default_flags);
   zn_winograd_args a;
-  args_init(c, n, batch, x, y, res, bias ? bv : NULL, vm, &a);
+  args_init(c, n, out_tile, batch, x, y, res, bias ? bv : NULL, vm, &a);
   const struct { int arg; const dnnl_memory_desc_t *md; void *ptr; } bind[4] = {
       {DNNL_ARG_SRC, vmd, a.v}, {DNNL_ARG_WEIGHTS, wmd, w}, {DNNL_ARG_DST, mmd, a.m}, {DNNL_ARG_SCRATCHPAD, smd, s}};
   for (int k = 0; k < 4 && st == dnnl_success; k++) {

@@ -462,7 +462,7 @@ static zn_graph *own_wino_graph(int64_t cin, int64_t cm, int64_t s, int64_t pad,
 }
 
 /* Own NHWC Winograd (winograd.c) forced on every eligible conv against the
- * oracle: odd and even sizes (7, 8, 35, 147), pads 0 and 1, channels not
+ * oracle, F(2x2,3x3) and F(4x4,3x3): odd and even sizes (7, 8, 35, 147), pads 0 and 1, channels not
  * multiples of 16 (3, 20, 33, 40), bias, ReLU and Clip, the residual add
  * fused in place and read from another buffer, batch 1 and 3, 1 and 2
  * threads (switching to the 1-thread set mid-run), stated tolerance 1e-4;
@@ -474,7 +474,7 @@ static zn_graph *own_wino_graph(int64_t cin, int64_t cm, int64_t s, int64_t pad,
 /* Compiled with t, g's own Winograd convs' V+M scratch at batch 3: at most all
  * tiles' V+M, and within the block budget when below it (blocked). Returns
  * how many convs were blocked. */
-static int own_wino_blocked(const zn_graph *g, const odn_tuning *t) {
+static int own_wino_blocked(const zn_graph *g, const odn_tuning *t, int out_tile) {
   void *compiled = NULL;
   CHECK_OK(zn_onednn_compile_tuned(g, NULL, t, &compiled));
   if (!compiled) return 0;
@@ -483,10 +483,12 @@ static int own_wino_blocked(const zn_graph *g, const odn_tuning *t) {
   for (int i = 0; i < c->num_ops; i++) {
     const odn_op *op = &c->ops[i];
     if (op->kind != ODN_CONV || !op->own_wino) continue;
+    CHECK_EQ_INT(op->wino_tile, out_tile);
     const zn_node *n = &g->nodes[op->node];
     const zn_value *x = &g->values[zn_node_input(n, 0)], *y = &g->values[n->outputs[0]];
-    const size_t per_tile = ZN_WINOGRAD_F23_POSITIONS * sizeof(float) * (size_t)(x->dims[1] + y->dims[1]);
-    const size_t all = 3 * (size_t)((y->dims[2] + 1) / 2 * ((y->dims[3] + 1) / 2)) * per_tile;
+    const int64_t ot = out_tile, positions = (ot + 2) * (ot + 2);
+    const size_t per_tile = (size_t)positions * sizeof(float) * (size_t)(x->dims[1] + y->dims[1]);
+    const size_t all = 3 * (size_t)((y->dims[2] + ot - 1) / ot * ((y->dims[3] + ot - 1) / ot)) * per_tile;
     const size_t bytes = zn_onednn_wino_scratch_bytes(c, op, 3);
     CHECK(bytes <= all);
     if (bytes < all) {
@@ -505,20 +507,24 @@ static void test_own_winograd(void) {
       {3, 20, 7, 0, false, false}, {16, 33, 7, 1, true, true},   {24, 40, 35, 0, false, true},
       {8, 16, 35, 1, true, false}, {3, 8, 147, 0, false, false}, {3, 8, 147, 1, false, true},
       {32, 32, 8, 1, false, false}};
-  odn_tuning force = {ODN_BF16_DEFAULT_F32, 0, 2, BLOCK_KB * 1024}, one_block = {ODN_BF16_DEFAULT_F32, 0, 2, 0};
   odn_tuning timed = {ODN_BF16_DEFAULT_F32, 1, 1, BLOCK_KB * 1024}, off = {ODN_BF16_DEFAULT_F32, 1, 0, 0};
-  const char *forced = "own winograd F(2x2,3x3) (NHWC, no reorders: C transforms + one batched matmul, forced): ";
   char text[4096];
   int blocked = 0;
-  for (size_t k = 0; k < ZN_ARRAY_SIZE(cases); k++) {
-    zn_act act = cases[k].clip ? bt_act(ZN_ACT_CLIP, 0.f, 6.f) : bt_act(ZN_ACT_RELU, 0, 0);
-    zn_graph *g = own_wino_graph(cases[k].cin, cases[k].cm, cases[k].s, cases[k].pad, act, cases[k].keep_a);
+  for (size_t k = 0; k < ZN_ARRAY_SIZE(cases) * 2; k++) {
+    const int out_tile = k < ZN_ARRAY_SIZE(cases) ? 2 : 4, mode = out_tile == 2 ? 2 : 3;
+    odn_tuning force = {ODN_BF16_DEFAULT_F32, 0, mode, BLOCK_KB * 1024}, one_block = {ODN_BF16_DEFAULT_F32, 0, mode, 0};
+    const char *forced = out_tile == 2 ? "matmul, forced F(2x2,3x3)): F(2x2,3x3) "
+                                       : "matmul, forced F(4x4,3x3)): F(2x2,3x3) 0 convs, F(4x4,3x3) ";
+    const size_t ck = k % ZN_ARRAY_SIZE(cases);
+    zn_act act = cases[ck].clip ? bt_act(ZN_ACT_CLIP, 0.f, 6.f) : bt_act(ZN_ACT_RELU, 0, 0);
+    zn_graph *g = own_wino_graph(cases[ck].cin, cases[ck].cm, cases[ck].s, cases[ck].pad, act, cases[ck].keep_a);
     CHECK_OK(zn_graph_infer_shapes(g));
     for (int64_t b = 1; b <= 3; b += 2)
       for (int t = 1; t <= 2; t++) {
-        if (cases[k].s == 147 && b == 3 && t == 1) continue;  /* the oracle is slow there; batch 3 runs on 2 threads */
+        if (cases[ck].s == 147 && b == 3 && t == 1) continue;  /* the oracle is slow there; batch 3 runs on 2 threads */
         double e = tuned_err(g, ZN_PRECISION_FP32, &force, b, t, t == 2 ? 1 : -1, t == 2 ? 3 : -1, text, sizeof text);
-        fprintf(stderr, "own winograd case %zu batch %lld threads %d: max relative error %.3g\n", k, (long long)b, t, e);
+        fprintf(stderr, "own winograd F(%d,3) case %zu batch %lld threads %d: max relative error %.3g\n", out_tile, ck,
+                (long long)b, t, e);
         CHECK(e <= 1e-4);
         const char *at = strstr(text, forced);
         int nw = 0;
@@ -527,19 +533,23 @@ static void test_own_winograd(void) {
       }
     CHECK(tuned_err(g, ZN_PRECISION_FP32, &one_block, 1, 1, -1, -1, text, sizeof text) <= 1e-4);
     CHECK(strstr(text, "one block") != NULL);
-    blocked += own_wino_blocked(g, &force);
+    blocked += own_wino_blocked(g, &force, out_tile);
     CHECK(tuned_err(g, ZN_PRECISION_FP32, &timed, 2, 2, -1, -1, text, sizeof text) <= 1e-4);
     CHECK(strstr(text, "matmul, chosen per conv by timing at compile): ") != NULL);
     CHECK(tuned_err(g, ZN_PRECISION_FP32, &off, 1, 1, -1, -1, text, sizeof text) <= 1e-4);
-    CHECK(strstr(text, "matmul, off): 0 convs") != NULL);
+    CHECK(strstr(text, "matmul, off): F(2x2,3x3) 0 convs, F(4x4,3x3) 0 convs") != NULL);
     zn_graph_destroy(g);
   }
-  CHECK(blocked >= 4);  /* both convs of the 8->16 35x35 case and of both 147x147 ones */
+  CHECK(blocked >= 8);  /* both convs of the 8->16 35x35 case and of both 147x147 ones, both tiles */
   zn_graph *g = own_wino_graph(16, 33, 7, 1, bt_act(ZN_ACT_RELU, 0, 0), false);
   CHECK_OK(zn_graph_infer_shapes(g));
   setenv("ZN_ONEDNN_OWN_WINOGRAD", "force", 1);
   describe_of(g, ZN_PRECISION_FP32, text, sizeof text);
-  CHECK(strstr(text, "matmul, forced): 2 convs") != NULL);
+  CHECK(strstr(text, "matmul, forced F(2x2,3x3)): F(2x2,3x3) 2 convs, F(4x4,3x3) 0 convs") != NULL);
+  setenv("ZN_ONEDNN_OWN_WINOGRAD", "force4", 1);
+  describe_of(g, ZN_PRECISION_FP32, text, sizeof text);
+  CHECK(strstr(text, "matmul, forced F(4x4,3x3)): F(2x2,3x3) 0 convs, F(4x4,3x3) 2 convs") != NULL);
+  setenv("ZN_ONEDNN_OWN_WINOGRAD", "force", 1);
   setenv("ZN_ONEDNN_OWN_WINOGRAD_BLOCK_KB", "48", 1);
   describe_of(g, ZN_PRECISION_FP32, text, sizeof text);
   CHECK(strstr(text, "tile blocks of <= 48 KiB V+M") != NULL);
@@ -549,7 +559,7 @@ static void test_own_winograd(void) {
   unsetenv("ZN_ONEDNN_OWN_WINOGRAD_BLOCK_KB");
   setenv("ZN_ONEDNN_OWN_WINOGRAD", "0", 1);
   describe_of(g, ZN_PRECISION_FP32, text, sizeof text);
-  CHECK(strstr(text, "matmul, off): 0 convs") != NULL);
+  CHECK(strstr(text, "matmul, off): F(2x2,3x3) 0 convs, F(4x4,3x3) 0 convs") != NULL);
   unsetenv("ZN_ONEDNN_OWN_WINOGRAD");
   zn_graph_destroy(g);
 }

@@ -3,7 +3,8 @@
  * graph optimised (BN folded, residual/activations fused): max relative error
  * of the logits <= 1e-4 and the same top-1 for every image; then the models
  * with 3x3 stride-1 convs again with the own NHWC Winograd forced on every
- * eligible conv (ZN_ONEDNN_OWN_WINOGRAD=force). */
+ * eligible conv (ZN_ONEDNN_OWN_WINOGRAD=force: F(2x2,3x3)), and some with
+ * F(4x4,3x3) forced (force4). */
 #include "backend_test.h"
 
 #include "backend/ref/ref.h"
@@ -54,6 +55,10 @@ int zn_test_main(void) {
   setenv("ZN_ONEDNN_OWN_WINOGRAD", "force", 1);
   fprintf(stderr, "ZN_ONEDNN_OWN_WINOGRAD=force:\n");
   for (size_t i = 0; i < ZN_ARRAY_SIZE(wino_models); i++) zoo_case(wino_models[i], i % 2 == 0 ? 2 : 1);
+  static const char *wino4_models[] = {"inception_v3", "resnet18", "resnet50", "vgg16"};
+  setenv("ZN_ONEDNN_OWN_WINOGRAD", "force4", 1);
+  fprintf(stderr, "ZN_ONEDNN_OWN_WINOGRAD=force4:\n");
+  for (size_t i = 0; i < ZN_ARRAY_SIZE(wino4_models); i++) zoo_case(wino4_models[i], i % 2 == 0 ? 2 : 1);
   unsetenv("ZN_ONEDNN_OWN_WINOGRAD");
   return 0;
 }
