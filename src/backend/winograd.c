@@ -151,6 +151,60 @@ INLINE void store_block(const float y[CB], const float *r, float lo, float hi, f
   else memcpy(dst, o, cb * sizeof(float));
 }
 
+/* ---- run: the steps both tile sizes share (inlined with constant sizes) ---- */
+
+/* The n x n input pixels of tile (img, ty, tx) at output stride ot, NULL in the padding. */
+INLINE void tile_pixels(const zn_winograd_args *a, int64_t img, int64_t ty, int64_t tx, int n, int ot,
+                        const float **px) {
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++) {
+      const int64_t r = ot * ty - a->pad_top + i, c = ot * tx - a->pad_left + j;
+      px[n * i + j] = r >= 0 && r < a->h && c >= 0 && c < a->w ? a->x + ((img * a->h + r) * a->w + c) * a->x_stride
+                                                                 : NULL;
+    }
+}
+
+/* d[k] = channels [c0, c0 + cb) of px[k], zero past cb and in the padding. */
+INLINE void load_pixels(const float **px, int count, int64_t c0, size_t cb, float (*d)[CB]) {
+  for (int k = 0; k < count; k++) {
+    if (px[k] && cb == CB) {
+      memcpy(d[k], px[k] + c0, sizeof d[k]);
+    } else {
+      memset(d[k], 0, sizeof d[k]);
+      if (px[k]) memcpy(d[k], px[k] + c0, cb * sizeof(float));
+    }
+  }
+}
+
+/* Position k of tile b in a [positions][bt][ch] scratch (v or m), channel c0. */
+INLINE float *scratch_at(float *base, int k, int64_t bt, int64_t b, int64_t ch, int64_t c0) {
+  return base + (k * bt + b) * ch + c0;
+}
+
+/* m[k] = channels [c0, c0 + cb) of tile b's position k, zero past cb. */
+INLINE void load_positions(const zn_winograd_args *a, int count, int64_t bt, int64_t b, int64_t c0, size_t cb,
+                           float (*m)[CB]) {
+  for (int k = 0; k < count; k++) {
+    const float *src = scratch_at(a->m, k, bt, b, a->oc, c0);
+    if (cb == CB) memcpy(m[k], src, sizeof m[k]);
+    else memset(m[k], 0, sizeof m[k]), memcpy(m[k], src, cb * sizeof(float));
+  }
+}
+
+/* The ot x ot outputs y of tile (img, ty, tx), clipped to the output, with
+ * the residual and the clamp. */
+INLINE void store_outputs(const zn_winograd_args *a, int64_t img, int64_t ty, int64_t tx, int ot, float (*y)[CB],
+                          int64_t c0, size_t cb) {
+  for (int i = 0; i < ot; i++)
+    for (int j = 0; j < ot; j++) {
+      const int64_t oy = ot * ty + i, ox = ot * tx + j;
+      if (oy >= a->oh || ox >= a->ow) continue;
+      const int64_t pix = (img * a->oh + oy) * a->ow + ox;
+      store_block(y[ot * i + j], a->residual ? a->residual + pix * a->r_stride + c0 : NULL, a->lo, a->hi,
+                  a->y + pix * a->y_stride + c0, cb);
+    }
+}
+
 /* ---- run: F(2x2,3x3) transforms, 4x4 input tiles, 16 positions ---- */
 
 /* B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]; v = B^T d B on CB channels. */
@@ -182,27 +236,15 @@ static void input_f23(const zn_winograd_args *a, int64_t t0, int64_t bt, int64_t
   for (int64_t b = b0; b < b1; b++) {
     int64_t n, ty, tx;
     tile_coords(a, t0 + b, &n, &ty, &tx);
-    const float *px[16]; /* the tile's 4x4 input pixels, NULL in the padding */
-    for (int i = 0; i < 4; i++)
-      for (int j = 0; j < 4; j++) {
-        const int64_t r = 2 * ty - a->pad_top + i, c = 2 * tx - a->pad_left + j;
-        px[4 * i + j] = r >= 0 && r < a->h && c >= 0 && c < a->w ? a->x + ((n * a->h + r) * a->w + c) * a->x_stride
-                                                                   : NULL;
-      }
+    const float *px[16];
+    tile_pixels(a, n, ty, tx, 4, 2, px);
     for (int64_t c0 = 0; c0 < a->ic; c0 += CB) {
       const size_t cb = (size_t)ZN_MIN(CB, a->ic - c0);
       float d[16][CB], v[16][CB];
-      for (int k = 0; k < 16; k++) {
-        if (px[k] && cb == CB) {
-          memcpy(d[k], px[k] + c0, sizeof d[k]);
-        } else {
-          memset(d[k], 0, sizeof d[k]);
-          if (px[k]) memcpy(d[k], px[k] + c0, cb * sizeof(float));
-        }
-      }
+      load_pixels(px, 16, c0, cb, d);
       input_block_f23(d, v);
       for (int k = 0; k < 16; k++) {
-        float *dst = a->v + (k * bt + b) * a->ic + c0;
+        float *dst = scratch_at(a->v, k, bt, b, a->ic, c0);
         if (cb == CB) memcpy(dst, v[k], sizeof v[k]);
         else memcpy(dst, v[k], cb * sizeof(float));
       }
@@ -238,21 +280,10 @@ static void output_f23(const zn_winograd_args *a, int64_t t0, int64_t bt, int64_
     for (int64_t c0 = 0; c0 < a->oc; c0 += CB) {
       const size_t cb = (size_t)ZN_MIN(CB, a->oc - c0);
       float m[16][CB], bias[CB] = {0}, y[4][CB];
-      for (int k = 0; k < 16; k++) {
-        const float *src = a->m + (k * bt + b) * a->oc + c0;
-        if (cb == CB) memcpy(m[k], src, sizeof m[k]);
-        else memset(m[k], 0, sizeof m[k]), memcpy(m[k], src, cb * sizeof(float));
-      }
+      load_positions(a, 16, bt, b, c0, cb, m);
       if (a->bias) memcpy(bias, a->bias + c0, cb * sizeof(float));
       output_block_f23(m, bias, y);
-      for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 2; j++) {
-          const int64_t oy = 2 * ty + i, ox = 2 * tx + j;
-          if (oy >= a->oh || ox >= a->ow) continue;
-          const int64_t pix = (n * a->oh + oy) * a->ow + ox;
-          store_block(y[2 * i + j], a->residual ? a->residual + pix * a->r_stride + c0 : NULL, a->lo, a->hi,
-                      a->y + pix * a->y_stride + c0, cb);
-        }
+      store_outputs(a, n, ty, tx, 2, y, c0, cb);
     }
   }
 }
@@ -296,27 +327,15 @@ static void input_f43(const zn_winograd_args *a, int64_t t0, int64_t bt, int64_t
   for (int64_t b = b0; b < b1; b++) {
     int64_t n, ty, tx;
     tile_coords(a, t0 + b, &n, &ty, &tx);
-    const float *px[P]; /* the tile's 6x6 input pixels, NULL in the padding */
-    for (int i = 0; i < 6; i++)
-      for (int j = 0; j < 6; j++) {
-        const int64_t r = 4 * ty - a->pad_top + i, c = 4 * tx - a->pad_left + j;
-        px[6 * i + j] = r >= 0 && r < a->h && c >= 0 && c < a->w ? a->x + ((n * a->h + r) * a->w + c) * a->x_stride
-                                                                   : NULL;
-      }
+    const float *px[P];
+    tile_pixels(a, n, ty, tx, 6, 4, px);
     for (int64_t c0 = 0; c0 < a->ic; c0 += CB) {
       const size_t cb = (size_t)ZN_MIN(CB, a->ic - c0);
       float d[P][CB], t[P][CB];
-      for (int k = 0; k < P; k++) {
-        if (px[k] && cb == CB) {
-          memcpy(d[k], px[k] + c0, sizeof d[k]);
-        } else {
-          memset(d[k], 0, sizeof d[k]);
-          if (px[k]) memcpy(d[k], px[k] + c0, cb * sizeof(float));
-        }
-      }
+      load_pixels(px, P, c0, cb, d);
       input_block_f43(d, t);
       for (int k = 0; k < P; k++) {
-        float *dst = a->v + (k * bt + b) * a->ic + c0;
+        float *dst = scratch_at(a->v, k, bt, b, a->ic, c0);
         if (cb == CB) memcpy(dst, t[k], sizeof t[k]);
         else memcpy(dst, t[k], cb * sizeof(float));
       }
@@ -361,21 +380,10 @@ static void output_f43(const zn_winograd_args *a, int64_t t0, int64_t bt, int64_
     for (int64_t c0 = 0; c0 < a->oc; c0 += CB) {
       const size_t cb = (size_t)ZN_MIN(CB, a->oc - c0);
       float m[P][CB], y[16][CB], bias[CB] = {0};
-      for (int k = 0; k < P; k++) {
-        const float *src = a->m + (k * bt + b) * a->oc + c0;
-        if (cb == CB) memcpy(m[k], src, sizeof m[k]);
-        else memset(m[k], 0, sizeof m[k]), memcpy(m[k], src, cb * sizeof(float));
-      }
+      load_positions(a, P, bt, b, c0, cb, m);
       if (a->bias) memcpy(bias, a->bias + c0, cb * sizeof(float));
       output_block_f43(m, bias, y);
-      for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) {
-          const int64_t oy = 4 * ty + i, ox = 4 * tx + j;
-          if (oy >= a->oh || ox >= a->ow) continue;
-          const int64_t pix = (n * a->oh + oy) * a->ow + ox;
-          store_block(y[4 * i + j], a->residual ? a->residual + pix * a->r_stride + c0 : NULL, a->lo, a->hi,
-                      a->y + pix * a->y_stride + c0, cb);
-        }
+      store_outputs(a, n, ty, tx, 4, y, c0, cb);
     }
   }
 }
