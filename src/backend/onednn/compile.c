@@ -16,6 +16,7 @@
 #endif
 
 #include "core/alloc.h"
+#include "core/env.h"
 #include "core/log.h"
 #include "core/status.h"
 #include "core/time.h"
@@ -1398,13 +1399,8 @@ odn_tuning zn_onednn_tuning_from_env(void) {
     if (strcmp(e, "force") && strcmp(e, "force4") && strcmp(e, "0") && strcmp(e, "off") && strcmp(e, "1"))
       zn_log_warn("onednn: ignoring ZN_ONEDNN_OWN_WINOGRAD='%s' (want 0, 1, force or force4)", e);
   }
-  e = getenv("ZN_ONEDNN_OWN_WINOGRAD_BLOCK_KB");
-  if (e && *e) {
-    char *end = NULL;
-    long kb = strtol(e, &end, 10);
-    if (end && *end == '\0' && kb >= 0 && kb <= 1L << 30) t.own_winograd_block_bytes = (size_t)kb * 1024;
-    else zn_log_warn("onednn: ignoring ZN_ONEDNN_OWN_WINOGRAD_BLOCK_KB='%s' (want KiB, 0 = one block)", e);
-  }
+  t.own_winograd_block_bytes =
+      zn_env_kib("ZN_ONEDNN_OWN_WINOGRAD_BLOCK_KB", t.own_winograd_block_bytes, "one block");
   return t;
 }
 

@@ -10,6 +10,7 @@
 
 #include "backend/xnnpack/xnnpack_internal.h"
 #include "core/alloc.h"
+#include "core/env.h"
 #include "core/log.h"
 #include "core/status.h"
 
@@ -487,16 +488,9 @@ static zn_status xp_compile(const zn_graph *g, const zn_backend_compile_options 
     return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to compile graph for xnnpack: out of memory");
   }
   c->g = g;
-  c->slice_bytes = ZN_XNNPACK_SLICE_BYTES_DEFAULT;
-  const char *e = getenv("ZN_XNNPACK_SLICE_KB");
-  if (e && *e) {
-    char *end = NULL;
-    const long kb = strtol(e, &end, 10);
-    if (end && *end == '\0' && kb >= 0 && kb <= 1L << 30) c->slice_bytes = (size_t)kb * 1024;
-    else zn_log_warn("xnnpack: ignoring ZN_XNNPACK_SLICE_KB='%s' (want KiB, 0 = off)", e);
-  }
+  c->slice_bytes = zn_env_kib("ZN_XNNPACK_SLICE_KB", ZN_XNNPACK_SLICE_BYTES_DEFAULT, "off");
   c->winograd = XP_WINOGRAD_AUTO;
-  e = getenv("ZN_XNNPACK_WINOGRAD");
+  const char *e = getenv("ZN_XNNPACK_WINOGRAD");
   if (e && *e) {
     if (!strcmp(e, "0")) c->winograd = XP_WINOGRAD_OFF;
     else if (!strcmp(e, "all")) c->winograd = XP_WINOGRAD_ALL;
@@ -505,26 +499,10 @@ static zn_status xp_compile(const zn_graph *g, const zn_backend_compile_options 
     else if (strcmp(e, "1"))
       zn_log_warn("xnnpack: ignoring ZN_XNNPACK_WINOGRAD='%s' (want 0, 1, f2, all or all4)", e);
   }
-  c->winograd_block_bytes = ZN_XNNPACK_WINOGRAD_BLOCK_BYTES_DEFAULT;
-  e = getenv("ZN_XNNPACK_WINOGRAD_BLOCK_KB");
-  if (e && *e) {
-    char *end = NULL;
-    const long kb = strtol(e, &end, 10);
-    if (end && *end == '\0' && kb >= 0 && kb <= 1L << 30) c->winograd_block_bytes = (size_t)kb * 1024;
-    else zn_log_warn("xnnpack: ignoring ZN_XNNPACK_WINOGRAD_BLOCK_KB='%s' (want KiB, 0 = one block)", e);
-  }
-  c->im2col = true;
-  e = getenv("ZN_XNNPACK_IM2COL");
-  if (e && *e) {
-    if (!strcmp(e, "0")) c->im2col = false;
-    else if (strcmp(e, "1")) zn_log_warn("xnnpack: ignoring ZN_XNNPACK_IM2COL='%s' (want 0 or 1)", e);
-  }
-  c->op_tasks = true;
-  e = getenv("ZN_XNNPACK_OP_TASKS");
-  if (e && *e) {
-    if (!strcmp(e, "0")) c->op_tasks = false;
-    else if (strcmp(e, "1")) zn_log_warn("xnnpack: ignoring ZN_XNNPACK_OP_TASKS='%s' (want 0 or 1)", e);
-  }
+  c->winograd_block_bytes =
+      zn_env_kib("ZN_XNNPACK_WINOGRAD_BLOCK_KB", ZN_XNNPACK_WINOGRAD_BLOCK_BYTES_DEFAULT, "one block");
+  c->im2col = zn_env_bool("ZN_XNNPACK_IM2COL", true);
+  c->op_tasks = zn_env_bool("ZN_XNNPACK_OP_TASKS", true);
   zn_status st = build(g, c);
   if (st != ZN_OK) {
     xp_compiled_destroy(c);
