@@ -1024,7 +1024,7 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
     }
     case ODN_CONV: {
       if (op->own_wino)
-        return zn_onednn_wino_matmul_pd(c, n, op->wino_tile, batch, op->wdata ? &op->wmd : NULL, pd_out);
+        return zn_onednn_wino_matmul_pd(c, n, op->wino_tile, batch, 1, op->wdata ? &op->wmd : NULL, pd_out);
       const zn_conv_attrs *a = &n->attrs.conv;
       dnnl_dims_t wd, strides, dil, pl, pr;
       int wr = weight_dims(c, op, wd);
@@ -1372,7 +1372,7 @@ done:
 }
 
 odn_tuning zn_onednn_tuning_from_env(void) {
-  odn_tuning t = {ODN_BF16_DEFAULT_F32, 1, 1, ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT};
+  odn_tuning t = {ODN_BF16_DEFAULT_F32, 1, 1, ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT, 1};
   const char *e = getenv("ZN_ONEDNN_BF16_F32");
   if (e && *e) {
     static const struct { const char *name; unsigned flag; } names[] = {
@@ -1401,6 +1401,11 @@ odn_tuning zn_onednn_tuning_from_env(void) {
   }
   t.own_winograd_block_bytes =
       zn_env_kib("ZN_ONEDNN_OWN_WINOGRAD_BLOCK_KB", t.own_winograd_block_bytes, "one block");
+  e = getenv("ZN_ONEDNN_OWN_WINOGRAD_SPLIT");
+  if (e && *e) {
+    if (strcmp(e, "force") == 0) t.own_winograd_split = 2;
+    else t.own_winograd_split = zn_env_bool("ZN_ONEDNN_OWN_WINOGRAD_SPLIT", true) ? 1 : 0;
+  }
   return t;
 }
 

@@ -24,6 +24,7 @@ typedef struct step {
   dnnl_exec_arg_t *args;
   odn_concat_run *own;         /* ODN_CONCAT_OWN: the own kernel instead of prim */
   odn_wino_run *wino;          /* own Winograd conv: transforms around prim (its matmul) */
+  int parts;                   /* own Winograd in per-thread parts: args holds parts x nargs */
 } step;
 
 /* The primitives of every step made for one OpenMP thread count. Both sets
@@ -60,6 +61,7 @@ typedef struct odn_instance {
   const odn_compiled *c;
   int num_threads;
   dnnl_stream_t stream;
+  dnnl_stream_t *streams;      /* [num_threads]: [0] is stream; one per per-thread Winograd part */
   int64_t batch;               /* 0 until reshaped */
   void *arena;
   size_t arena_bytes;
@@ -158,10 +160,47 @@ static zn_status weights_arg(odn_instance *in, step *s, const_dnnl_primitive_des
   return add_arg(in, s, DNNL_ARG_WEIGHTS, want, data, NULL);
 }
 
-/* The own Winograd conv's V and M scratch (before oneDNN's scratchpad in the step's region); 0 for other steps. */
-static size_t wino_scratch_bytes(const odn_instance *in, int i) {
+/* Per-thread parts of step i on set ps (1: not an own Winograd conv, or blocks shared by the team). */
+static int step_parts(const odn_instance *in, const pset *ps, int i) {
   const odn_op *op = &in->c->ops[i];
-  return op->kind == ODN_CONV && op->own_wino ? zn_onednn_wino_scratch_bytes(in->c, op, in->batch) : 0;
+  return op->kind == ODN_CONV && op->own_wino ? zn_onednn_wino_parts(in->c, op, in->batch, ps->threads) : 1;
+}
+
+/* The own Winograd conv's V and M scratch of one part (before oneDNN's scratchpad in the part's region); 0 for other
+ * steps. */
+static size_t wino_scratch_bytes(const odn_instance *in, int i, int parts) {
+  const odn_op *op = &in->c->ops[i];
+  return op->kind == ODN_CONV && op->own_wino ? zn_onednn_wino_scratch_bytes(in->c, op, in->batch, parts) : 0;
+}
+
+static size_t round64(size_t bytes) { return (bytes + 63) / 64 * 64; }
+
+/* Bytes of one part's region: V, M, then oneDNN's scratchpad (pad bytes). */
+static size_t part_bytes(const odn_instance *in, int i, int parts, size_t pad) {
+  return round64(wino_scratch_bytes(in, i, parts) + pad);
+}
+
+/* An own Winograd conv: per part, the matmul V x U -> M over the part's region of the step's scratch. */
+static zn_status build_wino_step(odn_instance *in, pset *ps, int i, const_dnnl_primitive_desc_t pd,
+                                 const size_t *offset, size_t scratch_offset, size_t scratch_bytes) {
+  step *s = &ps->steps[i];
+  const size_t wb = wino_scratch_bytes(in, i, s->parts), stride = part_bytes(in, i, s->parts, scratch_bytes);
+  const size_t mb = round64(dnnl_memory_desc_get_size(arg_md(pd, DNNL_ARG_DST)));  /* M starts 64-aligned after V */
+  void *v = (char *)in->arena + scratch_offset;
+  ZN_TRY(zn_onednn_wino_run_create(in->c, &in->c->ops[i], in->batch, in->arena, offset, v, ps->threads, s->parts,
+                                   stride, &s->wino));
+  for (int p = 0; p < s->parts; p++) {
+    char *base = (char *)v + (size_t)p * stride;
+    ZN_TRY(add_arg(in, s, DNNL_ARG_SRC, arg_md(pd, DNNL_ARG_SRC), base, NULL));
+    ZN_TRY(weights_arg(in, s, pd, i));
+    ZN_TRY(add_arg(in, s, DNNL_ARG_DST, arg_md(pd, DNNL_ARG_DST), base + wb - mb, NULL));
+    if (scratch_bytes) {
+      const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+      ZN_TRY(add_arg(in, s, DNNL_ARG_SCRATCHPAD, md, base + wb, NULL));
+    }
+  }
+  s->nargs /= s->parts;  /* per part */
+  return ZN_OK;
 }
 
 static zn_status build_step(odn_instance *in, pset *ps, int i, const_dnnl_primitive_desc_t pd, const size_t *offset,
@@ -170,7 +209,8 @@ static zn_status build_step(odn_instance *in, pset *ps, int i, const_dnnl_primit
   const odn_op *op = &c->ops[i];
   const zn_graph *g = c->g;
   step *s = &ps->steps[i];
-  s->args = zn_calloc((size_t)op->num_ins + 8, sizeof *s->args);
+  s->parts = step_parts(in, ps, i);
+  s->args = zn_calloc(((size_t)op->num_ins + 8) * (size_t)s->parts, sizeof *s->args);
   if (!s->args) return oom();
   if (op->kind == ODN_CONCAT_OWN) return zn_onednn_concat_run_create(c, op, in->batch, in->arena, offset, ps->threads, &s->own);
   ODN_TRY_DNNL(dnnl_primitive_create(&s->prim, pd), "create a oneDNN primitive");
@@ -188,17 +228,7 @@ static zn_status build_step(odn_instance *in, pset *ps, int i, const_dnnl_primit
       ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_TO, offset, op->out));
       break;
     case ODN_CONV: case ODN_IP:
-      if (op->kind == ODN_CONV && op->own_wino) {  /* the matmul V x U -> M over the step's scratch */
-        void *v = (char *)in->arena + scratch_offset;
-        ZN_TRY(zn_onednn_wino_run_create(c, op, in->batch, in->arena, offset, v, ps->threads, &s->wino));
-        size_t wb = wino_scratch_bytes(in, i);
-        ZN_TRY(add_arg(in, s, DNNL_ARG_SRC, arg_md(pd, DNNL_ARG_SRC), v, NULL));
-        ZN_TRY(weights_arg(in, s, pd, i));
-        ZN_TRY(add_arg(in, s, DNNL_ARG_DST, arg_md(pd, DNNL_ARG_DST),
-                       (char *)v + wb - dnnl_memory_desc_get_size(arg_md(pd, DNNL_ARG_DST)), NULL));
-        scratch_offset += wb;
-        break;
-      }
+      if (op->kind == ODN_CONV && op->own_wino) return build_wino_step(in, ps, i, pd, offset, scratch_offset, scratch_bytes);
       ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_SRC, offset, op->ins[0]));
       ZN_TRY(weights_arg(in, s, pd, i));
       if (op->bias) ZN_TRY(add_arg(in, s, DNNL_ARG_BIAS, arg_md(pd, DNNL_ARG_BIAS), op->bias, NULL));
@@ -253,7 +283,19 @@ static zn_status set_pds(odn_instance *in, const pset *ps, int64_t batch, dnnl_p
   int saved;
   zn_status st = ZN_OK;
   zn_onednn_threads_push(ps->threads, &saved);
-  for (int i = 0; i < in->c->num_ops && st == ZN_OK; i++) st = zn_onednn_op_pd(in->c, &in->c->ops[i], batch, &pds[i]);
+  for (int i = 0; i < in->c->num_ops && st == ZN_OK; i++) {
+    const odn_op *op = &in->c->ops[i];
+    int parts = step_parts(in, ps, i);
+    if (parts > 1) {  /* each part runs the matmul on its own thread */
+      int saved_one;
+      zn_onednn_threads_push(1, &saved_one);
+      st = zn_onednn_wino_matmul_pd(in->c, &in->c->g->nodes[op->node], op->wino_tile, batch, parts,
+                                    op->wdata ? &op->wmd : NULL, &pds[i]);
+      zn_onednn_threads_pop(saved_one);
+    } else {
+      st = zn_onednn_op_pd(in->c, op, batch, &pds[i]);
+    }
+  }
   zn_onednn_threads_pop(saved);
   return st;
 }
@@ -299,15 +341,15 @@ static zn_status build_plan(odn_instance *in, int64_t batch) {
     req[v].last = last[v];
     req[v].size_bytes = dnnl_memory_desc_get_size(&md);
   }
-  /* one scratchpad per step, sized for the larger of the two sets (after an
-   * own Winograd conv's V and M) */
+  /* one scratchpad per step, sized for the larger of the two sets (an own
+   * Winograd conv's: V, M and oneDNN's scratchpad for each part) */
   for (int i = 0; i < no; i++) {
     req[nv + i].first = req[nv + i].last = i;
     for (int k = 0; k < ns; k++) {
-      size_t b = scratch_bytes_of(pds[(size_t)k * no + i]);
+      const int parts = step_parts(in, &in->sets[k], i);
+      size_t b = (size_t)parts * part_bytes(in, i, parts, scratch_bytes_of(pds[(size_t)k * no + i]));
       if (b > req[nv + i].size_bytes) req[nv + i].size_bytes = b;
     }
-    req[nv + i].size_bytes += wino_scratch_bytes(in, i);
   }
   if ((st = zn_arena_plan(req, (size_t)(nv + no), &in->arena_bytes)) != ZN_OK) goto done;
   in->arena = zn_alloc_aligned(in->arena_bytes ? in->arena_bytes : 64);
@@ -367,10 +409,17 @@ zn_status zn_onednn_instance_create(const void *compiled, const zn_backend_insta
   in->num_sets = in->num_threads > 1 ? 2 : 1;
   in->ad.force_set = in->ad.force_switch_step = -1;
   adapt_reset(&in->ad, in->num_sets);
-  if (dnnl_stream_create(&in->stream, in->c->engine, dnnl_stream_default_flags) != dnnl_success) {
+  in->streams = zn_calloc((size_t)in->num_threads, sizeof *in->streams);
+  if (!in->streams) {
     zn_free(in);
-    return zn_error(ZN_ERR_INTERNAL, "failed to create onednn instance: no oneDNN stream");
+    return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create onednn instance: out of memory");
   }
+  for (int t = 0; t < in->num_threads; t++)
+    if (dnnl_stream_create(&in->streams[t], in->c->engine, dnnl_stream_default_flags) != dnnl_success) {
+      zn_onednn_instance_destroy(in);
+      return zn_error(ZN_ERR_INTERNAL, "failed to create onednn instance: no oneDNN stream");
+    }
+  in->stream = in->streams[0];
   *instance_out = in;
   return ZN_OK;
 }
@@ -465,7 +514,7 @@ zn_status zn_onednn_instance_run(void *p, const void *const *inputs, void *const
       continue;
     }
     if (s->wino) {
-      if ((st = zn_onednn_wino_run_exec(s->wino, s->prim, in->stream, s->nargs, s->args)) != ZN_OK) break;
+      if ((st = zn_onednn_wino_run_exec(s->wino, s->prim, in->streams, s->nargs, s->args)) != ZN_OK) break;
       continue;
     }
     dnnl_status_t ds = dnnl_primitive_execute(s->prim, in->stream, s->nargs, s->args);
@@ -488,6 +537,8 @@ void zn_onednn_instance_destroy(void *p) {
   odn_instance *in = p;
   if (!in) return;
   release_plan(in);
-  if (in->stream) dnnl_stream_destroy(in->stream);
+  for (int t = 0; in->streams && t < in->num_threads; t++)
+    if (in->streams[t]) dnnl_stream_destroy(in->streams[t]);
+  zn_free(in->streams);
   zn_free(in);
 }

@@ -33,6 +33,8 @@ typedef struct odn_tuning {
   int own_winograd;        /* own NHWC Winograd (winograd.c), fp32: 0 never; 1 where timed fastest (F(2,3) or
                             * F(4,3)); 2 every eligible conv as F(2x2,3x3); 3 every eligible conv as F(4x4,3x3) */
   size_t own_winograd_block_bytes;  /* own Winograd: V+M scratch budget per tile block (0: one block) */
+  int own_winograd_split;  /* own Winograd on N threads: 0 team-shared blocks; 1 per-thread blocks where there are
+                            * ODN_OWN_WINOGRAD_SPLIT_MIN_TILES tiles per thread; 2 wherever each thread has a tile */
 } odn_tuning;
 
 /* Own Winograd tile blocking: tiles run in blocks whose V and M fit this many
@@ -41,6 +43,8 @@ typedef struct odn_tuning {
 #define ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT ((size_t)512 * 1024)
 /* ... but blocks of at least this many tiles (matmul rows), whatever the budget. */
 #define ODN_OWN_WINOGRAD_BLOCK_MIN_TILES 64
+/* Per-thread blocks (ZN_ONEDNN_OWN_WINOGRAD_SPLIT) need this many tiles per thread. */
+#define ODN_OWN_WINOGRAD_SPLIT_MIN_TILES 16
 
 /* Which channel concats run the own kernel (concat.c, fp32 only): environment
  * ZN_ONEDNN_CONCAT = onednn, bn (default) or all, read at compile. */
@@ -186,24 +190,29 @@ ZN_INTERNAL void zn_onednn_concat_run_destroy(odn_concat_run *r);
  * once in the layout the matmul prefers), C output transform with bias,
  * residual and ReLU/Clip. ok: can node run it. */
 ZN_INTERNAL bool zn_onednn_wino_own_ok(const odn_compiled *c, const zn_node *n);
-/* The matmul of node at batch, over one tile block's rows (wmd: try this packed weights layout first; NULL: any). */
+/* The matmul of node at batch, over one tile block's rows (wmd: try this packed weights layout first; NULL: any);
+ * parts > 1: blocks for that many per-thread parts (create it on 1 OpenMP thread). */
 ZN_INTERNAL zn_status zn_onednn_wino_matmul_pd(const odn_compiled *c, const zn_node *n, int out_tile, int64_t batch,
-                                               const dnnl_memory_desc_t *wmd, dnnl_primitive_desc_t *pd_out);
+                                               int parts, const dnnl_memory_desc_t *wmd, dnnl_primitive_desc_t *pd_out);
+/* How many per-thread parts op runs in on an instance of threads (1: blocks shared by the team). */
+ZN_INTERNAL int zn_onednn_wino_parts(const odn_compiled *c, const odn_op *op, int64_t batch, int threads);
 /* U = G g G^T of node's weights, reordered into md. */
 ZN_INTERNAL zn_status zn_onednn_wino_pack(const odn_compiled *c, const zn_node *n, int out_tile,
                                           const dnnl_memory_desc_t *md, void *dst);
 /* Nanoseconds of one whole step (transforms + matmul, zeroed buffers) at batch on
  * the calling thread's OpenMP count, best of 3 after a warm-up; < 0 on failure. */
 ZN_INTERNAL double zn_onednn_wino_time(const odn_compiled *c, const zn_node *n, int out_tile, int64_t batch);
-/* Bytes of the step's (op->wino_tile) V and M scratch at batch: one tile block's (64-byte multiples). */
-ZN_INTERNAL size_t zn_onednn_wino_scratch_bytes(const odn_compiled *c, const odn_op *op, int64_t batch);
+/* Bytes of the step's (op->wino_tile) V and M scratch at batch: one tile block's (64-byte multiples), of one part. */
+ZN_INTERNAL size_t zn_onednn_wino_scratch_bytes(const odn_compiled *c, const odn_op *op, int64_t batch, int parts);
 typedef struct odn_wino_run odn_wino_run;
-/* Reshape: the step bound to the arena (values at offset[], V/M at scratch). */
+/* Reshape: the step bound to the arena (values at offset[], V/M at scratch, part p's at p * part_stride). */
 ZN_INTERNAL zn_status zn_onednn_wino_run_create(const odn_compiled *c, const odn_op *op, int64_t batch, void *arena,
-                                                const size_t *offset, void *scratch, int threads, odn_wino_run **out);
-/* Run, block by block: input transform, the matmul prim (args bound to V, U, M), output transform. */
-ZN_INTERNAL zn_status zn_onednn_wino_run_exec(const odn_wino_run *r, dnnl_primitive_t prim, dnnl_stream_t stream,
-                                              int nargs, const dnnl_exec_arg_t *args);
+                                                const size_t *offset, void *scratch, int threads, int parts,
+                                                size_t part_stride, odn_wino_run **out);
+/* Run, block by block: input transform, the matmul prim (args bound to V, U, M), output transform. With parts,
+ * part p uses streams[p] and args[p * nargs ...]; else streams[0] and args. */
+ZN_INTERNAL zn_status zn_onednn_wino_run_exec(const odn_wino_run *r, dnnl_primitive_t prim,
+                                              const dnnl_stream_t *streams, int nargs, const dnnl_exec_arg_t *args);
 ZN_INTERNAL void zn_onednn_wino_run_destroy(odn_wino_run *r);
 
 ZN_INTERNAL void zn_onednn_threads_push(int n, int *saved);

@@ -23,8 +23,10 @@
 #define PARALLEL_MIN_WORK 4096
 
 struct odn_wino_run {
-  zn_winograd_args a;
+  zn_winograd_args a;          /* part 0's V and M */
   int threads;
+  int parts;                   /* > 1: per-thread blocks (part p's scratch at p * part_stride) */
+  size_t part_stride;
 };
 
 typedef struct geometry {
@@ -39,16 +41,20 @@ typedef struct geometry {
  * xnnpack uses (zn_winograd_block) large kernels are blocked too: one oneDNN matmul per
  * block costs little, and unblocked V+M of Inception-V3's 73x73 80->192 conv
  * took 22 MiB. */
-static int64_t block_tiles(int64_t tiles, int positions, int64_t ic, int64_t oc, size_t budget_bytes) {
-  if (budget_bytes == 0) return tiles;
-  const size_t per_tile = (size_t)positions * sizeof(float) * (size_t)(ic + oc);
-  const int64_t fit = ZN_MAX((int64_t)(budget_bytes / per_tile), ODN_OWN_WINOGRAD_BLOCK_MIN_TILES);
-  if (fit >= tiles) return tiles;
-  const int64_t blocks = (tiles + fit - 1) / fit;
+static int64_t block_tiles(int64_t tiles, int positions, int64_t ic, int64_t oc, size_t budget_bytes, int parts) {
+  int64_t blocks = 1;
+  if (budget_bytes) {
+    const size_t per_tile = (size_t)positions * sizeof(float) * (size_t)(ic + oc);
+    const int64_t fit = ZN_MAX((int64_t)(budget_bytes / per_tile), ODN_OWN_WINOGRAD_BLOCK_MIN_TILES);
+    blocks = (tiles + fit - 1) / fit;
+  }
+  /* per-thread blocks: a multiple of the parts, each part the same number */
+  if (parts > 1) blocks = ZN_MIN((blocks + parts - 1) / parts * parts, tiles);
   return (tiles + blocks - 1) / blocks;
 }
 
-static void geometry_of(const odn_compiled *c, const zn_node *n, int out_tile, int64_t batch, geometry *gm) {
+static void geometry_of(const odn_compiled *c, const zn_node *n, int out_tile, int64_t batch, int parts,
+                        geometry *gm) {
   const zn_graph *g = c->g;
   gm->out_tile = out_tile == 4 ? 4 : 2;
   gm->positions = gm->out_tile == 4 ? ZN_WINOGRAD_F43_POSITIONS : ZN_WINOGRAD_F23_POSITIONS;
@@ -62,7 +68,7 @@ static void geometry_of(const odn_compiled *c, const zn_node *n, int out_tile, i
   gm->tiles_h = (gm->oh + gm->out_tile - 1) / gm->out_tile;
   gm->tiles_w = (gm->ow + gm->out_tile - 1) / gm->out_tile;
   gm->tiles = batch * gm->tiles_h * gm->tiles_w;
-  gm->block = block_tiles(gm->tiles, gm->positions, gm->ic, gm->oc, c->tune.own_winograd_block_bytes);
+  gm->block = block_tiles(gm->tiles, gm->positions, gm->ic, gm->oc, c->tune.own_winograd_block_bytes, parts);
 }
 
 static bool clamp_of(zn_act a, float *lo, float *hi) {
@@ -89,10 +95,18 @@ bool zn_onednn_wino_own_ok(const odn_compiled *c, const zn_node *n) {
 
 static size_t round64(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
-zn_status zn_onednn_wino_matmul_pd(const odn_compiled *c, const zn_node *n, int out_tile, int64_t batch,
+int zn_onednn_wino_parts(const odn_compiled *c, const odn_op *op, int64_t batch, int threads) {
+  if (threads < 2 || c->tune.own_winograd_split == 0) return 1;
+  geometry gm;
+  geometry_of(c, &c->g->nodes[op->node], op->wino_tile, batch, threads, &gm);
+  const int64_t min_tiles = c->tune.own_winograd_split == 2 ? 1 : ODN_OWN_WINOGRAD_SPLIT_MIN_TILES;
+  return gm.tiles >= threads * min_tiles ? threads : 1;
+}
+
+zn_status zn_onednn_wino_matmul_pd(const odn_compiled *c, const zn_node *n, int out_tile, int64_t batch, int parts,
                                    const dnnl_memory_desc_t *wmd, dnnl_primitive_desc_t *pd_out) {
   geometry gm;
-  geometry_of(c, n, out_tile, batch, &gm);
+  geometry_of(c, n, out_tile, batch, parts, &gm);
   *pd_out = NULL;
   /* every block, the last one too, has gm.block rows: the last block's rows
    * past its tiles are left over from the block before and never read back */
@@ -127,7 +141,7 @@ zn_status zn_onednn_wino_matmul_pd(const odn_compiled *c, const zn_node *n, int 
 zn_status zn_onednn_wino_pack(const odn_compiled *c, const zn_node *n, int out_tile, const dnnl_memory_desc_t *md,
                               void *dst) {
   geometry gm;
-  geometry_of(c, n, out_tile, 1, &gm);
+  geometry_of(c, n, out_tile, 1, 1, &gm);
   size_t floats = (size_t)gm.positions * (size_t)gm.ic * (size_t)gm.oc;
   float *u = zn_alloc_aligned(floats * sizeof *u);
   if (!u) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to pack Winograd weights of conv %s: out of memory", n->name);
@@ -142,18 +156,18 @@ zn_status zn_onednn_wino_pack(const odn_compiled *c, const zn_node *n, int out_t
   return st;
 }
 
-size_t zn_onednn_wino_scratch_bytes(const odn_compiled *c, const odn_op *op, int64_t batch) {
+size_t zn_onednn_wino_scratch_bytes(const odn_compiled *c, const odn_op *op, int64_t batch, int parts) {
   geometry gm;
-  geometry_of(c, &c->g->nodes[op->node], op->wino_tile, batch, &gm);
+  geometry_of(c, &c->g->nodes[op->node], op->wino_tile, batch, parts, &gm);
   const size_t t = (size_t)gm.block, p = (size_t)gm.positions;
   return round64(p * t * (size_t)gm.ic * sizeof(float)) + round64(p * t * (size_t)gm.oc * sizeof(float));
 }
 
 /* Arguments for node at batch over the given buffers (v then m in scratch). */
-static void args_init(const odn_compiled *c, const zn_node *n, int out_tile, int64_t batch, const float *x, float *y,
-                      const float *residual, const float *bias, void *scratch, zn_winograd_args *a) {
+static void args_init(const odn_compiled *c, const zn_node *n, int out_tile, int64_t batch, int parts, const float *x,
+                      float *y, const float *residual, const float *bias, void *scratch, zn_winograd_args *a) {
   geometry gm;
-  geometry_of(c, n, out_tile, batch, &gm);
+  geometry_of(c, n, out_tile, batch, parts, &gm);
   const zn_conv_attrs *ca = &n->attrs.conv;
   *a = (zn_winograd_args){
       .x = x, .x_stride = gm.ic, .n = batch, .h = gm.h, .w = gm.w, .ic = gm.ic,
@@ -191,23 +205,63 @@ static void transform(const zn_winograd_args *a, int64_t t0, int64_t bt, int thr
   else zn_winograd_input_tiles(a, t0, a->block, 0, bt);
 }
 
-/* Block by block, so that V and M stay in L2 from one phase to the next. */
-static zn_status exec(const zn_winograd_args *a, int threads, dnnl_primitive_t prim, dnnl_stream_t stream, int nargs,
-                      const dnnl_exec_arg_t *args) {
-  for (int64_t t0 = 0; t0 < a->tiles; t0 += a->block) {
-    const int64_t bt = ZN_MIN(a->block, a->tiles - t0);
-    transform(a, t0, bt, threads, false);
-    dnnl_status_t st = dnnl_primitive_execute(prim, stream, nargs, args);
-    if (st == dnnl_success) st = dnnl_stream_wait(stream);
-    if (st != dnnl_success)
-      return zn_error(ZN_ERR_INTERNAL, "failed to run a Winograd matmul: oneDNN status %d", (int)st);
-    transform(a, t0, bt, threads, true);
+/* One whole block on the calling thread: input transform, matmul, output transform. */
+static dnnl_status_t block_run(const zn_winograd_args *a, int64_t t0, int threads, dnnl_primitive_t prim,
+                               dnnl_stream_t stream, int nargs, const dnnl_exec_arg_t *args) {
+  const int64_t bt = ZN_MIN(a->block, a->tiles - t0);
+  transform(a, t0, bt, threads, false);
+  dnnl_status_t st = dnnl_primitive_execute(prim, stream, nargs, args);
+  if (st == dnnl_success) st = dnnl_stream_wait(stream);
+  if (st == dnnl_success) transform(a, t0, bt, threads, true);
+  return st;
+}
+
+/* Block by block, so that V and M stay in L2 from one phase to the next. Shared
+ * (parts == 1): each phase split over the team, the matmul on the team too.
+ * Per-thread (parts > 1): each thread takes whole blocks through its own V, M,
+ * scratchpad, stream and a 1-thread matmul (args + p * nargs), with no barrier
+ * between the phases; blocks are handed out dynamically, so a pre-empted
+ * thread delays only the block it holds. */
+static zn_status exec(const zn_winograd_args *a, int threads, int parts, size_t part_stride, dnnl_primitive_t prim,
+                      const dnnl_stream_t *streams, int nargs, const dnnl_exec_arg_t *args) {
+  dnnl_status_t st = dnnl_success;
+#ifdef _OPENMP
+  if (parts > 1) {
+    const int64_t blocks = (a->tiles + a->block - 1) / a->block;
+    int failed = 0;
+#pragma omp parallel num_threads(parts)
+    {
+      const int p = omp_get_thread_num();
+      zn_winograd_args at = *a;
+      at.v = (float *)((char *)a->v + (size_t)p * part_stride);
+      at.m = (float *)((char *)a->m + (size_t)p * part_stride);
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t b = 0; b < blocks; b++) {
+        dnnl_status_t bs = block_run(&at, b * a->block, 1, prim, streams[p], nargs, args + (size_t)p * (size_t)nargs);
+        if (bs != dnnl_success) {
+#pragma omp atomic write
+          failed = (int)bs;
+        }
+      }
+    }
+    st = (dnnl_status_t)failed;
+  } else
+#else
+  (void)parts;
+  (void)part_stride;
+#endif
+  {
+    for (int64_t t0 = 0; t0 < a->tiles && st == dnnl_success; t0 += a->block)
+      st = block_run(a, t0, threads, prim, streams[0], nargs, args);
   }
+  if (st != dnnl_success)
+    return zn_error(ZN_ERR_INTERNAL, "failed to run a Winograd matmul: oneDNN status %d", (int)st);
   return ZN_OK;
 }
 
 zn_status zn_onednn_wino_run_create(const odn_compiled *c, const odn_op *op, int64_t batch, void *arena,
-                                    const size_t *offset, void *scratch, int threads, odn_wino_run **out) {
+                                    const size_t *offset, void *scratch, int threads, int parts, size_t part_stride,
+                                    odn_wino_run **out) {
   *out = NULL;
   odn_wino_run *r = zn_calloc(1, sizeof *r);
   if (!r) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape onednn instance: out of memory");
@@ -215,15 +269,17 @@ zn_status zn_onednn_wino_run_create(const odn_compiled *c, const odn_op *op, int
   const float *x = (const float *)((char *)arena + offset[c->values[op->ins[0]].root]);
   float *y = (float *)((char *)arena + offset[c->values[op->out].root]);
   const float *res = op->residual >= 0 ? (const float *)((char *)arena + offset[c->values[op->residual].root]) : NULL;
-  args_init(c, n, op->wino_tile, batch, x, y, res, op->bias, scratch, &r->a);
+  args_init(c, n, op->wino_tile, batch, parts, x, y, res, op->bias, scratch, &r->a);
   r->threads = threads > 0 ? threads : 1;
+  r->parts = parts > 1 ? parts : 1;
+  r->part_stride = part_stride;
   *out = r;
   return ZN_OK;
 }
 
-zn_status zn_onednn_wino_run_exec(const odn_wino_run *r, dnnl_primitive_t prim, dnnl_stream_t stream, int nargs,
-                                  const dnnl_exec_arg_t *args) {
-  return exec(&r->a, r->threads, prim, stream, nargs, args);
+zn_status zn_onednn_wino_run_exec(const odn_wino_run *r, dnnl_primitive_t prim, const dnnl_stream_t *streams,
+                                  int nargs, const dnnl_exec_arg_t *args) {
+  return exec(&r->a, r->threads, r->parts, r->part_stride, prim, streams, nargs, args);
 }
 
 void zn_onednn_wino_run_destroy(odn_wino_run *r) { zn_free(r); }
@@ -232,9 +288,9 @@ void zn_onednn_wino_run_destroy(odn_wino_run *r) { zn_free(r); }
 
 double zn_onednn_wino_time(const odn_compiled *c, const zn_node *n, int out_tile, int64_t batch) {
   geometry gm;
-  geometry_of(c, n, out_tile, batch, &gm);
+  geometry_of(c, n, out_tile, batch, 1, &gm);
   dnnl_primitive_desc_t pd = NULL;
-  if (zn_onednn_wino_matmul_pd(c, n, out_tile, batch, NULL, &pd) != ZN_OK) return -1;
+  if (zn_onednn_wino_matmul_pd(c, n, out_tile, batch, 1, NULL, &pd) != ZN_OK) return -1;
   const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
   const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
   const dnnl_memory_desc_t *vmd = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
@@ -242,7 +298,7 @@ double zn_onednn_wino_time(const odn_compiled *c, const zn_node *n, int out_tile
   const size_t xb = (size_t)(batch * gm.h * gm.w * gm.ic) * sizeof(float);
   const size_t yb = (size_t)(batch * gm.oh * gm.ow * gm.oc) * sizeof(float);
   odn_op tmp = {.node = (int)(n - c->g->nodes), .wino_tile = gm.out_tile};
-  const size_t vmb = zn_onednn_wino_scratch_bytes(c, &tmp, batch);
+  const size_t vmb = zn_onednn_wino_scratch_bytes(c, &tmp, batch, 1);
   const size_t wb = dnnl_memory_desc_get_size(wmd), sb = smd ? dnnl_memory_desc_get_size(smd) : 0;
   const bool residual = n->num_inputs > 3 && zn_node_input(n, 3) != ZN_NO_VALUE;
   const bool bias = n->num_inputs > 2 && zn_node_input(n, 2) != ZN_NO_VALUE;
@@ -259,7 +315,7 @@ double zn_onednn_wino_time(const odn_compiled *c, const zn_node *n, int out_tile
   if (st == dnnl_success) st = dnnl_primitive_create(&prim, pd);
   if (st == dnnl_success) st = dnnl_stream_create(&stream, c->engine, dnnl_stream_default_flags);
   zn_winograd_args a;
-  args_init(c, n, out_tile, batch, x, y, res, bias ? bv : NULL, vm, &a);
+  args_init(c, n, out_tile, batch, 1, x, y, res, bias ? bv : NULL, vm, &a);
   const struct { int arg; const dnnl_memory_desc_t *md; void *ptr; } bind[4] = {
       {DNNL_ARG_SRC, vmd, a.v}, {DNNL_ARG_WEIGHTS, wmd, w}, {DNNL_ARG_DST, mmd, a.m}, {DNNL_ARG_SCRATCHPAD, smd, s}};
   for (int k = 0; k < 4 && st == dnnl_success; k++) {
@@ -274,7 +330,7 @@ double zn_onednn_wino_time(const odn_compiled *c, const zn_node *n, int out_tile
 #endif
   for (int r = 0; r < 4 && st == dnnl_success; r++) {
     zn_time_ns t0 = zn_now_ns();
-    if (exec(&a, threads, prim, stream, nargs, args) != ZN_OK) st = dnnl_runtime_error;
+    if (exec(&a, threads, 1, 0, prim, &stream, nargs, args) != ZN_OK) st = dnnl_runtime_error;
     double t = (double)(zn_now_ns() - t0);
     if (r > 0 && (best < 0 || t < best)) best = t;
   }
