@@ -15,6 +15,13 @@
 
 #define ZN_UNREACHABLE() do { assert(!"unreachable"); __builtin_unreachable(); } while (0)
 #define ZN_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* Before a loop: vectorize it (GCC's -O2 cost model leaves loops of unknown
+ * trip count scalar). An OpenMP pragma, so a no-op without -fopenmp. */
+#ifdef _OPENMP
+#define ZN_SIMD _Pragma("omp simd")
+#else
+#define ZN_SIMD
+#endif
 #define ZN_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define ZN_MAX(a, b) ((a) > (b) ? (a) : (b))
 

@@ -43,8 +43,11 @@ typedef struct odn_tuning {
 #define ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT ((size_t)512 * 1024)
 /* ... but blocks of at least this many tiles (matmul rows), whatever the budget. */
 #define ODN_OWN_WINOGRAD_BLOCK_MIN_TILES 64
-/* Per-thread blocks (ZN_ONEDNN_OWN_WINOGRAD_SPLIT) need this many tiles per thread. */
+/* Per-thread blocks (ZN_ONEDNN_OWN_WINOGRAD_SPLIT) need this many tiles per
+ * thread, and weights U of at most this many bytes unless team-shared blocks
+ * would be several anyway (winograd.c, zn_onednn_wino_parts). */
 #define ODN_OWN_WINOGRAD_SPLIT_MIN_TILES 16
+#define ODN_OWN_WINOGRAD_SPLIT_MAX_U_BYTES ((size_t)1 << 20)
 
 /* Which channel concats run the own kernel (concat.c, fp32 only): environment
  * ZN_ONEDNN_CONCAT = onednn, bn (default) or all, read at compile. */

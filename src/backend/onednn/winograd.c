@@ -95,12 +95,18 @@ bool zn_onednn_wino_own_ok(const odn_compiled *c, const zn_node *n) {
 
 static size_t round64(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
+/* Per-thread parts read all of U each (team-shared blocks split it): they
+ * pay where U stays in a core's L2 or the team already reads U once per block
+ * of several; not where one shared block would read a large U once. */
 int zn_onednn_wino_parts(const odn_compiled *c, const odn_op *op, int64_t batch, int threads) {
   if (threads < 2 || c->tune.own_winograd_split == 0) return 1;
   geometry gm;
-  geometry_of(c, &c->g->nodes[op->node], op->wino_tile, batch, threads, &gm);
-  const int64_t min_tiles = c->tune.own_winograd_split == 2 ? 1 : ODN_OWN_WINOGRAD_SPLIT_MIN_TILES;
-  return gm.tiles >= threads * min_tiles ? threads : 1;
+  geometry_of(c, &c->g->nodes[op->node], op->wino_tile, batch, 1, &gm);
+  if (c->tune.own_winograd_split == 2) return gm.tiles >= threads ? threads : 1;
+  const size_t u_bytes = (size_t)gm.positions * (size_t)gm.ic * (size_t)gm.oc * sizeof(float);
+  const int64_t shared_blocks = (gm.tiles + gm.block - 1) / gm.block;
+  const bool u_cheap = u_bytes <= ODN_OWN_WINOGRAD_SPLIT_MAX_U_BYTES || shared_blocks >= threads;
+  return u_cheap && gm.tiles >= threads * ODN_OWN_WINOGRAD_SPLIT_MIN_TILES ? threads : 1;
 }
 
 zn_status zn_onednn_wino_matmul_pd(const odn_compiled *c, const zn_node *n, int out_tile, int64_t batch, int parts,
