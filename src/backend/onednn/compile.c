@@ -94,7 +94,12 @@ zn_status zn_onednn_value_md(const odn_compiled *c, int v, int64_t batch, dnnl_m
   int64_t dims[ZN_MAX_DIMS];
   if (!zn_value_resolve_dims(x, batch, dims) || x->num_dims > 6)
     return zn_error(ZN_ERR_INVALID_MODEL, "failed to describe value %s for onednn: shape unknown or rank > 6", x->name);
-  if (c->values[v].layout != ODN_PLAIN) {
+  if (c->values[v].view_ctot > 0) {  /* a channel slice of a zero-copy concat's NHWC output */
+    dnnl_dims_t d = {dims[0], dims[1], dims[2], dims[3]};
+    int64_t ct = c->values[v].view_ctot;
+    dnnl_dims_t st = {dims[2] * dims[3] * ct, 1, dims[3] * ct, ct};
+    ODN_TRY_DNNL(dnnl_memory_desc_init_by_strides(md, 4, d, c->values[v].dt, st), "describe a channel slice");
+  } else if (c->values[v].layout != ODN_PLAIN) {
     dnnl_dims_t d = {dims[0], dims[1], dims[2], dims[3]};
     bool nhwc = c->values[v].layout == ODN_NHWC;
     ODN_TRY_DNNL(dnnl_memory_desc_init_by_tag(md, 4, d, c->values[v].dt, nhwc ? dnnl_nhwc : dnnl_nChw16c),
@@ -950,6 +955,12 @@ static dnnl_status_t make_attr(dnnl_primitive_attr_t *attr, const zn_act *act, b
 static int weight_dims(const odn_compiled *c, const odn_op *op, dnnl_dims_t d) {
   const zn_graph *g = c->g;
   const zn_node *n = &g->nodes[op->node];
+  if (op->kind == ODN_CONV && op->mm_1x1) {  /* {IC, OC} */
+    const zn_value *w = val(g, zn_node_input(n, 1));
+    d[0] = w->dims[1];
+    d[1] = w->dims[0];
+    return 2;
+  }
   if (op->kind == ODN_CONV) {
     const zn_value *w = val(g, zn_node_input(n, 1));
     int64_t grp = n->attrs.conv.group;
@@ -1025,6 +1036,27 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
     case ODN_CONV: {
       if (op->own_wino)
         return zn_onednn_wino_matmul_pd(c, n, op->wino_tile, batch, 1, op->wdata ? &op->wmd : NULL, pd_out);
+      if (op->mm_1x1) {
+        /* {N*H*W, IC} x {IC, OC} -> rows of the dst's pixel stride (a
+         * concat's channel slice): oneDNN's convs fall to ref:any on a
+         * strided dst, its matmul keeps a jit kernel (gemm:jit) */
+        int64_t yd[ZN_MAX_DIMS];
+        const zn_value *yv = cval(c, op->out);
+        if (!zn_value_resolve_dims(yv, batch, yd)) return zn_error(ZN_ERR_INVALID_MODEL, "failed to size %s", yv->name);
+        dnnl_dims_t wd, sd = {yd[0] * yd[2] * yd[3], cval(c, op->ins[0])->dims[1]}, dd = {sd[0], yd[1]};
+        dnnl_dims_t ds = {odn_value_pixel_stride(c, op->out, yd[1]), 1}, bd = {1, yd[1]};
+        weight_dims(c, op, wd);
+        dnnl_memory_desc_t smd, wmd, bmd, dmd;
+        dnnl_memory_desc_init_by_tag(&smd, 2, sd, dnnl_f32, dnnl_ab);
+        dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dnnl_f32, dnnl_format_tag_any);
+        dnnl_memory_desc_init_by_tag(&bmd, 2, bd, dnnl_f32, dnnl_ab);
+        dnnl_memory_desc_init_by_strides(&dmd, 2, dd, dnnl_f32, ds);
+        dnnl_matmul_desc_t md;
+        st = dnnl_matmul_desc_init(&md, &smd, &wmd, op->bias ? &bmd : NULL, &dmd);
+        if (st == dnnl_success) st = make_attr(&attr, &n->attrs.conv.act, false);
+        if (st == dnnl_success) st = dnnl_primitive_desc_create(pd_out, &md, attr, eng, NULL);
+        break;
+      }
       const zn_conv_attrs *a = &n->attrs.conv;
       dnnl_dims_t wd, strides, dil, pl, pr;
       int wr = weight_dims(c, op, wd);
@@ -1181,7 +1213,10 @@ zn_status zn_onednn_pack_weights(const odn_compiled *c, const odn_op *op, const 
   float *scaled = NULL;
   dnnl_dims_t wd = {0}, strides = {0};
   int wr = weight_dims(c, op, wd);
-  if (op->kind == ODN_CONV) {
+  if (op->kind == ODN_CONV && op->mm_1x1) {
+    strides[0] = 1;  /* OI11 read as {IC, OC} */
+    strides[1] = wd[0];
+  } else if (op->kind == ODN_CONV) {
     /* source is OIHW (G*O/G, I/G, KH, KW) dense */
     dnnl_dim_t s = 1;
     for (int i = wr - 1; i >= 0; i--) { strides[i] = s; s *= wd[i]; }
@@ -1371,8 +1406,87 @@ done:
   return st;
 }
 
+/* ------------------------------------------------ zero-copy concat */
+
+/* Index of the step writing value v, or -1. */
+static int producer_op(const odn_compiled *c, int v) {
+  for (int i = 0; i < c->num_ops; i++)
+    if (c->ops[i].out == v) return i;
+  return -1;
+}
+
+/* Can step pi write its output v as a channel slice of a wider NHWC buffer,
+ * with the concat at step ci as v's only reader? Only kernels that keep
+ * their speed with a strided dst qualify (docs/internals/onednn.md,
+ * "Zero-copy concat"): the own Winograd step (y_stride) and a 1x1 conv,
+ * which then runs as a matmul; oneDNN's convs and pools fall to ref:any. */
+static bool slice_writer_ok(const odn_compiled *c, int pi, int ci, int v) {
+  const odn_value *x = &c->values[v];
+  if (pi < 0 || v >= c->g->num_values || x->root != v || x->view_ctot || x->layout != ODN_NHWC || x->dt != dnnl_f32)
+    return false;
+  for (int u = 0; u < c->num_values; u++)  /* no alias (reshape, fused ReLU) shares v's buffer */
+    if (u != v && c->values[u].used && c->values[u].root == v) return false;
+  for (int i = 0; i < c->num_ops; i++) {  /* the concat is v's only reader (an export or a residual is one too) */
+    const odn_op *o = &c->ops[i];
+    int reads = o->residual == v;
+    for (int k = 0; k < o->num_ins; k++) reads += o->ins[k] == v;
+    if (reads && (i != ci || reads != 1)) return false;
+  }
+  const odn_op *op = &c->ops[pi];
+  if (op->kind != ODN_CONV) return false;
+  if (op->own_wino) return true;
+  const zn_node *n = &c->g->nodes[op->node];
+  const zn_conv_attrs *a = &n->attrs.conv;
+  const odn_value *in = &c->values[op->ins[0]];
+  bool one = a->kernel[0] == 1 && a->kernel[1] == 1 && a->group == 1;
+  for (int i = 0; i < 2 && one; i++)
+    one = (a->stride[i] <= 1) && (a->dilation[i] <= 1) && a->pad_begin[i] == 0 && a->pad_end[i] == 0;
+  return one && !op->wino && op->cdt == dnnl_f32 && op->residual < 0 && in->layout == ODN_NHWC && !in->view_ctot &&
+         in->dt == dnnl_f32 && val(c->g, zn_node_input(n, 1))->num_dims == 4;
+}
+
+/* After planning (fp32): every 4-D channel concat (oneDNN's, or the own
+ * kernel without a batch norm) whose inputs can all be written in place
+ * loses its step; each input becomes a view of the concat's output (its
+ * root), which the arena then keeps alive from the first producer on. */
+static zn_status plan_zero_copy_concats(odn_compiled *c) {
+  for (int ci = 0; ci < c->num_ops; ci++) {
+    odn_op *cat = &c->ops[ci];
+    bool plain_own = cat->kind == ODN_CONCAT_OWN && !cat->scale_shift;
+    if ((cat->kind != ODN_CONCAT && !plain_own) || cval(c, cat->out)->num_dims != 4) continue;
+    int y = cat->out;
+    if (c->values[y].root != y || c->values[y].layout != ODN_NHWC || c->values[y].dt != dnnl_f32) continue;
+    if (cat->kind == ODN_CONCAT && cat->axis != 1) continue;
+    bool ok = cat->num_ins > 0;
+    for (int k = 0; k < cat->num_ins && ok; k++) {
+      int v = cat->ins[k];
+      ok = !odn_const_data(c, v) && slice_writer_ok(c, producer_op(c, v), ci, v);
+      for (int j = 0; j < k && ok; j++) ok = cat->ins[j] != v;
+    }
+    if (!ok) continue;
+    int64_t ctot = cval(c, y)->dims[1], c0 = 0;
+    for (int k = 0; k < cat->num_ins; k++) {
+      int v = cat->ins[k];
+      odn_op *p = &c->ops[producer_op(c, v)];
+      p->mm_1x1 = !p->own_wino;
+      c->values[v].root = y;
+      c->values[v].view_c0 = (int)c0;
+      c->values[v].view_ctot = (int)ctot;
+      c0 += cval(c, v)->dims[1];
+    }
+    zn_log_debug("onednn: zero-copy concat %s: %d producers write their channel slices",
+                 c->g->nodes[cat->node].name, cat->num_ins);
+    zn_free(cat->ins);
+    memmove(&c->ops[ci], &c->ops[ci + 1], (size_t)(c->num_ops - ci - 1) * sizeof *c->ops);
+    c->num_ops--;
+    c->num_zero_copy_concats++;
+    ci--;
+  }
+  return ZN_OK;
+}
+
 odn_tuning zn_onednn_tuning_from_env(void) {
-  odn_tuning t = {ODN_BF16_DEFAULT_F32, 1, 1, ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT, 1};
+  odn_tuning t = {ODN_BF16_DEFAULT_F32, 1, 1, ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT, 1, true};
   const char *e = getenv("ZN_ONEDNN_BF16_F32");
   if (e && *e) {
     static const struct { const char *name; unsigned flag; } names[] = {
@@ -1406,6 +1520,7 @@ odn_tuning zn_onednn_tuning_from_env(void) {
     if (strcmp(e, "force") == 0) t.own_winograd_split = 2;
     else t.own_winograd_split = zn_env_bool("ZN_ONEDNN_OWN_WINOGRAD_SPLIT", true) ? 1 : 0;
   }
+  t.zero_copy_concat = zn_env_bool("ZN_ONEDNN_ZERO_COPY_CONCAT", true);
   return t;
 }
 
@@ -1450,6 +1565,7 @@ zn_status zn_onednn_compile_tuned(const zn_graph *g, const zn_backend_compile_op
   int saved_threads;
   zn_onednn_threads_push(REFERENCE_THREADS, &saved_threads);
   st = plan_all(c);
+  if (st == ZN_OK && c->tune.zero_copy_concat && c->compute_dt == dnnl_f32) st = plan_zero_copy_concats(c);
 
   /* Reference primitive descs at batch 1: pack weights, record implementations,
    * and fail now (not at the first reshape) if oneDNN cannot run a step. */
@@ -1463,7 +1579,8 @@ zn_status zn_onednn_compile_tuned(const zn_graph *g, const zn_backend_compile_op
     const char *impl = NULL;
     if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
       snprintf(op->impl, sizeof op->impl, "%s%s",
-               !op->own_wino           ? ""
+               op->mm_1x1              ? "matmul:"
+               : !op->own_wino         ? ""
                : op->wino_tile == 4    ? "zenith:winograd_4x3+matmul:"
                                        : "zenith:winograd_2x3+matmul:",
                impl);
@@ -1559,6 +1676,9 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
   describe_kind(c, &s, ODN_CONCAT, "concats");
   describe_kind(c, &s, ODN_CONCAT_OWN, "own channel concats (+ batch norm read in one pass)");
   describe_kind(c, &s, ODN_TO_PLAIN, "reorders to NCHW (reshape)");
+  if (c->precision != ZN_PRECISION_BF16)
+    sb_printf(&s, "zero-copy concats (producers write their channel slices; 1x1 convs as matmul): %s, %d concats\n",
+              c->tune.zero_copy_concat ? "on" : "off", c->num_zero_copy_concats);
   describe_kind(c, &s, ODN_CONVERT, "layout/type conversions");
   if (c->precision == ZN_PRECISION_BF16)
     sb_printf(&s, "bf16 scheme: f32 kept for%s%s%s%s%s\n", c->tune.bf16_f32 & ODN_F32_RESIDUAL ? " residual-stream" : "",

@@ -129,7 +129,7 @@ typedef struct plan {
 static void *value_ptr(const odn_instance *in, const size_t *offset, int v) {
   const void *k = odn_const_data(in->c, v);
   if (k) return (void *)k;
-  return (char *)in->arena + offset[in->c->values[v].root];
+  return (char *)in->arena + odn_value_offset(in->c, offset, v);
 }
 
 static zn_status add_arg(odn_instance *in, step *s, int arg, const dnnl_memory_desc_t *md, void *ptr,

@@ -35,6 +35,8 @@ typedef struct odn_tuning {
   size_t own_winograd_block_bytes;  /* own Winograd: V+M scratch budget per tile block (0: one block) */
   int own_winograd_split;  /* own Winograd on N threads: 0 team-shared blocks; 1 per-thread blocks where there are
                             * ODN_OWN_WINOGRAD_SPLIT_MIN_TILES tiles per thread; 2 wherever each thread has a tile */
+  bool zero_copy_concat;   /* fp32: a concat whose producers can all write their channel slice has no step
+                            * (ZN_ONEDNN_ZERO_COPY_CONCAT, default 1) */
 } odn_tuning;
 
 /* Own Winograd tile blocking: tiles run in blocks whose V and M fit this many
@@ -68,6 +70,9 @@ typedef struct odn_value {
   int copy_of;             /* converted copy (other layout/dtype) of this value made by an ODN_CONVERT step; -1: none */
   odn_layout layout;
   dnnl_data_type_t dt;
+  /* zero-copy concat: this value is channels [view_c0, view_c0 + C) of its
+   * root's NHWC f32 buffer of view_ctot channels (0: dense, the usual case) */
+  int view_c0, view_ctot;
 } odn_value;
 
 typedef enum odn_kind {
@@ -98,6 +103,7 @@ typedef struct odn_op {
   int residual;            /* conv: value added before the activation, or -1 */
   dnnl_data_type_t cdt;    /* conv / inner product: src and weights data type */
   bool wino;               /* conv: oneDNN Winograd (nChw16c src/dst) */
+  bool mm_1x1;             /* conv: a 1x1 conv run as matmul {N*H*W, IC} x {IC, OC} (its dst is a channel slice) */
   bool own_wino;           /* conv: own NHWC Winograd (winograd.c): weights are U = G g G^T for one batched matmul */
   int wino_tile;           /* own Winograd: output tile, 2 (F(2x2,3x3)) or 4 (F(4x4,3x3)) */
   bool fuse_relu;          /* batch norm / own concat + BN: ReLU applied (the ReLU node after it is an alias) */
@@ -139,6 +145,7 @@ typedef struct odn_compiled {
   size_t weight_bytes;
   int num_fused_residual_inplace, num_residual_copies, num_flatten_folded, num_converts, num_wino, num_bn_relu;
   int num_own_wino, num_own_wino4;  /* convs run as own NHWC Winograd F(2x2,3x3), F(4x4,3x3) */
+  int num_zero_copy_concats;        /* concats without a step: producers write their channel slices */
   /* lock guards what reshape adds to a compiled model shared by instances:
    * the ops' extra weight layouts, weight_bytes and num_extra_layouts */
   pthread_mutex_t lock;
@@ -172,6 +179,15 @@ ZN_INTERNAL size_t zn_onednn_weight_bytes_locked(const odn_compiled *c);
 /* A value's graph constant data, NULL for activations and converted copies. */
 static inline const void *odn_const_data(const odn_compiled *c, int v) {
   return v >= 0 && v < c->g->num_values ? c->g->values[v].data : NULL;
+}
+/* Byte offset of value v in the arena, given its root's offset (offset[] per
+ * root): a zero-copy concat input starts view_c0 channels into its root. */
+static inline size_t odn_value_offset(const odn_compiled *c, const size_t *offset, int v) {
+  return offset[c->values[v].root] + (size_t)c->values[v].view_c0 * sizeof(float);
+}
+/* Elements between two pixels of value v (NHWC): its root's channels when a view. */
+static inline int64_t odn_value_pixel_stride(const odn_compiled *c, int v, int64_t channels) {
+  return c->values[v].view_ctot > 0 ? c->values[v].view_ctot : channels;
 }
 /* Own channel concat (concat.c; no oneDNN primitive, zn_onednn_op_pd gives NULL).
  * plan: 1 when node (a Concat) runs the own kernel; *bn_node_out is then the

@@ -273,9 +273,10 @@ zn_status zn_onednn_wino_run_create(const odn_compiled *c, const odn_op *op, int
   if (!r) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape onednn instance: out of memory");
   const zn_node *n = &c->g->nodes[op->node];
   const float *x = (const float *)((char *)arena + offset[c->values[op->ins[0]].root]);
-  float *y = (float *)((char *)arena + offset[c->values[op->out].root]);
+  float *y = (float *)((char *)arena + odn_value_offset(c, offset, op->out));  /* a concat's channel slice too */
   const float *res = op->residual >= 0 ? (const float *)((char *)arena + offset[c->values[op->residual].root]) : NULL;
   args_init(c, n, op->wino_tile, batch, parts, x, y, res, op->bias, scratch, &r->a);
+  r->a.y_stride = odn_value_pixel_stride(c, op->out, r->a.y_stride);
   r->threads = threads > 0 ? threads : 1;
   r->parts = parts > 1 ? parts : 1;
   r->part_stride = part_stride;

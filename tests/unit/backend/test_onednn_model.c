@@ -3,8 +3,9 @@
  * of one compiled model running in two threads, describe(), errors, bf16
  * against the fp32 oracle (every bf16 scheme), Winograd convolutions (forced,
  * timed, disabled) against the oracle, the own NHWC Winograd (forced on odd
- * sizes, pads, channels, fused residual and activations; timed; off), and
- * graph outputs that are constants. */
+ * sizes, pads, channels, fused residual and activations; timed; off),
+ * graph outputs that are constants, and zero-copy concats (producers writing
+ * their channel slices; ineligible cases keep the copy). */
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -179,7 +180,7 @@ static void test_two_threads(void) {
   CHECK_OK(zn_graph_infer_shapes(g));
   const zn_backend_ops *b = &zn_backend_onednn;
   void *compiled = NULL;
-  odn_tuning direct = {ODN_BF16_DEFAULT_F32, 0, 0, 0, 0};  /* Winograd weights formats depend on the batch */
+  odn_tuning direct = {ODN_BF16_DEFAULT_F32, 0, 0, 0, 0, true};  /* Winograd weights formats depend on the batch */
   CHECK_OK(zn_onednn_compile_tuned(g, NULL, &direct, &compiled));
   if (!compiled) { zn_graph_destroy(g); return; }
   worker w[2];
@@ -409,7 +410,7 @@ static zn_graph *vgg_like(void) {
  * (environment) also run and are described. */
 static void test_winograd(void) {
   zn_graph *gs[4] = {vgg_like(), residual_graph(64, 13, false), residual_graph(32, 9, true), small_cnn()};
-  odn_tuning force = {ODN_BF16_DEFAULT_F32, 2, 0, 0, 0}, timed = {ODN_BF16_DEFAULT_F32, 1, 0, 0, 0};
+  odn_tuning force = {ODN_BF16_DEFAULT_F32, 2, 0, 0, 0, true}, timed = {ODN_BF16_DEFAULT_F32, 1, 0, 0, 0, true};
   char text[4096];
   for (int k = 0; k < 4; k++) {
     CHECK_OK(zn_graph_infer_shapes(gs[k]));
@@ -508,12 +509,12 @@ static void test_own_winograd(void) {
       {3, 20, 7, 0, false, false}, {16, 33, 7, 1, true, true},   {24, 40, 35, 0, false, true},
       {8, 16, 35, 1, true, false}, {3, 8, 147, 0, false, false}, {3, 8, 147, 1, false, true},
       {32, 32, 8, 1, false, false}};
-  odn_tuning timed = {ODN_BF16_DEFAULT_F32, 1, 1, BLOCK_KB * 1024, 1}, off = {ODN_BF16_DEFAULT_F32, 1, 0, 0, 0};
+  odn_tuning timed = {ODN_BF16_DEFAULT_F32, 1, 1, BLOCK_KB * 1024, 1, true}, off = {ODN_BF16_DEFAULT_F32, 1, 0, 0, 0, true};
   char text[4096];
   int blocked = 0;
   for (size_t k = 0; k < ZN_ARRAY_SIZE(cases) * 2; k++) {
     const int out_tile = k < ZN_ARRAY_SIZE(cases) ? 2 : 4, mode = out_tile == 2 ? 2 : 3;
-    odn_tuning force = {ODN_BF16_DEFAULT_F32, 0, mode, BLOCK_KB * 1024, 2}, one_block = {ODN_BF16_DEFAULT_F32, 0, mode, 0, 2};
+    odn_tuning force = {ODN_BF16_DEFAULT_F32, 0, mode, BLOCK_KB * 1024, 2, true}, one_block = {ODN_BF16_DEFAULT_F32, 0, mode, 0, 2, true};
     const char *forced = out_tile == 2 ? "matmul, forced F(2x2,3x3)): F(2x2,3x3) "
                                        : "matmul, forced F(4x4,3x3)): F(2x2,3x3) 0 convs, F(4x4,3x3) ";
     const size_t ck = k % ZN_ARRAY_SIZE(cases);
@@ -587,7 +588,7 @@ static void test_bf16_schemes(void) {
   for (int k = 0; k < 3; k++) {
     CHECK_OK(zn_graph_infer_shapes(gs[k]));
     for (size_t f = 0; f < ZN_ARRAY_SIZE(flags); f++) {
-      odn_tuning t = {flags[f], 1, 1, ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT, 1};
+      odn_tuning t = {flags[f], 1, 1, ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT, 1, true};
       for (int64_t b = 1; b <= 3; b += 2) {
         double e = tuned_err(gs[k], ZN_PRECISION_BF16, &t, b, (int)b % 3 + 1, -1, -1, text, sizeof text);
         fprintf(stderr, "bf16 graph %d scheme 0x%x batch %lld: max relative error %.3g\n", k, flags[f], (long long)b, e);
@@ -638,7 +639,86 @@ static void test_bn_relu(void) {
   }
 }
 
+/* x -> s = conv1x1+relu; e1 = conv1x1(s)+relu, e3 = conv3x3(s)+clip (a fire
+ * module); y = cat(e1, e3) [kind 1: + maxpool(s); kind 2: e1 also read by
+ * conv1x1 z, an output; kind 3: DenseNet-like, y read by conv1x1 d and
+ * cat(y, d) as the output]. Odd sizes, channels not multiples of 16. */
+static zn_graph *fire_graph(int kind) {
+  zn_graph *g = bt_graph();
+  int64_t xd[4] = {1, 5, 9, 9}, ws[4] = {6, 5, 1, 1}, w1[4] = {7, 6, 1, 1}, w3[4] = {10, 6, 3, 3}, b1d[1] = {7};
+  int x = bt_input(g, "x", 4, xd), sq, e1, e3, y;
+  int is[2] = {x, bt_const(g, "ws", 4, ws, 31, -0.5f, 0.5f)};
+  zn_node *n = bt_node(g, ZN_OP_CONV, "squeeze", 2, is, "s", &sq);
+  bt_conv_attrs(n, 1, 1, 0, 1, 1);
+  n->attrs.conv.act = bt_act(ZN_ACT_RELU, 0, 0);
+  int i1[3] = {sq, bt_const(g, "w1", 4, w1, 32, -0.5f, 0.5f), bt_const(g, "b1", 1, b1d, 33, -0.5f, 0.5f)};
+  n = bt_node(g, ZN_OP_CONV, "expand1x1", 3, i1, "e1", &e1);
+  bt_conv_attrs(n, 1, 1, 0, 1, 1);
+  n->attrs.conv.act = bt_act(ZN_ACT_RELU, 0, 0);
+  int i3[2] = {sq, bt_const(g, "w3", 4, w3, 34, -0.3f, 0.3f)};
+  n = bt_node(g, ZN_OP_CONV, "expand3x3", 2, i3, "e3", &e3);
+  bt_conv_attrs(n, 3, 1, 1, 1, 1);
+  n->attrs.conv.act = bt_act(ZN_ACT_CLIP, 0, 6);
+  int ci[3] = {e1, e3, -1}, nin = 2;
+  if (kind == 1) {
+    n = bt_node(g, ZN_OP_MAX_POOL, "pool", 1, &sq, "p", &ci[2]);
+    bt_pool_attrs(n, 3, 1, 1, false, false);
+    nin = 3;
+  }
+  bt_node(g, ZN_OP_CONCAT, "cat", nin, ci, "y", &y)->attrs.axis.axis = 1;
+  if (kind == 2) {
+    int64_t wz[4] = {4, 7, 1, 1};
+    int z, iz[2] = {e1, bt_const(g, "wz", 4, wz, 35, -0.5f, 0.5f)};
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "other_reader", 2, iz, "z", &z), 1, 1, 0, 1, 1);
+    zn_graph_mark_output(g, z);
+  }
+  if (kind == 3) {
+    int64_t wd[4] = {8, 17, 1, 1};
+    int d, y2, id[2] = {y, bt_const(g, "wd", 4, wd, 36, -0.5f, 0.5f)};
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "dense", 2, id, "d", &d), 1, 1, 0, 1, 1);
+    int c2[2] = {y, d};
+    bt_node(g, ZN_OP_CONCAT, "cat2", 2, c2, "y2", &y2)->attrs.axis.axis = 1;
+    y = y2;
+  }
+  zn_graph_mark_output(g, y);
+  return g;
+}
+
+/* Zero-copy concat: with the own Winograd forced, a concat of a 1x1 conv
+ * (run as a matmul with a strided dst) and a Winograd conv loses its step;
+ * a pool input, or a producer whose output has another reader, keeps it.
+ * Against the oracle at batch 1 and 3, 1 and 2 threads (switching to the
+ * 1-thread set mid-run), on and off; describe() counts them. */
+static void test_zero_copy_concat(void) {
+  static const int expect[4] = {1, 0, 0, 1};
+  char text[8192], want[128];
+  for (int kind = 0; kind < 4; kind++) {
+    zn_graph *g = fire_graph(kind);
+    CHECK_OK(zn_graph_infer_shapes(g));
+    for (int on = 0; on <= 1; on++) {
+      odn_tuning t = {ODN_BF16_DEFAULT_F32, 0, 2, 0, 1, on};
+      for (int64_t b = 1; b <= 3; b += 2)
+        for (int th = 1; th <= 2; th++) {
+          double e = tuned_err(g, ZN_PRECISION_FP32, &t, b, th, th - 1, th == 2 ? 4 : -1, text, sizeof text);
+          if (!(e <= 1e-4))
+            fprintf(stderr, "zero-copy concat kind %d on %d batch %lld threads %d: rel err %g\n", kind, on,
+                    (long long)b, th, e);
+          CHECK(e <= 1e-4);
+        }
+      snprintf(want, sizeof want, "1x1 convs as matmul): %s, %d concats", on ? "on" : "off", on ? expect[kind] : 0);
+      CHECK(strstr(text, want) != NULL);
+      CHECK((strstr(text, " matmul:") != NULL) == (on && expect[kind] > 0));  /* a 1x1 conv run as a matmul */
+    }
+    zn_graph_destroy(g);
+  }
+  /* the default tuning (own Winograd timed: the concat may or may not qualify) */
+  zn_graph *g = fire_graph(3);
+  bt_compare(&zn_backend_onednn, "zero-copy concat, default tuning", g, 3, ZN_PRECISION_FP32, 2, 1e-4);
+  zn_graph_destroy(g);
+}
+
 int zn_test_main(void) {
+  test_zero_copy_concat();
   test_own_winograd();
   test_bn_relu();
   test_winograd();
