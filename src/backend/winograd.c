@@ -229,9 +229,7 @@ INLINE void input_block_f23(float d[16][CB], float v[16][CB]) {
 }
 
 /* The build is portable (no -march): AVX-512 / AVX2 clones picked at load time. */
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
+ZN_CLONES
 static void input_f23(const zn_winograd_args *a, int64_t t0, int64_t bt, int64_t b0, int64_t b1) {
   for (int64_t b = b0; b < b1; b++) {
     int64_t n, ty, tx;
@@ -270,9 +268,7 @@ INLINE void output_block_f23(float m[16][CB], const float bias[CB], float y[4][C
 }
 
 /* The build is portable (no -march): AVX-512 / AVX2 clones picked at load time. */
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
+ZN_CLONES
 static void output_f23(const zn_winograd_args *a, int64_t t0, int64_t bt, int64_t b0, int64_t b1) {
   for (int64_t b = b0; b < b1; b++) {
     int64_t n, ty, tx;
@@ -320,9 +316,7 @@ INLINE void input_block_f43(float d[P][CB], float v[P][CB]) {
 }
 
 /* The build is portable (no -march): AVX-512 / AVX2 clones picked at load time. */
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
+ZN_CLONES
 static void input_f43(const zn_winograd_args *a, int64_t t0, int64_t bt, int64_t b0, int64_t b1) {
   for (int64_t b = b0; b < b1; b++) {
     int64_t n, ty, tx;
@@ -370,9 +364,7 @@ INLINE void output_block_f43(float m[P][CB], const float bias[CB], float y[16][C
 }
 
 /* The build is portable (no -march): AVX-512 / AVX2 clones picked at load time. */
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
+ZN_CLONES
 static void output_f43(const zn_winograd_args *a, int64_t t0, int64_t bt, int64_t b0, int64_t b1) {
   for (int64_t b = b0; b < b1; b++) {
     int64_t n, ty, tx;

@@ -22,6 +22,13 @@
 #else
 #define ZN_SIMD
 #endif
+/* Before a hot loop's function: the build is portable (no -march), so x86-64
+ * gets AVX-512 and AVX2 clones of it, picked at load time. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define ZN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define ZN_CLONES
+#endif
 #define ZN_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define ZN_MAX(a, b) ((a) > (b) ? (a) : (b))
 

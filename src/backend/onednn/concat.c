@@ -186,9 +186,7 @@ static inline void row(const odn_concat_run *r, float *restrict y, const float *
 
 /* Output pixels [q0, q1) of the flattened N*H*W range. The build is portable
  * (no -march), so the loops get AVX-512 / AVX2 clones picked at load time. */
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
+ZN_CLONES
 static void copy_range(const odn_concat_run *r, int64_t q0, int64_t q1) {
   const int64_t hw = r->pixels, cout = r->channels;
   for (int64_t t0 = q0; t0 < q1; t0 += TILE_PIXELS) {

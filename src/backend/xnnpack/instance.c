@@ -15,6 +15,7 @@
 #include "backend/xnnpack/xnnpack_internal.h"
 #include "core/alloc.h"
 #include "core/arena.h"
+#include "core/common.h"
 #include "core/status.h"
 
 typedef struct xp_tensor {
@@ -596,13 +597,33 @@ static void reshape_copy(const xp_tensor *x, bool xn, const xp_tensor *y, bool y
   }
 }
 
-static void batch_norm(const xp_tensor *x, const xp_tensor *y, const float *scale, const float *shift) {
-  const int64_t P = x->n * x->h * x->w;
-  for (int64_t p = 0; p < P; p++) {
-    const float *s = x->data + p * x->stride;
-    float *d = y->data + p * y->stride;
-    for (int64_t c = 0; c < x->c; c++) d[c] = s[c] * scale[c] + shift[c];
+typedef struct bn_ctx {
+  const xp_tensor *x, *y;
+  const float *scale, *shift;
+} bn_ctx;
+
+/* Pixels [p0, p0 + count). */
+ZN_CLONES
+static void batch_norm_pixels(void *context, size_t p0, size_t count) {
+  const bn_ctx *b = context;
+  const float *restrict scale = b->scale, *restrict shift = b->shift;
+  const int64_t ch = b->x->c;
+  for (int64_t p = (int64_t)p0; p < (int64_t)(p0 + count); p++) {
+    const float *restrict s = b->x->data + p * b->x->stride;
+    float *restrict d = b->y->data + p * b->y->stride;
+    ZN_SIMD
+    for (int64_t c = 0; c < ch; c++) d[c] = s[c] * scale[c] + shift[c];
   }
+}
+
+/* On the instance's pool in runs of pixels of about BN_TILE_FLOATS floats. */
+#define BN_TILE_FLOATS 16384
+static void batch_norm(const xp_tensor *x, const xp_tensor *y, const float *scale, const float *shift,
+                       pthreadpool_t pool) {
+  bn_ctx b = {x, y, scale, shift};
+  const size_t pixels = (size_t)(x->n * x->h * x->w), tile = (size_t)ZN_MAX(1, BN_TILE_FLOATS / ZN_MAX(1, x->c));
+  if (pool && pixels > tile) pthreadpool_parallelize_1d_tile_1d(pool, batch_norm_pixels, &b, pixels, tile, 0);
+  else batch_norm_pixels(&b, 0, pixels);
 }
 
 static void lrn(const zn_lrn_attrs *a, const xp_tensor *x, const xp_tensor *y) {
@@ -625,8 +646,11 @@ static void global_max(const xp_tensor *x, const xp_tensor *y) {
     float *d = y->data + n * y->stride;
     const float *s = x->data + n * hw * x->stride;
     for (int64_t c = 0; c < x->c; c++) d[c] = s[c];
-    for (int64_t p = 1; p < hw; p++)
-      for (int64_t c = 0; c < x->c; c++) d[c] = fmaxf(d[c], s[p * x->stride + c]);
+    for (int64_t p = 1; p < hw; p++) {
+      const float *sp = s + p * x->stride;
+      ZN_SIMD
+      for (int64_t c = 0; c < x->c; c++) d[c] = fmaxf(d[c], sp[c]);
+    }
   }
 }
 
@@ -832,7 +856,7 @@ zn_status zn_xnnpack_instance_run(void *instance, const void *const *inputs, voi
         if (ops[k]) s = xnn_run_operator(ops[k], in->pool);
       break;
     case XP_GMP: global_max(x, y); break;
-    case XP_BATCH_NORM: batch_norm(x, y, st->bn_scale, st->bn_shift); break;
+    case XP_BATCH_NORM: batch_norm(x, y, st->bn_scale, st->bn_shift, in->pool); break;
     case XP_LRN: lrn(&n->attrs.lrn, x, y); break;
     case XP_BINARY:
       binary_loop(n->op, x, &in->t[zn_node_input(n, 1)], y, xn, -INFINITY, INFINITY);
