@@ -1094,7 +1094,11 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
       dnnl_dims_t wd;
       int wr = weight_dims(c, op, wd);
       dnnl_memory_desc_t wmd, bmd;
-      dnnl_memory_desc_init_by_tag(&wmd, wr, wd, op->cdt, dnnl_format_tag_any);
+      /* a model loaded for batch 1 keeps 2-D f32 weights plain (oc x ic) at
+       * batch 1: oneDNN then streams them through gemm:jit, its blocked
+       * brgemm layout reads them slower there (and faster at batch 8+) */
+      const bool plain = wr == 2 && batch == 1 && c->tune_batch == 1 && op->cdt == dnnl_f32 && c->tune.plain_fc;
+      dnnl_memory_desc_init_by_tag(&wmd, wr, wd, op->cdt, plain ? dnnl_ab : dnnl_format_tag_any);
       dnnl_dims_t bd = {wd[0]};
       dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a);
       dnnl_inner_product_desc_t ipd;
@@ -1486,7 +1490,7 @@ static zn_status plan_zero_copy_concats(odn_compiled *c) {
 }
 
 odn_tuning zn_onednn_tuning_from_env(void) {
-  odn_tuning t = {ODN_BF16_DEFAULT_F32, 1, 1, ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT, 1, true};
+  odn_tuning t = {ODN_BF16_DEFAULT_F32, 1, 1, ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT, 1, true, true};
   const char *e = getenv("ZN_ONEDNN_BF16_F32");
   if (e && *e) {
     static const struct { const char *name; unsigned flag; } names[] = {
@@ -1521,6 +1525,7 @@ odn_tuning zn_onednn_tuning_from_env(void) {
     else t.own_winograd_split = zn_env_bool("ZN_ONEDNN_OWN_WINOGRAD_SPLIT", true) ? 1 : 0;
   }
   t.zero_copy_concat = zn_env_bool("ZN_ONEDNN_ZERO_COPY_CONCAT", true);
+  t.plain_fc = zn_env_bool("ZN_ONEDNN_PLAIN_FC", true);
   return t;
 }
 
@@ -1708,6 +1713,11 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
               c->num_residual_copies);
   if (c->num_bn_relu) sb_printf(&s, "batch norm + ReLU fused (fuse_norm_relu): %d\n", c->num_bn_relu);
   if (c->num_flatten_folded) sb_printf(&s, "flatten folded into inner product (4-D source): %d\n", c->num_flatten_folded);
+  int plain_fc = 0;
+  for (int i = 0; i < c->num_ops; i++)
+    plain_fc += c->ops[i].kind == ODN_IP && c->ops[i].cdt == dnnl_f32 && c->tune_batch == 1 && c->tune.plain_fc &&
+                c->ops[i].wmd.ndims == 2;
+  if (plain_fc) sb_printf(&s, "inner products with plain weights at batch 1 (gemm): %d\n", plain_fc);
   pthread_mutex_lock(&((odn_compiled *)c)->lock);
   int extra = c->num_extra_layouts;
   pthread_mutex_unlock(&((odn_compiled *)c)->lock);

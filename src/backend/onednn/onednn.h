@@ -37,6 +37,8 @@ typedef struct odn_tuning {
                             * ODN_OWN_WINOGRAD_SPLIT_MIN_TILES tiles per thread; 2 wherever each thread has a tile */
   bool zero_copy_concat;   /* fp32: a concat whose producers can all write their channel slice has no step
                             * (ZN_ONEDNN_ZERO_COPY_CONCAT, default 1) */
+  bool plain_fc;           /* fp32, model loaded for batch 1 (tune_batch): 2-D inner-product weights plain (oc x ic)
+                            * at batch 1, streamed by gemm:jit (ZN_ONEDNN_PLAIN_FC, default 1) */
 } odn_tuning;
 
 /* Own Winograd tile blocking: tiles run in blocks whose V and M fit this many

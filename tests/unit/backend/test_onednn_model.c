@@ -180,7 +180,7 @@ static void test_two_threads(void) {
   CHECK_OK(zn_graph_infer_shapes(g));
   const zn_backend_ops *b = &zn_backend_onednn;
   void *compiled = NULL;
-  odn_tuning direct = {ODN_BF16_DEFAULT_F32, 0, 0, 0, 0, true};  /* Winograd weights formats depend on the batch */
+  odn_tuning direct = {ODN_BF16_DEFAULT_F32, 0, 0, 0, 0, true, true};  /* Winograd weights formats depend on the batch */
   CHECK_OK(zn_onednn_compile_tuned(g, NULL, &direct, &compiled));
   if (!compiled) { zn_graph_destroy(g); return; }
   worker w[2];
@@ -374,12 +374,13 @@ static double tuned_err(const zn_graph *g, zn_precision prec, const odn_tuning *
   return worst;
 }
 
-/* x -> [conv3x3+relu] x2 -> maxpool -> conv3x3+relu -> GAP -> flatten -> gemm (a VGG-like chain). */
+/* x -> [conv3x3+relu] x2 -> maxpool -> conv3x3+relu -> GAP -> flatten -> gemm -> gemm (a VGG-like chain; the
+ * second gemm has a 2-D source, so plain weights at batch 1). */
 static zn_graph *vgg_like(void) {
   zn_graph *g = bt_graph();
   int64_t xd[4] = {1, 16, 20, 20}, w1[4] = {32, 16, 3, 3}, w2[4] = {32, 32, 3, 3}, w3[4] = {48, 32, 3, 3};
-  int64_t b32[1] = {32}, fd[2] = {10, 48};
-  int x = bt_input(g, "x", 4, xd), a, b, p, c, gap, f, y;
+  int64_t b32[1] = {32}, fd[2] = {24, 48}, fd2[2] = {10, 24};
+  int x = bt_input(g, "x", 4, xd), a, b, p, c, gap, f, h, y;
   int i1[3] = {x, bt_const(g, "w1", 4, w1, 11, -0.2f, 0.2f), bt_const(g, "b1", 1, b32, 12, -0.3f, 0.3f)};
   zn_node *n = bt_node(g, ZN_OP_CONV, "c1", 3, i1, "a", &a);
   bt_conv_attrs(n, 3, 1, 1, 1, 1);
@@ -396,7 +397,11 @@ static zn_graph *vgg_like(void) {
   bt_node(g, ZN_OP_GLOBAL_AVERAGE_POOL, "gap", 1, &c, "gap", &gap);
   bt_node(g, ZN_OP_FLATTEN, "flat", 1, &gap, "f", &f)->attrs.axis.axis = 1;
   int gi[2] = {f, bt_const(g, "fc", 2, fd, 15, -1, 1)};
-  n = bt_node(g, ZN_OP_GEMM, "fc", 2, gi, "y", &y);
+  n = bt_node(g, ZN_OP_GEMM, "fc", 2, gi, "h", &h);
+  n->attrs.gemm.trans_b = true;
+  n->attrs.gemm.alpha = n->attrs.gemm.beta = 1;
+  int gi2[2] = {h, bt_const(g, "fc2", 2, fd2, 16, -1, 1)};
+  n = bt_node(g, ZN_OP_GEMM, "fc2", 2, gi2, "y", &y);
   n->attrs.gemm.trans_b = true;
   n->attrs.gemm.alpha = n->attrs.gemm.beta = 1;
   zn_graph_mark_output(g, y);
@@ -410,7 +415,7 @@ static zn_graph *vgg_like(void) {
  * (environment) also run and are described. */
 static void test_winograd(void) {
   zn_graph *gs[4] = {vgg_like(), residual_graph(64, 13, false), residual_graph(32, 9, true), small_cnn()};
-  odn_tuning force = {ODN_BF16_DEFAULT_F32, 2, 0, 0, 0, true}, timed = {ODN_BF16_DEFAULT_F32, 1, 0, 0, 0, true};
+  odn_tuning force = {ODN_BF16_DEFAULT_F32, 2, 0, 0, 0, true, true}, timed = {ODN_BF16_DEFAULT_F32, 1, 0, 0, 0, true, true};
   char text[4096];
   for (int k = 0; k < 4; k++) {
     CHECK_OK(zn_graph_infer_shapes(gs[k]));
@@ -426,7 +431,15 @@ static void test_winograd(void) {
       }
     CHECK(tuned_err(gs[k], ZN_PRECISION_FP32, &timed, 2, 1, -1, -1, text, sizeof text) <= 1e-4);
     CHECK(strstr(text, "chosen per conv by timing") != NULL);
+    /* vgg_like's second Gemm: plain weights at batch 1 (a model loaded for batch 1), another layout at batch 2 */
+    if (k == 0) CHECK(strstr(text, "inner products with plain weights at batch 1 (gemm): 1") != NULL);
   }
+  describe_of(gs[0], ZN_PRECISION_FP32, text, sizeof text);
+  CHECK(strstr(text, "inner products with plain weights at batch 1 (gemm): 1") != NULL);
+  setenv("ZN_ONEDNN_PLAIN_FC", "0", 1);
+  describe_of(gs[0], ZN_PRECISION_FP32, text, sizeof text);
+  CHECK(strstr(text, "plain weights") == NULL);
+  unsetenv("ZN_ONEDNN_PLAIN_FC");
   setenv("ZN_ONEDNN_WINOGRAD", "0", 1);
   describe_of(gs[0], ZN_PRECISION_FP32, text, sizeof text);
   CHECK(strstr(text, "winograd: off") != NULL);
@@ -509,12 +522,12 @@ static void test_own_winograd(void) {
       {3, 20, 7, 0, false, false}, {16, 33, 7, 1, true, true},   {24, 40, 35, 0, false, true},
       {8, 16, 35, 1, true, false}, {3, 8, 147, 0, false, false}, {3, 8, 147, 1, false, true},
       {32, 32, 8, 1, false, false}};
-  odn_tuning timed = {ODN_BF16_DEFAULT_F32, 1, 1, BLOCK_KB * 1024, 1, true}, off = {ODN_BF16_DEFAULT_F32, 1, 0, 0, 0, true};
+  odn_tuning timed = {ODN_BF16_DEFAULT_F32, 1, 1, BLOCK_KB * 1024, 1, true, true}, off = {ODN_BF16_DEFAULT_F32, 1, 0, 0, 0, true, true};
   char text[4096];
   int blocked = 0;
   for (size_t k = 0; k < ZN_ARRAY_SIZE(cases) * 2; k++) {
     const int out_tile = k < ZN_ARRAY_SIZE(cases) ? 2 : 4, mode = out_tile == 2 ? 2 : 3;
-    odn_tuning force = {ODN_BF16_DEFAULT_F32, 0, mode, BLOCK_KB * 1024, 2, true}, one_block = {ODN_BF16_DEFAULT_F32, 0, mode, 0, 2, true};
+    odn_tuning force = {ODN_BF16_DEFAULT_F32, 0, mode, BLOCK_KB * 1024, 2, true, true}, one_block = {ODN_BF16_DEFAULT_F32, 0, mode, 0, 2, true, true};
     const char *forced = out_tile == 2 ? "matmul, forced F(2x2,3x3)): F(2x2,3x3) "
                                        : "matmul, forced F(4x4,3x3)): F(2x2,3x3) 0 convs, F(4x4,3x3) ";
     const size_t ck = k % ZN_ARRAY_SIZE(cases);
@@ -588,7 +601,7 @@ static void test_bf16_schemes(void) {
   for (int k = 0; k < 3; k++) {
     CHECK_OK(zn_graph_infer_shapes(gs[k]));
     for (size_t f = 0; f < ZN_ARRAY_SIZE(flags); f++) {
-      odn_tuning t = {flags[f], 1, 1, ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT, 1, true};
+      odn_tuning t = {flags[f], 1, 1, ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT, 1, true, true};
       for (int64_t b = 1; b <= 3; b += 2) {
         double e = tuned_err(gs[k], ZN_PRECISION_BF16, &t, b, (int)b % 3 + 1, -1, -1, text, sizeof text);
         fprintf(stderr, "bf16 graph %d scheme 0x%x batch %lld: max relative error %.3g\n", k, flags[f], (long long)b, e);
@@ -696,7 +709,7 @@ static void test_zero_copy_concat(void) {
     zn_graph *g = fire_graph(kind);
     CHECK_OK(zn_graph_infer_shapes(g));
     for (int on = 0; on <= 1; on++) {
-      odn_tuning t = {ODN_BF16_DEFAULT_F32, 0, 2, 0, 1, on};
+      odn_tuning t = {ODN_BF16_DEFAULT_F32, 0, 2, 0, 1, on, true};
       for (int64_t b = 1; b <= 3; b += 2)
         for (int th = 1; th <= 2; th++) {
           double e = tuned_err(g, ZN_PRECISION_FP32, &t, b, th, th - 1, th == 2 ? 4 : -1, text, sizeof text);
