@@ -24,7 +24,6 @@
 /* The reference primitive descs that choose the shared weights layouts: batch 1
  * on 1 thread (the concurrent-instances case), whatever the caller's OpenMP
  * setting, so the packed layout does not depend on who compiled the model. */
-#define REFERENCE_BATCH 1
 #define REFERENCE_THREADS 1
 
 /* ---------------------------------------------------------------- helpers */
@@ -833,7 +832,12 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
         fold = true;
       }
       dnnl_data_type_t cdt = bf16 && !(f32_flags & ODN_F32_LAST) ? dnnl_bf16 : dnnl_f32;
-      ZN_TRY(want(c, src, c->values[src].layout, cdt, &xs));
+      /* a folded flatten over H x W > 1 reads NHWC (a convert step if the
+       * producer left nChw16c): batches > 1 then read it as {N, H*W*C} rows
+       * (zn_onednn_ip_flat); nChw16c kept the 4-D gemm, 1.5x slower there */
+      const zn_value *sv = val(g, src);
+      const bool spatial = fold && sv->num_dims == 4 && sv->dims[2] * sv->dims[3] > 1;
+      ZN_TRY(want(c, src, spatial ? ODN_NHWC : c->values[src].layout, cdt, &xs));
       set_value(c, y, ODN_PLAIN, dnnl_f32);  /* logits stay f32 even in bf16 */
       ZN_TRY(add_op(c, ODN_IP, ni, 1, &xs, y, &op));
       op->ip_src_4d = fold;
@@ -985,6 +989,19 @@ static int weight_dims(const odn_compiled *c, const odn_op *op, dnnl_dims_t d) {
   return 2;
 }
 
+bool zn_onednn_ip_flat(const odn_compiled *c, const odn_op *op, int64_t batch) {
+  return op->kind == ODN_IP && op->ip_src_4d && batch > 1 && c->values[op->ins[0]].layout == ODN_NHWC;
+}
+
+void zn_onednn_ip_flat_mds(const odn_compiled *c, const odn_op *op, dnnl_memory_desc_t *md4, dnnl_memory_desc_t *md2) {
+  dnnl_dims_t wd, w2;
+  weight_dims(c, op, wd);
+  w2[0] = wd[0];
+  w2[1] = wd[1] * wd[2] * wd[3];
+  dnnl_memory_desc_init_by_tag(md4, 4, wd, op->cdt, dnnl_acdb);
+  dnnl_memory_desc_init_by_tag(md2, 2, w2, op->cdt, dnnl_ab);
+}
+
 static zn_status pd_fail(const odn_compiled *c, const odn_op *op, dnnl_status_t st, int64_t batch) {
   const char *name = op->node >= 0 ? c->g->nodes[op->node].name : "(edge)";
   const char *opn = op->node >= 0 ? zn_op_name(c->g->nodes[op->node].op) : zn_onednn_kind_name(op->kind);
@@ -1098,6 +1115,12 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
        * batch 1: oneDNN then streams them through gemm:jit, its blocked
        * brgemm layout reads them slower there (and faster at batch 8+) */
       const bool plain = wr == 2 && batch == 1 && c->tune_batch == 1 && op->cdt == dnnl_f32 && c->tune.plain_fc;
+      if (zn_onednn_ip_flat(c, op, batch)) {  /* the NHWC source as {N, H*W*C} rows */
+        dnnl_dims_t sd = {batch, wd[1] * wd[2] * wd[3]};
+        dnnl_memory_desc_init_by_tag(&src, 2, sd, src.data_type, dnnl_ab);
+        wd[1] = sd[1];
+        wr = 2;
+      }
       dnnl_memory_desc_init_by_tag(&wmd, wr, wd, op->cdt, plain ? dnnl_ab : dnnl_format_tag_any);
       dnnl_dims_t bd = {wd[0]};
       dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a);
@@ -1212,6 +1235,16 @@ zn_status zn_onednn_pack_weights(const odn_compiled *c, const odn_op *op, const 
   const zn_graph *g = c->g;
   const zn_node *n = &g->nodes[op->node];
   if (op->kind == ODN_CONV && op->own_wino) return zn_onednn_wino_pack(c, n, op->wino_tile, md, dst);
+  if (op->kind == ODN_IP && op->ip_src_4d && md->ndims == 2) {  /* {M, H*W*C}: via the dense {M, C, H, W} acdb */
+    dnnl_memory_desc_t md4, md2;
+    zn_onednn_ip_flat_mds(c, op, &md4, &md2);
+    void *tmp = zn_alloc_aligned(dnnl_memory_desc_get_size(&md4));
+    if (!tmp) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to pack weights of node %s: out of memory", n->name);
+    zn_status st = zn_onednn_pack_weights(c, op, &md4, tmp);
+    if (st == ZN_OK) st = zn_onednn_reorder_now(c->engine, &md2, tmp, md, dst);
+    zn_free_aligned(tmp);
+    return st;
+  }
   int w = zn_node_input(n, 1);
   const float *wsrc = val(g, w)->data;
   float *scaled = NULL;
@@ -1579,7 +1612,7 @@ zn_status zn_onednn_compile_tuned(const zn_graph *g, const zn_backend_compile_op
     if (op->kind == ODN_IP && (st = make_bias(c, op)) != ZN_OK) break;
     if (op->kind == ODN_CONV && (st = make_bias(c, op)) != ZN_OK) break;
     dnnl_primitive_desc_t pd;
-    if ((st = zn_onednn_op_pd(c, op, REFERENCE_BATCH, &pd)) != ZN_OK) break;
+    if ((st = zn_onednn_op_pd(c, op, c->tune_batch, &pd)) != ZN_OK) break;
     if (!pd) continue;  /* own kernel */
     const char *impl = NULL;
     if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
@@ -1668,7 +1701,7 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
   sb_printf(&s, "activations NHWC inside (inputs reordered from NCHW, outputs back), arena per instance, "
                 "user scratchpads in the arena\n");
   sb_printf(&s, "weights packed once (reference: batch %d, %d thread) into the layouts the primitives prefer: %.2f MiB, "
-                "shared read-only\n", REFERENCE_BATCH, REFERENCE_THREADS, (double)zn_onednn_weight_bytes_locked(c) / (1024.0 * 1024.0));
+                "shared read-only\n", (int)c->tune_batch, REFERENCE_THREADS, (double)zn_onednn_weight_bytes_locked(c) / (1024.0 * 1024.0));
   describe_kind(c, &s, ODN_CONV, "convs");
   describe_kind(c, &s, ODN_IP, "inner products");
   describe_kind(c, &s, ODN_POOL, "pools");

@@ -170,6 +170,13 @@ ZN_INTERNAL odn_tuning zn_onednn_tuning_from_env(void);
 ZN_INTERNAL zn_status zn_onednn_compile_tuned(const zn_graph *g, const zn_backend_compile_options *opts,
                                               const odn_tuning *tune, void **compiled_out);
 /* Pack the f32 graph weights of conv / inner product op into md (compile and private re-packs). */
+/* Does inner product op read its folded 4-D NHWC source as {N, H*W*C} rows at
+ * batch (then its weights are 2-D {M, H*W*C}: brgemm's blocked layouts, 2x
+ * faster than the 4-D acdb gemm at batch 8+)? md4 / md2: the same dense
+ * weights as 4-D {M, C, H, W} acdb and as 2-D {M, H*W*C} ab. */
+ZN_INTERNAL bool zn_onednn_ip_flat(const odn_compiled *c, const odn_op *op, int64_t batch);
+ZN_INTERNAL void zn_onednn_ip_flat_mds(const odn_compiled *c, const odn_op *op, dnnl_memory_desc_t *md4,
+                                       dnnl_memory_desc_t *md2);
 ZN_INTERNAL zn_status zn_onednn_pack_weights(const odn_compiled *c, const odn_op *op, const dnnl_memory_desc_t *md,
                                              void *dst);
 /* The packed weights of conv / inner product op_index in layout md: the

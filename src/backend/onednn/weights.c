@@ -13,6 +13,20 @@
 
 static bool is_wino_format(const dnnl_memory_desc_t *md) { return md->format_kind == dnnl_format_kind_wino; }
 
+/* A flatten-folded inner product's weights between its 4-D and 2-D forms
+ * (zn_onednn_ip_flat): through one dense buffer, acdb as 4-D, ab as 2-D. */
+static zn_status across_ranks(const odn_compiled *c, const odn_op *op, const dnnl_memory_desc_t *md, void *dst) {
+  dnnl_memory_desc_t md4, md2;
+  zn_onednn_ip_flat_mds(c, op, &md4, &md2);
+  const bool to_2d = md->ndims == 2;
+  void *tmp = zn_alloc_aligned(dnnl_memory_desc_get_size(&md4));
+  if (!tmp) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to add a weights layout: out of memory");
+  zn_status st = zn_onednn_reorder_now(c->engine, &op->wmd, op->wdata, to_2d ? &md4 : &md2, tmp);
+  if (st == ZN_OK) st = zn_onednn_reorder_now(c->engine, to_2d ? &md2 : &md4, tmp, md, dst);
+  zn_free_aligned(tmp);
+  return st;
+}
+
 zn_status zn_onednn_weights_get(const odn_compiled *cc, int op_index, const dnnl_memory_desc_t *md, void **data_out) {
   odn_compiled *c = (odn_compiled *)cc;  /* only the lock-guarded fields are written */
   odn_op *op = &c->ops[op_index];
@@ -43,7 +57,8 @@ zn_status zn_onednn_weights_get(const odn_compiled *cc, int op_index, const dnnl
   }
   /* oneDNN cannot reorder out of a Winograd format: those convs re-pack
    * from the graph's f32 weights, which they keep (constant_releasable) */
-  st = op->wino || is_wino_format(&op->wmd) ? zn_onednn_pack_weights(c, op, md, l->data)
+  st = op->wino || is_wino_format(&op->wmd)  ? zn_onednn_pack_weights(c, op, md, l->data)
+       : md->ndims != op->wmd.ndims         ? across_ranks(c, op, md, l->data)
                                              : zn_onednn_reorder_now(c->engine, &op->wmd, op->wdata, md, l->data);
   if (st != ZN_OK) {
     zn_free_aligned(l->data);

@@ -105,6 +105,69 @@ static zn_graph *small_cnn(void) {
   return g;
 }
 
+/* x -> conv3x3+relu (NHWC 8x5x5) -> flatten -> gemm 16x200 + relu -> gemm 10x16 (an AlexNet-like head: the
+ * first FC reads the 4-D NHWC tensor). */
+static zn_graph *fc_head(void) {
+  zn_graph *g = bt_graph();
+  int64_t xd[4] = {1, 3, 5, 5}, wd[4] = {8, 3, 3, 3}, f1[2] = {16, 200}, f2[2] = {10, 16};
+  int x = bt_input(g, "x", 4, xd), a, f, h, y;
+  int ic[2] = {x, bt_const(g, "w", 4, wd, 41, -0.4f, 0.4f)};
+  zn_node *n = bt_node(g, ZN_OP_CONV, "conv", 2, ic, "a", &a);
+  bt_conv_attrs(n, 3, 1, 1, 1, 1);
+  n->attrs.conv.act = bt_act(ZN_ACT_RELU, 0, 0);
+  bt_node(g, ZN_OP_FLATTEN, "flat", 1, &a, "f", &f)->attrs.axis.axis = 1;
+  int i1[2] = {f, bt_const(g, "fc1", 2, f1, 42, -0.2f, 0.2f)};
+  n = bt_node(g, ZN_OP_GEMM, "fc1", 2, i1, "h", &h);
+  n->attrs.gemm.trans_b = true;
+  n->attrs.gemm.alpha = n->attrs.gemm.beta = 1;
+  n->attrs.gemm.act = bt_act(ZN_ACT_RELU, 0, 0);
+  int i2[2] = {h, bt_const(g, "fc2", 2, f2, 43, -0.5f, 0.5f)};
+  n = bt_node(g, ZN_OP_GEMM, "fc2", 2, i2, "y", &y);
+  n->attrs.gemm.trans_b = true;
+  n->attrs.gemm.alpha = n->attrs.gemm.beta = 1;
+  zn_graph_mark_output(g, y);
+  return g;
+}
+
+/* Inner-product weight layouts across batches: a model loaded for batch 1
+ * (plain 2-D weights and the 4-D first FC at batch 1; another layout, the
+ * first FC as {N, H*W*C} rows, at batch 3) and for batch 3 (packed that way;
+ * batch 1 then re-lays them out), 1 and 2 threads, against the oracle. */
+static void test_fc_layouts(void) {
+  zn_graph *g = fc_head();
+  CHECK_OK(zn_graph_infer_shapes(g));
+  const zn_backend_ops *b = &zn_backend_onednn;
+  char text[4096];
+  for (int64_t tb = 1; tb <= 3; tb += 2) {
+    void *compiled = NULL;
+    zn_backend_compile_options co = {.precision = ZN_PRECISION_FP32, .tune_batch = tb};
+    CHECK_OK(b->compile(g, &co, &compiled));
+    if (!compiled) continue;
+    b->describe(compiled, text, sizeof text);
+    CHECK((strstr(text, "inner products with plain weights at batch 1 (gemm): 1") != NULL) == (tb == 1));
+    for (int64_t batch = 1; batch <= 3; batch += 2)
+      for (int t = 1; t <= 2; t++) {
+        bt_io io, ref;
+        void *inst = NULL;
+        zn_backend_instance_options io_opts = {t, NULL, 0};
+        CHECK(bt_io_init(&io, g, batch, 5) && bt_io_init(&ref, g, batch, 5));
+        CHECK_OK(bt_run(&zn_backend_ref, g, batch, ZN_PRECISION_FP32, 1, &ref));
+        CHECK_OK(b->instance_create(compiled, &io_opts, &inst));
+        CHECK_OK(b->instance_reshape(inst, batch));
+        CHECK_OK(b->instance_run(inst, (const void *const *)io.in, (void *const *)io.out));
+        double e = bt_rel_err(io.out[0], ref.out[0], io.out_count[0]);
+        fprintf(stderr, "fc layouts: loaded for batch %lld, run at %lld on %d threads: max relative error %.3g\n",
+                (long long)tb, (long long)batch, t, e);
+        CHECK(e <= 1e-4);
+        b->instance_destroy(inst);
+        bt_io_deinit(&io);
+        bt_io_deinit(&ref);
+      }
+    b->compiled_destroy(compiled);
+  }
+  zn_graph_destroy(g);
+}
+
 static void test_small_cnn(void) {
   zn_graph *g = small_cnn();
   for (int64_t b = 1; b <= 3; b += 2)
@@ -732,6 +795,7 @@ static void test_zero_copy_concat(void) {
 
 int zn_test_main(void) {
   test_zero_copy_concat();
+  test_fc_layouts();
   test_own_winograd();
   test_bn_relu();
   test_winograd();
