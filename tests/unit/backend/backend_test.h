@@ -170,7 +170,7 @@ static inline double bt_compare(const zn_backend_ops *b, const char *what, zn_gr
     fprintf(stderr, "%s: shape inference failed: %s\n", what, zn_last_error());
     return INFINITY;
   }
-  bt_io a, r;
+  bt_io a = {0}, r = {0};  /* deinit-safe when an init before it fails */
   if (!bt_io_init(&a, g, batch, 42) || !bt_io_init(&r, g, batch, 42)) {
     zn_test_failures++;
     fprintf(stderr, "%s: bad shapes\n", what);

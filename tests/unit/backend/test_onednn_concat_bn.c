@@ -181,7 +181,7 @@ static void test_winograd_input(void) {
     CHECK(strstr(text, "1 layout/type conversions") != NULL);  /* x -> nChw16c only */
     for (int64_t b = 1; b <= 3; b += 2)
       for (int t = 1; t <= 2; t++) {
-        bt_io a, r;
+        bt_io a = {0}, r = {0};  /* deinit-safe when an init before it fails */
         CHECK(bt_io_init(&a, g, b, 7) && bt_io_init(&r, g, b, 7));
         CHECK_OK(bt_run(&zn_backend_ref, g, b, ZN_PRECISION_FP32, 1, &r));
         void *inst = NULL;

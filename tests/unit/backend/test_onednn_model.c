@@ -147,7 +147,7 @@ static void test_fc_layouts(void) {
     CHECK((strstr(text, "inner products with plain weights at batch 1 (gemm): 1") != NULL) == (tb == 1));
     for (int64_t batch = 1; batch <= 3; batch += 2)
       for (int t = 1; t <= 2; t++) {
-        bt_io io, ref;
+        bt_io io = {0}, ref = {0};  /* deinit-safe when an init before it fails */
         void *inst = NULL;
         zn_backend_instance_options io_opts = {t, NULL, 0};
         CHECK(bt_io_init(&io, g, batch, 5) && bt_io_init(&ref, g, batch, 5));
@@ -347,7 +347,7 @@ static void test_adaptive_threads(void) {
   zn_graph *g = small_cnn();
   CHECK_OK(zn_graph_infer_shapes(g));
   const int64_t batch = 2;
-  bt_io ref, got;
+  bt_io ref = {0}, got = {0};  /* deinit-safe when an init before it fails */
   CHECK(bt_io_init(&ref, g, batch, 5));
   CHECK(bt_io_init(&got, g, batch, 5));
   CHECK_OK(bt_run(&zn_backend_ref, g, batch, ZN_PRECISION_FP32, 1, &ref));
@@ -421,7 +421,7 @@ static zn_status run_tuned(const zn_graph *g, zn_precision prec, const odn_tunin
 /* Worst max relative error of the outputs of g (tuned) against the ref oracle. */
 static double tuned_err(const zn_graph *g, zn_precision prec, const odn_tuning *t, int64_t batch, int threads, int set,
                         int switch_step, char *text, size_t text_size) {
-  bt_io a, r;
+  bt_io a = {0}, r = {0};  /* deinit-safe when an init before it fails */
   double worst = INFINITY;
   if (bt_io_init(&a, g, batch, 9) && bt_io_init(&r, g, batch, 9) &&
       bt_run(&zn_backend_ref, g, batch, ZN_PRECISION_FP32, 1, &r) == ZN_OK &&

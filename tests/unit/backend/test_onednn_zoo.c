@@ -24,7 +24,7 @@ static void zoo_case(const char *name, int64_t batch) {
   CHECK_OK(zn_graph_infer_shapes(g));
   CHECK_OK(zn_ref_calibrate_batch_norm(g, 1, 1 ^ 0x5EEDCA11B4A7E5ull));
   CHECK_OK(zn_graph_optimize(g));
-  bt_io a, r;
+  bt_io a = {0}, r = {0};  /* deinit-safe when an init before it fails */
   CHECK(bt_io_init(&a, g, batch, 5) && bt_io_init(&r, g, batch, 5));
   CHECK_OK(bt_run(&zn_backend_ref, g, batch, ZN_PRECISION_FP32, 1, &r));
   CHECK_OK(bt_run(&zn_backend_onednn, g, batch, ZN_PRECISION_FP32, 2, &a));
