@@ -67,6 +67,23 @@ static void test_residual(void) {
   unsetenv("ZN_ONEDNN_WINOGRAD");
 }
 
+/* y = x W^T (+ bias) as a Gemm node (trans_b, alpha = beta = 1): W {out, in}
+ * seeded uniform in [-range, range), the bias (when seed_bias) in [-1, 1);
+ * returns y's value id. */
+static int fc(zn_graph *g, const char *name, int x, int64_t out, int64_t in, uint64_t seed, float range,
+              uint64_t seed_bias, zn_act act) {
+  int64_t wd[2] = {out, in}, bd[1] = {out};
+  char wname[64], bname[64];
+  snprintf(wname, sizeof wname, "%s.w", name);
+  snprintf(bname, sizeof bname, "%s.b", name);
+  int y, ins[3] = {x, bt_const(g, wname, 2, wd, seed, -range, range), seed_bias ? bt_const(g, bname, 1, bd, seed_bias, -1, 1) : 0};
+  zn_node *n = bt_node(g, ZN_OP_GEMM, name, seed_bias ? 3 : 2, ins, name, &y);
+  n->attrs.gemm.trans_b = true;
+  n->attrs.gemm.alpha = n->attrs.gemm.beta = 1;
+  n->attrs.gemm.act = act;
+  return y;
+}
+
 /* A small CNN: conv-relu, maxpool, two branches concatenated, residual,
  * global pool, flatten, gemm, softmax. */
 static zn_graph *small_cnn(void) {
@@ -94,11 +111,7 @@ static zn_graph *small_cnn(void) {
   n->attrs.conv.act = bt_act(ZN_ACT_RELU, 0, 0);
   bt_node(g, ZN_OP_GLOBAL_AVERAGE_POOL, "gap", 1, &r, "gap", &gap);
   bt_node(g, ZN_OP_FLATTEN, "flat", 1, &gap, "f", &f)->attrs.axis.axis = 1;
-  int64_t bd[2] = {10, 16}, cd[1] = {10};
-  int gi[3] = {f, bt_const(g, "fc", 2, bd, 5, -1, 1), bt_const(g, "fcb", 1, cd, 6, -1, 1)};
-  n = bt_node(g, ZN_OP_GEMM, "fc", 3, gi, "y", &y);
-  n->attrs.gemm.trans_b = true;
-  n->attrs.gemm.alpha = n->attrs.gemm.beta = 1;
+  y = fc(g, "fc", f, 10, 16, 5, 1, 6, bt_act(ZN_ACT_NONE, 0, 0));
   bt_node(g, ZN_OP_SOFTMAX, "softmax", 1, &y, "sm", &sm)->attrs.softmax.axis = 1;
   zn_graph_mark_output(g, y);
   zn_graph_mark_output(g, sm);
@@ -109,22 +122,15 @@ static zn_graph *small_cnn(void) {
  * first FC reads the 4-D NHWC tensor). */
 static zn_graph *fc_head(void) {
   zn_graph *g = bt_graph();
-  int64_t xd[4] = {1, 3, 5, 5}, wd[4] = {8, 3, 3, 3}, f1[2] = {16, 200}, f2[2] = {10, 16};
+  int64_t xd[4] = {1, 3, 5, 5}, wd[4] = {8, 3, 3, 3};
   int x = bt_input(g, "x", 4, xd), a, f, h, y;
   int ic[2] = {x, bt_const(g, "w", 4, wd, 41, -0.4f, 0.4f)};
   zn_node *n = bt_node(g, ZN_OP_CONV, "conv", 2, ic, "a", &a);
   bt_conv_attrs(n, 3, 1, 1, 1, 1);
   n->attrs.conv.act = bt_act(ZN_ACT_RELU, 0, 0);
   bt_node(g, ZN_OP_FLATTEN, "flat", 1, &a, "f", &f)->attrs.axis.axis = 1;
-  int i1[2] = {f, bt_const(g, "fc1", 2, f1, 42, -0.2f, 0.2f)};
-  n = bt_node(g, ZN_OP_GEMM, "fc1", 2, i1, "h", &h);
-  n->attrs.gemm.trans_b = true;
-  n->attrs.gemm.alpha = n->attrs.gemm.beta = 1;
-  n->attrs.gemm.act = bt_act(ZN_ACT_RELU, 0, 0);
-  int i2[2] = {h, bt_const(g, "fc2", 2, f2, 43, -0.5f, 0.5f)};
-  n = bt_node(g, ZN_OP_GEMM, "fc2", 2, i2, "y", &y);
-  n->attrs.gemm.trans_b = true;
-  n->attrs.gemm.alpha = n->attrs.gemm.beta = 1;
+  h = fc(g, "fc1", f, 16, 200, 42, 0.2f, 0, bt_act(ZN_ACT_RELU, 0, 0));
+  y = fc(g, "fc2", h, 10, 16, 43, 0.5f, 0, bt_act(ZN_ACT_NONE, 0, 0));
   zn_graph_mark_output(g, y);
   return g;
 }
@@ -442,7 +448,7 @@ static double tuned_err(const zn_graph *g, zn_precision prec, const odn_tuning *
 static zn_graph *vgg_like(void) {
   zn_graph *g = bt_graph();
   int64_t xd[4] = {1, 16, 20, 20}, w1[4] = {32, 16, 3, 3}, w2[4] = {32, 32, 3, 3}, w3[4] = {48, 32, 3, 3};
-  int64_t b32[1] = {32}, fd[2] = {24, 48}, fd2[2] = {10, 24};
+  int64_t b32[1] = {32};
   int x = bt_input(g, "x", 4, xd), a, b, p, c, gap, f, h, y;
   int i1[3] = {x, bt_const(g, "w1", 4, w1, 11, -0.2f, 0.2f), bt_const(g, "b1", 1, b32, 12, -0.3f, 0.3f)};
   zn_node *n = bt_node(g, ZN_OP_CONV, "c1", 3, i1, "a", &a);
@@ -459,14 +465,8 @@ static zn_graph *vgg_like(void) {
   n->attrs.conv.act = bt_act(ZN_ACT_RELU, 0, 0);
   bt_node(g, ZN_OP_GLOBAL_AVERAGE_POOL, "gap", 1, &c, "gap", &gap);
   bt_node(g, ZN_OP_FLATTEN, "flat", 1, &gap, "f", &f)->attrs.axis.axis = 1;
-  int gi[2] = {f, bt_const(g, "fc", 2, fd, 15, -1, 1)};
-  n = bt_node(g, ZN_OP_GEMM, "fc", 2, gi, "h", &h);
-  n->attrs.gemm.trans_b = true;
-  n->attrs.gemm.alpha = n->attrs.gemm.beta = 1;
-  int gi2[2] = {h, bt_const(g, "fc2", 2, fd2, 16, -1, 1)};
-  n = bt_node(g, ZN_OP_GEMM, "fc2", 2, gi2, "y", &y);
-  n->attrs.gemm.trans_b = true;
-  n->attrs.gemm.alpha = n->attrs.gemm.beta = 1;
+  h = fc(g, "fc", f, 24, 48, 15, 1, 0, bt_act(ZN_ACT_NONE, 0, 0));
+  y = fc(g, "fc2", h, 10, 24, 16, 1, 0, bt_act(ZN_ACT_NONE, 0, 0));
   zn_graph_mark_output(g, y);
   return g;
 }
