@@ -989,6 +989,15 @@ static int weight_dims(const odn_compiled *c, const odn_op *op, dnnl_dims_t d) {
   return 2;
 }
 
+/* Does inner product op keep plain weights (oc x ic) at batch 1? 2-D f32
+ * weights in a model loaded for batch 1 (ZN_ONEDNN_PLAIN_FC): gemm:jit
+ * streams them faster there than brgemm's blocked layout. */
+static bool plain_fc(const odn_compiled *c, const odn_op *op) {
+  dnnl_dims_t wd;
+  return op->kind == ODN_IP && op->cdt == dnnl_f32 && c->tune_batch == 1 && c->tune.plain_fc &&
+         weight_dims(c, op, wd) == 2;
+}
+
 bool zn_onednn_ip_flat(const odn_compiled *c, const odn_op *op, int64_t batch) {
   return op->kind == ODN_IP && op->ip_src_4d && batch > 1 && c->values[op->ins[0]].layout == ODN_NHWC;
 }
@@ -1111,10 +1120,7 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
       dnnl_dims_t wd;
       int wr = weight_dims(c, op, wd);
       dnnl_memory_desc_t wmd, bmd;
-      /* a model loaded for batch 1 keeps 2-D f32 weights plain (oc x ic) at
-       * batch 1: oneDNN then streams them through gemm:jit, its blocked
-       * brgemm layout reads them slower there (and faster at batch 8+) */
-      const bool plain = wr == 2 && batch == 1 && c->tune_batch == 1 && op->cdt == dnnl_f32 && c->tune.plain_fc;
+      const bool plain = batch == 1 && plain_fc(c, op);  /* brgemm's blocked layout wins at batch 8+ */
       if (zn_onednn_ip_flat(c, op, batch)) {  /* the NHWC source as {N, H*W*C} rows */
         dnnl_dims_t sd = {batch, wd[1] * wd[2] * wd[3]};
         dnnl_memory_desc_init_by_tag(&src, 2, sd, src.data_type, dnnl_ab);
@@ -1746,11 +1752,9 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
               c->num_residual_copies);
   if (c->num_bn_relu) sb_printf(&s, "batch norm + ReLU fused (fuse_norm_relu): %d\n", c->num_bn_relu);
   if (c->num_flatten_folded) sb_printf(&s, "flatten folded into inner product (4-D source): %d\n", c->num_flatten_folded);
-  int plain_fc = 0;
-  for (int i = 0; i < c->num_ops; i++)
-    plain_fc += c->ops[i].kind == ODN_IP && c->ops[i].cdt == dnnl_f32 && c->tune_batch == 1 && c->tune.plain_fc &&
-                c->ops[i].wmd.ndims == 2;
-  if (plain_fc) sb_printf(&s, "inner products with plain weights at batch 1 (gemm): %d\n", plain_fc);
+  int plain = 0;
+  for (int i = 0; i < c->num_ops; i++) plain += plain_fc(c, &c->ops[i]);
+  if (plain) sb_printf(&s, "inner products with plain weights at batch 1 (gemm): %d\n", plain);
   pthread_mutex_lock(&((odn_compiled *)c)->lock);
   int extra = c->num_extra_layouts;
   pthread_mutex_unlock(&((odn_compiled *)c)->lock);
