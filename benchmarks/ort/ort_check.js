@@ -41,28 +41,31 @@ async function main() {
   let s = 2024;
   for (let i = 0; i < n; i++) { s = (s * 1103515245 + 12345) % 2147483648; x[i] = (s / 2147483648) * 4 - 2; }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zn-ortcheck-'));
-  const inPb = path.join(dir, 'input_0.pb'), outPb = path.join(dir, 'output_0.pb');
-  fs.writeFileSync(inPb, encodeTensor([batch, 3, size, size], x));
-  execFileSync(zenith, ['run', '--model', file, '--input', inPb, '--save-output', outPb, '--backend', backend, '--batch', String(batch)], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const zn = decodeTensorRaw(fs.readFileSync(outPb));
-  const sess = await ort.InferenceSession.create(file, { intraOpNumThreads: 2 });
-  const r = await sess.run({ [sess.inputNames[0]]: new ort.Tensor('float32', x, [batch, 3, size, size]) });
-  const o = r[sess.outputNames[0]].data;
-  const classes = o.length / batch;
-  let maxAbs = 0, maxLogit = 0, agree = 0;
-  for (let b = 0; b < batch; b++) {
-    let ai = 0, bi = 0;
-    for (let k = 0; k < classes; k++) {
-      const i = b * classes + k;
-      maxAbs = Math.max(maxAbs, Math.abs(o[i] - zn.data[i]));
-      maxLogit = Math.max(maxLogit, Math.abs(o[i]));
-      if (o[i] > o[b * classes + ai]) ai = k;
-      if (zn.data[i] > zn.data[b * classes + bi]) bi = k;
+  try {
+    const inPb = path.join(dir, 'input_0.pb'), outPb = path.join(dir, 'output_0.pb');
+    fs.writeFileSync(inPb, encodeTensor([batch, 3, size, size], x));
+    execFileSync(zenith, ['run', '--model', file, '--input', inPb, '--save-output', outPb, '--backend', backend, '--batch', String(batch)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const zn = decodeTensorRaw(fs.readFileSync(outPb));
+    const sess = await ort.InferenceSession.create(file, { intraOpNumThreads: 2 });
+    const r = await sess.run({ [sess.inputNames[0]]: new ort.Tensor('float32', x, [batch, 3, size, size]) });
+    const o = r[sess.outputNames[0]].data;
+    const classes = o.length / batch;
+    let maxAbs = 0, maxLogit = 0, agree = 0;
+    for (let b = 0; b < batch; b++) {
+      let ai = 0, bi = 0;
+      for (let k = 0; k < classes; k++) {
+        const i = b * classes + k;
+        maxAbs = Math.max(maxAbs, Math.abs(o[i] - zn.data[i]));
+        maxLogit = Math.max(maxLogit, Math.abs(o[i]));
+        if (o[i] > o[b * classes + ai]) ai = k;
+        if (zn.data[i] > zn.data[b * classes + bi]) bi = k;
+      }
+      if (ai === bi) agree++;
     }
-    if (ai === bi) agree++;
+    console.log(JSON.stringify({ model: path.basename(file), backend, batch, max_abs_err: maxAbs, max_abs_logit: maxLogit,
+      rel_err_of_max_logit: maxAbs / maxLogit, top1_agree: `${agree}/${batch}` }));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  fs.rmSync(dir, { recursive: true, force: true });
-  console.log(JSON.stringify({ model: path.basename(file), backend, batch, max_abs_err: maxAbs, max_abs_logit: maxLogit,
-    rel_err_of_max_logit: maxAbs / maxLogit, top1_agree: `${agree}/${batch}` }));
 }
 main().catch((e) => { console.error('ort_check: ' + e.message); process.exit(1); });
