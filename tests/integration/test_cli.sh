@@ -126,7 +126,7 @@ if [ $rc -eq 0 ] && grep -qE '^  batch +4: arena' "$TMP/out" && [ "$(grep -c '^ 
 echo "this is not a model" >"$TMP/text.onnx"
 expect_fail "missing model file" 1 "$TMP/missing.onnx" run --model "$TMP/missing.onnx" --image "$IMG/chelsea.jpg"
 expect_fail "a text file as model" 1 "zenith: " run --model "$TMP/text.onnx" --image "$IMG/chelsea.jpg"
-expect_fail "truncated.jpg" 1 "truncated.jpg" run --model mobilenet_v2 --image "$IMG/truncated.jpg"
+expect_fail "truncated.jpg" 1 "truncated.jpg" run --model mobilenet_v2 --image "$SRC/tests/data/images/truncated.jpg"
 expect_fail "a text file as image" 1 "not an image" run --model mobilenet_v2 --image "$IMG/SOURCES.md"
 expect_fail "a missing image" 1 "$IMG/nope.jpg" run --model mobilenet_v2 --image "$IMG/nope.jpg"
 expect_fail "unknown backend" 2 "unknown backend 'tpu'" run --model mobilenet_v2 --backend tpu --image "$IMG/chelsea.jpg"

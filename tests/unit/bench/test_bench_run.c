@@ -250,7 +250,7 @@ static void test_images(void) {
   static zn_bench_config c;
   char body[1024];
   snprintf(body, sizeof body, "[run]\nbatch = 2\nbatches = 2\nrepetitions = 2\n[data]\nsource = folder\npath = %s\n"
-           "bad_image = skip\n[monitor]\nenabled = off\n", zn_test_source_path("data/images"));
+           "bad_image = skip\n[monitor]\nenabled = off\n", zn_test_source_path("tests/data/images"));
   CHECK_OK(config_from(&c, body));
   zn_bench_results *r = NULL;
   CHECK_OK(zn_bench_run(&c, NULL, &r)); /* truncated.jpg is skipped, not fatal */

@@ -29,7 +29,7 @@ static const char *base_name(const char *path) {
 
 static void test_folder(void) {
   zn_dataset *ds = NULL;
-  CHECK_OK(zn_dataset_open_folder(zn_test_source_path("data/images"), &ds));
+  CHECK_OK(zn_dataset_open_folder(zn_test_source_path("tests/data/images"), &ds));
   static const char *expect[] = {"astronaut.jpg", "camera.png", "chelsea.jpg", "coffee.jpg", "rocket.jpg",
                                  "truncated.jpg"};
   CHECK_EQ_INT(ds ? ds->num_items : 0, 6);
@@ -151,7 +151,7 @@ static void test_synthetic(void) {
 
 static void test_loader(void) {
   zn_dataset *ds = NULL;
-  CHECK_OK(zn_dataset_open_folder(zn_test_source_path("data/images"), &ds));
+  CHECK_OK(zn_dataset_open_folder(zn_test_source_path("tests/data/images"), &ds));
   if (!ds) return;
   zn_loader_options o = zn_loader_options_default(64);
   zn_loaded_set *set = NULL;

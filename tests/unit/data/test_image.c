@@ -144,7 +144,7 @@ static void test_grayscale_png(void) {
 static void test_bad_inputs(void) {
   zn_image img;
   /* Truncated JPEG: libjpeg only warns; we refuse it, naming the file. */
-  CHECK_STATUS(zn_image_load_file(zn_test_source_path("data/images/truncated.jpg"), &img), ZN_ERR_INVALID_INPUT);
+  CHECK_STATUS(zn_image_load_file(zn_test_source_path("tests/data/images/truncated.jpg"), &img), ZN_ERR_INVALID_INPUT);
   CHECK_ERROR_HAS("truncated.jpg");
   CHECK(img.pixels == NULL && img.width == 0);
 
