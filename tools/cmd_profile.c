@@ -113,9 +113,11 @@ typedef struct profile_state {
   double *plain_s, *profiled_s; /* [runs] */
   double *median_s;             /* [num_steps] */
   double *scratch;              /* [runs] */
+  FILE *json;                   /* --json FILE, opened before any run so a bad path fails fast */
 } profile_state;
 
 static void state_free(profile_state *s) {
+  if (s->json) fclose(s->json);
   for (size_t i = 0; s->inputs && i < s->num_inputs; i++) free(s->inputs[i]);
   for (size_t i = 0; s->outputs && i < s->num_outputs; i++) free(s->outputs[i]);
   free(s->inputs);
@@ -392,19 +394,15 @@ static int report(profile_state *s, const profile_args *a) {
   if (!json_stdout) print_table(s, a, rows, num_rows, plain_med, profiled_med);
   if (json_stdout) {
     write_json(stdout, s, a, rows, num_rows, plain_med, profiled_med);
-  } else if (a->json) {
-    FILE *f = fopen(a->json, "w");
-    if (!f) {
-      fprintf(stderr, "zenith profile: failed to open '%s' for writing\n", a->json);
+  } else if (s->json) {
+    write_json(s->json, s, a, rows, num_rows, plain_med, profiled_med);
+    FILE *f = s->json;
+    s->json = NULL;
+    if (fclose(f) != 0) {
+      fprintf(stderr, "zenith profile: failed to write '%s'\n", a->json);
       rc = ZN_CLI_EXIT_ERROR;
     } else {
-      write_json(f, s, a, rows, num_rows, plain_med, profiled_med);
-      if (fclose(f) != 0) {
-        fprintf(stderr, "zenith profile: failed to write '%s'\n", a->json);
-        rc = ZN_CLI_EXIT_ERROR;
-      } else {
-        printf("json: %s\n", a->json);
-      }
+      printf("json: %s\n", a->json);
     }
   }
   free(rows);
@@ -412,6 +410,10 @@ static int report(profile_state *s, const profile_args *a) {
 }
 
 static int profile_main(profile_state *s, const profile_args *a) {
+  if (a->json && strcmp(a->json, "-") != 0 && !(s->json = fopen(a->json, "w"))) {
+    fprintf(stderr, "zenith profile: failed to open '%s' for writing\n", a->json);
+    return ZN_CLI_EXIT_ERROR;
+  }
   zn_model_options mo = zn_model_options_default();
   mo.backend = a->backend;
   mo.precision = a->precision;
