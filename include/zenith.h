@@ -206,7 +206,8 @@ size_t zn_profile_num_steps(const zn_profile *profile);
 zn_status zn_profile_step(const zn_profile *profile, size_t i, zn_profile_step_info *info_out);
 /** Nodes of the optimised graph that no step computes: the backend folded
  *  them away at compile (aliases such as Reshape/Flatten/Identity, a Flatten
- *  read directly by the Gemm after it, a concat its producers write in place), so they cost nothing at run time. Names and op types borrowed from
+ *  read directly by the Gemm after it, a concat its producers write in
+ *  place), so they cost nothing at run time. Names and op types borrowed from
  *  the profile; i < zn_profile_num_unstepped_nodes, else NULL. */
 size_t zn_profile_num_unstepped_nodes(const zn_profile *profile);
 const char *zn_profile_unstepped_node_name(const zn_profile *profile, size_t i);

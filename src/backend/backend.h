@@ -17,7 +17,7 @@
 
 #include "graph/graph.h"
 
-#define ZN_BACKEND_ABI_VERSION 1
+#define ZN_BACKEND_ABI_VERSION 2  /* 2: the per-step profile entries */
 
 typedef struct zn_backend_compile_options {
   zn_precision precision;

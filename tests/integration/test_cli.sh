@@ -163,7 +163,8 @@ expect_fail "profile --runs 0" 2 "--runs must be" profile squeezenet1_1 --runs 0
 expect_fail "profile --batch 1000000" 2 "--batch must be" profile squeezenet1_1 --batch 1000000
 expect_fail "profile unknown backend" 2 "unknown backend 'tpu'" profile squeezenet1_1 --backend tpu
 expect_fail "profile --precision fp16" 2 "--precision must be" profile squeezenet1_1 --precision fp16
-expect_fail "profile --json to an unwritable path" 1 "failed to open" profile squeezenet1_1 --backend ref --runs 1 --warmup 0 --json "$TMP/no/such/dir/p.json"
+expect_fail "profile --json to an unwritable path" 1 "failed to open" \
+  profile squeezenet1_1 --backend ref --runs 1 --warmup 0 --json "$TMP/no/such/dir/p.json"
 expect_fail "export to an unwritable path" 1 "zenith: " zoo export mobilenet_v2 "$TMP/no/such/dir/x.onnx"
 
 echo "$passed passed, $failed failed"

@@ -900,7 +900,9 @@ void zn_xnnpack_instance_step(const void *instance, int i, zn_backend_step *out)
   switch (st->kind) {
   case XP_CONV:
     snprintf(out->kernel, sizeof out->kernel, "xnn_convolution2d_nhwc_f32%s%s", st->conv_slices > 1 ? " (sliced)" : "",
-             !has_residual(n) ? "" : in->ops[in->op_start[i] + st->conv_slices] ? " + xnn_add_nd_f32" : " + add (C loop)");
+             !has_residual(n)                                ? ""
+             : in->ops[in->op_start[i] + st->conv_slices]    ? " + xnn_add_nd_f32"
+                                                             : " + add (C loop)");
     break;
   case XP_WINOGRAD:
     snprintf(out->kernel, sizeof out->kernel, "Winograd F(%dx%d,3x3): C transforms + %d xnn_fully_connected_nc_f32%s",

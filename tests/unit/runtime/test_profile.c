@@ -95,7 +95,8 @@ static void check_model(const char *zoo, const char *backend, int threads, bool 
   io.num_threads = threads;
   zn_instance *inst = NULL;
   CHECK_OK(zn_instance_create(m, &io, &inst));
-  const size_t in_bytes = inst ? zn_instance_input_bytes(inst, 0) : 0, out_bytes = inst ? zn_instance_output_bytes(inst, 0) : 0;
+  const size_t in_bytes = inst ? zn_instance_input_bytes(inst, 0) : 0;
+  const size_t out_bytes = inst ? zn_instance_output_bytes(inst, 0) : 0;
   float *x = malloc(in_bytes + 4), *plain = calloc(out_bytes + 4, 1), *prof = calloc(out_bytes + 4, 1);
   CHECK(x && plain && prof);
   if (inst && x && plain && prof) {
