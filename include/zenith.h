@@ -171,6 +171,51 @@ size_t zn_instance_output_bytes(const zn_instance *instance, size_t i);
 
 void zn_instance_destroy(zn_instance *instance);
 
+/* ---- per-step profile: where one run's time goes, step by step ---- */
+typedef struct zn_profile zn_profile;
+
+/** One step of a profiled run, in execution order. A step computes the nodes
+ *  of the optimised graph it names (several when the backend fused them); a
+ *  step naming none is data movement the backend added (layout import or
+ *  export, reorder, residual copy). Strings borrowed from the profile: valid
+ *  until zn_profile_destroy. */
+typedef struct zn_profile_step_info {
+  const char *kernel;              /* implementation that ran ("brgconv_1x1:avx512_core") */
+  int num_nodes;
+  const char *const *node_names;   /* [num_nodes], the step's main node first */
+  const char *const *op_types;     /* [num_nodes], ONNX op types ("Conv") */
+  int64_t macs;                    /* multiply-accumulates of those nodes at the run's batch (Conv,
+                                      Gemm, MatMul; 0 for other ops) */
+  double seconds;                  /* wall time of the step (monotonic clock around it) */
+} zn_profile_step_info;
+
+/** Run one batch like zn_instance_run while timing every step of the
+ *  backend, and return the steps. The run's outputs are those of a plain run;
+ *  its total time exceeds a plain run's by one clock read per step. Allocates
+ *  (the profile), unlike zn_instance_run. Same thread rule as zn_instance_run.
+ *  @param inputs, outputs as for zn_instance_run (borrowed for the call).
+ *  @param profile_out the caller owns it, release with zn_profile_destroy.
+ *  @return ZN_ERR_UNSUPPORTED_OP when the instance's backend has no per-step
+ *  profile; ZN_ERR_INVALID_STATE when the last reshape failed; any status of
+ *  zn_instance_run. */
+zn_status zn_instance_profile(zn_instance *instance, const void *const *inputs, void *const *outputs,
+                              zn_profile **profile_out);
+/** Number of steps (0 for NULL). */
+size_t zn_profile_num_steps(const zn_profile *profile);
+/** Describe step i into *info_out; ZN_ERR_INVALID_ARGUMENT when out of range. */
+zn_status zn_profile_step(const zn_profile *profile, size_t i, zn_profile_step_info *info_out);
+/** Nodes of the optimised graph that no step computes: the backend folded
+ *  them away at compile (aliases such as Reshape/Flatten/Identity, a Flatten
+ *  read directly by the Gemm after it, a concat its producers write in
+ *  place), so they cost nothing at run time. Names and op types borrowed from
+ *  the profile; i < zn_profile_num_unstepped_nodes, else NULL. */
+size_t zn_profile_num_unstepped_nodes(const zn_profile *profile);
+const char *zn_profile_unstepped_node_name(const zn_profile *profile, size_t i);
+const char *zn_profile_unstepped_op_type(const zn_profile *profile, size_t i);
+/** Wall time of the whole profiled run in seconds (steps + the gaps between them). */
+double zn_profile_total_seconds(const zn_profile *profile);
+void zn_profile_destroy(zn_profile *profile);
+
 /* ---- the zoo: the nine thesis models ---- */
 typedef struct zn_zoo_entry {
   const char *name;            /* "resnet50", ... */

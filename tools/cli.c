@@ -109,6 +109,12 @@ static int is_file(const char *path) {
 zn_status zn_cli_open_model(const char *spec, const char *backend, uint64_t seed, int *is_zoo, zn_model **model_out) {
   zn_model_options o = zn_model_options_default();
   o.backend = backend;
+  return zn_cli_open_model_with(spec, &o, seed, is_zoo, model_out);
+}
+
+zn_status zn_cli_open_model_with(const char *spec, const zn_model_options *opts, uint64_t seed, int *is_zoo,
+                                 zn_model **model_out) {
+  const zn_model_options o = *opts;
   *is_zoo = 0;
   if (zn_zoo_find(spec) && !is_file(spec)) {
     *is_zoo = 1;

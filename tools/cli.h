@@ -44,6 +44,9 @@ int zn_cli_check_backend(const char *cmd, const char *backend);
 
 /* Open a model by zoo name or ONNX file path. *is_zoo tells which. */
 zn_status zn_cli_open_model(const char *spec, const char *backend, uint64_t seed, int *is_zoo, zn_model **model_out);
+/* The same with every model option (precision, tune_batch, ...). */
+zn_status zn_cli_open_model_with(const char *spec, const zn_model_options *opts, uint64_t seed, int *is_zoo,
+                                 zn_model **model_out);
 /* Print the synthetic-weights note once per process. */
 void zn_cli_note_synthetic(void);
 /* Route library log messages to stderr ("zenith: warning: ..."). */

@@ -17,7 +17,7 @@
 
 #include "graph/graph.h"
 
-#define ZN_BACKEND_ABI_VERSION 1
+#define ZN_BACKEND_ABI_VERSION 2  /* 2: the per-step profile entries */
 
 typedef struct zn_backend_compile_options {
   zn_precision precision;
@@ -29,6 +29,19 @@ typedef struct zn_backend_instance_options {
   const int *cpus;        /* CPUs to pin compute threads to; NULL: none (borrowed for the call) */
   int num_cpus;
 } zn_backend_instance_options;
+
+/* One step of a reshaped instance, as the per-step profile reports it. A step
+ * computes the graph nodes it names (several when the backend fused them:
+ * a batch norm and ReLU folded into a concat step); a step naming no node is
+ * data movement the backend added (layout import/export, reorder, residual
+ * copy). A graph node that no step names does no work at run time: the
+ * backend folded it away at compile (an alias, a zero-copy concat). */
+#define ZN_BACKEND_STEP_MAX_NODES 8
+typedef struct zn_backend_step {
+  char kernel[96];        /* implementation that ran ("brgconv_1x1:avx512_core", "own Winograd F(4x4,3x3)") */
+  int num_nodes;
+  int nodes[ZN_BACKEND_STEP_MAX_NODES];  /* graph node indexes, the step's main node first */
+} zn_backend_step;
 
 typedef struct zn_backend_ops {
   uint32_t abi_version;
@@ -47,6 +60,19 @@ typedef struct zn_backend_ops {
   size_t (*instance_arena_bytes)(const void *instance);
   zn_status (*instance_run)(void *instance, const void *const *inputs, void *const *outputs);
   void (*instance_destroy)(void *instance);
+  /* Per-step profile (optional, all three or none; default: no per-step
+   * profile, zn_instance_profile answers ZN_ERR_UNSUPPORTED_OP). After reshape:
+   * the number of steps a run executes, in order. */
+  int (*instance_num_steps)(const void *instance);
+  /* One run like instance_run that also writes each step's wall time
+   * (monotonic clock around the step) to step_ns[instance_num_steps]. Kept
+   * apart from instance_run so normal runs pay nothing for it. */
+  zn_status (*instance_run_profiled)(void *instance, const void *const *inputs, void *const *outputs,
+                                     int64_t *step_ns);
+  /* Step i (< instance_num_steps): kernel text and covered nodes; after a
+   * profiled run, of the primitives that run used (a backend switching
+   * between variants mid-run reports the one that ran). */
+  void (*instance_step)(const void *instance, int i, zn_backend_step *out);
   /* After compile: true if the backend holds its own packed copy of constant
    * `value` and never reads the graph's copy again, so the runtime may free it
    * (optional; default false: the graph keeps every constant). */

@@ -206,6 +206,8 @@ ZN_INTERNAL zn_status zn_graph_optimize(zn_graph *g);
 /* MACs per image (Conv, Gemm, MatMul) and parameter count (constant float elements
  * feeding Conv/Gemm/MatMul/BN and the like). */
 ZN_INTERNAL int64_t zn_graph_macs_per_image(const zn_graph *g);
+/* MACs per image of one node (Conv, Gemm, MatMul; 0 for every other op); the graph's is their sum. */
+ZN_INTERNAL int64_t zn_node_macs_per_image(const zn_graph *g, const zn_node *n);
 ZN_INTERNAL int64_t zn_graph_num_params(const zn_graph *g);
 
 #endif

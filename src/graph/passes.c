@@ -503,25 +503,30 @@ static int64_t dim_n1(const zn_value *v, int i) {
   return i >= 0 && i < v->num_dims ? v->dims[i] : 0;
 }
 
+int64_t zn_node_macs_per_image(const zn_graph *g, const zn_node *n) {
+  const zn_value *out = &g->values[n->outputs[0]];
+  if (n->op == ZN_OP_CONV && n->num_inputs >= 2) {
+    const zn_value *x = &g->values[zn_node_input(n, 0)];
+    if (x->num_dims < 2 || n->attrs.conv.group <= 0) return 0;
+    int64_t k = dim_n1(x, 1) / n->attrs.conv.group;
+    for (int s = 0; s < n->attrs.conv.num_spatial; s++) k *= n->attrs.conv.kernel[s];
+    return per_image(out) * k;
+  }
+  if (n->op == ZN_OP_GEMM) {
+    const zn_value *a = &g->values[zn_node_input(n, 0)];
+    return per_image(out) * dim_n1(a, n->attrs.gemm.trans_a ? 0 : 1);
+  }
+  if (n->op == ZN_OP_MATMUL) {
+    const zn_value *a = &g->values[zn_node_input(n, 0)];
+    return per_image(out) * dim_n1(a, -1);
+  }
+  return 0;
+}
+
 int64_t zn_graph_macs_per_image(const zn_graph *g) {
   int64_t total = 0;
   for (int i = 0; i < g->num_nodes; i++) {
-    const zn_node *n = &g->nodes[i];
-    const zn_value *out = &g->values[n->outputs[0]];
-    int64_t macs = 0;
-    if (n->op == ZN_OP_CONV && n->num_inputs >= 2) {
-      const zn_value *x = &g->values[zn_node_input(n, 0)];
-      if (x->num_dims < 2 || n->attrs.conv.group <= 0) continue;
-      int64_t k = dim_n1(x, 1) / n->attrs.conv.group;
-      for (int s = 0; s < n->attrs.conv.num_spatial; s++) k *= n->attrs.conv.kernel[s];
-      macs = per_image(out) * k;
-    } else if (n->op == ZN_OP_GEMM) {
-      const zn_value *a = &g->values[zn_node_input(n, 0)];
-      macs = per_image(out) * dim_n1(a, n->attrs.gemm.trans_a ? 0 : 1);
-    } else if (n->op == ZN_OP_MATMUL) {
-      const zn_value *a = &g->values[zn_node_input(n, 0)];
-      macs = per_image(out) * dim_n1(a, -1);
-    }
+    const int64_t macs = zn_node_macs_per_image(g, &g->nodes[i]);
     if (macs > 0 && __builtin_add_overflow(total, macs, &total)) return INT64_MAX;
   }
   return total;

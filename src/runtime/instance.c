@@ -7,14 +7,6 @@
 #include "core/status.h"
 #include "runtime/model.h"
 
-struct zn_instance {
-  const zn_model *model;
-  void *backend_instance;
-  int64_t batch;
-  size_t *input_bytes;
-  size_t *output_bytes;
-};
-
 ZN_PUBLIC zn_instance_options zn_instance_options_default(void) {
   zn_instance_options o;
   memset(&o, 0, sizeof o);
@@ -118,7 +110,7 @@ ZN_PUBLIC size_t zn_instance_output_bytes(const zn_instance *inst, size_t i) {
   return inst && i < (size_t)inst->model->graph->num_outputs ? inst->output_bytes[i] : 0;
 }
 
-ZN_PUBLIC zn_status zn_instance_run(zn_instance *inst, const void *const *inputs, void *const *outputs) {
+zn_status zn_instance_check_run(const zn_instance *inst, const void *const *inputs, void *const *outputs) {
   if (!inst || !inputs || !outputs) return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to run instance: NULL argument");
   if (inst->batch == 0)
     return zn_error(ZN_ERR_INVALID_STATE, "failed to run instance: the last reshape failed; reshape again first");
@@ -131,5 +123,10 @@ ZN_PUBLIC zn_status zn_instance_run(zn_instance *inst, const void *const *inputs
     if (!outputs[i] && inst->output_bytes[i])
       return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to run instance: output %d ('%s') is NULL", i,
                       g->values[g->outputs[i]].name);
+  return ZN_OK;
+}
+
+ZN_PUBLIC zn_status zn_instance_run(zn_instance *inst, const void *const *inputs, void *const *outputs) {
+  ZN_TRY(zn_instance_check_run(inst, inputs, outputs));
   return inst->model->backend->instance_run(inst->backend_instance, inputs, outputs);
 }

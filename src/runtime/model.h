@@ -20,6 +20,18 @@ struct zn_model {
                                       keeps some: BN parameters, f32 weights it may re-pack from) */
 };
 
+struct zn_instance {
+  const zn_model *model;
+  void *backend_instance;
+  int64_t batch;                   /* 0 while the last reshape failed */
+  size_t *input_bytes;
+  size_t *output_bytes;
+};
+
+/* The argument and state checks of zn_instance_run (also for zn_instance_profile). */
+ZN_INTERNAL zn_status zn_instance_check_run(const zn_instance *inst, const void *const *inputs,
+                                            void *const *outputs);
+
 /* Give freed heap pages back to the OS after freeing big blocks (weights,
  * arenas). glibc's mmap threshold grows as big blocks are freed during
  * loading (up to 32 MiB), so packed weights and arenas live in the brk heap,

@@ -122,6 +122,24 @@ z inspect "$TMP/mnv2.onnx" --backend ref --batch 4
 if [ $rc -eq 0 ] && grep -qE '^  batch +4: arena' "$TMP/out" && [ "$(grep -c '^  batch ' "$TMP/out")" -eq 1 ]; then
   ok "inspect FILE --backend ref --batch 4"; else bad "inspect FILE --backend ref --batch 4"; fi
 
+# ---- profile: per-step table, summary, overhead line; --json to a file and to stdout ----
+z profile squeezenet1_1 --backend ref --batch 2 --runs 2 --warmup 0 --json "$TMP/prof.json"
+rows=$(grep -cE '^ +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ ' "$TMP/out")
+if [ $rc -eq 0 ] && [ "$rows" -ge 10 ] && grep -q '^zenith profile: squeezenet1_1, backend ref, fp32, batch 2' "$TMP/out" \
+   && grep -q '^by op type:' "$TMP/out" && grep -qE '^Conv +[0-9.]+ +[0-9.]+ +26$' "$TMP/out" \
+   && grep -q '^sum of step medians' "$TMP/out" && grep -q '^plain run median' "$TMP/out" && [ -s "$TMP/prof.json" ]; then
+  ok "profile squeezenet1_1 (ref, batch 2)"; else bad "profile squeezenet1_1 (ref, batch 2; $rows step rows)"; fi
+if command -v python3 >/dev/null; then
+  if python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["batch"] == 2 and len(d["steps"]) == '"$rows"' \
+       and all(s["kernel"] and s["median_ms"] >= 0 and len(s["nodes"]) == 1 for s in d["steps"])' "$TMP/prof.json"; then
+    ok "profile --json FILE parses, one entry per table row"; else bad "profile --json FILE parses"; fi
+  z profile squeezenet1_1 --backend ref --runs 1 --warmup 0 --json -
+  if [ $rc -eq 0 ] && python3 -c 'import json, sys; json.load(sys.stdin)' <"$TMP/out"; then
+    ok "profile --json - writes only JSON to stdout"; else bad "profile --json - writes only JSON to stdout"; fi
+else
+  echo "skip  profile --json checks (no python3)"
+fi
+
 # ---- bad inputs: clear message, non-zero exit, no crash ----
 echo "this is not a model" >"$TMP/text.onnx"
 expect_fail "missing model file" 1 "$TMP/missing.onnx" run --model "$TMP/missing.onnx" --image "$IMG/chelsea.jpg"
@@ -139,6 +157,14 @@ expect_fail "missing labels file" 1 "$TMP/nolabels.txt" run --model mobilenet_v2
 expect_fail "inspect a missing file" 1 "$TMP/missing.onnx" inspect "$TMP/missing.onnx"
 expect_fail "inspect unknown backend" 2 "unknown backend" inspect mobilenet_v2 --backend tpu
 expect_fail "inspect --batch 0" 2 "--batch must be" inspect mobilenet_v2 --batch 0
+expect_fail "profile an unknown model" 1 "not a zoo model" profile no_such_net
+expect_fail "profile without a model" 2 "MODEL is required" profile --runs 2
+expect_fail "profile --runs 0" 2 "--runs must be" profile squeezenet1_1 --runs 0
+expect_fail "profile --batch 1000000" 2 "--batch must be" profile squeezenet1_1 --batch 1000000
+expect_fail "profile unknown backend" 2 "unknown backend 'tpu'" profile squeezenet1_1 --backend tpu
+expect_fail "profile --precision fp16" 2 "--precision must be" profile squeezenet1_1 --precision fp16
+expect_fail "profile --json to an unwritable path" 1 "failed to open" \
+  profile squeezenet1_1 --backend ref --runs 1 --warmup 0 --json "$TMP/no/such/dir/p.json"
 expect_fail "export to an unwritable path" 1 "zenith: " zoo export mobilenet_v2 "$TMP/no/such/dir/x.onnx"
 
 echo "$passed passed, $failed failed"

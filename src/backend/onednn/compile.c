@@ -1003,7 +1003,7 @@ bool zn_onednn_ip_flat(const odn_compiled *c, const odn_op *op, int64_t batch) {
 }
 
 void zn_onednn_ip_flat_mds(const odn_compiled *c, const odn_op *op, dnnl_memory_desc_t *md4, dnnl_memory_desc_t *md2) {
-  dnnl_dims_t wd, w2;
+  dnnl_dims_t wd = {0}, w2 = {0};  /* zeroed: -O3 cannot see that a 4-D source gives 4 dims */
   weight_dims(c, op, wd);
   w2[0] = wd[0];
   w2[1] = wd[1] * wd[2] * wd[3];
@@ -1805,5 +1805,8 @@ const zn_backend_ops zn_backend_onednn = {
     .instance_arena_bytes = zn_onednn_instance_arena_bytes,
     .instance_run = zn_onednn_instance_run,
     .instance_destroy = zn_onednn_instance_destroy,
+    .instance_num_steps = zn_onednn_instance_num_steps,
+    .instance_run_profiled = zn_onednn_instance_run_profiled,
+    .instance_step = zn_onednn_instance_step,
     .describe = describe,
 };

@@ -70,6 +70,7 @@ typedef struct odn_instance {
   dnnl_memory_t *mems;         /* every memory object of the plan, to destroy */
   int num_mems, cap_mems;
   adapt ad;
+  unsigned char *ran_set;      /* [c->num_ops]: the set each step ran on in the last profiled run (zeroed at reshape) */
 } odn_instance;
 
 static void release_set(const odn_compiled *c, pset *ps) {
@@ -99,6 +100,8 @@ static void release_plan(odn_instance *in) {
   in->arena = NULL;
   in->arena_bytes = 0;
   in->batch = 0;
+  zn_free(in->ran_set);
+  in->ran_set = NULL;
 }
 
 static zn_status oom(void) { return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape onednn instance: out of memory"); }
@@ -319,6 +322,7 @@ static zn_status build_plan(odn_instance *in, int64_t batch) {
   }
   for (int k = 0; k < ns; k++)
     if (!alloc_set(c, &in->sets[k])) { st = oom(); goto done; }
+  if (!(in->ran_set = zn_calloc((size_t)no + 1, 1))) { st = oom(); goto done; }
   in->batch = batch;
   for (int k = 0; k < ns && st == ZN_OK; k++) st = set_pds(in, &in->sets[k], batch, pds + (size_t)k * no);
   if (st != ZN_OK) goto done;
@@ -479,8 +483,11 @@ static void adapt_update(odn_instance *in, int set, bool bailed, double ns) {
   }
 }
 
-zn_status zn_onednn_instance_run(void *p, const void *const *inputs, void *const *outputs) {
-  odn_instance *in = p;
+/* One run; step_ns: NULL (a normal run), or each step's wall time and the
+ * set it ran on (in->ran_set) for the per-step profile. The stream is
+ * synchronous on CPU (execute returns when the primitive is done), so the
+ * clock around a step times exactly that step. */
+static zn_status run_steps(odn_instance *in, const void *const *inputs, void *const *outputs, int64_t *step_ns) {
   const odn_compiled *c = in->c;
   if (!in->batch) return zn_error(ZN_ERR_INVALID_STATE, "failed to run onednn instance: not reshaped");
   int set = adapt_pick(in), cur = set;
@@ -509,15 +516,19 @@ zn_status zn_onednn_instance_run(void *p, const void *const *inputs, void *const
       zn_onednn_threads_push(in->sets[cur].threads, &saved);
     }
     const step *s = &in->sets[cur].steps[i];
+    const zn_time_ns ts = step_ns ? zn_now_ns() : 0;
+    dnnl_status_t ds = dnnl_success;
     if (s->own) {  /* CPU primitives have finished when execute returns: the inputs are ready */
       zn_onednn_concat_run_exec(s->own);
-      continue;
-    }
-    if (s->wino) {
+    } else if (s->wino) {
       if ((st = zn_onednn_wino_run_exec(s->wino, s->prim, in->streams, s->nargs, s->args)) != ZN_OK) break;
-      continue;
+    } else {
+      ds = dnnl_primitive_execute(s->prim, in->stream, s->nargs, s->args);
     }
-    dnnl_status_t ds = dnnl_primitive_execute(s->prim, in->stream, s->nargs, s->args);
+    if (step_ns) {
+      step_ns[i] = zn_now_ns() - ts;
+      in->ran_set[i] = (unsigned char)cur;
+    }
     if (ds != dnnl_success) {
       const odn_op *op = &c->ops[i];
       st = zn_error(ZN_ERR_INTERNAL, "failed to run onednn step %d (%s, node %s): oneDNN status %d", i,
@@ -531,6 +542,76 @@ zn_status zn_onednn_instance_run(void *p, const void *const *inputs, void *const
   in->ad.stats.runs[set]++;
   if (timed && st == ZN_OK) adapt_update(in, set, bailed, (double)(zn_now_ns() - t0));
   return st;
+}
+
+zn_status zn_onednn_instance_run(void *p, const void *const *inputs, void *const *outputs) {
+  return run_steps(p, inputs, outputs, NULL);
+}
+
+zn_status zn_onednn_instance_run_profiled(void *p, const void *const *inputs, void *const *outputs, int64_t *step_ns) {
+  return run_steps(p, inputs, outputs, step_ns);
+}
+
+int zn_onednn_instance_num_steps(const void *p) {
+  const odn_instance *in = p;
+  return in->batch ? in->c->num_ops : 0;
+}
+
+static const char *prim_impl(const_dnnl_primitive_t prim) {
+  const_dnnl_primitive_desc_t pd = NULL;
+  const char *impl = NULL;
+  if (!prim || dnnl_primitive_get_primitive_desc(prim, &pd) != dnnl_success || !pd ||
+      dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || !impl)
+    return "?";
+  return impl;
+}
+
+static void add_node(zn_backend_step *out, int node) {
+  if (out->num_nodes < ZN_BACKEND_STEP_MAX_NODES) out->nodes[out->num_nodes++] = node;
+}
+
+/* Graph nodes step i computes: its node, the batch norm folded into an own
+ * concat (the step's output is the batch norm's), the ReLU folded into a
+ * batch norm or own concat (its output aliases the step's). Import, export,
+ * convert and the residual copy before a conv compute no node. Nodes with
+ * no step (aliases, folded Flatten, zero-copy concats) move no bytes. */
+static void step_nodes(const odn_compiled *c, const odn_op *op, zn_backend_step *out) {
+  const zn_graph *g = c->g;
+  out->num_nodes = 0;
+  if (op->node < 0 || op->kind == ODN_COPY || op->kind == ODN_CONVERT) return;
+  add_node(out, op->node);
+  const int y = op->out;
+  if (y < 0 || y >= g->num_values) return;
+  const int producer = g->values[y].producer;
+  if (producer >= 0 && producer != op->node) add_node(out, producer);
+  if (!op->fuse_relu) return;
+  for (int j = 0; j < g->num_nodes; j++) {
+    const zn_node *n = &g->nodes[j];
+    if (n->num_inputs >= 1 && zn_node_input(n, 0) == y && n->outputs[0] < c->num_values &&
+        c->values[n->outputs[0]].root == c->values[y].root && n->outputs[0] != y)
+      add_node(out, j);
+  }
+}
+
+void zn_onednn_instance_step(const void *p, int i, zn_backend_step *out) {
+  const odn_instance *in = p;
+  const odn_compiled *c = in->c;
+  const odn_op *op = &c->ops[i];
+  const int set = in->ran_set ? in->ran_set[i] : SET_ONE;
+  const step *s = &in->sets[set].steps[i];
+  const char *threads = in->num_sets > 1 && set == SET_ONE ? " [1-thread set]" : "";
+  if (s->own)
+    snprintf(out->kernel, sizeof out->kernel, "own %s (C loop)%s",
+             op->scale_shift ? (op->fuse_relu ? "concat+BN+ReLU" : "concat+BN") : "concat", threads);
+  else if (s->wino)
+    snprintf(out->kernel, sizeof out->kernel, "own Winograd F(%dx%d,3x3), matmul %s%s%s", op->wino_tile,
+             op->wino_tile, prim_impl(s->prim), s->parts > 1 ? " per thread" : "", threads);
+  else if (op->node < 0 || op->kind == ODN_COPY || op->kind == ODN_CONVERT)
+    snprintf(out->kernel, sizeof out->kernel, "%s reorder %s%s",
+             op->kind == ODN_COPY ? "residual copy" : zn_onednn_kind_name(op->kind), prim_impl(s->prim), threads);
+  else
+    snprintf(out->kernel, sizeof out->kernel, "%s%s", prim_impl(s->prim), threads);
+  step_nodes(c, op, out);
 }
 
 void zn_onednn_instance_destroy(void *p) {

@@ -252,6 +252,11 @@ ZN_INTERNAL zn_status zn_onednn_instance_reshape(void *instance, int64_t batch);
 ZN_INTERNAL size_t zn_onednn_instance_arena_bytes(const void *instance);
 ZN_INTERNAL zn_status zn_onednn_instance_run(void *instance, const void *const *inputs, void *const *outputs);
 ZN_INTERNAL void zn_onednn_instance_destroy(void *instance);
+/* Per-step profile (backend.h): steps = the op list; a profiled run records the set each step ran on. */
+ZN_INTERNAL int zn_onednn_instance_num_steps(const void *instance);
+ZN_INTERNAL zn_status zn_onednn_instance_run_profiled(void *instance, const void *const *inputs, void *const *outputs,
+                                                      int64_t *step_ns);
+ZN_INTERNAL void zn_onednn_instance_step(const void *instance, int i, zn_backend_step *out);
 
 /* Adaptive thread count (instances of N > 1 threads): counters since the last reshape. */
 typedef struct zn_onednn_run_stats {

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/rng.h"
 #include "core/status.h"
+#include "core/time.h"
 
 typedef struct ref_compiled {
   const zn_graph *graph;
@@ -296,8 +297,9 @@ static size_t ref_instance_arena_bytes(const void *instance) { return ((const re
 
 typedef zn_status (*before_node_fn)(void *ctx, zn_graph *mutable_graph, const ref_instance *in, int node);
 
+/* step_ns: NULL, or each node's wall time (one step per node) for the per-step profile. */
 static zn_status run_nodes(ref_instance *in, const void *const *inputs, void *const *outputs, before_node_fn hook,
-                           void *hook_ctx, zn_graph *mutable_graph) {
+                           void *hook_ctx, zn_graph *mutable_graph, int64_t *step_ns) {
   const zn_graph *g = in->graph;
   if (in->batch < 1) return zn_error(ZN_ERR_INVALID_STATE, "failed to run ref instance: not reshaped");
   if ((g->num_inputs && !inputs) || (g->num_outputs && !outputs))
@@ -315,7 +317,9 @@ static zn_status run_nodes(ref_instance *in, const void *const *inputs, void *co
     const zn_node *n = &g->nodes[i];
     if (hook) ZN_TRY(hook(hook_ctx, mutable_graph, in, i));
     void *scratch = in->scratch_offset[i] == SIZE_MAX ? NULL : (char *)in->arena + in->scratch_offset[i];
+    const zn_time_ns t0 = step_ns ? zn_now_ns() : 0;
     ZN_TRY(kernel_for(n->op)(n, in->args + in->arg_start[i], &in->tensors[n->outputs[0]], scratch));
+    if (step_ns) step_ns[i] = zn_now_ns() - t0;
   }
   /* Outputs that are constants or graph inputs were never written by a node. */
   for (int i = 0; i < g->num_outputs; i++) {
@@ -326,7 +330,24 @@ static zn_status run_nodes(ref_instance *in, const void *const *inputs, void *co
 }
 
 static zn_status ref_instance_run(void *instance, const void *const *inputs, void *const *outputs) {
-  return run_nodes(instance, inputs, outputs, NULL, NULL, NULL);
+  return run_nodes(instance, inputs, outputs, NULL, NULL, NULL, NULL);
+}
+
+static int ref_instance_num_steps(const void *instance) { return ((const ref_instance *)instance)->graph->num_nodes; }
+
+static zn_status ref_instance_run_profiled(void *instance, const void *const *inputs, void *const *outputs,
+                                           int64_t *step_ns) {
+  return run_nodes(instance, inputs, outputs, NULL, NULL, NULL, step_ns);
+}
+
+static void ref_instance_step(const void *instance, int i, zn_backend_step *out) {
+  const zn_node *n = &((const ref_instance *)instance)->graph->nodes[i];
+  const char *how = n->op == ZN_OP_CONV                               ? "im2col + blocked GEMM"
+                    : n->op == ZN_OP_GEMM || n->op == ZN_OP_MATMUL     ? "blocked GEMM"
+                                                                       : "loop";
+  snprintf(out->kernel, sizeof out->kernel, "ref %s: %s (C, NCHW)", zn_op_name(n->op), how);
+  out->num_nodes = 1;
+  out->nodes[0] = i;
 }
 
 static size_t ref_describe(const void *compiled, char *buf, size_t buf_size) {
@@ -351,6 +372,9 @@ const zn_backend_ops zn_backend_ref = {
     .instance_arena_bytes = ref_instance_arena_bytes,
     .instance_run = ref_instance_run,
     .instance_destroy = ref_instance_destroy,
+    .instance_num_steps = ref_instance_num_steps,
+    .instance_run_profiled = ref_instance_run_profiled,
+    .instance_step = ref_instance_step,
     .describe = ref_describe,
 };
 
@@ -419,7 +443,7 @@ zn_status zn_ref_calibrate_batch_norm(zn_graph *g, int64_t batch, uint64_t seed)
       for (int64_t e = 0; e < t->count; e++) ((float *)bufs[i])[e] = zn_rng_normal(&rng);
   }
   if (st == ZN_OK)
-    st = run_nodes(instance, (const void *const *)bufs, bufs + g->num_inputs, calibrate_before, NULL, g);
+    st = run_nodes(instance, (const void *const *)bufs, bufs + g->num_inputs, calibrate_before, NULL, g, NULL);
   for (int i = 0; bufs && i < g->num_inputs + g->num_outputs; i++) zn_free_aligned(bufs[i]);
   zn_free(bufs);
   ref_instance_destroy(instance);

@@ -564,6 +564,9 @@ const zn_backend_ops zn_backend_xnnpack = {
     .instance_reshape = zn_xnnpack_instance_reshape,
     .instance_arena_bytes = zn_xnnpack_instance_arena_bytes,
     .instance_run = zn_xnnpack_instance_run,
+    .instance_num_steps = zn_xnnpack_instance_num_steps,
+    .instance_run_profiled = zn_xnnpack_instance_run_profiled,
+    .instance_step = zn_xnnpack_instance_step,
     .instance_destroy = zn_xnnpack_instance_destroy,
     .describe = xp_describe,
 };

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <pthreadpool.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "backend/xnnpack/xnnpack_internal.h"
@@ -17,6 +18,7 @@
 #include "core/arena.h"
 #include "core/common.h"
 #include "core/status.h"
+#include "core/time.h"
 
 typedef struct xp_tensor {
   float *data;
@@ -786,8 +788,10 @@ static void im2col_task(void *context, size_t t) {
   }
 }
 
-zn_status zn_xnnpack_instance_run(void *instance, const void *const *inputs, void *const *outputs) {
-  xp_instance *in = instance;
+/* One run; step_ns: NULL (a normal run) or each step's wall time for the
+ * per-step profile (pthreadpool's parallel calls return when every task is
+ * done, so the clock around a step times exactly that step). */
+static zn_status run_steps(xp_instance *in, const void *const *inputs, void *const *outputs, int64_t *step_ns) {
   const xp_compiled *c = in->c;
   const zn_graph *g = c->g;
   if (in->batch < 1) return zn_error(ZN_ERR_INVALID_STATE, "failed to run xnnpack instance: not reshaped");
@@ -804,6 +808,7 @@ zn_status zn_xnnpack_instance_run(void *instance, const void *const *inputs, voi
     const xp_tensor *x = st->in >= 0 ? &in->t[st->in] : NULL, *y = st->out >= 0 ? &in->t[st->out] : NULL;
     const bool xn = st->in >= 0 && c->values[st->in].nhwc, yn = st->out >= 0 && c->values[st->out].nhwc;
     enum xnn_status s = xnn_status_success;
+    const zn_time_ns t0 = step_ns ? zn_now_ns() : 0;
     switch (st->kind) {
     case XP_IMPORT:
       if (yn) import_nchw(inputs[st->io], y);
@@ -864,7 +869,52 @@ zn_status zn_xnnpack_instance_run(void *instance, const void *const *inputs, voi
     case XP_RESHAPE: reshape_copy(x, xn, y, yn); break;
     case XP_VIEW: case XP_KIND_COUNT: break;
     }
+    if (step_ns) step_ns[si] = zn_now_ns() - t0;
     if (s != xnn_status_success) return xnn_fail(n, "run XNNPACK operator", s);
   }
   return ZN_OK;
+}
+
+zn_status zn_xnnpack_instance_run(void *instance, const void *const *inputs, void *const *outputs) {
+  return run_steps(instance, inputs, outputs, NULL);
+}
+
+zn_status zn_xnnpack_instance_run_profiled(void *instance, const void *const *inputs, void *const *outputs,
+                                           int64_t *step_ns) {
+  return run_steps(instance, inputs, outputs, step_ns);
+}
+
+int zn_xnnpack_instance_num_steps(const void *instance) {
+  const xp_instance *in = instance;
+  return in->batch ? in->c->num_steps : 0;
+}
+
+/* One step per graph node (every node has one; a concat whose inputs all
+ * write in place is a step with no work), plus an import per graph input
+ * and an export per output. */
+void zn_xnnpack_instance_step(const void *instance, int i, zn_backend_step *out) {
+  const xp_instance *in = instance;
+  const xp_step *st = &in->c->steps[i];
+  const zn_node *n = step_node(in->c, st);
+  const char *pool = in->op_tasks[i] ? ", one operator per thread" : "";
+  switch (st->kind) {
+  case XP_CONV:
+    snprintf(out->kernel, sizeof out->kernel, "xnn_convolution2d_nhwc_f32%s%s", st->conv_slices > 1 ? " (sliced)" : "",
+             !has_residual(n)                                ? ""
+             : in->ops[in->op_start[i] + st->conv_slices]    ? " + xnn_add_nd_f32"
+                                                             : " + add (C loop)");
+    break;
+  case XP_WINOGRAD:
+    snprintf(out->kernel, sizeof out->kernel, "Winograd F(%dx%d,3x3): C transforms + %d xnn_fully_connected_nc_f32%s",
+             st->wino_out_tile, st->wino_out_tile, wino_positions(st), pool);
+    break;
+  case XP_IM2COL:
+    snprintf(out->kernel, sizeof out->kernel, "im2col (C) + xnn_fully_connected_nc_f32, one per thread");
+    break;
+  default:
+    snprintf(out->kernel, sizeof out->kernel, "%s", zn_xnnpack_kind_name(st->kind));
+    break;
+  }
+  out->num_nodes = 0;
+  if (st->node >= 0) out->nodes[out->num_nodes++] = st->node;
 }

@@ -121,6 +121,11 @@ ZN_INTERNAL zn_status zn_xnnpack_instance_create(const void *compiled, const zn_
 ZN_INTERNAL zn_status zn_xnnpack_instance_reshape(void *instance, int64_t batch);
 ZN_INTERNAL size_t zn_xnnpack_instance_arena_bytes(const void *instance);
 ZN_INTERNAL zn_status zn_xnnpack_instance_run(void *instance, const void *const *inputs, void *const *outputs);
+/* Per-step profile (backend.h): one step per xp_step. */
+ZN_INTERNAL int zn_xnnpack_instance_num_steps(const void *instance);
+ZN_INTERNAL zn_status zn_xnnpack_instance_run_profiled(void *instance, const void *const *inputs, void *const *outputs,
+                                                       int64_t *step_ns);
+ZN_INTERNAL void zn_xnnpack_instance_step(const void *instance, int i, zn_backend_step *out);
 ZN_INTERNAL void zn_xnnpack_instance_destroy(void *instance);
 
 #endif
