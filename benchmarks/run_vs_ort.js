@@ -63,6 +63,15 @@ async function main() {
     }
   }
   console.log(`peak (2 threads, fp32 FMA, measured now): ${peak2.toFixed(0)} GFLOP/s; the issue's reference: ${ISSUE_PEAK}`);
+  // zenith asks for transparent huge pages on its blocks of 2 MiB and more; ORT
+  // does not, so under "madvise" (Debian's default) only zenith gets them, and
+  // under "always" both do: say which held for this run.
+  let thp = 'absent';
+  try {
+    const m = /\[(\w+)\]/.exec(fs.readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'));
+    if (m) thp = m[1];
+  } catch (e) { /* no THP on this kernel */ }
+  console.log(`transparent huge pages: ${thp} (zenith asks for them on its large blocks, ORT does not)`);
   for (const m of models) {
     const file = path.join(tmp, m + '.onnx');
     execFileSync(zenith, ['zoo', 'export', m, file], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -109,7 +118,7 @@ async function main() {
   }
   console.log('\nsummary: model, best ratio, b1x2thr ratio');
   for (const e of report) console.log(`  ${e.model.padEnd(14)} ${e.best_ratio.toFixed(2)}x  ${e.b1_ratio.toFixed(2)}x`);
-  if (outFile) fs.writeFileSync(outFile, JSON.stringify({ backend, precision, rounds, seconds, peak_gflops: peak2, report }, null, 2));
+  if (outFile) fs.writeFileSync(outFile, JSON.stringify({ backend, precision, rounds, seconds, peak_gflops: peak2, transparent_huge_pages: thp, report }, null, 2));
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 main().catch((e) => { console.error('run_vs_ort: ' + e.message); process.exit(1); });

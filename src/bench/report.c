@@ -303,6 +303,7 @@ static cJSON *results_json(const zn_bench_results *r) {
     add_num(mach, "mem_available_bytes", (double)r->machine.mem_available_bytes);
     cJSON_AddStringToObject(mach, "kernel", r->machine.kernel);
     cJSON_AddStringToObject(mach, "governor", r->machine.governor);
+    cJSON_AddStringToObject(mach, "transparent_huge_pages", r->machine.huge_pages);
     cJSON_AddStringToObject(mach, "hostname", r->machine.hostname);
   }
   cJSON *pts = cJSON_AddArrayToObject(root, "configurations");
@@ -392,8 +393,9 @@ static void fmt_num(char *buf, size_t n, const char *fmt, double v) {
 
 void zn_bench_print_table(const zn_bench_results *r, FILE *f) {
   const zn_bench_config *c = &r->config;
-  fprintf(f, "zenith %s bench: %s, backend %s, scenario %s, %s (%d cores), governor %s\n", ZN_VERSION_STRING, c->source,
-          r->backend, scenario_name(c->scenario), r->machine.cpu_model, r->machine.cores, r->machine.governor);
+  fprintf(f, "zenith %s bench: %s, backend %s, scenario %s, %s (%d cores), governor %s, THP %s\n", ZN_VERSION_STRING,
+          c->source, r->backend, scenario_name(c->scenario), r->machine.cpu_model, r->machine.cores, r->machine.governor,
+          r->machine.huge_pages);
   fprintf(f, "%-26s %5s %4s %4s %4s %12s %9s %6s %9s %9s %9s %6s %5s\n", "workload", "batch", "conc", "thr", "reps",
           "inf/s(med)", "+-95%CI", "CV%", "p50 ms", "p90 ms", "p99 ms", "CPU%", "dist");
   for (size_t i = 0; i < r->num_points; i++) {

@@ -101,6 +101,16 @@ void zn_bench_machine_probe(zn_bench_machine *m) {
   }
   read_first_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", m->governor, sizeof m->governor);
   if (m->governor[0] == '\0') snprintf(m->governor, sizeof m->governor, "absent");
+  /* "always [madvise] never": the bracketed word is the mode. zenith asks for
+   * huge pages on its large blocks (core/alloc.c), which "madvise" grants and
+   * "never" refuses, so it changes what a run measures. */
+  char thp[128];
+  read_first_line("/sys/kernel/mm/transparent_hugepage/enabled", thp, sizeof thp);
+  const char *lb = strchr(thp, '['), *rb = lb ? strchr(lb, ']') : NULL;
+  if (lb && rb)
+    snprintf(m->huge_pages, sizeof m->huge_pages, "%.*s", (int)(rb - lb - 1), lb + 1);
+  else
+    snprintf(m->huge_pages, sizeof m->huge_pages, "absent");
 }
 
 /* ---- growable result arrays ---- */

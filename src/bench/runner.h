@@ -69,6 +69,7 @@ typedef struct zn_bench_machine {
   uint64_t mem_total_bytes, mem_available_bytes;
   char kernel[128];
   char governor[64];           /* "absent" when cpufreq is not exposed */
+  char huge_pages[16];         /* transparent huge pages mode: "always", "madvise", "never"; "absent" */
   char hostname[64];
 } zn_bench_machine;
 
