@@ -25,6 +25,18 @@ float zn_test_rand_uniform(uint64_t *s, float lo, float hi) {
   return lo + (hi - lo) * (float)((zn_test_rand_u64(s) >> 40) * (1.0 / 16777216.0));
 }
 
+void *zn_test_failing_alloc(void *ctx, size_t alignment, size_t size) {
+  zn_test_failing *f = ctx;
+  if (f->count++ >= f->fail_at) return NULL;
+  void *p = NULL;
+  return posix_memalign(&p, alignment, size ? size : alignment) == 0 ? p : NULL;
+}
+
+void zn_test_failing_free(void *ctx, void *ptr) {
+  (void)ctx;
+  free(ptr);
+}
+
 int main(void) {
   int rc = zn_test_main();
   printf("checks: %d passed, %d failed\n", zn_test_checks - zn_test_failures, zn_test_failures);

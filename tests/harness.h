@@ -36,5 +36,12 @@ float zn_test_rand_uniform(uint64_t *state, float lo, float hi);
  * zero); a NaN on one side only counts as infinite. */
 double zn_test_rel_err(const float *got, const float *ref, int64_t n);
 
+/* An allocator for zn_allocator_set (core/alloc.h) that fails allocation
+ * number fail_at (0-based) and every one after it, counting the calls:
+ * {&f, zn_test_failing_alloc, zn_test_failing_free} with f a zn_test_failing. */
+typedef struct zn_test_failing { long count, fail_at; } zn_test_failing;
+void *zn_test_failing_alloc(void *ctx, size_t alignment, size_t size);
+void zn_test_failing_free(void *ctx, void *ptr);
+
 int zn_test_main(void);
 #endif

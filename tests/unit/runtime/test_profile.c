@@ -129,21 +129,6 @@ static void check_model(const char *zoo, const char *backend, int threads, bool 
   zn_model_destroy(m);
 }
 
-/* Fails allocation number fail_at (0-based) and every one after it. */
-typedef struct failing { long count, fail_at; } failing;
-
-static void *failing_alloc(void *ctx, size_t alignment, size_t size) {
-  failing *f = ctx;
-  if (f->count++ >= f->fail_at) return NULL;
-  void *p = NULL;
-  return posix_memalign(&p, alignment, size ? size : alignment) == 0 ? p : NULL;
-}
-
-static void failing_free(void *ctx, void *ptr) {
-  (void)ctx;
-  free(ptr);
-}
-
 static void check_errors(void) {
   zn_model *m = open_model("squeezenet1_1", "ref");
   zn_instance_options io = zn_instance_options_default();
@@ -196,8 +181,8 @@ static void check_errors(void) {
   m->backend = saved;
 
   /* every allocation of the profile failing in turn: a clean ZN_ERR_OUT_OF_MEMORY (leaks: the sanitizer run) */
-  failing f = {0, LONG_MAX};
-  zn_allocator a = {&f, failing_alloc, failing_free};
+  zn_test_failing f = {0, LONG_MAX};
+  zn_allocator a = {&f, zn_test_failing_alloc, zn_test_failing_free};
   zn_allocator_set(&a);
   zn_status st = zn_instance_profile(inst, ins, outs, &p);
   zn_allocator_set(NULL);
@@ -206,7 +191,7 @@ static void check_errors(void) {
   const long total = f.count;
   CHECK(total >= 4);
   for (long k = 0; k < total; k++) {
-    f = (failing){0, k};
+    f = (zn_test_failing){0, k};
     p = (zn_profile *)&p;
     zn_allocator_set(&a);
     st = zn_instance_profile(inst, ins, outs, &p);

@@ -63,24 +63,12 @@ static void check_registry(void) {
   CHECK_STATUS(zn_zoo_build("resnet18", 1, NULL), ZN_ERR_INVALID_ARGUMENT);
 }
 
-/* Fails allocation number fail_at (0-based) and every one after it. */
-typedef struct failing { long count, fail_at; } failing;
-
-static void *failing_alloc(void *ctx, size_t alignment, size_t size) {
-  failing *f = ctx;
-  if (f->count++ >= f->fail_at) return NULL;
-  void *p = NULL;
-  return posix_memalign(&p, alignment, size ? size : alignment) == 0 ? p : NULL;
-}
-
-static void failing_free(void *ctx, void *p) { (void)ctx; free(p); }
-
 /* Every failure point of a build returns ZN_ERR_OUT_OF_MEMORY with *out NULL
  * and leaks nothing (the sanitizer build checks leaks). About 60 points spread
  * over the whole build, plus the first 20. */
 static void check_alloc_failures(const char *name) {
-  failing f = {0, LONG_MAX};
-  zn_allocator a = {&f, failing_alloc, failing_free};
+  zn_test_failing f = {0, LONG_MAX};
+  zn_allocator a = {&f, zn_test_failing_alloc, zn_test_failing_free};
   zn_allocator_set(&a);
   zn_graph *g = NULL;
   zn_status st = zn_zoo_build(name, 1, &g);
@@ -92,7 +80,7 @@ static void check_alloc_failures(const char *name) {
   long step = total / 60 > 0 ? total / 60 : 1;
   int failures = 0, points = 0;
   for (long k = 0; k < total; k += k < 20 ? 1 : step) {
-    f = (failing){0, k};
+    f = (zn_test_failing){0, k};
     zn_allocator_set(&a);
     g = (zn_graph *)&f;
     st = zn_zoo_build(name, 1, &g);
