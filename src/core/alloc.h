@@ -13,7 +13,9 @@ typedef struct zn_allocator {
   void (*aligned_free)(void *context, void *ptr);
 } zn_allocator;
 
-/* Replace the allocator (NULL: default). Tests only; not thread-safe. */
+/* Replace the allocator (NULL: default). Tests only; not thread-safe. A block
+ * must be freed while the allocator that made it is set (the default one's
+ * large blocks are mappings that free() cannot take). */
 ZN_INTERNAL void zn_allocator_set(const zn_allocator *allocator);
 
 /* 64-byte aligned; size 0 allowed (returns a unique pointer). NULL on failure. */
