@@ -772,11 +772,14 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
       dnnl_data_type_t cdt = bf16 && !((f32_flags & ODN_F32_FIRST) && val(g, x)->producer < 0) ? dnnl_bf16 : dnnl_f32;
       bool f32_dst = !bf16 || cdt == dnnl_f32 || (f32_flags & ODN_F32_CONV_DST) ||
                      ((f32_flags & ODN_F32_RESIDUAL) && (r != ZN_NO_VALUE || p->residual_src[y]));
-      double td, tw, to;
-      conv_algo algo = choose_conv(c, ni, x, &td, &tw, &to);
+      double td = 0, tw = 0, to = 0;
+      /* own 1x1 (conv1x1.c): by the size rule, not timed (compile timings run with hot weights, where it ties) */
+      const bool own1 = c->tune.own_1x1 && zn_onednn_own1x1_ok(c, n) &&
+                        (c->tune.own_1x1 == 2 || zn_onednn_own1x1_rule(c, n));
+      conv_algo algo = own1 ? CONV_DIRECT : choose_conv(c, ni, x, &td, &tw, &to);
       bool wino = algo == CONV_WINO_ONEDNN;
       odn_layout lx = c->values[x].layout;
-      if (algo == CONV_WINO_OWN || algo == CONV_WINO_OWN4) {
+      if (own1 || algo == CONV_WINO_OWN || algo == CONV_WINO_OWN4) {
         /* NHWC f32 in and out; the output transform reads the residual itself
          * (in place over it when nothing reads it later), no copy step */
         ZN_TRY(want(c, x, ODN_NHWC, dnnl_f32, &xs));
@@ -792,6 +795,11 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
         ZN_TRY(add_op(c, ODN_CONV, ni, 1, &xs, y, &op));
         op->residual = rs;
         op->cdt = dnnl_f32;
+        if (own1) {
+          op->own_1x1 = true;
+          c->num_own_1x1++;
+          return ZN_OK;
+        }
         op->own_wino = true;
         op->wino_tile = algo == CONV_WINO_OWN4 ? 4 : 2;
         op->time_direct_ns = td;
@@ -1029,6 +1037,7 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
   dnnl_status_t st = dnnl_success;
   *pd_out = NULL;
   if (op->kind == ODN_CONCAT_OWN) return ZN_OK;  /* own kernel (concat.c): no primitive */
+  if (op->kind == ODN_CONV && op->own_1x1) return ZN_OK;  /* own kernel (conv1x1.c) */
 
   if (op->kind == ODN_EXPORT && odn_const_data(c, op->ins[0])) {
     /* constant output: a byte copy (u8 -> u8 reorder) from the graph's buffer */
@@ -1478,6 +1487,7 @@ static bool slice_writer_ok(const odn_compiled *c, int pi, int ci, int v) {
   const odn_op *op = &c->ops[pi];
   if (op->kind != ODN_CONV) return false;
   if (op->own_wino) return true;
+  if (op->own_1x1) return op->residual < 0;  /* y_stride; a residual would need the same stride */
   const zn_node *n = &c->g->nodes[op->node];
   const zn_conv_attrs *a = &n->attrs.conv;
   const odn_value *in = &c->values[op->ins[0]];
@@ -1511,7 +1521,7 @@ static zn_status plan_zero_copy_concats(odn_compiled *c) {
     for (int k = 0; k < cat->num_ins; k++) {
       int v = cat->ins[k];
       odn_op *p = &c->ops[producer_op(c, v)];
-      p->mm_1x1 = !p->own_wino;
+      p->mm_1x1 = !p->own_wino && !p->own_1x1;
       c->values[v].root = y;
       c->values[v].view_c0 = (int)c0;
       c->values[v].view_ctot = (int)ctot;
@@ -1529,7 +1539,7 @@ static zn_status plan_zero_copy_concats(odn_compiled *c) {
 }
 
 odn_tuning zn_onednn_tuning_from_env(void) {
-  odn_tuning t = {ODN_BF16_DEFAULT_F32, 1, 1, ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT, 1, true, true};
+  odn_tuning t = {ODN_BF16_DEFAULT_F32, 1, 1, ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT, 1, true, true, 1};
   const char *e = getenv("ZN_ONEDNN_BF16_F32");
   if (e && *e) {
     static const struct { const char *name; unsigned flag; } names[] = {
@@ -1565,6 +1575,11 @@ odn_tuning zn_onednn_tuning_from_env(void) {
   }
   t.zero_copy_concat = zn_env_bool("ZN_ONEDNN_ZERO_COPY_CONCAT", true);
   t.plain_fc = zn_env_bool("ZN_ONEDNN_PLAIN_FC", true);
+  e = getenv("ZN_ONEDNN_OWN_1X1");
+  if (e && *e) {
+    if (strcmp(e, "force") == 0) t.own_1x1 = 2;
+    else t.own_1x1 = zn_env_bool("ZN_ONEDNN_OWN_1X1", t.own_1x1 != 0) ? 1 : 0;
+  }
   return t;
 }
 
@@ -1617,6 +1632,10 @@ zn_status zn_onednn_compile_tuned(const zn_graph *g, const zn_backend_compile_op
     odn_op *op = &c->ops[i];
     if (op->kind == ODN_IP && (st = make_bias(c, op)) != ZN_OK) break;
     if (op->kind == ODN_CONV && (st = make_bias(c, op)) != ZN_OK) break;
+    if (op->kind == ODN_CONV && op->own_1x1) {  /* no primitive: its own packing */
+      if ((st = zn_onednn_own1x1_pack(c, op)) != ZN_OK) break;
+      continue;
+    }
     dnnl_primitive_desc_t pd;
     if ((st = zn_onednn_op_pd(c, op, c->tune_batch, &pd)) != ZN_OK) break;
     if (!pd) continue;  /* own kernel */
@@ -1747,6 +1766,12 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
     else
       sb_printf(&s, ", one block\n");
   }
+  if (c->precision != ZN_PRECISION_BF16)
+    sb_printf(&s, "own 1x1 (AVX-512 6x64 tile, next block's weights prefetched, %s): %d convs\n",
+              c->tune.own_1x1 == 0   ? "off"
+              : c->tune.own_1x1 == 2 ? "forced"
+                                     : "weights >= 1 MiB and <= 784 rows at the tuning batch",
+              c->num_own_1x1);
   if (c->num_fused_residual_inplace || c->num_residual_copies)
     sb_printf(&s, "residual adds as sum post-op: %d in place, %d after a copy\n", c->num_fused_residual_inplace,
               c->num_residual_copies);

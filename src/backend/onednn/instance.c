@@ -24,6 +24,7 @@ typedef struct step {
   dnnl_exec_arg_t *args;
   odn_concat_run *own;         /* ODN_CONCAT_OWN: the own kernel instead of prim */
   odn_wino_run *wino;          /* own Winograd conv: transforms around prim (its matmul) */
+  odn_1x1_run *own1x1;         /* own 1x1 conv: no primitive */
   int parts;                   /* own Winograd in per-thread parts: args holds parts x nargs */
 } step;
 
@@ -80,6 +81,7 @@ static void release_set(const odn_compiled *c, pset *ps) {
       zn_free(ps->steps[i].args);
       zn_onednn_concat_run_destroy(ps->steps[i].own);
       zn_onednn_wino_run_destroy(ps->steps[i].wino);
+      zn_onednn_own1x1_run_destroy(ps->steps[i].own1x1);
     }
   }
   zn_free(ps->steps);
@@ -216,6 +218,8 @@ static zn_status build_step(odn_instance *in, pset *ps, int i, const_dnnl_primit
   s->args = zn_calloc(((size_t)op->num_ins + 8) * (size_t)s->parts, sizeof *s->args);
   if (!s->args) return oom();
   if (op->kind == ODN_CONCAT_OWN) return zn_onednn_concat_run_create(c, op, in->batch, in->arena, offset, ps->threads, &s->own);
+  if (op->kind == ODN_CONV && op->own_1x1)
+    return zn_onednn_own1x1_run_create(c, i, in->batch, in->arena, offset, ps->threads, &s->own1x1);
   ODN_TRY_DNNL(dnnl_primitive_create(&s->prim, pd), "create a oneDNN primitive");
   switch (op->kind) {
     case ODN_IMPORT:
@@ -520,6 +524,8 @@ static zn_status run_steps(odn_instance *in, const void *const *inputs, void *co
     dnnl_status_t ds = dnnl_success;
     if (s->own) {  /* CPU primitives have finished when execute returns: the inputs are ready */
       zn_onednn_concat_run_exec(s->own);
+    } else if (s->own1x1) {
+      zn_onednn_own1x1_run_exec(s->own1x1);
     } else if (s->wino) {
       if ((st = zn_onednn_wino_run_exec(s->wino, s->prim, in->streams, s->nargs, s->args)) != ZN_OK) break;
     } else {
@@ -603,6 +609,9 @@ void zn_onednn_instance_step(const void *p, int i, zn_backend_step *out) {
   if (s->own)
     snprintf(out->kernel, sizeof out->kernel, "own %s (C loop)%s",
              op->scale_shift ? (op->fuse_relu ? "concat+BN+ReLU" : "concat+BN") : "concat", threads);
+  else if (s->own1x1)
+    snprintf(out->kernel, sizeof out->kernel, "own 1x1 (avx512 6x64 + weight prefetch%s)%s",
+             zn_onednn_own1x1_split_name(s->own1x1), threads);
   else if (s->wino)
     snprintf(out->kernel, sizeof out->kernel, "own Winograd F(%dx%d,3x3), matmul %s%s%s", op->wino_tile,
              op->wino_tile, prim_impl(s->prim), s->parts > 1 ? " per thread" : "", threads);

@@ -39,7 +39,17 @@ typedef struct odn_tuning {
                             * (ZN_ONEDNN_ZERO_COPY_CONCAT, default 1) */
   bool plain_fc;           /* fp32, model loaded for batch 1 (tune_batch): 2-D inner-product weights plain (oc x ic)
                             * at batch 1, streamed by gemm:jit (ZN_ONEDNN_PLAIN_FC, default 1) */
+  int own_1x1;             /* own 1x1 conv with weight prefetch (conv1x1.c), fp32, AVX-512F: 0 never; 1 by the
+                            * size rule (ODN_OWN_1X1_*); 2 every eligible conv (ZN_ONEDNN_OWN_1X1=0|1|force) */
 } odn_tuning;
+
+/* Own 1x1 conv size rule (decided at compile, at the tuning batch): packed
+ * weights of at least this many bytes (they arrive cold from L3; smaller ones
+ * tie with oneDNN) and at most this many rows N*H*W. */
+#define ODN_OWN_1X1_MIN_WEIGHT_BYTES ((size_t)1 << 20)
+#define ODN_OWN_1X1_MAX_ROWS 784
+/* N-thread instances split the weight blocks below this many rows, the 6-row tiles from it on. */
+#define ODN_OWN_1X1_PIXEL_SPLIT_ROWS 392
 
 /* Own Winograd tile blocking: tiles run in blocks whose V and M fit this many
  * bytes, so they stay in L2 between the transforms and the matmul
@@ -106,6 +116,7 @@ typedef struct odn_op {
   dnnl_data_type_t cdt;    /* conv / inner product: src and weights data type */
   bool wino;               /* conv: oneDNN Winograd (nChw16c src/dst) */
   bool mm_1x1;             /* conv: a 1x1 conv run as matmul {N*H*W, IC} x {IC, OC} (its dst is a channel slice) */
+  bool own_1x1;            /* conv: own 1x1 kernel (conv1x1.c): wdata is [OC/64][IC][64] f32, bias always set */
   bool own_wino;           /* conv: own NHWC Winograd (winograd.c): weights are U = G g G^T for one batched matmul */
   int wino_tile;           /* own Winograd: output tile, 2 (F(2x2,3x3)) or 4 (F(4x4,3x3)) */
   bool fuse_relu;          /* batch norm / own concat + BN: ReLU applied (the ReLU node after it is an alias) */
@@ -147,6 +158,7 @@ typedef struct odn_compiled {
   size_t weight_bytes;
   int num_fused_residual_inplace, num_residual_copies, num_flatten_folded, num_converts, num_wino, num_bn_relu;
   int num_own_wino, num_own_wino4;  /* convs run as own NHWC Winograd F(2x2,3x3), F(4x4,3x3) */
+  int num_own_1x1;         /* convs run by the own 1x1 kernel */
   int num_zero_copy_concats;        /* concats without a step: producers write their channel slices */
   /* lock guards what reshape adds to a compiled model shared by instances:
    * the ops' extra weight layouts, weight_bytes and num_extra_layouts */
@@ -242,6 +254,23 @@ ZN_INTERNAL zn_status zn_onednn_wino_run_create(const odn_compiled *c, const odn
 ZN_INTERNAL zn_status zn_onednn_wino_run_exec(const odn_wino_run *r, dnnl_primitive_t prim,
                                               const dnnl_stream_t *streams, int nargs, const dnnl_exec_arg_t *args);
 ZN_INTERNAL void zn_onednn_wino_run_destroy(odn_wino_run *r);
+
+/* Own 1x1 conv (conv1x1.c, fp32, NHWC, x86-64 with AVX-512F at run time):
+ * ok: node can run it (1x1, stride 1, pad 0, group 1, OC % 64 == 0, bias,
+ * residual, ReLU/Clip/none); rule: the size rule (ODN_OWN_1X1_*) says it should. */
+ZN_INTERNAL bool zn_onednn_own1x1_ok(const odn_compiled *c, const zn_node *n);
+ZN_INTERNAL bool zn_onednn_own1x1_rule(const odn_compiled *c, const zn_node *n);
+/* Compile: op's weights packed into [OC/64][IC][64] (op->wdata, wbytes), a zero bias when it has none, impl. */
+ZN_INTERNAL zn_status zn_onednn_own1x1_pack(odn_compiled *c, odn_op *op);
+/* Reshape: step op_index bound to the arena for a batch and thread count (the
+ * next own 1x1 step within two steps gets its first block prefetched). */
+typedef struct odn_1x1_run odn_1x1_run;
+ZN_INTERNAL zn_status zn_onednn_own1x1_run_create(const odn_compiled *c, int op_index, int64_t batch, void *arena,
+                                                  const size_t *offset, int threads, odn_1x1_run **out);
+ZN_INTERNAL void zn_onednn_own1x1_run_exec(const odn_1x1_run *r);
+ZN_INTERNAL void zn_onednn_own1x1_run_destroy(odn_1x1_run *r);
+/* "", ", output-channel split" or ", pixel split" (profile text). */
+ZN_INTERNAL const char *zn_onednn_own1x1_split_name(const odn_1x1_run *r);
 
 ZN_INTERNAL void zn_onednn_threads_push(int n, int *saved);
 ZN_INTERNAL void zn_onednn_threads_pop(int saved);
