@@ -4,7 +4,9 @@
  * of the logits <= 1e-4 and the same top-1 for every image; then the models
  * with 3x3 stride-1 convs again with the own NHWC Winograd forced on every
  * eligible conv (ZN_ONEDNN_OWN_WINOGRAD=force: F(2x2,3x3)), and some with
- * F(4x4,3x3) forced (force4). */
+ * F(4x4,3x3) forced (force4); then the models with 1x1 convs of 64k output
+ * channels with the own 1x1 conv forced on every eligible conv
+ * (ZN_ONEDNN_OWN_1X1=force; the first pass ran the default size rule). */
 #include "backend_test.h"
 
 #include "backend/ref/ref.h"
@@ -60,5 +62,10 @@ int zn_test_main(void) {
   fprintf(stderr, "ZN_ONEDNN_OWN_WINOGRAD=force4:\n");
   for (size_t i = 0; i < ZN_ARRAY_SIZE(wino4_models); i++) zoo_case(wino4_models[i], i % 2 == 0 ? 2 : 1);
   unsetenv("ZN_ONEDNN_OWN_WINOGRAD");
+  static const char *own1x1_models[] = {"mobilenet_v1", "mobilenet_v2", "resnet50"};
+  setenv("ZN_ONEDNN_OWN_1X1", "force", 1);
+  fprintf(stderr, "ZN_ONEDNN_OWN_1X1=force:\n");
+  for (size_t i = 0; i < ZN_ARRAY_SIZE(own1x1_models); i++) zoo_case(own1x1_models[i], i % 2 == 0 ? 1 : 2);
+  unsetenv("ZN_ONEDNN_OWN_1X1");
   return 0;
 }
