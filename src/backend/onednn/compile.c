@@ -1244,6 +1244,17 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
   return ZN_OK;
 }
 
+bool zn_onednn_act_clamp(zn_act a, float *lo, float *hi) {
+  *lo = -INFINITY;
+  *hi = INFINITY;
+  switch (a.kind) {
+    case ZN_ACT_NONE: return true;
+    case ZN_ACT_RELU: *lo = 0.f; return true;
+    case ZN_ACT_CLIP: *lo = a.alpha; *hi = a.beta; return true;
+    default: return false;
+  }
+}
+
 /* ----------------------------------------------------------- packing */
 
 zn_status zn_onednn_pack_weights(const odn_compiled *c, const odn_op *op, const dnnl_memory_desc_t *md, void *dst) {

@@ -50,17 +50,6 @@ struct odn_1x1_run {
   bool next_oc_split;
 };
 
-static bool clamp_of(zn_act a, float *lo, float *hi) {
-  *lo = -INFINITY;
-  *hi = INFINITY;
-  switch (a.kind) {
-    case ZN_ACT_NONE: return true;
-    case ZN_ACT_RELU: *lo = 0.f; return true;
-    case ZN_ACT_CLIP: *lo = a.alpha; *hi = a.beta; return true;
-    default: return false;
-  }
-}
-
 bool zn_onednn_own1x1_ok(const odn_compiled *c, const zn_node *n) {
 #if HAVE_KERNEL
   if (!__builtin_cpu_supports("avx512f")) return false;
@@ -69,7 +58,7 @@ bool zn_onednn_own1x1_ok(const odn_compiled *c, const zn_node *n) {
 #endif
   const zn_graph *g = c->g;
   float lo, hi;
-  if (c->compute_dt != dnnl_f32 || n->op != ZN_OP_CONV || n->num_inputs < 2 || !clamp_of(n->attrs.conv.act, &lo, &hi))
+  if (c->compute_dt != dnnl_f32 || n->op != ZN_OP_CONV || n->num_inputs < 2 || !zn_onednn_act_clamp(n->attrs.conv.act, &lo, &hi))
     return false;
   const zn_conv_attrs *a = &n->attrs.conv;
   if (a->num_spatial != 2 || a->group != 1) return false;
@@ -172,7 +161,7 @@ zn_status zn_onednn_own1x1_run_create(const odn_compiled *c, int op_index, int64
   }
   r->w = op->wdata;
   r->bias = op->bias;
-  clamp_of(n->attrs.conv.act, &r->lo, &r->hi);
+  zn_onednn_act_clamp(n->attrs.conv.act, &r->lo, &r->hi);
   r->threads = threads > 1 ? threads : 1;
   r->oc_split = oc_split_of(r->rows, r->blocks, r->threads);
   /* the next own 1x1 step, if it comes within two steps (MobileNet: pw, dw, pw) */

@@ -216,6 +216,9 @@ static inline int64_t odn_value_pixel_stride(const odn_compiled *c, int v, int64
 ZN_INTERNAL int zn_onednn_concat_mode_from_env(void);
 ZN_INTERNAL int zn_onednn_concat_own_plan(const odn_compiled *c, int node, int *bn_node_out);
 /* Compile: the step's impl name and the folded batch norm's scale/shift. */
+/* A fused activation the own steps apply as a clamp to [lo, hi] (none, ReLU,
+ * Clip); false for any other (the own steps then do not take the conv). */
+ZN_INTERNAL bool zn_onednn_act_clamp(zn_act a, float *lo, float *hi);
 ZN_INTERNAL zn_status zn_onednn_concat_own_init(const odn_compiled *c, odn_op *op, int bn_node);
 /* Reshape: the step bound to the instance's arena for a batch and thread count. */
 typedef struct odn_concat_run odn_concat_run;

@@ -71,21 +71,10 @@ static void geometry_of(const odn_compiled *c, const zn_node *n, int out_tile, i
   gm->block = block_tiles(gm->tiles, gm->positions, gm->ic, gm->oc, c->tune.own_winograd_block_bytes, parts);
 }
 
-static bool clamp_of(zn_act a, float *lo, float *hi) {
-  *lo = -INFINITY;
-  *hi = INFINITY;
-  switch (a.kind) {
-    case ZN_ACT_NONE: return true;
-    case ZN_ACT_RELU: *lo = 0.f; return true;
-    case ZN_ACT_CLIP: *lo = a.alpha; *hi = a.beta; return true;
-    default: return false;
-  }
-}
-
 bool zn_onednn_wino_own_ok(const odn_compiled *c, const zn_node *n) {
   const zn_graph *g = c->g;
   float lo, hi;
-  if (c->compute_dt != dnnl_f32 || !zn_winograd_conv_ok(g, n) || !clamp_of(n->attrs.conv.act, &lo, &hi)) return false;
+  if (c->compute_dt != dnnl_f32 || !zn_winograd_conv_ok(g, n) || !zn_onednn_act_clamp(n->attrs.conv.act, &lo, &hi)) return false;
   const zn_value *x = &g->values[zn_node_input(n, 0)], *w = &g->values[zn_node_input(n, 1)];
   if (!w->data || w->dtype != ZN_DTYPE_FLOAT32 || x->num_dims != 4 || x->batch_axis != 0) return false;
   for (int i = 1; i < 4; i++)
@@ -185,7 +174,7 @@ static void args_init(const odn_compiled *c, const zn_node *n, int out_tile, int
   a->v = scratch;
   a->m = (float *)((char *)scratch +
                    round64((size_t)gm.positions * (size_t)a->block * (size_t)gm.ic * sizeof(float)));
-  clamp_of(ca->act, &a->lo, &a->hi);
+  zn_onednn_act_clamp(ca->act, &a->lo, &a->hi);
 }
 
 /* One transform over the block's tiles [t0, t0 + bt) (V and M rows strided by
