@@ -164,7 +164,7 @@ zn_status zn_onednn_own1x1_run_create(const odn_compiled *c, int op_index, int64
   zn_onednn_act_clamp(n->attrs.conv.act, &r->lo, &r->hi);
   r->threads = threads > 1 ? threads : 1;
   r->oc_split = oc_split_of(r->rows, r->blocks, r->threads);
-  /* the next own 1x1 step, if it comes within two steps (MobileNet: pw, dw, pw) */
+  /* the next own 1x1 step, if it comes within three steps (MobileNet: pw, dw, pw) */
   for (int j = op_index + 1; j < c->num_ops && j <= op_index + 3; j++) {
     const odn_op *nx = &c->ops[j];
     if (nx->kind != ODN_CONV || !nx->own_1x1) continue;
