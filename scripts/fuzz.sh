@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets with clang (-DZN_FUZZ=ON) and run each on a seed
-# corpus: fuzz_onnx_import for <seconds> (default 60; models the exporter
-# writes plus a few ONNX test-data models), fuzz_image_decode for half of it
-# (the sample photos and the truncated JPEG fixture), fuzz_bench_config for a
-# quarter (the example configs), at least 10 s each. Exits non-zero on a
-# crash, leak or sanitizer report. Usage: scripts/fuzz.sh [seconds] [build-dir]
+# corpus: fuzz_onnx_import for <seconds> (default 60; a few ONNX test-data
+# models), fuzz_model_run for a quarter (the same seeds, through the whole
+# load path and a ref run), fuzz_image_decode for half (the sample photos and
+# the truncated JPEG fixture), fuzz_bench_config for a quarter (the example
+# configs), at least 10 s each. Exits non-zero on a crash, leak or sanitizer
+# report. Usage: scripts/fuzz.sh [seconds] [build-dir]
 set -euo pipefail
 secs=${1:-60}
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${2:-$root/build-fuzz}
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DZN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-make -C "$build" -j2 fuzz_onnx_import fuzz_image_decode fuzz_bench_config >/dev/null
+make -C "$build" -j2 fuzz_onnx_import fuzz_model_run fuzz_image_decode fuzz_bench_config >/dev/null
 
 # Seeds. ONNX: small models from the ONNX test data (if installed).
-mkdir -p "$build/fuzz_corpus/onnx_import" "$build/fuzz_corpus/image_decode" "$build/fuzz_corpus/bench_config"
+mkdir -p "$build/fuzz_corpus/onnx_import" "$build/fuzz_corpus/model_run" "$build/fuzz_corpus/image_decode" \
+  "$build/fuzz_corpus/bench_config"
 data=${ZN_ONNX_TESTDATA:-/usr/share/libonnx-testdata/data}
 if [ -d "$data" ]; then
   for t in node/test_conv_with_strides_padding node/test_maxpool_2d_pads node/test_gemm_default_matrix_bias \
@@ -21,7 +23,10 @@ if [ -d "$data" ]; then
            node/test_unsqueeze_axis_0 node/test_constant_pad node/test_batchnorm_epsilon \
            pytorch-converted/test_Conv2d pytorch-converted/test_MaxPool2d simple/test_single_relu_model; do
     f=$data/$t/model.onnx
-    [ -f "$f" ] && cp "$f" "$build/fuzz_corpus/onnx_import/$(echo "$t" | tr / _).onnx"
+    if [ -f "$f" ]; then
+      cp "$f" "$build/fuzz_corpus/onnx_import/$(echo "$t" | tr / _).onnx"
+      cp "$f" "$build/fuzz_corpus/model_run/$(echo "$t" | tr / _).onnx"
+    fi
   done
 fi
 cp "$root"/data/images/*.jpg "$root"/data/images/*.png "$root/tests/data/images/truncated.jpg" \
@@ -45,6 +50,7 @@ run() {
 half=$((secs / 2 > 10 ? secs / 2 : 10))
 quarter=$((secs / 4 > 10 ? secs / 4 : 10))
 run fuzz_onnx_import "$secs" 65536
+run fuzz_model_run "$quarter" 65536
 run fuzz_image_decode "$half" 262144
 run fuzz_bench_config "$quarter" 8192
 echo "fuzz: no crash, leak or sanitizer report"
