@@ -2,12 +2,22 @@
  * path a user's file takes (import, verify, shape inference, the optimisation
  * passes, the ref backend's compile) and, for models small enough to run in a
  * blink, an instance at batch 1 run once on zero inputs. Any crash, leak, UB
- * or unbounded allocation is a bug; errors are the expected outcome. Built
- * with -DZN_FUZZ=ON (clang); scripts/fuzz.sh runs it. */
+ * or unbounded allocation is a bug; errors are the expected outcome.
+ * ZN_FUZZ_BACKEND picks another backend than ref (onednn, xnnpack) for a
+ * longer run by hand. oneDNN's and XNNPACK's kernels are not instrumented, so
+ * ASan cannot see them overrun a buffer: every block zenith allocates, and
+ * the input and output buffers here, end against a PROT_NONE guard page
+ * instead, and an overrun faults at once (that is how a float32 import over
+ * a bool input's buffer was found). Built with -DZN_FUZZ=ON (clang);
+ * scripts/fuzz.sh runs it. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include "core/alloc.h"
 #include "zenith.h"
 
 /* 64 MiB: models the fuzzer writes are tiny; a claim larger than this is refused. */
@@ -17,7 +27,60 @@
 /* ... whose inputs and outputs are this small. */
 #define FUZZ_MAX_IO_BYTES ((size_t)1 << 20)
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* ---- guarded blocks: [header][...][block] then a PROT_NONE page ---- */
+typedef struct guard_header {
+  void *base;
+  size_t len;
+} guard_header;
+
+/* The header sits below the block, 8-byte aligned whatever the block's alignment. */
+static guard_header *header_of(void *p) {
+  return (guard_header *)(((uintptr_t)p - sizeof(guard_header)) & ~(uintptr_t)7);
+}
+
+/* size bytes whose end (size rounded up to align) touches the guard page. */
+static void *guard_alloc(size_t size, size_t align) {
+  const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  const size_t body = (size + align - 1) / align * align;
+  const size_t data = (body + sizeof(guard_header) + 64 + page - 1) / page * page;
+  char *base = mmap(NULL, data + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED) return NULL;
+  if (mprotect(base + data, page, PROT_NONE) != 0) {
+    munmap(base, data + page);
+    return NULL;
+  }
+  char *p = base + data - body;
+  guard_header *h = header_of(p);
+  h->base = base;
+  h->len = data + page;
+  return p;
+}
+
+static void guard_free(void *p) {
+  if (!p) return;
+  const guard_header *h = header_of(p);
+  munmap(h->base, h->len);
+}
+
+static void *zn_guard_alloc(void *context, size_t alignment, size_t size) {
+  (void)context;
+  return guard_alloc(size ? size : 1, alignment < ZN_ALIGNMENT ? ZN_ALIGNMENT : alignment);
+}
+static void zn_guard_free(void *context, void *p) {
+  (void)context;
+  guard_free(p);
+}
+static const zn_allocator guarded = {NULL, zn_guard_alloc, zn_guard_free};
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  (void)argc;
+  (void)argv;
+  zn_allocator_set(&guarded);
+  return 0;
+}
 
 static void run_once(const zn_model *m) {
   zn_instance *in = NULL;
@@ -28,15 +91,15 @@ static void run_once(const zn_model *m) {
   int ok = ins && outs;
   for (size_t i = 0; ok && i < ni; i++) {
     size_t b = zn_instance_input_bytes(in, i);
-    ok = b <= FUZZ_MAX_IO_BYTES && (ins[i] = calloc(b ? b : 1, 1)) != NULL;
+    ok = b <= FUZZ_MAX_IO_BYTES && (ins[i] = guard_alloc(b ? b : 1, 1)) != NULL;  /* zeros: fresh mapping */
   }
   for (size_t i = 0; ok && i < no; i++) {
     size_t b = zn_instance_output_bytes(in, i);
-    ok = b <= FUZZ_MAX_IO_BYTES && (outs[i] = calloc(b ? b : 1, 1)) != NULL;
+    ok = b <= FUZZ_MAX_IO_BYTES && (outs[i] = guard_alloc(b ? b : 1, 1)) != NULL;
   }
   if (ok) (void)zn_instance_run(in, (const void *const *)ins, outs);
-  for (size_t i = 0; ins && i < ni; i++) free(ins[i]);
-  for (size_t i = 0; outs && i < no; i++) free(outs[i]);
+  for (size_t i = 0; ins && i < ni; i++) guard_free(ins[i]);
+  for (size_t i = 0; outs && i < no; i++) guard_free(outs[i]);
   free(ins);
   free(outs);
   zn_instance_destroy(in);
@@ -44,7 +107,8 @@ static void run_once(const zn_model *m) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   zn_model_options o = zn_model_options_default();
-  o.backend = "ref";
+  const char *b = getenv("ZN_FUZZ_BACKEND");
+  o.backend = b && *b ? b : "ref";
   o.max_model_bytes = FUZZ_MAX_BYTES;
   zn_model *m = NULL;
   /* base_dir NULL: external data is refused, so the fuzzer never reads files. */

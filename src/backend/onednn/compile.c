@@ -1427,6 +1427,14 @@ static zn_status plan_all(odn_compiled *c) {
   for (int i = 0; i < g->num_inputs && st == ZN_OK; i++) {
     int v = g->inputs[i];
     odn_op *op = NULL;
+    /* the import reorder reads float32 from the user's buffer, which holds
+     * input_bytes of the graph's dtype: a graph input no node reads (or one
+     * passed straight to an output) must not be anything else */
+    if (val(g, v)->dtype != ZN_DTYPE_FLOAT32) {
+      st = zn_error(ZN_ERR_UNSUPPORTED_OP, "failed to compile for onednn: graph input %s is %s (onednn takes float32 "
+                    "inputs)", val(g, v)->name, zn_dtype_name(val(g, v)->dtype));
+      break;
+    }
     bool f32_first = c->compute_dt == dnnl_bf16 && (c->tune.bf16_f32 & ODN_F32_FIRST);
     set_value(c, v, val(g, v)->num_dims == 4 ? ODN_NHWC : ODN_PLAIN, f32_first ? dnnl_f32 : c->compute_dt);
     st = add_op(c, ODN_IMPORT, -1, 0, NULL, v, &op);

@@ -317,6 +317,25 @@ static void test_supports(void) {
   zn_graph_destroy(g);
 }
 
+/* A graph input of another dtype than float32, passed straight to the output
+ * (no node reads it, so no node's support check sees it): a clean error, not
+ * a float32 import reading past the user's 1-byte-per-element buffer (found
+ * by fuzz_model_run). */
+static void test_non_f32_input(void) {
+  zn_graph *g = bt_graph();
+  int64_t xd[4] = {1, 3, 7, 39};
+  int x = bt_input(g, "flags", 4, xd);
+  g->values[x].dtype = ZN_DTYPE_BOOL;
+  zn_graph_mark_output(g, x);
+  CHECK_OK(zn_graph_infer_shapes(g));
+  void *compiled = NULL;
+  CHECK_STATUS(zn_backend_onednn.compile(g, NULL, &compiled), ZN_ERR_UNSUPPORTED_OP);
+  CHECK_ERROR_HAS("flags");
+  CHECK_ERROR_HAS("bool");
+  CHECK(compiled == NULL);
+  zn_graph_destroy(g);
+}
+
 int zn_test_main(void) {
   test_conv();
   test_pool();
@@ -328,5 +347,6 @@ int zn_test_main(void) {
   test_concat();
   test_reshape();
   test_supports();
+  test_non_f32_input();
   return 0;
 }
