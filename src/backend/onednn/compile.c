@@ -228,14 +228,16 @@ static bool right_pad(int64_t in, int64_t out, int64_t k, int64_t s, int64_t d, 
   return true;
 }
 
-/* Is every window at least partly inside the input: each pad shorter than the
- * dilated window? A larger pad only adds outputs that see nothing but padding
- * (no CNN has one), and oneDNN's primitive creation grows with the output:
- * a 593-byte model padding a 5-wide input to 2^21 columns took 8 GB and 35 s
- * to compile (found by fuzz_model_run). */
-static bool pads_within_window(int64_t kernel, int64_t dilation, int64_t pad_begin, int64_t pad_end) {
+/* Does every window along one axis touch the input: the first (pad_begin
+ * shorter than the dilated window) and the last (it starts inside the
+ * input)? Other outputs see nothing but padding (no CNN has one; a Pad folded
+ * into a conv keeps them touching), and oneDNN's primitive creation grows
+ * with the output: a 593-byte model padding a 5-wide input to 2^21 columns
+ * took 8 GB and 35 s to compile (found by fuzz_model_run). */
+static bool windows_touch_input(int64_t in, int64_t out, int64_t kernel, int64_t dilation, int64_t stride,
+                                int64_t pad_begin) {
   const int64_t window = (kernel - 1) * dilation + 1;
-  return kernel >= 1 && pad_begin < window && pad_end < window;
+  return kernel >= 1 && out >= 1 && pad_begin < window && (out - 1) * stride - pad_begin <= in - 1;
 }
 
 static bool pool_geometry(const zn_graph *g, const zn_node *n, odn_op *op) {
@@ -259,7 +261,7 @@ static bool pool_geometry(const zn_graph *g, const zn_node *n, odn_op *op) {
     int64_t d = p->dilation[i] > 0 ? p->dilation[i] : 1, s = p->stride[i] > 0 ? p->stride[i] : 1, pr;
     if (!right_pad(x->dims[2 + i], y->dims[2 + i], p->kernel[i], s, d, p->pad_begin[i], p->pad_end[i], &pr))
       return false;
-    if (!pads_within_window(p->kernel[i], d, p->pad_begin[i], pr)) return false;
+    if (!windows_touch_input(x->dims[2 + i], y->dims[2 + i], p->kernel[i], d, s, p->pad_begin[i])) return false;
     /* averaging over padding that ceil_mode invented would change the divisor */
     if (op->alg == dnnl_pooling_avg_include_padding && pr > p->pad_end[i]) return false;
     op->kernel[i] = p->kernel[i];
@@ -359,7 +361,9 @@ static bool supports(const zn_graph *g, const zn_node *n) {
         if (!right_pad(val(g, x)->dims[2 + i], val(g, y)->dims[2 + i], a->kernel[i], a->stride[i] > 0 ? a->stride[i] : 1,
                        d, a->pad_begin[i], a->pad_end[i], &pr) || pr > a->pad_end[i])
           return false;  /* ceil-style padding does not exist for Conv */
-        if (!pads_within_window(a->kernel[i], d, a->pad_begin[i], a->pad_end[i])) return false;
+        if (!windows_touch_input(val(g, x)->dims[2 + i], val(g, y)->dims[2 + i], a->kernel[i], d,
+                                 a->stride[i] > 0 ? a->stride[i] : 1, a->pad_begin[i]))
+          return false;
       }
       return true;
     }

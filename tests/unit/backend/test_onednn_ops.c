@@ -336,9 +336,11 @@ static void test_non_f32_input(void) {
   zn_graph_destroy(g);
 }
 
-/* A conv or pool padded by a whole window or more (outputs that see only
- * padding): not taken. A 593-byte model padding a 5-wide input to 2^21
- * columns made oneDNN take 8 GB and 35 s to compile (fuzz_model_run). */
+/* A conv or pool with outputs whose window sees only padding (pads 3 around a
+ * 3-wide window, stride 1): not taken; pads 2 are. A 593-byte model padding a
+ * 5-wide input to 2^21 columns made oneDNN take 8 GB and 35 s to compile
+ * (fuzz_model_run). A Pad folded into a strided conv (test_passes_numeric)
+ * keeps every window touching the input and is still taken. */
 static void test_pads_beyond_window(void) {
   for (int op = 0; op < 3; op++)
     for (int pad = 2; pad <= 3; pad++) {
