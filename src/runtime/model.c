@@ -57,13 +57,15 @@ static zn_status check_support(const zn_backend_ops *b, const zn_graph *g) {
   for (int i = 0; i < g->num_nodes; i++) {
     const zn_node *n = &g->nodes[i];
     if (!b->supports_node(g, n)) {
-      char shape[128] = "";
+      /* the shapes show refusals by size too (a pad that makes outputs see only padding) */
+      char shape[128] = "", out[128] = "";
       if (n->num_inputs > 0 && zn_node_input(n, 0) >= 0)
         zn_value_shape_str(&g->values[zn_node_input(n, 0)], shape, sizeof shape);
-      return zn_error(ZN_ERR_UNSUPPORTED_OP, "backend '%s' does not support node '%s' (%s, input %s %s)", b->name,
-                      n->name, zn_op_name(n->op),
+      if (n->num_outputs > 0 && n->outputs[0] >= 0) zn_value_shape_str(&g->values[n->outputs[0]], out, sizeof out);
+      return zn_error(ZN_ERR_UNSUPPORTED_OP, "backend '%s' does not support node '%s' (%s, input %s %s, output %s)",
+                      b->name, n->name, zn_op_name(n->op),
                       n->num_inputs > 0 && zn_node_input(n, 0) >= 0 ? zn_dtype_name(g->values[zn_node_input(n, 0)].dtype) : "",
-                      shape);
+                      shape, out);
     }
   }
   return ZN_OK;
