@@ -68,6 +68,15 @@ static inline void bt_conv_attrs(zn_node *n, int64_t k, int64_t stride, int64_t 
   n->attrs.conv.dilation[0] = n->attrs.conv.dilation[1] = dilation;
 }
 
+/* A 1x1 stride-1 unpadded conv node with activation act (the 1x1 chains of the onednn tests). */
+static inline zn_node *bt_conv1x1(zn_graph *g, const char *name, int num_inputs, const int *inputs, const char *out_name,
+                                  int *out_id, zn_act act) {
+  zn_node *n = bt_node(g, ZN_OP_CONV, name, num_inputs, inputs, out_name, out_id);
+  bt_conv_attrs(n, 1, 1, 0, 1, 1);
+  n->attrs.conv.act = act;
+  return n;
+}
+
 static inline void bt_pool_attrs(zn_node *n, int64_t k, int64_t stride, int64_t pad, bool ceil_mode, bool include_pad) {
   memset(&n->attrs.pool, 0, sizeof n->attrs.pool);
   b_pool_attrs(n, k, stride, pad);

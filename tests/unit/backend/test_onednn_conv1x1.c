@@ -32,29 +32,21 @@ static zn_graph *chain_graph(int64_t ic, int64_t oc, int64_t h, int64_t w, zn_ac
   int64_t xd[4] = {1, ic, h, w}, w1[4] = {oc, ic, 1, 1}, w2[4] = {oc, oc, 1, 1}, bd[1] = {oc};
   int x = bt_input(g, "x", 4, xd), a, b, y, z;
   int i1[3] = {x, bt_const(g, "w1", 4, w1, 31, -0.4f, 0.4f), bias ? bt_const(g, "b1", 1, bd, 32, -0.5f, 0.5f) : 0};
-  zn_node *n = bt_node(g, ZN_OP_CONV, "c1", bias ? 3 : 2, i1, "a", &a);
-  bt_conv_attrs(n, 1, 1, 0, 1, 1);
-  n->attrs.conv.act = act;
+  bt_conv1x1(g, "c1", bias ? 3 : 2, i1, "a", &a, act);
   int i2[3] = {a, bt_const(g, "w2", 4, w2, 33, -0.15f, 0.15f), bt_const(g, "b2", 1, bd, 34, -0.5f, 0.5f)};
-  n = bt_node(g, ZN_OP_CONV, "c2", 3, i2, "b", &b);
-  bt_conv_attrs(n, 1, 1, 0, 1, 1);
-  n->attrs.conv.act = act;
+  bt_conv1x1(g, "c2", 3, i2, "b", &b, act);
   if (res == 0) {
     zn_graph_mark_output(g, b);
     return g;
   }
   int i3[4] = {b, bt_const(g, "w3", 4, w2, 35, -0.15f, 0.15f), bt_const(g, "b3", 1, bd, 36, -0.5f, 0.5f), a};
-  n = bt_node(g, ZN_OP_CONV, "c3", 4, i3, "y", &y);
-  bt_conv_attrs(n, 1, 1, 0, 1, 1);
-  n->attrs.conv.act = act;
+  bt_conv1x1(g, "c3", 4, i3, "y", &y, act);
   if (res == 1) {
     zn_graph_mark_output(g, y);
     return g;
   }
   int i4[4] = {a, bt_const(g, "w4", 4, w2, 37, -0.15f, 0.15f), ZN_NO_VALUE, y};
-  n = bt_node(g, ZN_OP_CONV, "c4", 4, i4, "z", &z);
-  bt_conv_attrs(n, 1, 1, 0, 1, 1);
-  n->attrs.conv.act = bt_act(ZN_ACT_RELU, 0, 0);
+  bt_conv1x1(g, "c4", 4, i4, "z", &z, bt_act(ZN_ACT_RELU, 0, 0));
   zn_graph_mark_output(g, z);
   return g;
 }
@@ -65,12 +57,9 @@ static zn_graph *concat_graph(int64_t ic, int64_t s) {
   int64_t xd[4] = {1, ic, s, s}, w1[4] = {64, ic, 1, 1}, w2[4] = {128, ic, 1, 1}, b1[1] = {64}, b2[1] = {128};
   int x = bt_input(g, "x", 4, xd), a, b, y;
   int i1[3] = {x, bt_const(g, "w1", 4, w1, 41, -0.4f, 0.4f), bt_const(g, "b1", 1, b1, 42, -0.5f, 0.5f)};
-  zn_node *n = bt_node(g, ZN_OP_CONV, "c1", 3, i1, "a", &a);
-  bt_conv_attrs(n, 1, 1, 0, 1, 1);
-  n->attrs.conv.act = bt_act(ZN_ACT_RELU, 0, 0);
+  bt_conv1x1(g, "c1", 3, i1, "a", &a, bt_act(ZN_ACT_RELU, 0, 0));
   int i2[3] = {x, bt_const(g, "w2", 4, w2, 43, -0.4f, 0.4f), bt_const(g, "b2", 1, b2, 44, -0.5f, 0.5f)};
-  n = bt_node(g, ZN_OP_CONV, "c2", 3, i2, "b", &b);
-  bt_conv_attrs(n, 1, 1, 0, 1, 1);
+  bt_conv1x1(g, "c2", 3, i2, "b", &b, bt_act(ZN_ACT_NONE, 0, 0));
   int ins[2] = {a, b};
   bt_node(g, ZN_OP_CONCAT, "cat", 2, ins, "y", &y)->attrs.axis.axis = 1;
   zn_graph_mark_output(g, y);
