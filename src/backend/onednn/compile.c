@@ -357,13 +357,11 @@ static bool supports(const zn_graph *g, const zn_node *n) {
       if (r != ZN_NO_VALUE && (!is_f32_activation(g, r) || !same_shape(val(g, r), val(g, y)))) return false;
       if (n->num_inputs > 4 || !act_supported_fused(a->act)) return false;
       for (int i = 0; i < 2; i++) {
-        int64_t pr, d = a->dilation[i] > 0 ? a->dilation[i] : 1;
-        if (!right_pad(val(g, x)->dims[2 + i], val(g, y)->dims[2 + i], a->kernel[i], a->stride[i] > 0 ? a->stride[i] : 1,
-                       d, a->pad_begin[i], a->pad_end[i], &pr) || pr > a->pad_end[i])
+        const int64_t in = val(g, x)->dims[2 + i], out = val(g, y)->dims[2 + i];
+        int64_t pr, d = a->dilation[i] > 0 ? a->dilation[i] : 1, s = a->stride[i] > 0 ? a->stride[i] : 1;
+        if (!right_pad(in, out, a->kernel[i], s, d, a->pad_begin[i], a->pad_end[i], &pr) || pr > a->pad_end[i])
           return false;  /* ceil-style padding does not exist for Conv */
-        if (!windows_touch_input(val(g, x)->dims[2 + i], val(g, y)->dims[2 + i], a->kernel[i], d,
-                                 a->stride[i] > 0 ? a->stride[i] : 1, a->pad_begin[i]))
-          return false;
+        if (!windows_touch_input(in, out, a->kernel[i], d, s, a->pad_begin[i])) return false;
       }
       return true;
     }

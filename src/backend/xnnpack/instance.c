@@ -544,8 +544,10 @@ zn_status zn_xnnpack_instance_reshape(void *instance, int64_t batch) {
   /* XNNPACK's kernels may read XNN_EXTRA_BYTES past a tensor (never write):
    * the last buffer in the arena needs that much readable memory after it
    * (a 3x3 max pool with pads 2 read into the next page: fuzz_model_run) */
-  if (in->arena_bytes > SIZE_MAX - 64) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape xnnpack instance: arena too large");
-  in->arena_bytes += (XNN_EXTRA_BYTES + 63) / 64 * 64;
+  const size_t slack = (XNN_EXTRA_BYTES + 63) / 64 * 64;
+  if (in->arena_bytes > SIZE_MAX - slack)
+    return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape xnnpack instance: arena too large");
+  in->arena_bytes += slack;
   if (!(in->arena = zn_alloc_aligned(in->arena_bytes)))
     return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape xnnpack instance: arena of %zu bytes at batch %lld",
                     in->arena_bytes, (long long)batch);
