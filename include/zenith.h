@@ -234,7 +234,10 @@ const zn_zoo_entry *zn_zoo_find(const char *name);
 size_t zn_backend_count(void);
 /** Name of compiled-in backend i ("ref", "onednn", ...), NULL when out of range. */
 const char *zn_backend_name(size_t i);
-/** Resolve "auto" to the backend this machine should use; borrowed static text. */
+/** Resolve "auto" to the backend this machine prefers; borrowed static text.
+ *  Loading a model with "auto" tries the next one (onednn, xnnpack, ref on
+ *  x86-64) when a backend refuses a node, with a warning saying why;
+ *  zn_model_backend() tells which one compiled it. */
 const char *zn_backend_resolve(const char *name);
 
 #ifdef __cplusplus

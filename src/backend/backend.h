@@ -48,8 +48,10 @@ typedef struct zn_backend_ops {
   const char *name;
   /* true if this machine can run the backend at all (optional; default true). */
   bool (*available)(void);
-  /* true if the backend runs this node (checked for every node before compile). */
-  bool (*supports_node)(const zn_graph *g, const zn_node *node);
+  /* true if the backend runs this node (checked for every node before
+   * compile); when false and why is non-NULL, why[why_size] says what it
+   * cannot do, without the node's name ("Transpose is not implemented"). */
+  bool (*supports_node)(const zn_graph *g, const zn_node *node, char *why, size_t why_size);
   zn_status (*compile)(const zn_graph *g, const zn_backend_compile_options *opts, void **compiled_out);
   void (*compiled_destroy)(void *compiled);
   /* Packed weight bytes held by the compiled model (optional; default 0). */
@@ -84,5 +86,10 @@ typedef struct zn_backend_ops {
 /* The static registry: ref always, onednn / xnnpack / cuda when built. */
 ZN_INTERNAL const zn_backend_ops *zn_backend_find(const char *name);
 ZN_INTERNAL const zn_backend_ops *zn_backend_at(size_t i);
+/* The backends "auto" tries, best first, that can run on this machine:
+ * oneDNN on x86-64, XNNPACK elsewhere, ref last. Returns how many (<= cap). */
+ZN_INTERNAL size_t zn_backend_auto_order(const zn_backend_ops **out, size_t cap);
+/* supports_node's refusal: format the reason into why (when non-NULL); returns false. */
+ZN_INTERNAL bool zn_backend_refuse(char *why, size_t why_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

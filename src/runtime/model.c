@@ -52,25 +52,6 @@ static void fill_info(const zn_graph *g, int value, zn_tensor_info *info) {
   for (int i = 0; i < info->num_dims; i++) info->dims[i] = i == v->batch_axis ? -1 : v->dims[i];
 }
 
-/* Every node must be one the backend runs: say which is not. */
-static zn_status check_support(const zn_backend_ops *b, const zn_graph *g) {
-  for (int i = 0; i < g->num_nodes; i++) {
-    const zn_node *n = &g->nodes[i];
-    if (!b->supports_node(g, n)) {
-      /* the shapes show refusals by size too (a pad that makes outputs see only padding) */
-      char shape[128] = "", out[128] = "";
-      if (n->num_inputs > 0 && zn_node_input(n, 0) >= 0)
-        zn_value_shape_str(&g->values[zn_node_input(n, 0)], shape, sizeof shape);
-      if (n->num_outputs > 0 && n->outputs[0] >= 0) zn_value_shape_str(&g->values[n->outputs[0]], out, sizeof out);
-      return zn_error(ZN_ERR_UNSUPPORTED_OP, "backend '%s' does not support node '%s' (%s, input %s %s, output %s)",
-                      b->name, n->name, zn_op_name(n->op),
-                      n->num_inputs > 0 && zn_node_input(n, 0) >= 0 ? zn_dtype_name(g->values[zn_node_input(n, 0)].dtype) : "",
-                      shape, out);
-    }
-  }
-  return ZN_OK;
-}
-
 static zn_status list_backends(char *buf, size_t size) {
   size_t used = 0;
   buf[0] = '\0';
@@ -79,6 +60,66 @@ static zn_status list_backends(char *buf, size_t size) {
     if (w > 0) used += (size_t)w;
   }
   return ZN_OK;
+}
+
+/* Every node must be one the backend runs: say which is not, and why. */
+static zn_status check_support(const zn_backend_ops *b, const zn_graph *g) {
+  for (int i = 0; i < g->num_nodes; i++) {
+    const zn_node *n = &g->nodes[i];
+    char why[256] = "";
+    if (!b->supports_node(g, n, why, sizeof why)) {
+      /* the shapes show refusals by size too (a pad that makes outputs see only padding) */
+      char shape[128] = "", out[128] = "";
+      if (n->num_inputs > 0 && zn_node_input(n, 0) >= 0)
+        zn_value_shape_str(&g->values[zn_node_input(n, 0)], shape, sizeof shape);
+      if (n->num_outputs > 0 && n->outputs[0] >= 0) zn_value_shape_str(&g->values[n->outputs[0]], out, sizeof out);
+      return zn_error(ZN_ERR_UNSUPPORTED_OP, "backend '%s' does not support node '%s' (%s, input %s %s, output %s): %s",
+                      b->name, n->name, zn_op_name(n->op),
+                      n->num_inputs > 0 && zn_node_input(n, 0) >= 0 ? zn_dtype_name(g->values[zn_node_input(n, 0)].dtype) : "",
+                      shape, out, why[0] ? why : "no reason given");
+    }
+  }
+  return ZN_OK;
+}
+
+/* Check every node and compile for backend b. */
+static zn_status compile_for(zn_model *m, const zn_backend_ops *b, const zn_model_options *opts) {
+  if (b->available && !b->available())
+    return zn_error(ZN_ERR_UNSUPPORTED_HARDWARE, "backend '%s' cannot run on this machine", b->name);
+  ZN_TRY(check_support(b, m->graph));
+  zn_backend_compile_options co = {.precision = opts->precision, .tune_batch = opts->tune_batch};
+  return b->compile(m->graph, &co, &m->compiled);
+}
+
+static bool is_auto(const char *name) { return !name || !name[0] || strcmp(name, "auto") == 0; }
+
+/* "auto": the first backend of zn_backend_auto_order that runs every node and
+ * compiles; a refusal (ZN_ERR_UNSUPPORTED_OP) moves on to the next with a
+ * warning naming the node and why, any other failure stops. A named backend
+ * is the only one tried. */
+static zn_status choose_backend(zn_model *m, const zn_model_options *opts) {
+  const zn_backend_ops *order[8];
+  size_t count = 0;
+  if (is_auto(opts->backend)) {
+    count = zn_backend_auto_order(order, ZN_ARRAY_SIZE(order));
+  } else if ((order[0] = zn_backend_find(opts->backend)) != NULL) {
+    count = 1;
+  } else {
+    char names[256];
+    list_backends(names, sizeof names);
+    return zn_error(ZN_ERR_INVALID_ARGUMENT, "unknown backend '%s' (built: %s; or auto)", opts->backend, names);
+  }
+  if (count == 0) return zn_error(ZN_ERR_UNSUPPORTED_HARDWARE, "no backend can run on this machine");
+  zn_status st = ZN_OK;
+  for (size_t k = 0; k < count; k++) {
+    m->backend = order[k];
+    st = compile_for(m, order[k], opts);
+    if (st == ZN_OK) return ZN_OK;
+    if (st != ZN_ERR_UNSUPPORTED_OP || k + 1 == count) break;
+    zn_log_warn("auto: %s; trying %s", zn_last_error(), order[k + 1]->name);
+  }
+  m->backend = NULL;
+  return st;
 }
 
 /* Weights shared by N instances must exist once: free the graph's copy of
@@ -120,20 +161,7 @@ static zn_status finish(zn_graph *g, const zn_model_options *opts, const char *w
   if (st == ZN_OK && !opts->disable_passes) st = zn_graph_optimize(g);
   if (st != ZN_OK) goto fail;
 
-  m->backend = zn_backend_find(opts->backend ? opts->backend : "auto");
-  if (!m->backend) {
-    char names[256];
-    list_backends(names, sizeof names);
-    st = zn_error(ZN_ERR_INVALID_ARGUMENT, "unknown backend '%s' (built: %s; or auto)", opts->backend, names);
-    goto fail;
-  }
-  if (m->backend->available && !m->backend->available()) {
-    st = zn_error(ZN_ERR_UNSUPPORTED_HARDWARE, "backend '%s' cannot run on this machine", m->backend->name);
-    goto fail;
-  }
-  if ((st = check_support(m->backend, g)) != ZN_OK) goto fail;
-  zn_backend_compile_options co = {.precision = opts->precision, .tune_batch = opts->tune_batch};
-  if ((st = m->backend->compile(g, &co, &m->compiled)) != ZN_OK) goto fail;
+  if ((st = choose_backend(m, opts)) != ZN_OK) goto fail;
   release_packed_constants(m, opts->keep_graph_weights != 0);
 
   m->inputs = zn_calloc((size_t)g->num_inputs + 1, sizeof(zn_tensor_info));

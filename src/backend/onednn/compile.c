@@ -339,83 +339,124 @@ static bool gemm_supported(const zn_graph *g, const zn_node *n) {
   return true;
 }
 
-static bool supports(const zn_graph *g, const zn_node *n) {
-  if (n->num_inputs < 1 || n->num_outputs < 1) return false;
+#define REFUSE(...) return zn_backend_refuse(why, why_size, __VA_ARGS__)
+
+/* The first input is a float32 activation (not a constant, rank 1-6, batch
+ * first or none), or the reason why not. */
+static bool f32_input(const zn_graph *g, const zn_node *n, int x, char *why, size_t why_size) {
+  if (is_f32_activation(g, x)) return true;
+  if (is_const(g, x)) REFUSE("%s of a constant input is not implemented (constant folding leaves it)", zn_op_name(n->op));
+  if (val(g, x)->dtype != ZN_DTYPE_FLOAT32) REFUSE("%s: the input is %s; onednn runs float32", zn_op_name(n->op), zn_dtype_name(val(g, x)->dtype));
+  REFUSE("%s: only inputs of rank 1 to 6 with the batch first", zn_op_name(n->op));
+}
+
+static bool supports(const zn_graph *g, const zn_node *n, char *why, size_t why_size) {
+  const char *op = zn_op_name(n->op);
+  if (n->num_inputs < 1 || n->num_outputs < 1) REFUSE("%s: only nodes with an input and an output", op);
   for (int k = 1; k < n->num_outputs; k++)
-    if (n->outputs[k] != ZN_NO_VALUE) return false;  /* MaxPool indices and the like */
+    if (n->outputs[k] != ZN_NO_VALUE) REFUSE("%s: a second output (such as MaxPool's indices) is not implemented", op);
   int x = zn_node_input(n, 0), y = n->outputs[0];
   if (x < 0 || x >= g->num_values || y < 0 || y >= g->num_values || val(g, y)->num_dims < 0 || val(g, y)->num_dims > 6)
-    return false;
+    REFUSE("%s: only outputs of rank 0 to 6", op);
   switch (n->op) {
     case ZN_OP_CONV: {
       const zn_conv_attrs *a = &n->attrs.conv;
       int w = input_or_none(n, 1), b = input_or_none(n, 2), r = input_or_none(n, 3);
-      if (a->num_spatial != 2 || !is_f32_activation(g, x) || val(g, x)->num_dims != 4 || val(g, y)->num_dims != 4)
-        return false;
-      if (!is_f32_const(g, w) || val(g, w)->num_dims != 4 || a->group < 1) return false;
-      if (b != ZN_NO_VALUE && (!is_f32_const(g, b) || num_elems_static(val(g, b)) != val(g, y)->dims[1])) return false;
-      if (r != ZN_NO_VALUE && (!is_f32_activation(g, r) || !same_shape(val(g, r), val(g, y)))) return false;
-      if (n->num_inputs > 4 || !act_supported_fused(a->act)) return false;
+      if (!f32_input(g, n, x, why, why_size)) return false;
+      if (a->num_spatial != 2 || val(g, x)->num_dims != 4 || val(g, y)->num_dims != 4)
+        REFUSE("Conv: only 2-D convolutions (4-D tensors)");
+      if (!is_f32_const(g, w) || val(g, w)->num_dims != 4 || a->group < 1)
+        REFUSE("Conv: only constant float32 4-D weights");
+      if (b != ZN_NO_VALUE && (!is_f32_const(g, b) || num_elems_static(val(g, b)) != val(g, y)->dims[1]))
+        REFUSE("Conv: only a constant float32 bias with one value per output channel");
+      if (r != ZN_NO_VALUE && (!is_f32_activation(g, r) || !same_shape(val(g, r), val(g, y))))
+        REFUSE("Conv: the fused residual must be a float32 activation of the output's shape");
+      if (n->num_inputs > 4 || !act_supported_fused(a->act)) REFUSE("Conv: this fused activation is not implemented");
       for (int i = 0; i < 2; i++) {
         const int64_t in = val(g, x)->dims[2 + i], out = val(g, y)->dims[2 + i];
         int64_t pr, d = a->dilation[i] > 0 ? a->dilation[i] : 1, s = a->stride[i] > 0 ? a->stride[i] : 1;
         if (!right_pad(in, out, a->kernel[i], s, d, a->pad_begin[i], a->pad_end[i], &pr) || pr > a->pad_end[i])
-          return false;  /* ceil-style padding does not exist for Conv */
-        if (!windows_touch_input(in, out, a->kernel[i], d, s, a->pad_begin[i])) return false;
+          REFUSE("Conv: the output size needs more end padding than the pads give");  /* no ceil mode for Conv */
+        if (!windows_touch_input(in, out, a->kernel[i], d, s, a->pad_begin[i]))
+          REFUSE("Conv: pads so large that some output windows see only padding");
       }
       return true;
     }
-    case ZN_OP_GEMM: case ZN_OP_MATMUL: return gemm_supported(g, n);
+    case ZN_OP_GEMM: case ZN_OP_MATMUL:
+      if (!gemm_supported(g, n))
+        REFUSE("%s: only a 2-D float32 activation (no transA) times a constant 2-D float32 matrix, a constant bias of "
+               "one or N values, ReLU/Clip at most", op);
+      return true;
     case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV: {
       bool swap;
-      return n->num_inputs == 2 && binary_plan(g, n, &swap);
+      if (n->num_inputs != 2 || !binary_plan(g, n, &swap))
+        REFUSE("%s: only a float32 activation of the output's shape and an activation or constant broadcast to it", op);
+      return true;
     }
     case ZN_OP_SUM:
       for (int k = 0; k < n->num_inputs; k++)
         if (!is_f32_activation(g, zn_node_input(n, k)) || !same_shape(val(g, zn_node_input(n, k)), val(g, y)))
-          return false;
+          REFUSE("Sum: only float32 activations of the output's shape");
       return true;
     case ZN_OP_RELU: case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH: case ZN_OP_CLIP:
     case ZN_OP_TANH: {
       zn_act a;
       dnnl_alg_kind_t alg;
       float p, q;
-      return is_f32_activation(g, x) && node_act(g, n, &a) && act_as_eltwise(a, &alg, &p, &q);
+      if (!f32_input(g, n, x, why, why_size)) return false;
+      if (!node_act(g, n, &a) || !act_as_eltwise(a, &alg, &p, &q)) REFUSE("%s: only constant parameters (Clip: constant bounds)", op);
+      return true;
     }
     case ZN_OP_SOFTMAX: {
       int r = val(g, x)->num_dims;
       int64_t axis = n->attrs.softmax.axis < 0 ? n->attrs.softmax.axis + r : n->attrs.softmax.axis;
-      if (!is_f32_activation(g, x) || axis < 0 || axis >= r) return false;
-      return !n->attrs.softmax.legacy_2d || axis == r - 1;
+      if (!f32_input(g, n, x, why, why_size)) return false;
+      if (axis < 0 || axis >= r || (n->attrs.softmax.legacy_2d && axis != r - 1))
+        REFUSE("Softmax: only over one axis (opset < 13: the last)");
+      return true;
     }
     case ZN_OP_MAX_POOL: case ZN_OP_AVERAGE_POOL: case ZN_OP_GLOBAL_AVERAGE_POOL: case ZN_OP_GLOBAL_MAX_POOL: {
       odn_op tmp;
-      return is_f32_activation(g, x) && pool_geometry(g, n, &tmp);
+      if (!f32_input(g, n, x, why, why_size)) return false;
+      if (!pool_geometry(g, n, &tmp))
+        REFUSE("%s: only 2-D pooling (4-D tensors) whose windows all reach the input, with pads that give the output size", op);
+      return true;
     }
     case ZN_OP_BATCH_NORM: {
-      if (!is_f32_activation(g, x) || val(g, x)->num_dims < 2 || n->num_inputs != 5) return false;
+      if (!f32_input(g, n, x, why, why_size)) return false;
+      if (val(g, x)->num_dims < 2 || n->num_inputs != 5) REFUSE("BatchNormalization: only inputs of rank 2 or more, 5 inputs");
       int64_t ch = val(g, x)->dims[1];
       for (int k = 1; k < 5; k++)
-        if (!is_f32_const(g, zn_node_input(n, k)) || num_elems_static(val(g, zn_node_input(n, k))) != ch) return false;
+        if (!is_f32_const(g, zn_node_input(n, k)) || num_elems_static(val(g, zn_node_input(n, k))) != ch)
+          REFUSE("BatchNormalization: only constant float32 parameters with one value per channel");
       return true;
     }
     case ZN_OP_LRN:
-      return is_f32_activation(g, x) && val(g, x)->num_dims == 4 && n->attrs.lrn.size % 2 == 1;
+      if (!f32_input(g, n, x, why, why_size)) return false;
+      if (val(g, x)->num_dims != 4 || n->attrs.lrn.size % 2 != 1) REFUSE("LRN: only 4-D inputs and an odd size");
+      return true;
     case ZN_OP_CONCAT: {
       int r = val(g, y)->num_dims;
       int64_t axis = n->attrs.axis.axis < 0 ? n->attrs.axis.axis + r : n->attrs.axis.axis;
-      if (axis < 0 || axis >= r) return false;
+      if (axis < 0 || axis >= r) REFUSE("Concat: the axis is outside the output's rank");
       for (int k = 0; k < n->num_inputs; k++)
-        if (!is_f32_activation(g, zn_node_input(n, k)) || val(g, zn_node_input(n, k))->num_dims != r) return false;
+        if (!is_f32_activation(g, zn_node_input(n, k)) || val(g, zn_node_input(n, k))->num_dims != r)
+          REFUSE("Concat: only float32 activations of the output's rank");
       return true;
     }
     case ZN_OP_FLATTEN: case ZN_OP_RESHAPE: case ZN_OP_SQUEEZE: case ZN_OP_UNSQUEEZE: case ZN_OP_IDENTITY:
-      return is_f32_activation(g, x) && val(g, y)->num_dims >= 1 && val(g, y)->batch_axis <= 0;
-    default: return false;
+      if (!f32_input(g, n, x, why, why_size)) return false;
+      if (val(g, y)->num_dims < 1 || val(g, y)->batch_axis > 0) REFUSE("%s: only outputs of rank 1 or more with the batch first", op);
+      return true;
+    default: REFUSE("%s is not implemented", op);
   }
 }
 
-static bool onednn_supports_node(const zn_graph *g, const zn_node *n) { return supports(g, n); }
+#undef REFUSE
+
+static bool onednn_supports_node(const zn_graph *g, const zn_node *n, char *why, size_t why_size) {
+  return supports(g, n, why, why_size);
+}
 
 /* ------------------------------------------------------------- op list */
 
@@ -1410,7 +1451,7 @@ static zn_status plan_all(odn_compiled *c) {
     const zn_node *n = &g->nodes[i];
     if (n->op != ZN_OP_RELU || n->num_inputs != 1) continue;
     int v = zn_node_input(n, 0), pn = v >= 0 ? val(g, v)->producer : -1;
-    if (pn >= 0 && g->nodes[pn].op == ZN_OP_BATCH_NORM && readers[v] == 1 && !p.is_output[v] && supports(g, n) &&
+    if (pn >= 0 && g->nodes[pn].op == ZN_OP_BATCH_NORM && readers[v] == 1 && !p.is_output[v] && supports(g, n, NULL, 0) &&
         val(g, v)->num_dims == 4)
       p.relu_fused[i] = true;
   }
@@ -1456,12 +1497,13 @@ static zn_status plan_all(odn_compiled *c) {
   }
   for (int i = 0; i < g->num_nodes && st == ZN_OK; i++) {
     const zn_node *n = &g->nodes[i];
-    if (!supports(g, n)) {
+    char why[256];
+    if (!supports(g, n, why, sizeof why)) {
       char shape[96];
-      st = zn_error(ZN_ERR_UNSUPPORTED_OP, "failed to compile node %s for onednn: %s with this configuration "
-                    "(output %s) is not supported", n->name, zn_op_name(n->op),
+      st = zn_error(ZN_ERR_UNSUPPORTED_OP, "failed to compile node %s for onednn (output %s): %s", n->name,
                     n->num_outputs > 0 && n->outputs[0] >= 0 ? zn_value_shape_str(val(g, n->outputs[0]), shape, sizeof shape)
-                                                            : "?");
+                                                            : "?",
+                    why);
       break;
     }
     st = plan_node(c, &p, i);

@@ -78,7 +78,7 @@ static bool all_inputs_are(const zn_graph *g, const zn_node *n, zn_dtype t) {
 
 static bool is_index_dtype(zn_dtype t) { return t == ZN_DTYPE_INT64 || t == ZN_DTYPE_INT32; }
 
-static bool ref_supports_node(const zn_graph *g, const zn_node *n) {
+static bool ref_runs(const zn_graph *g, const zn_node *n) {
   if (!kernel_for(n->op) || n->num_outputs != 1 || n->outputs[0] < 0 || n->outputs[0] >= g->num_values ||
       n->num_inputs < 1 || zn_node_input(n, 0) < 0)
     return n->op == ZN_OP_SUM && n->num_outputs == 1 && n->num_inputs >= 1 && zn_node_input(n, 0) >= 0 &&
@@ -129,14 +129,33 @@ static bool ref_supports_node(const zn_graph *g, const zn_node *n) {
   return false;
 }
 
+static bool ref_supports_node(const zn_graph *g, const zn_node *n, char *why, size_t why_size) {
+  if (ref_runs(g, n)) return true;
+  if (!kernel_for(n->op) && n->op != ZN_OP_SUM) return zn_backend_refuse(why, why_size, "%s is not implemented", zn_op_name(n->op));
+  char types[128] = "";
+  size_t used = 0;
+  for (int k = 0; k < n->num_inputs && used < sizeof types; k++) {
+    int w = snprintf(types + used, sizeof types - used, "%s%s", k ? ", " : "",
+                     zn_node_input(n, k) == ZN_NO_VALUE ? "none" : zn_dtype_name(input_dtype(g, n, k)));
+    if (w > 0) used += (size_t)w;
+  }
+  const int y = n->num_outputs > 0 ? n->outputs[0] : ZN_NO_VALUE;
+  return zn_backend_refuse(why, why_size, "%s is not implemented for inputs (%s) -> %s, or for these attributes",
+                           zn_op_name(n->op), types, y >= 0 && y < g->num_values ? zn_dtype_name(g->values[y].dtype) : "none");
+}
+
 /* ---- compiled model ---- */
 
 static zn_status ref_compile(const zn_graph *g, const zn_backend_compile_options *opts, void **compiled_out) {
   *compiled_out = NULL;
+  /* ref computes in float32 only: a bf16 request must not run (and be reported) as bf16 */
+  if (opts && opts->precision != ZN_PRECISION_FP32)
+    return zn_error(ZN_ERR_UNSUPPORTED_OP, "failed to compile graph for ref: only fp32 is supported");
+  char why[160];
   for (int i = 0; i < g->num_nodes; i++)
-    if (!ref_supports_node(g, &g->nodes[i]))
-      return zn_error(ZN_ERR_UNSUPPORTED_OP, "failed to compile node '%s' (%s) for ref: dtype or attributes not supported",
-                      g->nodes[i].name, zn_op_name(g->nodes[i].op));
+    if (!ref_supports_node(g, &g->nodes[i], why, sizeof why))
+      return zn_error(ZN_ERR_UNSUPPORTED_OP, "failed to compile node '%s' (%s) for ref: %s", g->nodes[i].name,
+                      zn_op_name(g->nodes[i].op), why);
   ref_compiled *c = zn_calloc(1, sizeof *c);
   if (!c) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to compile graph for ref: out of memory");
   c->graph = g;

@@ -200,10 +200,8 @@ static bool concat_ok(const zn_graph *g, const zn_node *n) {
   return c == y->dims[1];
 }
 
-static bool xp_supports_node(const zn_graph *g, const zn_node *n) {
-  if (n->num_outputs != 1 || !val(g, n->outputs[0]) || n->num_inputs < 1 || !node_in(g, n, 0)) return false;
+static bool xp_runs(const zn_graph *g, const zn_node *n) {
   const zn_value *x = node_in(g, n, 0), *y = val(g, n->outputs[0]);
-  if (y->dtype != ZN_DTYPE_FLOAT32) return false;
   switch (n->op) {
   case ZN_OP_CONV: return conv_ok(g, n);
   case ZN_OP_GEMM: return gemm_ok(g, n);
@@ -232,6 +230,42 @@ static bool xp_supports_node(const zn_graph *g, const zn_node *n) {
     return reshape_ok(g, n);
   default: return false;
   }
+}
+
+/* What a refused op needs here, for the refusal's reason; NULL: not implemented. */
+static const char *xp_needs(zn_op op) {
+  switch (op) {
+  case ZN_OP_CONV:
+    return "a 2-D convolution of float32 NHWC activations by constant float32 weights, explicit pads whose output "
+           "size XNNPACK's window rule gives, ReLU/Clip at most";
+  case ZN_OP_GEMM: return "a 2-D float32 activation A (no transA), a constant float32 B and bias, finite alpha/beta";
+  case ZN_OP_MAX_POOL: case ZN_OP_AVERAGE_POOL:
+    return "2-D pooling of float32 activations, explicit pads, a window of 2 or more elements (AveragePool: no dilation)";
+  case ZN_OP_GLOBAL_AVERAGE_POOL: case ZN_OP_GLOBAL_MAX_POOL: return "a 4-D float32 activation";
+  case ZN_OP_SOFTMAX: return "a float32 activation, softmax over the channels (4-D) or the last axis";
+  case ZN_OP_BATCH_NORM: return "a 4-D float32 activation and constant float32 per-channel parameters";
+  case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV:
+    return "two float32 activations of the same shape (no broadcasting, no constants)";
+  case ZN_OP_CONCAT: return "4-D float32 activations joined along the channels";
+  case ZN_OP_FLATTEN: case ZN_OP_RESHAPE: case ZN_OP_SQUEEZE: case ZN_OP_UNSQUEEZE: case ZN_OP_IDENTITY:
+    return "a float32 activation whose element count per image does not change";
+  case ZN_OP_CLIP: case ZN_OP_RELU: case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH:
+    return "a float32 activation and an output of its shape (Clip: constant bounds)";
+  case ZN_OP_LRN: return "a 4-D float32 activation";
+  default: return NULL;
+  }
+}
+
+static bool xp_supports_node(const zn_graph *g, const zn_node *n, char *why, size_t why_size) {
+  if (n->num_outputs != 1 || !val(g, n->outputs[0]) || n->num_inputs < 1 || !node_in(g, n, 0))
+    return zn_backend_refuse(why, why_size, "%s: only nodes with an input and one output", zn_op_name(n->op));
+  if (val(g, n->outputs[0])->dtype != ZN_DTYPE_FLOAT32)
+    return zn_backend_refuse(why, why_size, "%s: the output is %s; xnnpack runs float32", zn_op_name(n->op),
+                             zn_dtype_name(val(g, n->outputs[0])->dtype));
+  if (xp_runs(g, n)) return true;
+  const char *needs = xp_needs(n->op);
+  return needs ? zn_backend_refuse(why, why_size, "%s: only %s", zn_op_name(n->op), needs)
+               : zn_backend_refuse(why, why_size, "%s is not implemented", zn_op_name(n->op));
 }
 
 /* ---- compile ---- */
@@ -477,10 +511,11 @@ static zn_status xp_compile(const zn_graph *g, const zn_backend_compile_options 
     return zn_error(ZN_ERR_UNSUPPORTED_HARDWARE, "failed to compile graph for xnnpack: xnn_initialize failed on this CPU");
   if (opts && opts->precision != ZN_PRECISION_FP32)
     return zn_error(ZN_ERR_UNSUPPORTED_OP, "failed to compile graph for xnnpack: only fp32 is supported");
+  char why[256];
   for (int i = 0; i < g->num_nodes; i++)
-    if (!xp_supports_node(g, &g->nodes[i]))
-      return zn_error(ZN_ERR_UNSUPPORTED_OP, "failed to compile node '%s' (%s) for xnnpack: shape, layout or attributes not supported",
-                      g->nodes[i].name, zn_op_name(g->nodes[i].op));
+    if (!xp_supports_node(g, &g->nodes[i], why, sizeof why))
+      return zn_error(ZN_ERR_UNSUPPORTED_OP, "failed to compile node '%s' (%s) for xnnpack: %s", g->nodes[i].name,
+                      zn_op_name(g->nodes[i].op), why);
   xp_compiled *c = zn_calloc(1, sizeof *c);
   if (c) c->values = zn_calloc((size_t)g->num_values + 1, sizeof *c->values);
   if (!c || !c->values) {

@@ -142,9 +142,10 @@ static inline void bt_io_deinit(bt_io *io) {
 static inline zn_status bt_run_buffers(const zn_backend_ops *b, const zn_graph *g, int64_t batch,
                                        zn_precision precision, int threads, const void *const *inputs,
                                        void *const *outputs) {
+  char why[256];
   for (int i = 0; i < g->num_nodes; i++)
-    if (!b->supports_node(g, &g->nodes[i])) {
-      fprintf(stderr, "%s does not support node %s (%s)\n", b->name, g->nodes[i].name, zn_op_name(g->nodes[i].op));
+    if (!b->supports_node(g, &g->nodes[i], why, sizeof why)) {
+      fprintf(stderr, "%s does not support node %s (%s): %s\n", b->name, g->nodes[i].name, zn_op_name(g->nodes[i].op), why);
       return ZN_ERR_UNSUPPORTED_OP;
     }
   void *compiled = NULL, *inst = NULL;

@@ -83,10 +83,13 @@ static void test_unsupported(void) {
   rt_node(g, ZN_OP_RELU, "relu16", 1, &in, out);
   zn_graph_mark_output(g, out);
   CHECK_OK(zn_graph_infer_shapes(g));
-  CHECK(!zn_backend_ref.supports_node(g, &g->nodes[0]));
+  char why[256];
+  CHECK(!zn_backend_ref.supports_node(g, &g->nodes[0], why, sizeof why));
+  CHECK(strstr(why, "Relu is not implemented for inputs (float16) -> float16") != NULL);
   void *compiled = (void *)1;
   CHECK_STATUS(zn_backend_ref.compile(g, NULL, &compiled), ZN_ERR_UNSUPPORTED_OP);
   CHECK_ERROR_HAS("relu16");
+  CHECK_ERROR_HAS("float16");
   CHECK(compiled == NULL);
   zn_graph_destroy(g);
 }

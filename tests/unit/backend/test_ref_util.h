@@ -51,7 +51,7 @@ static inline zn_status rt_run_ex(zn_graph *g, int64_t batch, const void *const 
   zn_status st = zn_graph_infer_shapes(g);
   if (st != ZN_OK) return st;
   for (int i = 0; i < g->num_nodes; i++)
-    if (!b->supports_node(g, &g->nodes[i])) return ZN_ERR_UNSUPPORTED_OP;
+    if (!b->supports_node(g, &g->nodes[i], NULL, 0)) return ZN_ERR_UNSUPPORTED_OP;
   void *compiled = NULL, *inst = NULL;
   zn_backend_instance_options io = {1, NULL, 0};
   st = b->compile(g, NULL, &compiled);
