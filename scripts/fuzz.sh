@@ -2,7 +2,8 @@
 # Build the libFuzzer targets with clang (-DZN_FUZZ=ON) and run each on a seed
 # corpus: fuzz_onnx_import for <seconds> (default 60; a few ONNX test-data
 # models), fuzz_model_run for a quarter (the same seeds, through the whole
-# load path and a ref run), fuzz_image_decode for half (the sample photos and
+# load path and a ref run) and an eighth each on onednn and xnnpack (where
+# built; their kernels run against guard pages), fuzz_image_decode for half (the sample photos and
 # the truncated JPEG fixture), fuzz_bench_config for a quarter (the example
 # configs), at least 10 s each. Exits non-zero on a crash, leak or sanitizer
 # report. Usage: scripts/fuzz.sh [seconds] [build-dir]
@@ -33,14 +34,17 @@ cp "$root"/data/images/*.jpg "$root"/data/images/*.png "$root/tests/data/images/
    "$build/fuzz_corpus/image_decode/"
 cp "$root"/examples/*.ini "$build/fuzz_corpus/bench_config/"
 
-# run TARGET SECONDS MAX_LEN: libFuzzer's event lines go to a log; on failure its tail is shown.
+# run TARGET SECONDS MAX_LEN [BACKEND]: libFuzzer's event lines go to a log; on
+# failure its tail is shown. BACKEND (fuzz_model_run) goes to ZN_FUZZ_BACKEND.
 run() {
-  local target=$1 t=$2 max_len=$3
-  local log=$build/$target.log
-  echo "fuzz: $target for ${t}s (log: $log)"
-  if "$build/tests/$target" -max_total_time="$t" -rss_limit_mb=2048 -max_len="$max_len" -timeout=10 \
-       -print_final_stats=1 -artifact_prefix="$build/$target-" "$build/fuzz_corpus/${target#fuzz_}" >"$log" 2>&1; then
-    grep -E '^stat::(number_of_executed_units|peak_rss_mb)|^Done' "$log" || true
+  local target=$1 t=$2 max_len=$3 backend=${4:-}
+  local name=$target${backend:+-$backend}
+  local log=$build/$name.log
+  echo "fuzz: $target${backend:+ on $backend} for ${t}s (log: $log)"
+  if ZN_FUZZ_BACKEND=$backend "$build/tests/$target" -max_total_time="$t" -rss_limit_mb=2048 -max_len="$max_len" \
+       -timeout=10 -print_final_stats=1 -artifact_prefix="$build/$name-" "$build/fuzz_corpus/${target#fuzz_}" \
+       >"$log" 2>&1; then
+    grep -E '^stat::(number_of_executed_units|peak_rss_mb)|^Done|nothing to fuzz' "$log" || true
   else
     tail -n 60 "$log"
     echo "fuzz: $target FAILED (crash input saved beside the log)"
@@ -49,8 +53,11 @@ run() {
 }
 half=$((secs / 2 > 10 ? secs / 2 : 10))
 quarter=$((secs / 4 > 10 ? secs / 4 : 10))
+eighth=$((secs / 8 > 10 ? secs / 8 : 10))
 run fuzz_onnx_import "$secs" 65536
 run fuzz_model_run "$quarter" 65536
+run fuzz_model_run "$eighth" 65536 onednn
+run fuzz_model_run "$eighth" 65536 xnnpack
 run fuzz_image_decode "$half" 262144
 run fuzz_bench_config "$quarter" 8192
 echo "fuzz: no crash, leak or sanitizer report"

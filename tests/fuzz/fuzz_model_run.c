@@ -3,14 +3,16 @@
  * passes, the ref backend's compile) and, for models small enough to run in a
  * blink, an instance at batch 1 run once on zero inputs. Any crash, leak, UB
  * or unbounded allocation is a bug; errors are the expected outcome.
- * ZN_FUZZ_BACKEND picks another backend than ref (onednn, xnnpack) for a
- * longer run by hand. oneDNN's and XNNPACK's kernels are not instrumented, so
+ * ZN_FUZZ_BACKEND picks another backend than ref (onednn, xnnpack, auto);
+ * scripts/fuzz.sh gives each built one a share of its time. oneDNN's and XNNPACK's kernels are not instrumented, so
  * ASan cannot see them overrun a buffer: every block zenith allocates, and
  * the input and output buffers here, end against a PROT_NONE guard page
  * instead, and an overrun faults at once (that is how a float32 import over
  * a bool input's buffer was found). Built with -DZN_FUZZ=ON (clang);
  * scripts/fuzz.sh runs it. */
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +80,15 @@ static const zn_allocator guarded = {NULL, zn_guard_alloc, zn_guard_free};
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
   (void)argv;
+  const char *b = getenv("ZN_FUZZ_BACKEND");
+  if (b && *b && strcmp(b, "auto") != 0) {
+    bool built = false;
+    for (size_t i = 0; i < zn_backend_count(); i++) built = built || strcmp(zn_backend_name(i), b) == 0;
+    if (!built) {
+      fprintf(stderr, "fuzz_model_run: backend '%s' is not built here: nothing to fuzz\n", b);
+      exit(0);
+    }
+  }
   zn_allocator_set(&guarded);
   return 0;
 }
