@@ -76,7 +76,7 @@ void zn_onednn_threads_pop(int saved) {
 const char *zn_onednn_kind_name(odn_kind k) {
   static const char *names[ODN_KIND_COUNT] = {"import", "export", "conv", "inner_product", "pooling", "eltwise",
                                               "binary", "sum", "batch_norm", "lrn", "softmax", "concat",
-                                              "to_plain", "copy", "convert", "concat_own"};
+                                              "to_plain", "copy", "convert", "concat_own", "view"};
   return (unsigned)k < ODN_KIND_COUNT ? names[k] : "?";
 }
 
@@ -339,6 +339,36 @@ static bool gemm_supported(const zn_graph *g, const zn_node *n) {
   return true;
 }
 
+/* Transpose: its permutation keeps a batch axis first (axis_out, first_out
+ * unused). Gather: one constant int32/int64 index, in range, on a non-batch
+ * axis (axis_out, first_out: where, which; negative indices resolved). */
+static bool view_of(const zn_graph *g, const zn_node *n, int *axis_out, int64_t *first_out) {
+  const zn_value *x = val(g, zn_node_input(n, 0));
+  const int r = x->num_dims;
+  if (r < 1 || r > 6) return false;
+  if (n->op == ZN_OP_TRANSPOSE) {
+    const zn_transpose_attrs *t = &n->attrs.transpose;
+    if (t->num_perm != 0 && t->num_perm != r) return false;
+    return t->num_perm == 0 ? x->batch_axis < 0 || r == 1 : x->batch_axis < 0 || t->perm[0] == 0;
+  }
+  int ix = input_or_none(n, 1);
+  if (n->num_inputs != 2 || !is_const(g, ix)) return false;
+  const zn_value *iv = val(g, ix);
+  int64_t count, idx;
+  if (!zn_value_num_elements(iv, 1, &count) || count != 1) return false;
+  if (iv->dtype == ZN_DTYPE_INT64 && iv->data_bytes >= 8) idx = *(const int64_t *)iv->data;
+  else if (iv->dtype == ZN_DTYPE_INT32 && iv->data_bytes >= 4) idx = *(const int32_t *)iv->data;
+  else return false;
+  int64_t a = n->attrs.axis.axis < 0 ? n->attrs.axis.axis + r : n->attrs.axis.axis;
+  if (a < 0 || a >= r || a == x->batch_axis) return false;
+  const int64_t d = x->dims[a];
+  if (idx < 0) idx += d;
+  if (idx < 0 || idx >= d) return false;
+  *axis_out = (int)a;
+  *first_out = idx;
+  return true;
+}
+
 #define REFUSE(...) return zn_backend_refuse(why, why_size, __VA_ARGS__)
 
 /* The first input is a float32 activation (not a constant, rank 1-6, batch
@@ -448,6 +478,16 @@ static bool supports(const zn_graph *g, const zn_node *n, char *why, size_t why_
       if (!f32_input(g, n, x, why, why_size)) return false;
       if (val(g, y)->num_dims < 1 || val(g, y)->batch_axis > 0) REFUSE("%s: only outputs of rank 1 or more with the batch first", op);
       return true;
+    case ZN_OP_TRANSPOSE: case ZN_OP_GATHER: {
+      if (!f32_input(g, n, x, why, why_size)) return false;
+      int64_t first;
+      int axis;
+      if (!view_of(g, n, &axis, &first))
+        REFUSE(n->op == ZN_OP_TRANSPOSE ? "Transpose: only permutations that keep the batch axis first"
+                                        : "Gather: only one constant index, on an axis other than the batch");
+      if (val(g, y)->num_dims < 1 || val(g, y)->batch_axis > 0) REFUSE("%s: only outputs with the batch first", op);
+      return true;
+    }
     default: REFUSE("%s is not implemented", op);
   }
 }
@@ -995,6 +1035,14 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
       set_value(c, y, ODN_PLAIN, dt);
       return add_op(c, ODN_TO_PLAIN, ni, 1, &x, y, &op);
     }
+    case ZN_OP_TRANSPOSE: case ZN_OP_GATHER: {
+      /* views of nChw16c would cut blocks: read NHWC; the output is plain
+       * (a Gather of one index may drop an axis, a Transpose reorders them) */
+      int xs = x;
+      if (c->values[x].layout == ODN_BLOCKED16) ZN_TRY(want(c, x, ODN_NHWC, dt, &xs));
+      set_value(c, y, ODN_PLAIN, dt);
+      return add_op(c, ODN_VIEW, ni, 1, &xs, y, &op);
+    }
     default: break;
   }
   return zn_error(ZN_ERR_UNSUPPORTED_OP, "failed to compile node %s for onednn: op %s is not supported", n->name,
@@ -1083,6 +1131,36 @@ static zn_status pd_fail(const odn_compiled *c, const odn_op *op, dnnl_status_t 
                   st == dnnl_unimplemented ? " (no implementation)" : "");
 }
 
+/* ODN_VIEW: src (the input's md) becomes the view of it in dst's element
+ * order. Transpose permutes its axes; Gather takes the sub-memory of its one
+ * index, and a scalar index's dst gets that axis back as size 1. */
+static zn_status view_md(const odn_compiled *c, const zn_node *n, dnnl_memory_desc_t *src, dnnl_memory_desc_t *dst) {
+  const int r = src->ndims;
+  dnnl_memory_desc_t v;
+  if (n->op == ZN_OP_TRANSPOSE) {
+    const zn_transpose_attrs *t = &n->attrs.transpose;
+    int perm[DNNL_MAX_NDIMS];  /* oneDNN's: out.dims[perm[i]] = in.dims[i]; ONNX's: y.dims[i] = x.dims[t->perm[i]] */
+    for (int i = 0; i < r; i++) perm[t->num_perm ? t->perm[i] : r - 1 - i] = i;
+    ODN_TRY_DNNL(dnnl_memory_desc_permute_axes(&v, src, perm), "permute a Transpose's input");
+    *src = v;
+    return ZN_OK;
+  }
+  int axis = 0;
+  int64_t first = 0;
+  if (!view_of(c->g, n, &axis, &first)) return zn_error(ZN_ERR_INTERNAL, "onednn: Gather %s is not a view", n->name);
+  dnnl_dims_t d, off;
+  for (int i = 0; i < r; i++) d[i] = src->dims[i], off[i] = 0;
+  d[axis] = 1;
+  off[axis] = first;
+  ODN_TRY_DNNL(dnnl_memory_desc_init_submemory(&v, src, d, off), "view one index of a Gather's input");
+  *src = v;
+  if (dst->ndims != r) {
+    ODN_TRY_DNNL(dnnl_memory_desc_reshape(&v, dst, r, d), "give a Gather's output its axis back");
+    *dst = v;
+  }
+  return ZN_OK;
+}
+
 zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch, dnnl_primitive_desc_t *pd_out) {
   const zn_graph *g = c->g;
   const zn_node *n = op->node >= 0 ? &g->nodes[op->node] : NULL;
@@ -1119,6 +1197,12 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
       if (op->kind == ODN_EXPORT) md_plain(&dst, v->num_dims, dims, dnnl_f32);
       if (op->kind == ODN_TO_PLAIN) md_plain(&dst, v->num_dims, dims, c->values[op->out].dt);
       if (op->kind == ODN_COPY || op->kind == ODN_CONVERT) ZN_TRY(zn_onednn_value_md(c, op->ins[0], batch, &src));
+      if ((st = make_attr(&attr, NULL, false)) == dnnl_success)
+        st = dnnl_reorder_primitive_desc_create(pd_out, &src, eng, &dst, eng, attr);
+      break;
+    }
+    case ODN_VIEW: {
+      ZN_TRY(view_md(c, n, &src, &dst));
       if ((st = make_attr(&attr, NULL, false)) == dnnl_success)
         st = dnnl_reorder_primitive_desc_create(pd_out, &src, eng, &dst, eng, attr);
       break;
@@ -1814,6 +1898,7 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
   describe_kind(c, &s, ODN_CONCAT, "concats");
   describe_kind(c, &s, ODN_CONCAT_OWN, "own channel concats (+ batch norm read in one pass)");
   describe_kind(c, &s, ODN_TO_PLAIN, "reorders to NCHW (reshape)");
+  describe_kind(c, &s, ODN_VIEW, "reorders from a view (Transpose, Gather of one index)");
   if (c->precision != ZN_PRECISION_BF16)
     sb_printf(&s, "zero-copy concats (producers write their channel slices; 1x1 convs as matmul): %s, %d concats\n",
               c->tune.zero_copy_concat ? "on" : "off", c->num_zero_copy_concats);

@@ -230,7 +230,7 @@ static zn_status build_step(odn_instance *in, pset *ps, int i, const_dnnl_primit
       ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_FROM, offset, op->ins[0]));
       ZN_TRY(add_arg(in, s, DNNL_ARG_TO, arg_md(pd, DNNL_ARG_TO), DNNL_MEMORY_NONE, &ps->out_mems[op->io_index]));
       break;
-    case ODN_TO_PLAIN: case ODN_COPY: case ODN_CONVERT:
+    case ODN_TO_PLAIN: case ODN_COPY: case ODN_CONVERT: case ODN_VIEW:
       ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_FROM, offset, op->ins[0]));
       ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_TO, offset, op->out));
       break;

@@ -299,7 +299,7 @@ static void test_supports(void) {
   int x = bt_input(g, "x", 4, xd), y, t;
   zn_node *n = bt_node(g, ZN_OP_TRANSPOSE, "tr", 1, &x, "t", &t);
   n->attrs.transpose.num_perm = 4;
-  int64_t perm[4] = {0, 2, 3, 1};
+  int64_t perm[4] = {1, 0, 2, 3};  /* moves the batch axis */
   memcpy(n->attrs.transpose.perm, perm, sizeof perm);
   n = bt_node(g, ZN_OP_LRN, "lrn_even", 1, &x, "y", &y);
   n->attrs.lrn.size = 4;
@@ -309,8 +309,8 @@ static void test_supports(void) {
   zn_graph_mark_output(g, y);
   CHECK_OK(zn_graph_infer_shapes(g));
   char why[256];
-  CHECK(!zn_backend_onednn.supports_node(g, &g->nodes[0], why, sizeof why));  /* Transpose */
-  CHECK(strstr(why, "Transpose is not implemented") != NULL);
+  CHECK(!zn_backend_onednn.supports_node(g, &g->nodes[0], why, sizeof why));  /* Transpose of the batch axis */
+  CHECK(strstr(why, "keep the batch axis first") != NULL);
   CHECK(!zn_backend_onednn.supports_node(g, &g->nodes[1], why, sizeof why));  /* LRN with an even size */
   CHECK(strstr(why, "odd size") != NULL);
   void *compiled = NULL;
@@ -368,6 +368,118 @@ static void test_pads_beyond_window(void) {
     }
 }
 
+/* Transpose and Gather of one index: a reorder from a view of the input
+ * (permuted axes, or the sub-memory of the index), whatever layout the input
+ * has (NHWC or nChw16c after a conv, plain after a reshape). */
+static void transpose_case(int rank, const int64_t *perm, bool after_conv, int64_t batch) {
+  zn_graph *g = bt_graph();
+  int64_t xd[4] = {1, 3, 5, 6};
+  int x = bt_input(g, "x", rank, rank == 4 ? xd : xd + 1), t, y;
+  if (after_conv) {
+    int64_t wd[4] = {19, 3, 3, 3};
+    int ci[2] = {x, bt_const(g, "w", 4, wd, 3, -0.5f, 0.5f)};
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "conv", 2, ci, "c", &x), 3, 1, 1, 1, 1);
+  }
+  zn_node *n = bt_node(g, ZN_OP_TRANSPOSE, "tr", 1, &x, "t", &t);
+  n->attrs.transpose.num_perm = rank;
+  memcpy(n->attrs.transpose.perm, perm, (size_t)rank * sizeof *perm);
+  bt_node(g, ZN_OP_RELU, "relu", 1, &t, "y", &y);
+  zn_graph_mark_output(g, y);
+  char what[96];
+  snprintf(what, sizeof what, "transpose rank %d perm %lld%lld%lld%s", rank, (long long)perm[0], (long long)perm[1],
+           (long long)perm[2], after_conv ? " after a conv" : "");
+  bt_compare(&zn_backend_onednn, what, g, batch, ZN_PRECISION_FP32, 1, after_conv ? TOL : 0);
+  zn_graph_destroy(g);
+}
+
+/* torchvision's Inception-V3 with transform_input (the pretrained default):
+ * x[:, c] (Gather, scalar index), unsqueezed, scaled and shifted, the three
+ * channels concatenated, then the first conv. */
+static void test_gather_transform_input(int64_t batch, int threads) {
+  zn_graph *g = bt_graph();
+  int64_t xd[4] = {1, 3, 11, 11}, wd[4] = {8, 3, 3, 3};
+  int x = bt_input(g, "x", 4, xd), parts[3];
+  for (int c = 0; c < 3; c++) {
+    char name[16];
+    int64_t idx = c - (c == 2 ? 3 : 0);  /* the last one as -1 */
+    snprintf(name, sizeof name, "i%d", c);
+    int ii = -1;
+    CHECK_OK(zn_graph_add_const(g, name, ZN_DTYPE_INT64, 0, NULL, &idx, sizeof idx, &ii));
+    int gi[2] = {x, ii}, gc, uc, mc;
+    snprintf(name, sizeof name, "g%d", c);
+    zn_node *n = bt_node(g, ZN_OP_GATHER, name, 2, gi, name, &gc);
+    n->attrs.axis.axis = 1;
+    snprintf(name, sizeof name, "u%d", c);
+    n = bt_node(g, ZN_OP_UNSQUEEZE, name, 1, &gc, name, &uc);
+    n->attrs.axes.num_axes = 1;
+    n->attrs.axes.axes[0] = 1;
+    snprintf(name, sizeof name, "s%d", c);
+    int mi[2] = {uc, bt_const(g, name, 0, NULL, 11 + (uint64_t)c, 0.4f, 0.5f)};
+    snprintf(name, sizeof name, "m%d", c);
+    bt_node(g, ZN_OP_MUL, name, 2, mi, name, &mc);
+    snprintf(name, sizeof name, "b%d", c);
+    int ai[2] = {mc, bt_const(g, name, 0, NULL, 21 + (uint64_t)c, -0.1f, 0.1f)};
+    snprintf(name, sizeof name, "a%d", c);
+    bt_node(g, ZN_OP_ADD, name, 2, ai, name, &parts[c]);
+  }
+  int cat, y;
+  bt_node(g, ZN_OP_CONCAT, "cat", 3, parts, "cat", &cat)->attrs.axis.axis = 1;
+  int ci[2] = {cat, bt_const(g, "w", 4, wd, 7, -0.5f, 0.5f)};
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "conv", 2, ci, "y", &y), 3, 2, 0, 1, 1);
+  zn_graph_mark_output(g, y);
+  char why[256] = "";
+  CHECK_OK(zn_graph_infer_shapes(g));
+  for (int i = 0; i < g->num_nodes; i++) CHECK(zn_backend_onednn.supports_node(g, &g->nodes[i], why, sizeof why));
+  bt_compare(&zn_backend_onednn, "Inception-V3 transform_input (Gather)", g, batch, ZN_PRECISION_FP32, threads, TOL);
+  zn_graph_destroy(g);
+}
+
+/* Gather of a 1-element index along H of a conv's output (nChw16c or NHWC:
+ * read as NHWC), and the refusals: several indices, the batch axis. */
+static void test_gather_views(void) {
+  for (int64_t batch = 1; batch <= 3; batch += 2) {
+    zn_graph *g = bt_graph();
+    int64_t xd[4] = {1, 3, 9, 9}, wd[4] = {32, 3, 3, 3}, one[1] = {-2};
+    int x = bt_input(g, "x", 4, xd), c, gy, y;
+    int ci[2] = {x, bt_const(g, "w", 4, wd, 5, -0.5f, 0.5f)};
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "conv", 2, ci, "c", &c), 3, 1, 1, 1, 1);
+    int gi[2] = {c, b_const_i64(g, "idx", 1, one)};
+    bt_node(g, ZN_OP_GATHER, "gather", 2, gi, "gy", &gy)->attrs.axis.axis = 2;
+    bt_node(g, ZN_OP_SIGMOID, "sig", 1, &gy, "y", &y);
+    zn_graph_mark_output(g, y);
+    bt_compare(&zn_backend_onednn, "gather of one row of a conv's output", g, batch, ZN_PRECISION_FP32, 1, TOL);
+    zn_graph_destroy(g);
+  }
+  const int64_t two[2] = {0, 1}, zero[1] = {0};
+  const int64_t *idx[2] = {two, zero};
+  const int counts[2] = {2, 1}, axes[2] = {1, 0};
+  for (int k = 0; k < 2; k++) {
+    zn_graph *g = bt_graph();
+    int64_t xd[4] = {1, 3, 5, 5};
+    int x = bt_input(g, "x", 4, xd), y;
+    int gi[2] = {x, b_const_i64(g, "idx", counts[k], idx[k])};
+    bt_node(g, ZN_OP_GATHER, "gather", 2, gi, "y", &y)->attrs.axis.axis = axes[k];
+    zn_graph_mark_output(g, y);
+    CHECK_OK(zn_graph_infer_shapes(g));
+    char why[256] = "";
+    CHECK(!zn_backend_onednn.supports_node(g, &g->nodes[0], why, sizeof why));
+    CHECK(strstr(why, "only one constant index, on an axis other than the batch") != NULL);
+    zn_graph_destroy(g);
+  }
+}
+
+static void test_views(void) {
+  const int64_t p4[3][4] = {{0, 2, 3, 1}, {0, 3, 1, 2}, {0, 1, 3, 2}}, p3[3] = {0, 2, 1};
+  for (int k = 0; k < 3; k++) {
+    transpose_case(4, p4[k], true, 1);
+    transpose_case(4, p4[k], false, 3);
+  }
+  transpose_case(3, p3, false, 2);
+  test_gather_transform_input(1, 1);
+  test_gather_transform_input(2, 2);
+  test_gather_views();
+}
+
 int zn_test_main(void) {
   test_conv();
   test_pool();
@@ -381,5 +493,6 @@ int zn_test_main(void) {
   test_supports();
   test_non_f32_input();
   test_pads_beyond_window();
+  test_views();
   return 0;
 }

@@ -42,32 +42,32 @@ static zn_status load(const char *case_name, const char *backend, zn_precision p
   return zn_model_load_file(path, &o, out);
 }
 
-/* Transpose: no fast backend runs it, so auto ends on ref, saying why twice. */
+/* ReduceMean: no fast backend runs it, so auto ends on ref, saying why twice. */
 static void test_auto_falls_back(void) {
   zn_model *m = NULL;
-  CHECK_OK(load("test_transpose_default", "auto", ZN_PRECISION_FP32, &m));
+  CHECK_OK(load("test_reduce_mean_default_axes_keepdims_example", "auto", ZN_PRECISION_FP32, &m));
   CHECK(m && strcmp(zn_model_backend(m), "ref") == 0);
   const char *fast[] = {"onednn", "xnnpack"};
   for (int k = 0; k < 2; k++) {
     if (!have_backend(fast[k])) continue;
     char want[64];
-    snprintf(want, sizeof want, "backend '%s' does not support node 'transposed'", fast[k]);
+    snprintf(want, sizeof want, "backend '%s' does not support node 'reduced'", fast[k]);
     CHECK(strstr(warnings, want) != NULL);
   }
   if (have_backend("onednn") || have_backend("xnnpack")) {
-    CHECK(strstr(warnings, "Transpose is not implemented") != NULL);
+    CHECK(strstr(warnings, "ReduceMean is not implemented") != NULL);
     CHECK(strstr(warnings, "trying ref") != NULL);
   }
   if (m) {
-    /* and it runs: a [2,3,4] -> [4,3,2] transpose */
+    /* and it runs: the mean of a [3,2,2] tensor, kept as [1,1,1] */
     zn_instance *inst = NULL;
     CHECK_OK(zn_instance_create(m, NULL, &inst));
-    float x[24], y[24];
-    for (int i = 0; i < 24; i++) x[i] = (float)i;
+    float x[12], y[1] = {0};
+    for (int i = 0; i < 12; i++) x[i] = (float)i;
     const void *ins[1] = {x};
     void *outs[1] = {y};
     CHECK_OK(zn_instance_run(inst, ins, outs));
-    CHECK(y[1] == x[12] && y[2] == x[4] && y[3] == x[16] && y[23] == x[23]);  /* y[a][b][c] = x[c][b][a] */
+    CHECK(y[0] == 5.5f);
     zn_instance_destroy(inst);
   }
   zn_model_destroy(m);
@@ -88,9 +88,9 @@ static void test_named_backend_refuses(void) {
   for (int k = 0; k < 2; k++) {
     if (!have_backend(fast[k])) continue;
     zn_model *m = (zn_model *)1;
-    CHECK_STATUS(load("test_transpose_default", fast[k], ZN_PRECISION_FP32, &m), ZN_ERR_UNSUPPORTED_OP);
+    CHECK_STATUS(load("test_reduce_mean_default_axes_keepdims_example", fast[k], ZN_PRECISION_FP32, &m), ZN_ERR_UNSUPPORTED_OP);
     CHECK(m == NULL);
-    CHECK_ERROR_HAS("node 'transposed' (Transpose, input float32 [2,3,4], output [4,3,2]): Transpose is not implemented");
+    CHECK_ERROR_HAS("node 'reduced' (ReduceMean, input float32 [3,2,2], output [1,1,1]): ReduceMean is not implemented");
     CHECK(warnings[0] == '\0');
   }
 }
@@ -103,14 +103,14 @@ static void test_ref_refuses_bf16(void) {
   CHECK_ERROR_HAS("only fp32");
   /* auto in bf16 on a model only ref runs: every refusal is said, then ref's */
   m = (zn_model *)1;
-  CHECK_STATUS(load("test_transpose_default", "auto", ZN_PRECISION_BF16, &m), ZN_ERR_UNSUPPORTED_OP);
+  CHECK_STATUS(load("test_reduce_mean_default_axes_keepdims_example", "auto", ZN_PRECISION_BF16, &m), ZN_ERR_UNSUPPORTED_OP);
   CHECK(m == NULL);
   CHECK_ERROR_HAS("for ref: only fp32");
 }
 
 int zn_test_main(void) {
   char path[512];
-  case_path("test_transpose_default", path, sizeof path);
+  case_path("test_reduce_mean_default_axes_keepdims_example", path, sizeof path);
   FILE *f = fopen(path, "rb");
   if (!f) {
     printf("ONNX test data not found (%s): install libonnx-testdata (scripts/setup.sh does)\n", path);
