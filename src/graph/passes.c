@@ -474,6 +474,54 @@ zn_status zn_graph_eliminate_dead(zn_graph *g) {
   return ZN_OK;
 }
 
+/* ---- ReduceMean over H, W -> GlobalAveragePool ---- */
+
+/* Node i is ReduceMean of a 4-D float32 tensor over axes {2, 3} exactly,
+ * the axes as attributes. */
+static bool is_spatial_mean(const zn_graph *g, const zn_node *n) {
+  if (n->op != ZN_OP_REDUCE_MEAN || n->num_inputs != 1 || n->num_outputs != 1 || n->inputs[0] < 0) return false;
+  const zn_value *x = &g->values[n->inputs[0]];
+  const zn_reduce_attrs *a = &n->attrs.reduce;
+  if (x->dtype != ZN_DTYPE_FLOAT32 || x->num_dims != 4 || x->batch_axis > 0 || a->num_axes != 2) return false;
+  bool seen[4] = {false};
+  for (int k = 0; k < 2; k++) {
+    int64_t ax = a->axes[k] < 0 ? a->axes[k] + 4 : a->axes[k];
+    if (ax < 2 || ax > 3 || seen[ax]) return false;
+    seen[ax] = true;
+  }
+  return true;
+}
+
+zn_status zn_graph_spatial_mean_to_pool(zn_graph *g) {
+  const int count = g->num_nodes;
+  bool added = false;
+  for (int i = 0; i < count; i++) {
+    if (!is_spatial_mean(g, &g->nodes[i])) continue;
+    const bool keepdims = g->nodes[i].attrs.reduce.keepdims;
+    const int x = g->nodes[i].inputs[0], y = g->nodes[i].outputs[0];
+    g->nodes[i].op = ZN_OP_GLOBAL_AVERAGE_POOL;
+    memset(&g->nodes[i].attrs, 0, sizeof g->nodes[i].attrs);
+    if (keepdims) continue;
+    /* [N, C] = Flatten(axis 1) of the pool's [N, C, 1, 1] */
+    char name[256];
+    snprintf(name, sizeof name, "%s.pooled", g->values[y].name);
+    int mid = -1, flat = -1;
+    ZN_TRY(zn_graph_add_value(g, name, ZN_DTYPE_FLOAT32, &mid));
+    zn_value *m = &g->values[mid];
+    const zn_value *xv = &g->values[x];
+    m->num_dims = 4;
+    m->dims[0] = xv->dims[0], m->dims[1] = xv->dims[1], m->dims[2] = m->dims[3] = 1;
+    m->batch_axis = xv->batch_axis;
+    g->nodes[i].outputs[0] = mid;
+    m->producer = i;
+    snprintf(name, sizeof name, "%s.flatten", g->nodes[i].name);
+    ZN_TRY(zn_graph_add_node(g, ZN_OP_FLATTEN, name, 1, &mid, 1, &y, &flat));
+    g->nodes[flat].attrs.axis.axis = 1;
+    added = true;
+  }
+  return added ? zn_graph_toposort(g) : ZN_OK;  /* the Flatten went last; its readers come earlier */
+}
+
 /* ---- the pipeline ---- */
 
 zn_status zn_graph_optimize(zn_graph *g) {
@@ -482,6 +530,7 @@ zn_status zn_graph_optimize(zn_graph *g) {
   ZN_TRY(zn_graph_remove_identity(g));
   ZN_TRY(zn_graph_remove_zero_pads(g));
   ZN_TRY(zn_graph_remove_unit_pools(g));
+  ZN_TRY(zn_graph_spatial_mean_to_pool(g));
   ZN_TRY(zn_graph_fold_pads(g));
   ZN_TRY(zn_graph_fold_batch_norm(g));
   ZN_TRY(zn_graph_fuse_residual(g));

@@ -1,6 +1,6 @@
 /* Graph passes, one function each; zn_graph_optimize (graph.h) runs them in
  * this order: fold constants, remove Identity, remove zero Pads, remove unit
- * pools, fold zero Pads into AveragePool/Conv, fold BatchNormalization into
+ * pools, ReduceMean over H and W into GlobalAveragePool, fold zero Pads into AveragePool/Conv, fold BatchNormalization into
  * Conv, fuse residual Add into Conv, fuse activations into Conv/Gemm, dead
  * code elimination, toposort, shape inference. Each pass expects inferred
  * shapes and a sorted graph and leaves dead nodes/values for the DCE pass. */
@@ -22,6 +22,11 @@ ZN_INTERNAL zn_status zn_graph_remove_zero_pads(zn_graph *g);
  * (single output) vanish like Identity: exporters write AdaptiveAvgPool2d at
  * its identity size this way, and XNNPACK rejects 1x1 pooling. */
 ZN_INTERNAL zn_status zn_graph_remove_unit_pools(zn_graph *g);
+/* ReduceMean of a 4-D float32 tensor over axes {2, 3} (attributes) becomes
+ * GlobalAveragePool, followed by Flatten(axis 1) when keepdims is 0: the same
+ * numbers (a mean over H*W), in ops the fast backends run. PyTorch writes
+ * x.mean((2, 3)) and Keras exports write global average pooling this way. */
+ZN_INTERNAL zn_status zn_graph_spatial_mean_to_pool(zn_graph *g);
 /* A constant-mode Pad with value 0, no padding of the batch or channel axis,
  * whose output only feeds input 0 of one AveragePool (ceil_mode off, dilation
  * 1, pads 0 or count_include_pad) or one Conv: its spatial pads are added to

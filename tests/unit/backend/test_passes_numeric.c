@@ -1,21 +1,27 @@
-/* The Pad and pooling passes of graph/passes.c checked by running graphs: each
- * one runs on ref as built (Pad and 1x1 pool nodes included) and again after
- * zn_graph_optimize, where the outputs must agree to rounding (the passes only
- * drop additions of zero). The optimised graph must then be taken whole by
- * every other backend built here (onednn, xnnpack: neither runs Pad, xnnpack
- * rejects 1x1 pools) and match the unoptimised ref output. */
+/* The Pad, pooling and spatial-mean passes of graph/passes.c checked by
+ * running graphs: each one runs on ref as built (Pad, 1x1 pool and ReduceMean
+ * nodes included) and again after zn_graph_optimize, where the outputs must
+ * agree to rounding (the passes only drop additions of zero, or turn a mean
+ * into the same mean). The optimised graph must then be taken whole by every
+ * other backend built here (onednn, xnnpack: neither runs Pad or ReduceMean,
+ * xnnpack rejects 1x1 pools) and match the unoptimised ref output. */
 #include <stdlib.h>
 
 #include "backend_test.h"
 #include "test_ref_util.h"
 
+typedef struct op_count {
+  zn_op op;
+  int after;  /* nodes of op left after the passes */
+} op_count;
+
 /* Runs g (one input, one output; takes ownership) before and after the passes,
- * and checks the optimised graph has pads_left Pad nodes and pools_left
- * MaxPool/AveragePool nodes. negative: inputs all below zero (where a zero pad
- * and a -inf pad differ under MaxPool). other_backends: also run the optimised
- * graph on every other backend built. */
-static void check_graph(const char *what, zn_graph *g, int64_t batch, int pads_left, int pools_left, bool negative,
-                        bool other_backends) {
+ * and checks that the graph as built has nodes of some op of counts and the
+ * optimised graph counts[k].after of each. negative: inputs all below zero
+ * (where a zero pad and a -inf pad differ under MaxPool). other_backends: also
+ * run the optimised graph on every other backend built. */
+static void check_graph(const char *what, zn_graph *g, int64_t batch, const op_count *counts, int num_counts,
+                        bool negative, bool other_backends) {
   zn_graph *opt = NULL;
   CHECK_OK(zn_graph_verify(g));
   CHECK_OK(zn_graph_clone(g, &opt));
@@ -30,12 +36,13 @@ static void check_graph(const char *what, zn_graph *g, int64_t batch, int pads_l
   if (negative)
     for (int64_t i = 0; i < xn; i++) x[i] = -1.0f - fabsf(x[i]);
   CHECK_OK(rt_run(g, batch, (const void *[]){x}, (void *[]){want}));
-  CHECK(b_count_op(g, ZN_OP_PAD) + b_count_op(g, ZN_OP_AVERAGE_POOL) + b_count_op(g, ZN_OP_MAX_POOL) > 0);
+  int before = 0;
+  for (int k = 0; k < num_counts; k++) before += b_count_op(g, counts[k].op);
+  CHECK(before > 0);
 
   CHECK_OK(zn_graph_optimize(opt));
   CHECK_OK(zn_graph_verify(opt));
-  CHECK_EQ_INT(b_count_op(opt, ZN_OP_PAD), pads_left);
-  CHECK_EQ_INT(b_count_op(opt, ZN_OP_AVERAGE_POOL) + b_count_op(opt, ZN_OP_MAX_POOL), pools_left);
+  for (int k = 0; k < num_counts; k++) CHECK_EQ_INT(b_count_op(opt, counts[k].op), counts[k].after);
   memset(got, 0, (size_t)yn * 4);
   CHECK_OK(rt_run(opt, batch, (const void *[]){x}, (void *[]){got}));
   char label[160];
@@ -100,6 +107,10 @@ static int add_pool(zn_graph *g, zn_op op, const char *name, int x, int64_t k, i
   return y;
 }
 
+/* Pad, AveragePool and MaxPool nodes left after the passes. */
+#define POOLS_LEFT(pads, avg, max) \
+  (op_count[]){{ZN_OP_PAD, pads}, {ZN_OP_AVERAGE_POOL, avg}, {ZN_OP_MAX_POOL, max}}, 3
+
 static zn_graph *new_graph(void) {
   zn_graph *g = NULL;
   CHECK_OK(zn_graph_create(&g));
@@ -114,7 +125,7 @@ static void test_densenet_transition(void) {
   int c = add_conv(g, "conv", x, 6, 5, 1, 1, 0, 10);
   int p = add_pad(g, "pad", c, (int64_t[]){0, 0, 0, 0, 0, 0, 0, 0});
   zn_graph_mark_output(g, add_pool(g, ZN_OP_AVERAGE_POOL, "pool", p, 2, 2, 0, false));
-  check_graph("densenet transition", g, 2, 0, 1, false, true);
+  check_graph("densenet transition", g, 2, POOLS_LEFT(0, 1, 0), false, true);
 }
 
 /* Inception-V3's Mixed_5b branch: Pad [0,0,1,1,0,0,1,1], AveragePool k3 s1
@@ -126,7 +137,7 @@ static void test_inception_branch(void) {
   int p = add_pad(g, "pad", x, (int64_t[]){0, 0, 1, 1, 0, 0, 1, 1});
   int a = add_pool(g, ZN_OP_AVERAGE_POOL, "pool", p, 3, 1, 0, false);
   zn_graph_mark_output(g, add_conv(g, "conv", a, 4, 3, 1, 1, 0, 20));
-  check_graph("inception branch", g, 2, 0, 1, false, true);
+  check_graph("inception branch", g, 2, POOLS_LEFT(0, 1, 0), false, true);
 }
 
 /* Asymmetric Pad into a strided AveragePool that already counts its own pad,
@@ -139,7 +150,7 @@ static void test_asymmetric_folds(void) {
   int a = add_pool(g, ZN_OP_AVERAGE_POOL, "pool", p, 3, 2, 1, true);
   int p2 = add_pad(g, "pad2", a, (int64_t[]){0, 0, 0, 1, 0, 0, 2, 0});
   zn_graph_mark_output(g, add_conv(g, "conv", p2, 3, 4, 3, 2, 1, 30));
-  check_graph("asymmetric folds", g, 3, 0, 1, false, true);
+  check_graph("asymmetric folds", g, 3, POOLS_LEFT(0, 1, 0), false, true);
 }
 
 /* Pad into MaxPool must stay: with every input below zero the zero padding
@@ -151,7 +162,7 @@ static void test_maxpool_keeps_pad(void) {
   int x = add_input(g, 2, 6, 6);
   int p = add_pad(g, "pad", x, (int64_t[]){0, 0, 1, 1, 0, 0, 1, 1});
   zn_graph_mark_output(g, add_pool(g, ZN_OP_MAX_POOL, "pool", p, 3, 2, 0, false));
-  check_graph("maxpool keeps its pad", g, 2, 1, 1, true, false);
+  check_graph("maxpool keeps its pad", g, 2, POOLS_LEFT(1, 0, 1), true, false);
 }
 
 /* AlexNet / VGG-16 tail: AdaptiveAvgPool2d at its identity size written as
@@ -166,10 +177,38 @@ static void test_unit_pools(void) {
   int f;
   bt_node(g, ZN_OP_FLATTEN, "flatten", 1, &a, "flat", &f)->attrs.axis.axis = 1;
   zn_graph_mark_output(g, f);
-  check_graph("unit pools", g, 2, 0, 0, false, true);
+  check_graph("unit pools", g, 2, POOLS_LEFT(0, 0, 0), false, true);
+}
+
+/* PyTorch's x.mean((2, 3)) after a conv, then an FC (keepdims 0), or kept as
+ * [N, C, 1, 1] (keepdims 1, axes written negative): GlobalAveragePool, plus
+ * a Flatten for keepdims 0. */
+static void test_spatial_mean(void) {
+  for (int keep = 0; keep <= 1; keep++) {
+    zn_graph *g = new_graph();
+    if (!g) return;
+    int x = add_input(g, 3, 9, 7);
+    int c = add_conv(g, "conv", x, 3, 6, 3, 1, 1, 50), m, y;
+    zn_node *n = bt_node(g, ZN_OP_REDUCE_MEAN, "mean", 1, &c, "mean", &m);
+    n->attrs.reduce.num_axes = 2;
+    n->attrs.reduce.axes[0] = keep ? -1 : 3;
+    n->attrs.reduce.axes[1] = keep ? -2 : 2;
+    n->attrs.reduce.keepdims = keep;
+    if (keep) {
+      bt_node(g, ZN_OP_RELU, "relu", 1, &m, "y", &y);
+    } else {
+      int64_t wd[2] = {6, 4};
+      int gi[2] = {m, bt_const(g, "fc.w", 2, wd, 60, -1.0f, 1.0f)};
+      bt_node(g, ZN_OP_GEMM, "fc", 2, gi, "y", &y)->attrs.gemm = (zn_gemm_attrs){.alpha = 1, .beta = 1};
+    }
+    zn_graph_mark_output(g, y);
+    const op_count counts[3] = {{ZN_OP_REDUCE_MEAN, 0}, {ZN_OP_GLOBAL_AVERAGE_POOL, 1}, {ZN_OP_FLATTEN, 1 - keep}};
+    check_graph(keep ? "spatial mean, keepdims" : "spatial mean, then an FC", g, 3, counts, 3, false, true);
+  }
 }
 
 int zn_test_main(void) {
+  test_spatial_mean();
   test_densenet_transition();
   test_inception_branch();
   test_asymmetric_folds();
