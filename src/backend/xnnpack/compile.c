@@ -30,7 +30,7 @@ static const char *const kind_names[XP_KIND_COUNT] = {
     [XP_SOFTMAX] = "xnn_softmax_nc_f32",
     [XP_BATCH_NORM] = "batch norm multiply-add (C loop)",
     [XP_LRN] = "LRN (C loop)",
-    [XP_BINARY] = "same-shape Add/Sub/Mul/Div (C loop)",
+    [XP_BINARY] = "Add/Sub/Mul/Div of same shapes or by a constant scalar / per channel (C loop)",
     [XP_CONCAT] = "concat: producers write channel slices, xnn_copy_nc_x32 for the others",
     [XP_VIEW] = "concat: all inputs in place (no work)",
     [XP_RESHAPE] = "reshape/flatten copy in logical order (C loop)",
@@ -200,6 +200,32 @@ static bool concat_ok(const zn_graph *g, const zn_node *n) {
   return c == y->dims[1];
 }
 
+/* Add/Sub/Mul/Div: which input is the float32 activation of the output's
+ * shape (*act_k) and what the other one is; -1: not run here. A constant
+ * first input only for Add and Mul (they commute). */
+static int binary_form(const zn_graph *g, const zn_node *n, int *act_k) {
+  if (n->num_inputs != 2) return -1;
+  const zn_value *y = val(g, n->outputs[0]);
+  for (int k = 0; k < 2; k++) {
+    const zn_value *a = node_in(g, n, k), *b = node_in(g, n, 1 - k);
+    if (!f32_activation(a) || !same_dims(a, y) || !b) continue;
+    if (k == 1 && (n->op == ZN_OP_SUB || n->op == ZN_OP_DIV || f32_activation(b))) continue;
+    if (act_k) *act_k = k;
+    if (f32_activation(b)) return same_dims(a, b) ? XP_BIN_SAME : -1;
+    int64_t count;
+    if (!b->data || b->dtype != ZN_DTYPE_FLOAT32 || b->batch_axis >= 0 || !zn_value_num_elements(b, 1, &count) ||
+        b->num_dims > y->num_dims || b->data_bytes < (size_t)count * sizeof(float))
+      return -1;
+    if (count == 1) return XP_BIN_SCALAR;
+    /* right-aligned to y: one axis of y's channel size (4-D: axis 1; else the last), the rest 1 */
+    const int ax = y->num_dims == 4 ? 1 : y->num_dims - 1, off = y->num_dims - b->num_dims;
+    for (int i = 0; i < b->num_dims; i++)
+      if (b->dims[i] != (i + off == ax ? y->dims[ax] : 1)) return -1;
+    return ax - off >= 0 ? XP_BIN_CHANNEL : -1;
+  }
+  return -1;
+}
+
 static bool xp_runs(const zn_graph *g, const zn_node *n) {
   const zn_value *x = node_in(g, n, 0), *y = val(g, n->outputs[0]);
   switch (n->op) {
@@ -222,9 +248,7 @@ static bool xp_runs(const zn_graph *g, const zn_node *n) {
       if (!f32_const(node_in(g, n, k), x->dims[1])) return false;
     return true;
   case ZN_OP_LRN: return n->num_inputs == 1 && nhwc_ok(x) && same_dims(x, y) && n->attrs.lrn.size >= 1;
-  case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV:
-    return n->num_inputs == 2 && f32_activation(x) && f32_activation(node_in(g, n, 1)) &&
-           same_dims(x, node_in(g, n, 1)) && same_dims(x, y);
+  case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV: return binary_form(g, n, NULL) >= 0;
   case ZN_OP_CONCAT: return concat_ok(g, n);
   case ZN_OP_FLATTEN: case ZN_OP_RESHAPE: case ZN_OP_SQUEEZE: case ZN_OP_UNSQUEEZE: case ZN_OP_IDENTITY:
     return reshape_ok(g, n);
@@ -245,7 +269,8 @@ static const char *xp_needs(zn_op op) {
   case ZN_OP_SOFTMAX: return "a float32 activation, softmax over the channels (4-D) or the last axis";
   case ZN_OP_BATCH_NORM: return "a 4-D float32 activation and constant float32 per-channel parameters";
   case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV:
-    return "two float32 activations of the same shape (no broadcasting, no constants)";
+    return "a float32 activation of the output's shape and another of it, or a constant scalar or one value per "
+           "channel ([C,1,1]); Sub and Div with the constant second";
   case ZN_OP_CONCAT: return "4-D float32 activations joined along the channels";
   case ZN_OP_FLATTEN: case ZN_OP_RESHAPE: case ZN_OP_SQUEEZE: case ZN_OP_UNSQUEEZE: case ZN_OP_IDENTITY:
     return "a float32 activation whose element count per image does not change";
@@ -431,6 +456,12 @@ static zn_status build(const zn_graph *g, xp_compiled *c) {
       }
     }
     if (n->op == ZN_OP_GEMM) act_range(&n->attrs.gemm.act, &st.out_min, &st.out_max);
+    if (st.kind == XP_BINARY) {
+      int k = 0;
+      st.bin_form = (xp_binary_form)binary_form(g, n, &k);
+      st.in = zn_node_input(n, k);
+      st.bin_other = zn_node_input(n, 1 - k);
+    }
     if (n->op == ZN_OP_RELU) st.out_min = 0.0f;
     if (n->op == ZN_OP_CLIP) {
       zn_act a = n->attrs.act;

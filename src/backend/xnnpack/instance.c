@@ -672,16 +672,21 @@ static float binary(zn_op op, float a, float b) {
   }
 }
 
-/* y = act(a op b) elementwise; NHWC tensors walk pixels with their own strides. */
-static void binary_loop(zn_op op, const xp_tensor *a, const xp_tensor *b, const xp_tensor *y, bool nhwc, float lo,
-                        float hi) {
-  const int64_t P = nhwc ? a->n * a->h * a->w : 1, C = nhwc ? a->c : a->count;
-  const int64_t sa = nhwc ? a->stride : 0, sb = nhwc ? b->stride : 0, sy = nhwc ? y->stride : 0;
+/* y = act(a op b) elementwise, b of a's shape or a constant (xp_binary_form:
+ * a scalar, or one value per channel, which is the last axis of plain tensors);
+ * NHWC tensors walk pixels with their own strides. */
+static void binary_loop(zn_op op, const xp_tensor *a, const xp_tensor *b, xp_binary_form form, const xp_tensor *y,
+                        bool nhwc, float lo, float hi) {
+  const int64_t last = a->num_dims > 0 ? a->dims[a->num_dims - 1] : 1;
+  const int64_t C = nhwc ? a->c : (form == XP_BIN_CHANNEL ? last : a->count);
+  const int64_t P = nhwc ? a->n * a->h * a->w : (C > 0 ? a->count / C : 0);
+  const int64_t sa = nhwc ? a->stride : C, sy = nhwc ? y->stride : C;
+  const int64_t sb = form != XP_BIN_SAME ? 0 : nhwc ? b->stride : C;
   for (int64_t p = 0; p < P; p++) {
     const float *pa = a->data + p * sa, *pb = b->data + p * sb;
     float *py = y->data + p * sy;
     for (int64_t c = 0; c < C; c++) {
-      const float v = binary(op, pa[c], pb[c]); /* NaN passes, as in ref */
+      const float v = binary(op, pa[c], pb[form == XP_BIN_SCALAR ? 0 : c]); /* NaN passes, as in ref */
       py[c] = v < lo ? lo : (v > hi ? hi : v);
     }
   }
@@ -829,7 +834,7 @@ static zn_status run_steps(xp_instance *in, const void *const *inputs, void *con
       s = run_ops(ops, st->conv_slices, in->op_tasks[si], in->pool);
       if (s == xnn_status_success && has_residual(n)) {
         if (ops[st->conv_slices]) s = xnn_run_operator(ops[st->conv_slices], in->pool);
-        else binary_loop(ZN_OP_ADD, y, &in->t[zn_node_input(n, 3)], y, true, st->out_min, st->out_max);
+        else binary_loop(ZN_OP_ADD, y, &in->t[zn_node_input(n, 3)], XP_BIN_SAME, y, true, st->out_min, st->out_max);
       }
       break;
     case XP_WINOGRAD: {
@@ -871,7 +876,7 @@ static zn_status run_steps(xp_instance *in, const void *const *inputs, void *con
     case XP_BATCH_NORM: batch_norm(x, y, st->bn_scale, st->bn_shift, in->pool); break;
     case XP_LRN: lrn(&n->attrs.lrn, x, y); break;
     case XP_BINARY:
-      binary_loop(n->op, x, &in->t[zn_node_input(n, 1)], y, xn, -INFINITY, INFINITY);
+      binary_loop(n->op, x, &in->t[st->bin_other], st->bin_form, y, xn, -INFINITY, INFINITY);
       break;
     case XP_RESHAPE: reshape_copy(x, xn, y, yn); break;
     case XP_VIEW: case XP_KIND_COUNT: break;

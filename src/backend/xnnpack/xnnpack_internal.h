@@ -46,6 +46,11 @@ typedef enum xp_kind {
   XP_KIND_COUNT
 } xp_kind;
 
+/* A binary op's second operand: an activation of the first's shape, a
+ * constant scalar, or a constant with one value per channel ([C,1,1] or
+ * [1,C,1,1] of a 4-D output; [K] or [1,K] for the last axis otherwise). */
+typedef enum xp_binary_form { XP_BIN_SAME = 0, XP_BIN_SCALAR, XP_BIN_CHANNEL } xp_binary_form;
+
 typedef struct xp_step {
   xp_kind kind;
   int node;              /* graph node, -1 for import/export */
@@ -58,6 +63,8 @@ typedef struct xp_step {
   int conv_slices;             /* conv: operators it is split into by output channels (1: not split) */
   int64_t slice_channels;      /* conv: output channels per slice (the last may have fewer) */
   int wino_out_tile;           /* Winograd: 2 = F(2x2,3x3) (16 GEMMs), 4 = F(4x4,3x3) (36 GEMMs) */
+  int bin_other;               /* binary: the operand besides `in` (in is the activation of the output's shape) */
+  xp_binary_form bin_form;     /* binary: what bin_other is */
 } xp_step;
 
 /* Dense convolutions whose weights exceed this many bytes are split by output

@@ -268,6 +268,40 @@ static void test_binary_and_reshape(void) {
     zn_graph_mark_output(g, y);
     finish(zn_op_name(ops[k]), g, 3, 1);
   }
+  /* by constants: scalar and per channel ([1,C,1,1], [C,1,1]) on NHWC, the last
+   * axis ([K], [1,K]) of a plain tensor, the constant first for Add and Mul */
+  for (size_t k = 0; k < 4; k++)
+    for (int form = 0; form < 4; form++) {
+      zn_graph *g = bt_graph();
+      int64_t xd[4] = {1, 17, 5, 6}, pd[2] = {1, 9}, cd[4] = {1, 17, 1, 1};
+      const bool plain = form == 3;
+      int x = bt_input(g, "x", plain ? 2 : 4, plain ? pd : xd), y;
+      int rank = form == 0 ? 0 : form == 1 ? 4 : form == 2 ? 3 : 1;
+      const int64_t *dims = form == 1 ? cd : form == 2 ? cd + 1 : form == 3 ? pd + 1 : NULL;
+      int b = bt_const(g, "b", rank, dims, 9 + (uint64_t)form, 0.5f, 1.5f);
+      const bool first = (ops[k] == ZN_OP_ADD || ops[k] == ZN_OP_MUL) && form % 2 == 0;
+      int in[2] = {first ? b : x, first ? x : b};
+      bt_node(g, ops[k], "op", 2, in, "y", &y);
+      zn_graph_mark_output(g, y);
+      char what[96];
+      snprintf(what, sizeof what, "%s by a constant (%s%s)", zn_op_name(ops[k]),
+               form == 0 ? "scalar" : form == 3 ? "last axis" : "per channel", first ? ", first" : "");
+      finish(what, g, 3, 1);
+    }
+  /* refused: a constant first for Sub, a constant broadcast along W of NHWC */
+  for (int k = 0; k < 2; k++) {
+    zn_graph *g = bt_graph();
+    int64_t xd[4] = {1, 4, 5, 6}, wd[1] = {6};
+    int x = bt_input(g, "x", 4, xd), b = bt_const(g, "b", k ? 1 : 0, k ? wd : NULL, 3, 0.5f, 1.5f), y;
+    int in[2] = {k ? x : b, k ? b : x};
+    bt_node(g, k ? ZN_OP_MUL : ZN_OP_SUB, "op", 2, in, "y", &y);
+    zn_graph_mark_output(g, y);
+    CHECK_OK(zn_graph_infer_shapes(g));
+    char why[256] = "";
+    CHECK(!xnn->supports_node(g, &g->nodes[0], why, sizeof why));
+    CHECK(strstr(why, "one value per channel") != NULL);
+    zn_graph_destroy(g);
+  }
   /* Conv -> Flatten (NHWC -> plain order) -> Gemm, both trans_b, alpha/beta, act */
   for (int tb = 0; tb < 2; tb++)
     for (int s = 1; s <= 7; s += 6) {
