@@ -230,3 +230,21 @@ const char *zn_value_shape_str(const zn_value *v, char *buf, size_t buf_size) {
   if (used < buf_size) snprintf(buf + used, buf_size - used, "]");
   return buf;
 }
+
+bool zn_gather_one_index(const zn_graph *g, const zn_node *n, int *axis_out, int64_t *index_out) {
+  if (n->op != ZN_OP_GATHER || n->num_inputs != 2 || n->inputs[0] < 0 || n->inputs[1] < 0) return false;
+  const zn_value *x = &g->values[n->inputs[0]], *iv = &g->values[n->inputs[1]];
+  const int r = x->num_dims;
+  int64_t count, idx;
+  if (r < 1 || !iv->data || iv->batch_axis >= 0 || !zn_value_num_elements(iv, 1, &count) || count != 1) return false;
+  if (iv->dtype == ZN_DTYPE_INT64 && iv->data_bytes >= sizeof(int64_t)) idx = *(const int64_t *)iv->data;
+  else if (iv->dtype == ZN_DTYPE_INT32 && iv->data_bytes >= sizeof(int32_t)) idx = *(const int32_t *)iv->data;
+  else return false;
+  const int64_t a = n->attrs.axis.axis < 0 ? n->attrs.axis.axis + r : n->attrs.axis.axis;
+  if (a < 0 || a >= r || a == x->batch_axis) return false;
+  if (idx < 0) idx += x->dims[a];
+  if (idx < 0 || idx >= x->dims[a]) return false;
+  *axis_out = (int)a;
+  *index_out = idx;
+  return true;
+}

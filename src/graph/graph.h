@@ -191,6 +191,10 @@ ZN_INTERNAL bool zn_value_resolve_dims(const zn_value *v, int64_t batch, int64_t
 ZN_INTERNAL bool zn_value_num_elements(const zn_value *v, int64_t batch, int64_t *count_out);
 /* "[N,3,224,224]" style text into buf. */
 ZN_INTERNAL const char *zn_value_shape_str(const zn_value *v, char *buf, size_t buf_size);
+/* A Gather of one constant int32/int64 index (a scalar or one element), in
+ * range, on an axis other than its input's batch axis: which axis (resolved)
+ * and which index (negative ones counted from the end). False otherwise. */
+ZN_INTERNAL bool zn_gather_one_index(const zn_graph *g, const zn_node *n, int *axis_out, int64_t *index_out);
 
 /* Sort nodes topologically; ZN_ERR_INVALID_MODEL naming a node on a cycle. */
 ZN_INTERNAL zn_status zn_graph_toposort(zn_graph *g);

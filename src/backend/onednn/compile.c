@@ -340,8 +340,7 @@ static bool gemm_supported(const zn_graph *g, const zn_node *n) {
 }
 
 /* Transpose: its permutation keeps a batch axis first (axis_out, first_out
- * unused). Gather: one constant int32/int64 index, in range, on a non-batch
- * axis (axis_out, first_out: where, which; negative indices resolved). */
+ * unused). Gather: one constant index (zn_gather_one_index: where, which). */
 static bool view_of(const zn_graph *g, const zn_node *n, int *axis_out, int64_t *first_out) {
   const zn_value *x = val(g, zn_node_input(n, 0));
   const int r = x->num_dims;
@@ -351,22 +350,7 @@ static bool view_of(const zn_graph *g, const zn_node *n, int *axis_out, int64_t 
     if (t->num_perm != 0 && t->num_perm != r) return false;
     return t->num_perm == 0 ? x->batch_axis < 0 || r == 1 : x->batch_axis < 0 || t->perm[0] == 0;
   }
-  int ix = input_or_none(n, 1);
-  if (n->num_inputs != 2 || !is_const(g, ix)) return false;
-  const zn_value *iv = val(g, ix);
-  int64_t count, idx;
-  if (!zn_value_num_elements(iv, 1, &count) || count != 1) return false;
-  if (iv->dtype == ZN_DTYPE_INT64 && iv->data_bytes >= 8) idx = *(const int64_t *)iv->data;
-  else if (iv->dtype == ZN_DTYPE_INT32 && iv->data_bytes >= 4) idx = *(const int32_t *)iv->data;
-  else return false;
-  int64_t a = n->attrs.axis.axis < 0 ? n->attrs.axis.axis + r : n->attrs.axis.axis;
-  if (a < 0 || a >= r || a == x->batch_axis) return false;
-  const int64_t d = x->dims[a];
-  if (idx < 0) idx += d;
-  if (idx < 0 || idx >= d) return false;
-  *axis_out = (int)a;
-  *first_out = idx;
-  return true;
+  return zn_gather_one_index(g, n, axis_out, first_out);
 }
 
 #define REFUSE(...) return zn_backend_refuse(why, why_size, __VA_ARGS__)

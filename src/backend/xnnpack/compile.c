@@ -34,6 +34,7 @@ static const char *const kind_names[XP_KIND_COUNT] = {
     [XP_CONCAT] = "concat: producers write channel slices, xnn_copy_nc_x32 for the others",
     [XP_VIEW] = "concat: all inputs in place (no work)",
     [XP_RESHAPE] = "reshape/flatten copy in logical order (C loop)",
+    [XP_GATHER] = "Gather of one index, copied in logical order (C loop)",
 };
 
 const char *zn_xnnpack_kind_name(xp_kind kind) { return kind < XP_KIND_COUNT ? kind_names[kind] : "?"; }
@@ -252,6 +253,11 @@ static bool xp_runs(const zn_graph *g, const zn_node *n) {
   case ZN_OP_CONCAT: return concat_ok(g, n);
   case ZN_OP_FLATTEN: case ZN_OP_RESHAPE: case ZN_OP_SQUEEZE: case ZN_OP_UNSQUEEZE: case ZN_OP_IDENTITY:
     return reshape_ok(g, n);
+  case ZN_OP_GATHER: {
+    int axis;
+    int64_t index;
+    return f32_activation(x) && (y->num_dims != 4 || nhwc_ok(y)) && zn_gather_one_index(g, n, &axis, &index);
+  }
   default: return false;
   }
 }
@@ -277,6 +283,7 @@ static const char *xp_needs(zn_op op) {
   case ZN_OP_CLIP: case ZN_OP_RELU: case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH:
     return "a float32 activation and an output of its shape (Clip: constant bounds)";
   case ZN_OP_LRN: return "a 4-D float32 activation";
+  case ZN_OP_GATHER: return "one constant index of a float32 activation, on an axis other than the batch";
   default: return NULL;
   }
 }
@@ -310,6 +317,7 @@ static xp_kind kind_of(zn_op op) {
   case ZN_OP_LRN: return XP_LRN;
   case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV: return XP_BINARY;
   case ZN_OP_CONCAT: return XP_CONCAT;
+  case ZN_OP_GATHER: return XP_GATHER;
   default: return XP_RESHAPE;
   }
 }
@@ -456,6 +464,7 @@ static zn_status build(const zn_graph *g, xp_compiled *c) {
       }
     }
     if (n->op == ZN_OP_GEMM) act_range(&n->attrs.gemm.act, &st.out_min, &st.out_max);
+    if (st.kind == XP_GATHER) zn_gather_one_index(g, n, &st.gather_axis, &st.gather_index);
     if (st.kind == XP_BINARY) {
       int k = 0;
       st.bin_form = (xp_binary_form)binary_form(g, n, &k);

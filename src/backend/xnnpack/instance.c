@@ -73,7 +73,8 @@ static int wino_positions(const xp_step *st) {
 
 static int ops_for(const xp_compiled *c, const xp_step *st, int threads) {
   switch (st->kind) {
-  case XP_IMPORT: case XP_EXPORT: case XP_VIEW: case XP_RESHAPE: case XP_BATCH_NORM: case XP_LRN: case XP_BINARY:
+  case XP_IMPORT: case XP_EXPORT: case XP_VIEW: case XP_RESHAPE: case XP_GATHER: case XP_BATCH_NORM: case XP_LRN:
+  case XP_BINARY:
   case XP_GMP:
     return 0;
   case XP_CONV: return st->conv_slices + 1; /* the slices, then the residual add */
@@ -606,6 +607,15 @@ static void reshape_copy(const xp_tensor *x, bool xn, const xp_tensor *y, bool y
   }
 }
 
+/* y = x taken at one index of one axis; both walked in logical (NCHW) order. */
+static void gather_one(const xp_tensor *x, bool xn, const xp_tensor *y, bool yn, int axis, int64_t index) {
+  int64_t inner = 1;
+  for (int i = axis + 1; i < x->num_dims; i++) inner *= x->dims[i];
+  const int64_t d = x->dims[axis], outer = inner > 0 ? y->count / inner : 0;
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t i = 0; i < inner; i++) *logical_at(y, yn, o * inner + i) = *logical_at(x, xn, (o * d + index) * inner + i);
+}
+
 typedef struct bn_ctx {
   const xp_tensor *x, *y;
   const float *scale, *shift;
@@ -879,6 +889,7 @@ static zn_status run_steps(xp_instance *in, const void *const *inputs, void *con
       binary_loop(n->op, x, &in->t[st->bin_other], st->bin_form, y, xn, -INFINITY, INFINITY);
       break;
     case XP_RESHAPE: reshape_copy(x, xn, y, yn); break;
+    case XP_GATHER: gather_one(x, xn, y, yn, st->gather_axis, st->gather_index); break;
     case XP_VIEW: case XP_KIND_COUNT: break;
     }
     if (step_ns) step_ns[si] = zn_now_ns() - t0;

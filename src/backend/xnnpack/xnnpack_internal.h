@@ -43,6 +43,7 @@ typedef enum xp_kind {
   XP_CONCAT,      /* xnn copy_nc_x32 for inputs not already in place */
   XP_VIEW,        /* Concat whose inputs all sit in place: nothing to do */
   XP_RESHAPE,     /* C loop: Flatten/Reshape/Squeeze/Unsqueeze/Identity copy in logical order */
+  XP_GATHER,      /* C loop: Gather of one constant index, copied in logical order */
   XP_KIND_COUNT
 } xp_kind;
 
@@ -65,6 +66,8 @@ typedef struct xp_step {
   int wino_out_tile;           /* Winograd: 2 = F(2x2,3x3) (16 GEMMs), 4 = F(4x4,3x3) (36 GEMMs) */
   int bin_other;               /* binary: the operand besides `in` (in is the activation of the output's shape) */
   xp_binary_form bin_form;     /* binary: what bin_other is */
+  int gather_axis;             /* gather: the axis and the index taken from it */
+  int64_t gather_index;
 } xp_step;
 
 /* Dense convolutions whose weights exceed this many bytes are split by output

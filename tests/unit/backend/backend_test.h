@@ -68,6 +68,44 @@ static inline void bt_conv_attrs(zn_node *n, int64_t k, int64_t stride, int64_t 
   n->attrs.conv.dilation[0] = n->attrs.conv.dilation[1] = dilation;
 }
 
+/* torchvision's Inception-V3 with transform_input (the pretrained default):
+ * x[:, c] (Gather, scalar index; the last one as -1), unsqueezed, scaled and
+ * shifted by scalar constants, the three channels concatenated, then a 3x3
+ * stride-2 conv: [N,3,11,11] -> [N,8,5,5]. */
+static inline zn_graph *bt_transform_input_graph(void) {
+  zn_graph *g = bt_graph();
+  int64_t xd[4] = {1, 3, 11, 11}, wd[4] = {8, 3, 3, 3};
+  int x = bt_input(g, "x", 4, xd), parts[3];
+  for (int c = 0; c < 3; c++) {
+    char name[16];
+    int64_t idx = c - (c == 2 ? 3 : 0);
+    snprintf(name, sizeof name, "i%d", c);
+    int ii = -1;
+    if (zn_graph_add_const(g, name, ZN_DTYPE_INT64, 0, NULL, &idx, sizeof idx, &ii) != ZN_OK) bt_setup_failed("constant", name);
+    int gi[2] = {x, ii}, gc, uc, mc;
+    snprintf(name, sizeof name, "g%d", c);
+    bt_node(g, ZN_OP_GATHER, name, 2, gi, name, &gc)->attrs.axis.axis = 1;
+    snprintf(name, sizeof name, "u%d", c);
+    zn_node *n = bt_node(g, ZN_OP_UNSQUEEZE, name, 1, &gc, name, &uc);
+    n->attrs.axes.num_axes = 1;
+    n->attrs.axes.axes[0] = 1;
+    snprintf(name, sizeof name, "s%d", c);
+    int mi[2] = {uc, bt_const(g, name, 0, NULL, 11 + (uint64_t)c, 0.4f, 0.5f)};
+    snprintf(name, sizeof name, "m%d", c);
+    bt_node(g, ZN_OP_MUL, name, 2, mi, name, &mc);
+    snprintf(name, sizeof name, "b%d", c);
+    int ai[2] = {mc, bt_const(g, name, 0, NULL, 21 + (uint64_t)c, -0.1f, 0.1f)};
+    snprintf(name, sizeof name, "a%d", c);
+    bt_node(g, ZN_OP_ADD, name, 2, ai, name, &parts[c]);
+  }
+  int cat, y;
+  bt_node(g, ZN_OP_CONCAT, "cat", 3, parts, "cat", &cat)->attrs.axis.axis = 1;
+  int ci[2] = {cat, bt_const(g, "w", 4, wd, 7, -0.5f, 0.5f)};
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "conv", 2, ci, "y", &y), 3, 2, 0, 1, 1);
+  zn_graph_mark_output(g, y);
+  return g;
+}
+
 /* A 1x1 stride-1 unpadded conv node with activation act (the 1x1 chains of the onednn tests). */
 static inline zn_node *bt_conv1x1(zn_graph *g, const char *name, int num_inputs, const int *inputs, const char *out_name,
                                   int *out_id, zn_act act) {

@@ -392,41 +392,9 @@ static void transpose_case(int rank, const int64_t *perm, bool after_conv, int64
   zn_graph_destroy(g);
 }
 
-/* torchvision's Inception-V3 with transform_input (the pretrained default):
- * x[:, c] (Gather, scalar index), unsqueezed, scaled and shifted, the three
- * channels concatenated, then the first conv. */
+/* torchvision's Inception-V3 input transform (backend_test.h), all on onednn. */
 static void test_gather_transform_input(int64_t batch, int threads) {
-  zn_graph *g = bt_graph();
-  int64_t xd[4] = {1, 3, 11, 11}, wd[4] = {8, 3, 3, 3};
-  int x = bt_input(g, "x", 4, xd), parts[3];
-  for (int c = 0; c < 3; c++) {
-    char name[16];
-    int64_t idx = c - (c == 2 ? 3 : 0);  /* the last one as -1 */
-    snprintf(name, sizeof name, "i%d", c);
-    int ii = -1;
-    CHECK_OK(zn_graph_add_const(g, name, ZN_DTYPE_INT64, 0, NULL, &idx, sizeof idx, &ii));
-    int gi[2] = {x, ii}, gc, uc, mc;
-    snprintf(name, sizeof name, "g%d", c);
-    zn_node *n = bt_node(g, ZN_OP_GATHER, name, 2, gi, name, &gc);
-    n->attrs.axis.axis = 1;
-    snprintf(name, sizeof name, "u%d", c);
-    n = bt_node(g, ZN_OP_UNSQUEEZE, name, 1, &gc, name, &uc);
-    n->attrs.axes.num_axes = 1;
-    n->attrs.axes.axes[0] = 1;
-    snprintf(name, sizeof name, "s%d", c);
-    int mi[2] = {uc, bt_const(g, name, 0, NULL, 11 + (uint64_t)c, 0.4f, 0.5f)};
-    snprintf(name, sizeof name, "m%d", c);
-    bt_node(g, ZN_OP_MUL, name, 2, mi, name, &mc);
-    snprintf(name, sizeof name, "b%d", c);
-    int ai[2] = {mc, bt_const(g, name, 0, NULL, 21 + (uint64_t)c, -0.1f, 0.1f)};
-    snprintf(name, sizeof name, "a%d", c);
-    bt_node(g, ZN_OP_ADD, name, 2, ai, name, &parts[c]);
-  }
-  int cat, y;
-  bt_node(g, ZN_OP_CONCAT, "cat", 3, parts, "cat", &cat)->attrs.axis.axis = 1;
-  int ci[2] = {cat, bt_const(g, "w", 4, wd, 7, -0.5f, 0.5f)};
-  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "conv", 2, ci, "y", &y), 3, 2, 0, 1, 1);
-  zn_graph_mark_output(g, y);
+  zn_graph *g = bt_transform_input_graph();
   char why[256] = "";
   CHECK_OK(zn_graph_infer_shapes(g));
   for (int i = 0; i < g->num_nodes; i++) CHECK(zn_backend_onednn.supports_node(g, &g->nodes[i], why, sizeof why));

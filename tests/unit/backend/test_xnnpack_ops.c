@@ -322,6 +322,29 @@ static void test_binary_and_reshape(void) {
     }
 }
 
+/* Gather of one index: torchvision's Inception-V3 input transform (channel
+ * of an NHWC input -> plain [N,H,W] -> unsqueezed back to NHWC), and one row
+ * of a conv's output kept 4-D (a 1-element index: NHWC to NHWC). */
+static void test_gather(void) {
+  for (int threads = 1; threads <= 2; threads++) {
+    zn_graph *g = bt_transform_input_graph();
+    CHECK_OK(zn_graph_infer_shapes(g));
+    char why[256] = "";
+    for (int i = 0; i < g->num_nodes; i++) CHECK(xnn->supports_node(g, &g->nodes[i], why, sizeof why));
+    finish("Inception-V3 transform_input (Gather)", g, threads == 1 ? 1 : 3, threads);
+  }
+  zn_graph *g = bt_graph();
+  int64_t xd[4] = {1, 3, 9, 9}, wd[4] = {17, 3, 3, 3}, one[1] = {-2};
+  int x = bt_input(g, "x", 4, xd), c, gy, y;
+  int ci[2] = {x, bt_const(g, "w", 4, wd, 5, -0.5f, 0.5f)};
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "conv", 2, ci, "c", &c), 3, 1, 1, 1, 1);
+  int gi[2] = {c, b_const_i64(g, "idx", 1, one)};
+  bt_node(g, ZN_OP_GATHER, "gather", 2, gi, "gy", &gy)->attrs.axis.axis = 2;
+  bt_node(g, ZN_OP_RELU, "relu", 1, &gy, "y", &y);
+  zn_graph_mark_output(g, y);
+  finish("gather of one row of a conv's output", g, 3, 1);
+}
+
 /* Number of zero-copy slices the backend reports in describe(). */
 static int described_slices(const zn_graph *g, int *copies) {
   void *compiled = NULL;
@@ -765,6 +788,7 @@ int zn_test_main(void) {
   test_unary();
   test_batch_norm();
   test_binary_and_reshape();
+  test_gather();
   test_concat();
   test_sliced_conv();
   test_winograd();
