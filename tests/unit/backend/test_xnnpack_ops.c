@@ -333,16 +333,7 @@ static void test_gather(void) {
     for (int i = 0; i < g->num_nodes; i++) CHECK(xnn->supports_node(g, &g->nodes[i], why, sizeof why));
     finish("Inception-V3 transform_input (Gather)", g, threads == 1 ? 1 : 3, threads);
   }
-  zn_graph *g = bt_graph();
-  int64_t xd[4] = {1, 3, 9, 9}, wd[4] = {17, 3, 3, 3}, one[1] = {-2};
-  int x = bt_input(g, "x", 4, xd), c, gy, y;
-  int ci[2] = {x, bt_const(g, "w", 4, wd, 5, -0.5f, 0.5f)};
-  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "conv", 2, ci, "c", &c), 3, 1, 1, 1, 1);
-  int gi[2] = {c, b_const_i64(g, "idx", 1, one)};
-  bt_node(g, ZN_OP_GATHER, "gather", 2, gi, "gy", &gy)->attrs.axis.axis = 2;
-  bt_node(g, ZN_OP_RELU, "relu", 1, &gy, "y", &y);
-  zn_graph_mark_output(g, y);
-  finish("gather of one row of a conv's output", g, 3, 1);
+  finish("gather of one row of a conv's output", bt_gather_row_graph(17), 3, 1);
 }
 
 /* Number of zero-copy slices the backend reports in describe(). */
