@@ -218,8 +218,10 @@ static int binary_form(const zn_graph *g, const zn_node *n, int *act_k) {
         b->num_dims > y->num_dims || b->data_bytes < (size_t)count * sizeof(float))
       return -1;
     if (count == 1) return XP_BIN_SCALAR;
-    /* right-aligned to y: one axis of y's channel size (4-D: axis 1; else the last), the rest 1 */
+    /* right-aligned to y: one axis of y's channel size (4-D: axis 1; else the
+     * last, never the batch axis), the rest 1 */
     const int ax = y->num_dims == 4 ? 1 : y->num_dims - 1, off = y->num_dims - b->num_dims;
+    if (ax == y->batch_axis) return -1;
     for (int i = 0; i < b->num_dims; i++)
       if (b->dims[i] != (i + off == ax ? y->dims[ax] : 1)) return -1;
     return ax - off >= 0 ? XP_BIN_CHANNEL : -1;
