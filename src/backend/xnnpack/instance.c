@@ -607,8 +607,15 @@ static void reshape_copy(const xp_tensor *x, bool xn, const xp_tensor *y, bool y
   }
 }
 
-/* y = x taken at one index of one axis; both walked in logical (NCHW) order. */
+/* y = x taken at one index of one axis; both walked in logical (NCHW) order,
+ * except one channel of an NHWC tensor (Inception-V3's input transform),
+ * which is one strided pass over the pixels. */
 static void gather_one(const xp_tensor *x, bool xn, const xp_tensor *y, bool yn, int axis, int64_t index) {
+  if (xn && axis == 1 && (!yn || y->c == 1)) {
+    const int64_t pixels = x->n * x->h * x->w, ys = yn ? y->stride : 1;
+    for (int64_t p = 0; p < pixels; p++) y->data[p * ys] = x->data[p * x->stride + index];
+    return;
+  }
   int64_t inner = 1;
   for (int i = axis + 1; i < x->num_dims; i++) inner *= x->dims[i];
   const int64_t d = x->dims[axis], outer = inner > 0 ? y->count / inner : 0;

@@ -68,16 +68,16 @@ static inline void bt_conv_attrs(zn_node *n, int64_t k, int64_t stride, int64_t 
   n->attrs.conv.dilation[0] = n->attrs.conv.dilation[1] = dilation;
 }
 
-/* [N,3,9,9] -> 3x3 conv to cout channels -> Gather of row -2 (a 1-element
- * index: the output stays 4-D) -> Relu. */
-static inline zn_graph *bt_gather_row_graph(int64_t cout) {
+/* [N,3,9,9] -> 3x3 conv to cout channels -> Gather of index -2 along axis
+ * (1: a channel, 2: a row; a 1-element index: the output stays 4-D) -> Relu. */
+static inline zn_graph *bt_gather_graph(int64_t cout, int axis) {
   zn_graph *g = bt_graph();
   int64_t xd[4] = {1, 3, 9, 9}, wd[4] = {cout, 3, 3, 3}, one[1] = {-2};
   int x = bt_input(g, "x", 4, xd), c, gy, y;
   int ci[2] = {x, bt_const(g, "w", 4, wd, 5, -0.5f, 0.5f)};
   bt_conv_attrs(bt_node(g, ZN_OP_CONV, "conv", 2, ci, "c", &c), 3, 1, 1, 1, 1);
   int gi[2] = {c, b_const_i64(g, "idx", 1, one)};
-  bt_node(g, ZN_OP_GATHER, "gather", 2, gi, "gy", &gy)->attrs.axis.axis = 2;
+  bt_node(g, ZN_OP_GATHER, "gather", 2, gi, "gy", &gy)->attrs.axis.axis = axis;
   bt_node(g, ZN_OP_RELU, "relu", 1, &gy, "y", &y);
   zn_graph_mark_output(g, y);
   return g;

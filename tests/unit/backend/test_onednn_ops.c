@@ -402,14 +402,16 @@ static void test_gather_transform_input(int64_t batch, int threads) {
   zn_graph_destroy(g);
 }
 
-/* Gather of a 1-element index along H of a conv's output (nChw16c or NHWC:
- * read as NHWC), and the refusals: several indices, the batch axis. */
+/* Gather of a 1-element index along C or H of a conv's output (nChw16c or
+ * NHWC: read as NHWC), and the refusals: several indices, the batch axis. */
 static void test_gather_views(void) {
-  for (int64_t batch = 1; batch <= 3; batch += 2) {
-    zn_graph *g = bt_gather_row_graph(32);
-    bt_compare(&zn_backend_onednn, "gather of one row of a conv's output", g, batch, ZN_PRECISION_FP32, 1, TOL);
-    zn_graph_destroy(g);
-  }
+  for (int64_t batch = 1; batch <= 3; batch += 2)
+    for (int axis = 1; axis <= 2; axis++) {
+      zn_graph *g = bt_gather_graph(32, axis);
+      bt_compare(&zn_backend_onednn, axis == 1 ? "gather of one channel of a conv's output" : "gather of one row of a conv's output",
+                 g, batch, ZN_PRECISION_FP32, 1, TOL);
+      zn_graph_destroy(g);
+    }
   const int64_t two[2] = {0, 1}, zero[1] = {0};
   const int64_t *idx[2] = {two, zero};
   const int counts[2] = {2, 1}, axes[2] = {1, 0};

@@ -324,7 +324,7 @@ static void test_binary_and_reshape(void) {
 
 /* Gather of one index: torchvision's Inception-V3 input transform (channel
  * of an NHWC input -> plain [N,H,W] -> unsqueezed back to NHWC), and one row
- * of a conv's output kept 4-D (a 1-element index: NHWC to NHWC). */
+ * or one channel of a conv's output kept 4-D (a 1-element index: NHWC to NHWC). */
 static void test_gather(void) {
   for (int threads = 1; threads <= 2; threads++) {
     zn_graph *g = bt_transform_input_graph();
@@ -333,7 +333,8 @@ static void test_gather(void) {
     for (int i = 0; i < g->num_nodes; i++) CHECK(xnn->supports_node(g, &g->nodes[i], why, sizeof why));
     finish("Inception-V3 transform_input (Gather)", g, threads == 1 ? 1 : 3, threads);
   }
-  finish("gather of one row of a conv's output", bt_gather_row_graph(17), 3, 1);
+  finish("gather of one row of a conv's output", bt_gather_graph(17, 2), 3, 1);
+  finish("gather of one channel of a conv's output, kept 4-D", bt_gather_graph(17, 1), 3, 1);
 }
 
 /* Number of zero-copy slices the backend reports in describe(). */
