@@ -4,7 +4,10 @@
 // configuration on zenith and on ONNX Runtime back to back (alternating
 // which goes first), and report medians, ratios, GFLOP/s and % of the peak.
 // usage: node benchmarks/run_vs_ort.js --build build [--models a,b] [--rounds 5]
-//        [--seconds 3] [--batches 1,8,32] [--backend onednn] [--peak GFLOPS]
+//        [--seconds 3] [--batches 1,8,32] [--threads 1,2] [--backend onednn] [--peak GFLOPS]
+// Configurations: every batch on one instance of each thread count ("b8 1x1thr",
+// "b8 1x2thr"), then two 1-thread instances at batch 1 ("b1 2x1thr": two
+// processes for ORT, two instances in one process for zenith).
 // --peak: the 2-thread fp32 peak that "% of peak" divides by; default: measured
 // now by build/bench_peak (FMA chains in registers), and 343 (the issue's
 // figure, its oneDNN single-layer probes) is printed beside it.
@@ -27,6 +30,7 @@ const precision = arg('precision', 'fp32');
 const ISSUE_PEAK = 343;
 let peak2 = parseFloat(arg('peak', '0'));
 const batches = arg('batches', '1,8,32').split(',').map(Number);
+const threadCounts = arg('threads', '1,2').split(',').map(Number);
 const models = arg('models', 'alexnet,densenet161,inception_v3,mobilenet_v1,mobilenet_v2,resnet18,resnet50,squeezenet1_1,vgg16').split(',');
 const outFile = arg('out', '');
 const only = arg('configs', '');  // e.g. "b1 1x2thr" to run a subset of the configurations
@@ -77,7 +81,8 @@ async function main() {
     execFileSync(zenith, ['zoo', 'export', m, file], { stdio: ['ignore', 'ignore', 'inherit'] });
     const size = m === 'inception_v3' ? 299 : 224;
     const configs = [];
-    for (const b of batches) configs.push({ name: `b${b} 1x2thr`, batch: b, threads: 2, procs: 1 });
+    for (const t of threadCounts)
+      for (const b of batches) configs.push({ name: `b${b} 1x${t}thr`, batch: b, threads: t, procs: 1 });
     configs.push({ name: 'b1 2x1thr', batch: 1, threads: 1, procs: 2 });
     if (only) configs.splice(0, configs.length, ...configs.filter((c) => only.split(',').includes(c.name)));
     const res = configs.map(() => ({ zn: [], ort: [] }));
