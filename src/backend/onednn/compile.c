@@ -478,10 +478,6 @@ static bool supports(const zn_graph *g, const zn_node *n, char *why, size_t why_
 
 #undef REFUSE
 
-static bool onednn_supports_node(const zn_graph *g, const zn_node *n, char *why, size_t why_size) {
-  return supports(g, n, why, why_size);
-}
-
 /* ------------------------------------------------------------- op list */
 
 static zn_status add_op(odn_compiled *c, odn_kind kind, int node, int num_ins, const int *ins, int out, odn_op **op_out) {
@@ -1964,7 +1960,7 @@ const zn_backend_ops zn_backend_onednn = {
     .abi_version = ZN_BACKEND_ABI_VERSION,
     .name = "onednn",
     .available = available,
-    .supports_node = onednn_supports_node,
+    .supports_node = supports,
     .compile = compile,
     .compiled_destroy = compiled_destroy,
     .weight_bytes = weight_bytes,

@@ -689,6 +689,8 @@ static float binary(zn_op op, float a, float b) {
   }
 }
 
+static inline float clamp(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
 /* y = act(a op b) elementwise, b of a's shape or a constant (xp_binary_form:
  * a scalar, or one value per channel, which is the last axis of plain tensors);
  * NHWC tensors walk pixels with their own strides. */
@@ -702,10 +704,10 @@ static void binary_loop(zn_op op, const xp_tensor *a, const xp_tensor *b, xp_bin
   for (int64_t p = 0; p < P; p++) {
     const float *pa = a->data + p * sa, *pb = b->data + p * sb;
     float *py = y->data + p * sy;
-    for (int64_t c = 0; c < C; c++) {
-      const float v = binary(op, pa[c], pb[form == XP_BIN_SCALAR ? 0 : c]); /* NaN passes, as in ref */
-      py[c] = v < lo ? lo : (v > hi ? hi : v);
-    }
+    if (form == XP_BIN_SCALAR) /* NaN passes, as in ref */
+      for (int64_t c = 0; c < C; c++) py[c] = clamp(binary(op, pa[c], pb[0]), lo, hi);
+    else
+      for (int64_t c = 0; c < C; c++) py[c] = clamp(binary(op, pa[c], pb[c]), lo, hi);
   }
 }
 
