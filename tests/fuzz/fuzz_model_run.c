@@ -93,7 +93,33 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   return 0;
 }
 
+/* Bytes of tensor info t at batch 1 (the batch axis counts 1), or SIZE_MAX
+ * when it exceeds FUZZ_MAX_IO_BYTES or is unknown. */
+static size_t io_bytes(const zn_tensor_info *t) {
+  size_t bytes = zn_dtype_size(t->dtype);
+  if (!bytes) return SIZE_MAX;
+  for (int d = 0; d < t->num_dims; d++) {
+    const int64_t n = d == t->batch_axis ? 1 : t->dims[d];
+    if (n < 0 || (n > 0 && bytes > FUZZ_MAX_IO_BYTES / (size_t)n)) return SIZE_MAX;
+    bytes *= (size_t)n;
+  }
+  return bytes;
+}
+
+/* Every input and output fits FUZZ_MAX_IO_BYTES at batch 1: checked from the
+ * model before an instance exists, since a backend library (XNNPACK's
+ * indirection buffers) may allocate in proportion to them while it is made. */
+static bool io_small(const zn_model *m) {
+  zn_tensor_info t;
+  for (size_t i = 0; i < zn_model_num_inputs(m); i++)
+    if (zn_model_input_info(m, i, &t) != ZN_OK || io_bytes(&t) > FUZZ_MAX_IO_BYTES) return false;
+  for (size_t i = 0; i < zn_model_num_outputs(m); i++)
+    if (zn_model_output_info(m, i, &t) != ZN_OK || io_bytes(&t) > FUZZ_MAX_IO_BYTES) return false;
+  return true;
+}
+
 static void run_once(const zn_model *m) {
+  if (!io_small(m)) return;
   zn_instance *in = NULL;
   zn_instance_options io = zn_instance_options_default();
   if (zn_instance_create(m, &io, &in) != ZN_OK) return;

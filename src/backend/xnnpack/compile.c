@@ -101,12 +101,26 @@ static int64_t extra_pad(int64_t in, int64_t pb, int64_t pe, int64_t k, int64_t 
   return window_out(padded + extra, ek, s) == out ? extra : -1;
 }
 
+/* XNNPACK's pools and convs build an indirection buffer of one pointer per
+ * output pixel and kernel element: an output of H x W pixels under a kh x kw
+ * window needs H * W * kh * kw of them per image. Real CNNs need at most a few
+ * million; a malformed model can ask for billions, which XNNPACK would try to
+ * allocate. */
+#define XP_MAX_WINDOW_ENTRIES ((int64_t)1 << 26)
+
+static bool window_entries_ok(const zn_value *y, int64_t kh, int64_t kw) {
+  int64_t e;
+  return !__builtin_mul_overflow(y->dims[2], y->dims[3], &e) && !__builtin_mul_overflow(e, kh, &e) &&
+         !__builtin_mul_overflow(e, kw, &e) && e <= XP_MAX_WINDOW_ENTRIES;
+}
+
 static bool pool_ok(const zn_graph *g, const zn_node *n) {
   const zn_pool_attrs *a = &n->attrs.pool;
   const zn_value *x = node_in(g, n, 0), *y = val(g, n->outputs[0]);
   if (n->num_inputs != 1 || !nhwc_ok(x) || !nhwc_ok(y) || a->num_spatial != 2 || a->auto_pad != ZN_AUTO_PAD_NOTSET)
     return false;
   if (a->kernel[0] * a->kernel[1] < 2) return false; /* XNNPACK rejects 1x1 pooling */
+  if (!window_entries_ok(y, a->kernel[0], a->kernel[1])) return false;
   if (n->op == ZN_OP_AVERAGE_POOL && (a->dilation[0] != 1 || a->dilation[1] != 1)) return false;
   for (int i = 0; i < 2; i++) {
     if (a->kernel[i] < 1 || a->stride[i] < 1 || a->dilation[i] < 1 || a->pad_begin[i] < 0 || a->pad_end[i] < 0 ||
@@ -127,7 +141,8 @@ static bool conv_ok(const zn_graph *g, const zn_node *n) {
     return false;
   const int64_t cout = w->dims[0], cig = w->dims[1], G = a->group;
   if (!f32_const(w, w->dims[0] * w->dims[1] * w->dims[2] * w->dims[3]) || cig * G != x->dims[1] || cout % G ||
-      cout != y->dims[1] || x->dims[0] != y->dims[0] || x->batch_axis != y->batch_axis)
+      cout != y->dims[1] || x->dims[0] != y->dims[0] || x->batch_axis != y->batch_axis ||
+      !window_entries_ok(y, w->dims[2], w->dims[3]))
     return false;
   const zn_value *b = node_in(g, n, 2);
   if (n->num_inputs > 2 && zn_node_input(n, 2) != ZN_NO_VALUE && !f32_const(b, cout)) return false;
@@ -269,10 +284,11 @@ static const char *xp_needs(zn_op op) {
   switch (op) {
   case ZN_OP_CONV:
     return "a 2-D convolution of float32 NHWC activations by constant float32 weights, explicit pads whose output "
-           "size XNNPACK's window rule gives, ReLU/Clip at most";
+           "size XNNPACK's window rule gives, ReLU/Clip at most, at most 2^26 output pixels x window elements";
   case ZN_OP_GEMM: return "a 2-D float32 activation A (no transA), a constant float32 B and bias, finite alpha/beta";
   case ZN_OP_MAX_POOL: case ZN_OP_AVERAGE_POOL:
-    return "2-D pooling of float32 activations, explicit pads, a window of 2 or more elements (AveragePool: no dilation)";
+    return "2-D pooling of float32 activations, explicit pads, a window of 2 or more elements (AveragePool: no "
+           "dilation), at most 2^26 output pixels x window elements";
   case ZN_OP_GLOBAL_AVERAGE_POOL: case ZN_OP_GLOBAL_MAX_POOL: return "a 4-D float32 activation";
   case ZN_OP_SOFTMAX: return "a float32 activation, softmax over the channels (4-D) or the last axis";
   case ZN_OP_BATCH_NORM: return "a 4-D float32 activation and constant float32 per-channel parameters";

@@ -86,6 +86,9 @@ static int ops_for(const xp_compiled *c, const xp_step *st, int threads) {
 }
 
 static zn_status xnn_fail(const zn_node *n, const char *what, enum xnn_status s) {
+  if (s == xnn_status_out_of_memory)
+    return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to %s for node '%s' (%s): XNNPACK is out of memory", what,
+                    n ? n->name : "?", n ? zn_op_name(n->op) : "?");
   return zn_error(ZN_ERR_INTERNAL, "failed to %s for node '%s' (%s): XNNPACK status %d", what, n ? n->name : "?",
                   n ? zn_op_name(n->op) : "?", (int)s);
 }

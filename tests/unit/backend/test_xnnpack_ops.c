@@ -759,6 +759,18 @@ static void test_errors(void) {
   CHECK(!xnn->supports_node(g, &g->nodes[0], why, sizeof why));
   CHECK(strstr(why, "a window of 2 or more elements") != NULL);
   zn_graph_destroy(g);
+  /* a pool whose end pad makes 2^27 output columns: XNNPACK's indirection
+   * buffer would need 2^27 * 3 * 9 pointers (a fuzzed model; it allocated 45 GB) */
+  g = bt_graph();
+  x = bt_input(g, "x", 4, xd);
+  zn_node *mp = bt_node(g, ZN_OP_MAX_POOL, "mp", 1, &x, "y", &y);
+  bt_pool_attrs(mp, 3, 1, 0, false, false);
+  mp->attrs.pool.pad_end[1] = (int64_t)1 << 27;
+  zn_graph_mark_output(g, y);
+  CHECK_OK(zn_graph_infer_shapes(g));
+  CHECK(!xnn->supports_node(g, &g->nodes[0], why, sizeof why));
+  CHECK(strstr(why, "at most 2^26 output pixels x window elements") != NULL);
+  zn_graph_destroy(g);
   g = bt_graph();
   x = bt_input(g, "x", 4, xd);
   bt_node(g, ZN_OP_RELU, "relu", 1, &x, "y", &y);
