@@ -10,11 +10,14 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "core/env.h"
+#include "core/status.h"
 
 /* Under AddressSanitizer every block stays on malloc, which it checks. */
 #if defined(ZN_SANITIZE) || !defined(MADV_HUGEPAGE)
@@ -170,4 +173,39 @@ char *zn_strdup(const char *s) {
   char *d = zn_malloc(n);
   if (d) memcpy(d, s, n);
   return d;
+}
+
+size_t zn_memory_available(void) {
+  FILE *f = fopen("/proc/meminfo", "r");
+  if (f) {
+    char line[128];
+    unsigned long long kib = 0;
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f)) found = sscanf(line, "MemAvailable: %llu kB", &kib) == 1;
+    fclose(f);
+    if (found) return kib > SIZE_MAX / 1024 ? SIZE_MAX : (size_t)kib * 1024;
+  }
+  const long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return 0;
+  size_t bytes;
+  return zn_size_mul((size_t)pages, (size_t)page, &bytes) ? bytes : SIZE_MAX;
+}
+
+static const char *human_bytes(size_t bytes, char *buf, size_t size) {
+  static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB"};
+  double v = (double)bytes / 1024.0;
+  int u = 0;
+  while (v >= 1024.0 && u < 3) v /= 1024.0, u++;
+  snprintf(buf, size, "%.1f %s", v, unit[u]);
+  return buf;
+}
+
+zn_status zn_memory_check(size_t bytes, const char *doing, const char *what) {
+  const size_t avail = zn_memory_available();
+  const size_t limit = zn_env_kib("ZN_MEMORY_LIMIT_KIB", avail, "no limit");
+  if (!limit || bytes <= limit) return ZN_OK;
+  char need[32], have[32];
+  return zn_error(ZN_ERR_OUT_OF_MEMORY, "%s: %s %s, more than the %s %s (a smaller batch needs less)", doing,
+                  human_bytes(bytes, need, sizeof need), what, human_bytes(limit, have, sizeof have),
+                  limit == avail ? "of memory available" : "allowed by ZN_MEMORY_LIMIT_KIB");
 }

@@ -30,6 +30,15 @@ ZN_INTERNAL void *zn_realloc(void *ptr, size_t size);
 ZN_INTERNAL void zn_free(void *ptr);
 ZN_INTERNAL char *zn_strdup(const char *s);
 
+/* Bytes of memory the system can hand out now without swapping: Linux's
+ * MemAvailable (/proc/meminfo), else free physical pages; 0 when unknown. */
+ZN_INTERNAL size_t zn_memory_available(void);
+/* Whether one planned block (an instance's arena; its inputs and outputs)
+ * fits the memory limit: ZN_MEMORY_LIMIT_KIB when set (0: no limit), else
+ * zn_memory_available() read now. ZN_ERR_OUT_OF_MEMORY otherwise, the message
+ * "<doing>: <N> MiB <what>, more than the <L> MiB ...". */
+ZN_INTERNAL zn_status zn_memory_check(size_t bytes, const char *doing, const char *what);
+
 /* Overflow-checked size arithmetic: false on overflow. */
 static inline bool zn_size_mul(size_t a, size_t b, size_t *out) { return !__builtin_mul_overflow(a, b, out); }
 static inline bool zn_size_add(size_t a, size_t b, size_t *out) { return !__builtin_add_overflow(a, b, out); }

@@ -85,6 +85,10 @@ zn_status zn_arena_plan(zn_arena_request *req, size_t count, size_t *total_bytes
   zn_free(order);
   zn_free(spans);
   zn_free(placed);
+  /* An arena larger than the memory the system can give would page, or be
+   * killed when first touched (overcommit lets the allocation succeed):
+   * refuse it while it is still a plan. */
+  if (st == ZN_OK) st = zn_memory_check(total, "failed to plan arena", "of activations");
   if (st == ZN_OK) *total_bytes_out = total;
   return st;
 }

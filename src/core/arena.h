@@ -20,7 +20,8 @@ typedef struct zn_arena_request {
  * smallest gap among the already placed buffers whose intervals overlap it).
  * *total_bytes_out receives the arena size needed (a multiple of the alignment).
  * Deterministic. ZN_ERR_INVALID_ARGUMENT if an interval is reversed,
- * ZN_ERR_OUT_OF_MEMORY if sizes overflow or scratch memory cannot be had. */
+ * ZN_ERR_OUT_OF_MEMORY if sizes overflow, scratch memory cannot be had, or the
+ * arena would not fit zn_memory_check's limit. */
 ZN_INTERNAL zn_status zn_arena_plan(zn_arena_request *requests, size_t count, size_t *total_bytes_out);
 
 #endif

@@ -1,6 +1,8 @@
 /* zn_instance: one batch size, one arena, run by one thread at a time.
  * Sizes are checked here (batch bounds, byte counts without overflow) so the
  * backends receive only sane requests. */
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -54,6 +56,16 @@ ZN_PUBLIC zn_status zn_instance_reshape(zn_instance *inst, int64_t batch) {
   if (st != ZN_OK) return zn_error_prefix(st, "failed to reshape instance: ");
   for (int i = 0; i < g->num_inputs; i++) ZN_TRY(value_bytes(g, g->inputs[i], batch, &inst->input_bytes[i]));
   for (int i = 0; i < g->num_outputs; i++) ZN_TRY(value_bytes(g, g->outputs[i], batch, &inst->output_bytes[i]));
+  /* The caller allocates these buffers: a model whose outputs alone exceed
+   * the machine is refused before anyone tries. */
+  size_t io = 0;
+  for (int i = 0; i < g->num_inputs; i++)
+    if (!zn_size_add(io, inst->input_bytes[i], &io)) io = SIZE_MAX;
+  for (int i = 0; i < g->num_outputs; i++)
+    if (!zn_size_add(io, inst->output_bytes[i], &io)) io = SIZE_MAX;
+  char doing[64];
+  snprintf(doing, sizeof doing, "failed to reshape instance to batch %lld", (long long)batch);
+  ZN_TRY(zn_memory_check(io, doing, "of inputs and outputs"));
   inst->batch = 0; /* not runnable until the backend succeeds */
   st = m->backend->instance_reshape(inst->backend_instance, batch);
   if (st != ZN_OK) return zn_error_prefix(st, "failed to reshape instance to batch %lld: ", (long long)batch);

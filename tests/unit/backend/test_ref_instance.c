@@ -75,6 +75,49 @@ static void test_lifecycle(void) {
   zn_graph_destroy(g);
 }
 
+/* An arena larger than the memory limit is refused at reshape, with both
+ * sizes named: ZN_MEMORY_LIMIT_KIB, and by default the memory available. */
+static void test_memory_limit(void) {
+  zn_graph *g = make_chain();
+  CHECK(g != NULL);
+  if (!g) return;
+  const zn_backend_ops *b = &zn_backend_ref;
+  void *compiled = NULL, *inst = NULL;
+  zn_backend_instance_options io = {1, NULL, 0};
+  CHECK_OK(b->compile(g, NULL, &compiled));
+  CHECK_OK(b->instance_create(compiled, &io, &inst));
+  setenv("ZN_MEMORY_LIMIT_KIB", "4", 1); /* batch 1 needs 11 KiB */
+  CHECK_STATUS(b->instance_reshape(inst, 1), ZN_ERR_OUT_OF_MEMORY);
+  CHECK_ERROR_HAS("4.0 KiB allowed by ZN_MEMORY_LIMIT_KIB");
+  setenv("ZN_MEMORY_LIMIT_KIB", "12", 1);
+  CHECK_OK(b->instance_reshape(inst, 1));
+  CHECK_STATUS(b->instance_reshape(inst, 2), ZN_ERR_OUT_OF_MEMORY);
+  unsetenv("ZN_MEMORY_LIMIT_KIB");
+  CHECK_OK(b->instance_reshape(inst, 2));
+  b->instance_destroy(inst);
+  b->compiled_destroy(compiled);
+  zn_graph_destroy(g);
+  /* x[1,1,1,4] -> MaxPool with an end pad of 2^34 columns -> Relu: a 64 GiB
+   * intermediate (a fuzzed model planned 21 GiB this way) */
+  CHECK_OK(zn_graph_create(&g));
+  const int64_t xd[4] = {1, 1, 1, 4};
+  int x = rt_input(g, "x", ZN_DTYPE_FLOAT32, 4, xd, 0), p = rt_value(g, "p"), y = rt_value(g, "y");
+  zn_pool_attrs *pa = &rt_node(g, ZN_OP_MAX_POOL, "mp", 1, &x, p)->attrs.pool;
+  *pa = (zn_pool_attrs){.num_spatial = 2, .kernel = {1, 2}, .stride = {1, 1}, .dilation = {1, 1}};
+  pa->pad_end[1] = (int64_t)1 << 34;
+  rt_node(g, ZN_OP_RELU, "relu", 1, &p, y);
+  zn_graph_mark_output(g, y);
+  CHECK_OK(zn_graph_infer_shapes(g));
+  CHECK_OK(b->compile(g, NULL, &compiled));
+  CHECK_OK(b->instance_create(compiled, &io, &inst));
+  CHECK_STATUS(b->instance_reshape(inst, 1), ZN_ERR_OUT_OF_MEMORY);
+  CHECK_ERROR_HAS("64.0 GiB of activations, more than the");
+  CHECK_ERROR_HAS("of memory available");
+  b->instance_destroy(inst);
+  b->compiled_destroy(compiled);
+  zn_graph_destroy(g);
+}
+
 static void test_unsupported(void) {
   zn_graph *g;
   CHECK_OK(zn_graph_create(&g));
@@ -153,6 +196,7 @@ static void test_calibrate(void) {
 int zn_test_main(void) {
   test_lifecycle();
   test_unsupported();
+  test_memory_limit();
   test_calibrate();
   return 0;
 }

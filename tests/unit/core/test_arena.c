@@ -5,6 +5,10 @@
 
 #include "core/arena.h"
 
+#include <stdlib.h>
+
+#include "core/alloc.h"
+
 static size_t round64(size_t n) { return (n + 63) / 64 * 64; }
 
 static void check_plan(zn_arena_request *r, size_t n, size_t total, const char *what) {
@@ -92,11 +96,36 @@ static void test_errors(void) {
   CHECK_EQ_INT(total, 0);
 }
 
+/* The planned total against the memory limit: ZN_MEMORY_LIMIT_KIB, else the
+ * memory available now. */
+static void test_limit(void) {
+  CHECK(zn_memory_available() > 0);
+  zn_arena_request r[2] = {{0, 1, 64 << 10, 0}, {1, 2, 64 << 10, 0}};
+  size_t total = 0;
+  setenv("ZN_MEMORY_LIMIT_KIB", "100", 1);
+  CHECK_STATUS(zn_arena_plan(r, 2, &total), ZN_ERR_OUT_OF_MEMORY);
+  CHECK_ERROR_HAS("100.0 KiB allowed by ZN_MEMORY_LIMIT_KIB");
+  CHECK_EQ_INT(total, 0);
+  setenv("ZN_MEMORY_LIMIT_KIB", "128", 1);
+  CHECK_OK(zn_arena_plan(r, 2, &total));
+  CHECK_EQ_INT(total, 128 << 10);
+  /* 2^50 bytes: more than any machine here has, refused by default, planned
+   * (not allocated) when the limit is off. */
+  zn_arena_request big[2] = {{0, 1, (size_t)1 << 50, 0}, {1, 2, (size_t)1 << 50, 0}};
+  setenv("ZN_MEMORY_LIMIT_KIB", "0", 1);
+  CHECK_OK(zn_arena_plan(big, 2, &total));
+  CHECK_EQ_INT(total, (size_t)2 << 50);
+  unsetenv("ZN_MEMORY_LIMIT_KIB");
+  CHECK_STATUS(zn_arena_plan(big, 2, &total), ZN_ERR_OUT_OF_MEMORY);
+  CHECK_ERROR_HAS("of memory available");
+}
+
 int zn_test_main(void) {
   test_chain();
   test_all_live();
   test_gap_reuse();
   test_random();
   test_errors();
+  test_limit();
   return 0;
 }
