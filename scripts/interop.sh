@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Interop check: PyTorch's own ONNX exporter writes torchvision models (random
 # weights, calibrated BatchNorm) at several opsets and batch forms, then zenith
-# loads and runs each file on ref (and onednn when built) and compares the
+# loads and runs each file on ref (and onednn, xnnpack where built) and compares the
 # logits with PyTorch's. Used by `make test-interop`.
 #   scripts/interop.sh [--all] [--force] [--backends ref,onednn,...] [CASE_PREFIX...]
 #     --all       every model at opsets 11/13/17, dynamic and fixed batch (slow)
 #     --force     re-export cases already in the cache ($ZN_INTEROP_DIR)
-#     --backends  backends to compare (default: ref, and onednn when built)
+#     --backends  backends to compare (default: ref, then onednn and xnnpack where built)
 # Exported cases are cached in $ZN_INTEROP_DIR (default build/interop); the
 # runner is built in $ZN_INTEROP_BUILD (default build-interop) with -DZN_INTEROP=ON,
 # so the default build and `make test` are untouched.

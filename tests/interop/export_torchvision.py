@@ -32,6 +32,18 @@ MODELS = {
     "resnet50": ({}, 224),
     "squeezenet1_1": ({}, 224),
     "vgg16": ({}, 224),
+    # Classifiers beyond the nine, with the ops edge models carry: hardswish
+    # written as Mul(x, HardSigmoid(x)) and squeeze-excitation (MobileNet-V3),
+    # SiLU and SE with Sigmoid (EfficientNet, RegNet-Y), channel split and
+    # shuffle (Slice, 5-D Reshape/Transpose: ShuffleNet-V2), a decomposed
+    # LayerNorm and Erf GELU (ConvNeXt).
+    "mobilenet_v3_large": ({}, 224),
+    "efficientnet_b0": ({}, 224),
+    "regnet_y_400mf": ({}, 224),
+    "shufflenet_v2_x1_0": ({}, 224),
+    "googlenet": ({"aux_logits": False, "init_weights": True}, 224),
+    "mnasnet1_0": ({}, 224),
+    "convnext_tiny": ({}, 224),
 }
 
 # (model, opset, variant). Variants:
@@ -48,6 +60,9 @@ DEFAULT_CASES = [
     ("alexnet", 13, "b1"), ("vgg16", 13, "b1"),
     ("resnet18", 13, "b1"), ("resnet18", 13, "nofold"), ("resnet18", 13, "view"),
     ("resnet18", 11, "view"), ("squeezenet1_1", 13, "ext"),
+    ("mobilenet_v3_large", 13, "dyn"), ("efficientnet_b0", 13, "dyn"), ("regnet_y_400mf", 13, "dyn"),
+    ("shufflenet_v2_x1_0", 13, "dyn"), ("googlenet", 13, "dyn"), ("mnasnet1_0", 13, "dyn"),
+    ("convnext_tiny", 13, "dyn"), ("convnext_tiny", 17, "dyn"),
 ]
 
 

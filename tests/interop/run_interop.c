@@ -195,7 +195,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: zn_interop_run [--backends ref,onednn[,xnnpack][,ref:nopass]] ROOT [CASE_PREFIX...]\n"
           "  ROOT holds <case>/model.onnx + test_data_set_0/{input_0,output_0}.pb\n"
-          "  default backends: ref, and onednn when built\n");
+          "  default backends: ref, then onednn and xnnpack where built\n");
 }
 
 int main(int argc, char **argv) {
@@ -215,7 +215,12 @@ int main(int argc, char **argv) {
   }
   if (!root) { usage(); return 2; }
   char list[256];
-  snprintf(list, sizeof list, "%s", backends ? backends : backend_built("onednn") ? "ref,onednn" : "ref");
+  if (backends) {
+    snprintf(list, sizeof list, "%s", backends);
+  } else {
+    snprintf(list, sizeof list, "ref%s%s", backend_built("onednn") ? ",onednn" : "",
+             backend_built("xnnpack") ? ",xnnpack" : "");
+  }
 
   char **cases;
   int n = list_cases(root, &cases);
