@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // zenith vs ONNX Runtime on the same ONNX files, interleaved in one run.
-// For each model: export it from the zoo once, then for R rounds run every
+// For each model: export it from the zoo once (or take the file given), then for R rounds run every
 // configuration on zenith and on ONNX Runtime back to back (alternating
 // which goes first), and report medians, ratios, GFLOP/s and % of the peak.
 // usage: node benchmarks/run_vs_ort.js --build build [--models a,b] [--rounds 5]
 //        [--seconds 3] [--batches 1,8,32] [--threads 1,2] [--backend onednn] [--peak GFLOPS]
+// A model is a zoo name, or a path to an .onnx file with a 3xSxS image input
+// (S from --size, default 224; a file named model.onnx is named after its folder).
 // Configurations: every batch on one instance of each thread count ("b8 1x1thr",
 // "b8 1x2thr"), then two 1-thread instances at batch 1 ("b1 2x1thr": two
 // processes for ORT, two instances in one process for zenith).
@@ -76,10 +78,17 @@ async function main() {
     if (m) thp = m[1];
   } catch (e) { /* no THP on this kernel */ }
   console.log(`transparent huge pages: ${thp} (zenith asks for them on its large blocks, ORT does not)`);
-  for (const m of models) {
-    const file = path.join(tmp, m + '.onnx');
-    execFileSync(zenith, ['zoo', 'export', m, file], { stdio: ['ignore', 'ignore', 'inherit'] });
-    const size = m === 'inception_v3' ? 299 : 224;
+  for (const spec of models) {
+    let m = spec, file, size;
+    if (spec.endsWith('.onnx')) {
+      file = spec;
+      m = path.basename(spec) === 'model.onnx' ? path.basename(path.dirname(spec)) : path.basename(spec, '.onnx');
+      size = Number(arg('size', '224'));
+    } else {
+      file = path.join(tmp, m + '.onnx');
+      execFileSync(zenith, ['zoo', 'export', m, file], { stdio: ['ignore', 'ignore', 'inherit'] });
+      size = m === 'inception_v3' ? 299 : 224;
+    }
     const configs = [];
     for (const t of threadCounts)
       for (const b of batches) configs.push({ name: `b${b} 1x${t}thr`, batch: b, threads: t, procs: 1 });
