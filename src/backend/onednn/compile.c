@@ -373,9 +373,9 @@ static bool const_ints(const zn_graph *g, int v, int64_t *out, int *count_out) {
 }
 
 /* A Slice that is a window of its input: constant starts and ends (axes and
- * steps constant or absent), every step 1, a non-empty range, never on the
- * batch axis. Per input axis: the first index and the length, -1 for an axis
- * left whole (the batch axis keeps its symbolic size). */
+ * steps constant or absent), every step 1, a non-empty range, the batch axis
+ * whole. Per input axis: the first index and the length, -1 for an axis left
+ * whole (the batch axis keeps its symbolic size). */
 static bool slice_window(const zn_graph *g, const zn_node *n, int64_t *first_out, int64_t *len_out) {
   const zn_value *x = val(g, zn_node_input(n, 0)), *y = val(g, n->outputs[0]);
   const int r = x->num_dims, va = input_or_none(n, 3), vt = input_or_none(n, 4);
@@ -390,12 +390,18 @@ static bool slice_window(const zn_graph *g, const zn_node *n, int64_t *first_out
   for (int k = 0; k < ns; k++) {
     int64_t a = va != ZN_NO_VALUE ? axes[k] : k, first, len;
     if (a < 0) a += r;
-    if (a < 0 || a >= r || a == x->batch_axis || len_out[a] >= 0 || (vt != ZN_NO_VALUE && steps[k] != 1)) return false;
+    if (a < 0 || a >= r || len_out[a] >= 0 || first_out[a] < 0 || (vt != ZN_NO_VALUE && steps[k] != 1)) return false;
+    if (a == x->batch_axis) {  /* only whole (shape inference keeps the symbol for nothing else) */
+      if (starts[k] != 0 || ends[k] < INT32_MAX) return false;
+      first_out[a] = -1;  /* seen */
+      continue;
+    }
     zn_slice_resolve(x->dims[a], starts[k], ends[k], 1, &first, &len);
     if (len < 1 || len != y->dims[a]) return false;
     first_out[a] = first;
     len_out[a] = len;
   }
+  for (int i = 0; i < r; i++) first_out[i] = first_out[i] < 0 ? 0 : first_out[i];
   return true;
 }
 
@@ -496,7 +502,7 @@ static bool slice_supported(const zn_graph *g, const zn_node *n, int x, char *wh
   int64_t first[ZN_MAX_DIMS], len[ZN_MAX_DIMS];
   if (!f32_input(g, n, x, why, why_size)) return false;
   if (!slice_window(g, n, first, len))
-    REFUSE("Slice: only constant starts/ends/axes, steps 1, a non-empty range and not the batch axis");
+    REFUSE("Slice: only constant starts/ends/axes, steps 1, a non-empty range, the batch axis whole");
   return true;
 }
 
