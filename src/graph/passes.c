@@ -1,9 +1,10 @@
 /* Graph rewrites run once per model before backends compile it: Identity,
  * zero Pad and 1x1 pool removal, zero Pads folded into AveragePool/Conv
- * padding, BatchNormalization folded into Conv, residual Add and activations
- * fused into Conv/Gemm, dead code elimination; plus the MAC and parameter
- * counts that reports quote. Every rewrite keeps graph output names: the
- * fused producer writes the original output value. */
+ * padding, BatchNormalization folded into Conv, Mul(x, HardSigmoid(x)) as
+ * HardSwish, residual Add and activations fused into Conv/Gemm, dead code
+ * elimination; plus the MAC and parameter counts that reports quote. Every
+ * rewrite keeps graph output names: the fused producer writes the original
+ * output value. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -416,6 +417,45 @@ zn_status zn_graph_fuse_activations(zn_graph *g) {
   return finish(g, dead, uses, changed);
 }
 
+/* ---- Mul(x, HardSigmoid(x)) -> HardSwish ---- */
+
+/* HardSigmoid with alpha 1/6 and beta 1/2, as ONNX stores them (alpha as the
+ * float 0.16666667): then x * HardSigmoid(x) is exactly ONNX's HardSwish. */
+static bool is_hard_swish_gate(const zn_node *n) {
+  const float tol = 1e-7f;  /* ~7 float ulps at 1/6 */
+  return n->op == ZN_OP_HARD_SIGMOID && n->num_inputs == 1 && n->num_outputs == 1 &&
+         fabsf(n->attrs.act.alpha - 1.0f / 6.0f) <= tol && fabsf(n->attrs.act.beta - 0.5f) <= tol;
+}
+
+zn_status zn_graph_hard_swish_from_mul(zn_graph *g) {
+  if (!g->num_nodes) return ZN_OK;
+  bool *dead = zn_calloc((size_t)g->num_nodes, sizeof(bool));
+  int *uses = count_uses(g, NULL);
+  if (!dead || !uses) { zn_free(dead); zn_free(uses); return oom("turn Mul(x, HardSigmoid(x)) into HardSwish"); }
+  int changed = 0;
+  for (int i = 0; i < g->num_nodes; i++) {
+    zn_node *mul = &g->nodes[i];
+    if (mul->op != ZN_OP_MUL || mul->num_inputs != 2 || mul->num_outputs != 1 || mul->inputs_ext) continue;
+    for (int s = 0; s < 2; s++) {
+      int h = mul->inputs[s], x = mul->inputs[1 - s];
+      zn_node *hs = producer_of(g, dead, h, ZN_OP_HARD_SIGMOID);
+      if (!hs || !is_hard_swish_gate(hs) || hs->inputs[0] != x || x < 0 || uses[h] != 1 || g->values[h].is_output ||
+          g->values[x].dtype != ZN_DTYPE_FLOAT32)
+        continue;
+      dead[(int)(hs - g->nodes)] = true;
+      mul->op = ZN_OP_HARD_SWISH;
+      mul->num_inputs = 1;
+      mul->inputs[0] = x;
+      mul->inputs[1] = ZN_NO_VALUE;
+      memset(&mul->attrs, 0, sizeof mul->attrs);
+      mul->attrs.act.kind = ZN_ACT_HARD_SWISH;
+      changed++;
+      break;
+    }
+  }
+  return finish(g, dead, uses, changed);
+}
+
 /* ---- dead code ---- */
 
 zn_status zn_graph_eliminate_dead(zn_graph *g) {
@@ -534,6 +574,7 @@ zn_status zn_graph_optimize(zn_graph *g) {
   ZN_TRY(zn_graph_fold_pads(g));
   ZN_TRY(zn_graph_fold_batch_norm(g));
   ZN_TRY(zn_graph_fuse_residual(g));
+  ZN_TRY(zn_graph_hard_swish_from_mul(g));
   ZN_TRY(zn_graph_fuse_activations(g));
   ZN_TRY(zn_graph_eliminate_dead(g));
   ZN_TRY(zn_graph_toposort(g));

@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/status.h"
 #include "core/time.h"
+#include "graph/passes.h"
 
 /* The reference primitive descs that choose the shared weights layouts: batch 1
  * on 1 thread (the concurrent-instances case), whatever the caller's OpenMP
@@ -353,6 +354,139 @@ static bool view_of(const zn_graph *g, const zn_node *n, int *axis_out, int64_t 
   return zn_gather_one_index(g, n, axis_out, first_out);
 }
 
+/* ---- Slice as a view (ODN_VIEW) ---- */
+
+/* The contents of a constant int32/int64 vector of at most ZN_MAX_DIMS
+ * elements that does not carry the batch symbol; false otherwise. */
+static bool const_ints(const zn_graph *g, int v, int64_t *out, int *count_out) {
+  if (v < 0 || v >= g->num_values) return false;
+  const zn_value *k = val(g, v);
+  const size_t eb = k->dtype == ZN_DTYPE_INT64 ? 8 : k->dtype == ZN_DTYPE_INT32 ? 4 : 0;
+  int64_t count;
+  if (!k->data || !eb || k->batch_axis >= 0 || k->batch_elems || k->num_dims > 1 ||
+      !zn_value_num_elements(k, 1, &count) || count > ZN_MAX_DIMS || k->data_bytes < (size_t)count * eb)
+    return false;
+  for (int64_t i = 0; i < count; i++)
+    out[i] = eb == 8 ? ((const int64_t *)k->data)[i] : ((const int32_t *)k->data)[i];
+  *count_out = (int)count;
+  return true;
+}
+
+/* A Slice that is a window of its input: constant starts and ends (axes and
+ * steps constant or absent), every step 1, a non-empty range, the batch axis
+ * whole. Per input axis: the first index and the length, -1 for an axis left
+ * whole (the batch axis keeps its symbolic size). */
+static bool slice_window(const zn_graph *g, const zn_node *n, int64_t *first_out, int64_t *len_out) {
+  const zn_value *x = val(g, zn_node_input(n, 0)), *y = val(g, n->outputs[0]);
+  const int r = x->num_dims, va = input_or_none(n, 3), vt = input_or_none(n, 4);
+  int64_t starts[ZN_MAX_DIMS], ends[ZN_MAX_DIMS], axes[ZN_MAX_DIMS], steps[ZN_MAX_DIMS];
+  int ns, ne, na, nt;
+  if (n->num_inputs < 3 || n->num_inputs > 5 || r < 1 || r > 6 || y->num_dims != r) return false;
+  if (!const_ints(g, zn_node_input(n, 1), starts, &ns) || !const_ints(g, zn_node_input(n, 2), ends, &ne) || ns != ne)
+    return false;
+  if (va != ZN_NO_VALUE && (!const_ints(g, va, axes, &na) || na != ns)) return false;
+  if (vt != ZN_NO_VALUE && (!const_ints(g, vt, steps, &nt) || nt != ns)) return false;
+  for (int i = 0; i < r; i++) first_out[i] = 0, len_out[i] = -1;
+  for (int k = 0; k < ns; k++) {
+    int64_t a = va != ZN_NO_VALUE ? axes[k] : k, first, len;
+    if (a < 0) a += r;
+    if (a < 0 || a >= r || len_out[a] >= 0 || first_out[a] < 0 || (vt != ZN_NO_VALUE && steps[k] != 1)) return false;
+    if (a == x->batch_axis) {  /* only whole (shape inference keeps the symbol for nothing else) */
+      if (starts[k] != 0 || ends[k] < INT32_MAX) return false;
+      first_out[a] = -1;  /* seen */
+      continue;
+    }
+    zn_slice_resolve(x->dims[a], starts[k], ends[k], 1, &first, &len);
+    if (len < 1 || len != y->dims[a]) return false;
+    first_out[a] = first;
+    len_out[a] = len;
+  }
+  for (int i = 0; i < r; i++) first_out[i] = first_out[i] < 0 ? 0 : first_out[i];
+  return true;
+}
+
+/* ODN_VIEW of a Slice: src (the input's md) becomes its window. */
+static zn_status slice_view_md(const odn_compiled *c, const zn_node *n, dnnl_memory_desc_t *src) {
+  int64_t first[ZN_MAX_DIMS], len[ZN_MAX_DIMS];
+  if (!slice_window(c->g, n, first, len)) return zn_error(ZN_ERR_INTERNAL, "onednn: Slice %s is not a view", n->name);
+  dnnl_dims_t d, off;
+  for (int i = 0; i < src->ndims; i++) {
+    d[i] = len[i] >= 0 ? len[i] : src->dims[i];
+    off[i] = first[i];
+  }
+  dnnl_memory_desc_t v;
+  ODN_TRY_DNNL(dnnl_memory_desc_init_submemory(&v, src, d, off), "view the window of a Slice's input");
+  *src = v;
+  return ZN_OK;
+}
+
+/* ---- channel shuffle as one view (ODN_VIEW) ---- */
+
+/* The node reading v, when exactly one input of one node reads it and v is
+ * no graph output; else -1. */
+static int sole_reader(const zn_graph *g, int v) {
+  if (v < 0 || val(g, v)->is_output) return -1;
+  int reader = -1;
+  for (int i = 0; i < g->num_nodes; i++)
+    for (int k = 0; k < g->nodes[i].num_inputs; k++)
+      if (zn_node_input(&g->nodes[i], k) == v) {
+        if (reader >= 0) return -1;
+        reader = i;
+      }
+  return reader;
+}
+
+/* ShuffleNet's channel shuffle as PyTorch writes it: Reshape [N,C,H,W] ->
+ * [N,G,C/G,H,W], Transpose (0,2,1,3,4), Reshape back to [N,C,H,W], as three
+ * consecutive nodes (so no other node runs between them), each intermediate
+ * read only by the next. Given the last Reshape (node ni): the 4-D source,
+ * and G in *groups_out; -1 when ni ends no such chain. */
+static int shuffle_source(const zn_graph *g, int ni, int64_t *groups_out) {
+  static const int64_t perm[5] = {0, 2, 1, 3, 4};
+  if (ni < 2 || g->nodes[ni].op != ZN_OP_RESHAPE || g->nodes[ni - 1].op != ZN_OP_TRANSPOSE ||
+      g->nodes[ni - 2].op != ZN_OP_RESHAPE)
+    return -1;
+  const zn_node *first = &g->nodes[ni - 2], *tr = &g->nodes[ni - 1], *last = &g->nodes[ni];
+  const int x = zn_node_input(first, 0), v5 = first->outputs[0], t5 = tr->outputs[0];
+  if (zn_node_input(tr, 0) != v5 || zn_node_input(last, 0) != t5 || sole_reader(g, v5) != ni - 1 ||
+      sole_reader(g, t5) != ni || tr->attrs.transpose.num_perm != 5 ||
+      memcmp(tr->attrs.transpose.perm, perm, sizeof perm) != 0 || !is_f32_activation(g, x))
+    return -1;
+  const zn_value *xv = val(g, x), *r5 = val(g, v5), *yv = val(g, last->outputs[0]);
+  if (xv->num_dims != 4 || xv->batch_axis != 0 || r5->num_dims != 5 || r5->batch_axis != 0 || !same_shape(xv, yv))
+    return -1;
+  if (r5->dims[0] != xv->dims[0] || r5->dims[1] < 1 || r5->dims[1] * r5->dims[2] != xv->dims[1] ||
+      r5->dims[3] != xv->dims[2] || r5->dims[4] != xv->dims[3])
+    return -1;
+  *groups_out = r5->dims[1];
+  return x;
+}
+
+/* ODN_VIEW of a channel shuffle: output channel j * G + k is input channel
+ * k * (C/G) + j. Both 4-D mds (any dense or strided layout without blocks)
+ * are read as 5-D [N, C/G, G, H, W]: the source with its channel stride
+ * split as (s, (C/G) * s), the destination as (G * d, d). */
+static zn_status shuffle_view_md(const odn_compiled *c, const zn_node *n, dnnl_memory_desc_t *src,
+                                 dnnl_memory_desc_t *dst) {
+  int64_t groups = 0;
+  if (shuffle_source(c->g, (int)(n - c->g->nodes), &groups) < 0 || src->ndims != 4 || dst->ndims != 4 ||
+      src->format_kind != dnnl_blocked || dst->format_kind != dnnl_blocked ||
+      src->format_desc.blocking.inner_nblks || dst->format_desc.blocking.inner_nblks)
+    return zn_error(ZN_ERR_INTERNAL, "onednn: Reshape %s ends no channel shuffle", n->name);
+  const dnnl_dim_t *ss = src->format_desc.blocking.strides, *ds = dst->format_desc.blocking.strides;
+  const dnnl_dim_t per = src->dims[1] / groups;
+  dnnl_dims_t d = {src->dims[0], per, groups, src->dims[2], src->dims[3]};
+  dnnl_dims_t s5 = {ss[0], ss[1], per * ss[1], ss[2], ss[3]}, d5 = {ds[0], groups * ds[1], ds[1], ds[2], ds[3]};
+  dnnl_memory_desc_t a, b;
+  ODN_TRY_DNNL(dnnl_memory_desc_init_by_strides(&a, 5, d, src->data_type, s5), "view a channel shuffle's input");
+  ODN_TRY_DNNL(dnnl_memory_desc_init_by_strides(&b, 5, d, dst->data_type, d5), "view a channel shuffle's output");
+  a.offset0 = src->offset0;
+  b.offset0 = dst->offset0;
+  *src = a;
+  *dst = b;
+  return ZN_OK;
+}
+
 #define REFUSE(...) return zn_backend_refuse(why, why_size, __VA_ARGS__)
 
 /* The first input is a float32 activation (not a constant, rank 1-6, batch
@@ -362,6 +496,20 @@ static bool f32_input(const zn_graph *g, const zn_node *n, int x, char *why, siz
   if (is_const(g, x)) REFUSE("%s of a constant input is not implemented (constant folding leaves it)", zn_op_name(n->op));
   if (val(g, x)->dtype != ZN_DTYPE_FLOAT32) REFUSE("%s: the input is %s; onednn runs float32", zn_op_name(n->op), zn_dtype_name(val(g, x)->dtype));
   REFUSE("%s: only inputs of rank 1 to 6 with the batch first", zn_op_name(n->op));
+}
+
+static bool slice_supported(const zn_graph *g, const zn_node *n, int x, char *why, size_t why_size) {
+  int64_t first[ZN_MAX_DIMS], len[ZN_MAX_DIMS];
+  if (!f32_input(g, n, x, why, why_size)) return false;
+  if (!slice_window(g, n, first, len))
+    REFUSE("Slice: only constant starts/ends/axes, steps 1, a non-empty range, the batch axis whole");
+  return true;
+}
+
+static bool hard_sigmoid_supported(const zn_graph *g, const zn_node *n, int x, char *why, size_t why_size) {
+  if (!f32_input(g, n, x, why, why_size)) return false;
+  if (n->num_inputs != 1) REFUSE("HardSigmoid: only one input");
+  return true;
 }
 
 static bool supports(const zn_graph *g, const zn_node *n, char *why, size_t why_size) {
@@ -472,6 +620,8 @@ static bool supports(const zn_graph *g, const zn_node *n, char *why, size_t why_
       if (val(g, y)->num_dims < 1 || val(g, y)->batch_axis > 0) REFUSE("%s: only outputs with the batch first", op);
       return true;
     }
+    case ZN_OP_SLICE: return slice_supported(g, n, x, why, why_size);
+    case ZN_OP_HARD_SIGMOID: return hard_sigmoid_supported(g, n, x, why, why_size);
     default: REFUSE("%s is not implemented", op);
   }
 }
@@ -823,10 +973,56 @@ static conv_algo choose_conv(odn_compiled *c, int ni, int x, double *t_direct, d
   return algo;
 }
 
+/* Slice: a reorder from the window of its input (ODN_VIEW). A 4-D output is
+ * NHWC whatever the input's layout (the reorder converts for free, and convs
+ * and concats after it want NHWC: from a plain input, such as ShuffleNet's
+ * channel shuffle, they fell to ref:any); nChw16c is read as NHWC, since a
+ * channel window would cut its blocks. */
+static zn_status plan_slice(odn_compiled *c, int ni, int x, int y) {
+  int xs = x;
+  odn_op *op;
+  if (c->values[x].layout == ODN_BLOCKED16) ZN_TRY(want(c, x, ODN_NHWC, c->values[x].dt, &xs));
+  set_value(c, y, cval(c, y)->num_dims == 4 ? ODN_NHWC : c->values[xs].layout, c->values[xs].dt);
+  return add_op(c, ODN_VIEW, ni, 1, &xs, y, &op);
+}
+
+/* HardSigmoid alone: one binary step max(x, x) = x whose post-ops apply
+ * linear(alpha, beta) then clip(0, 1) (hard_sigmoid_pd), in x's layout. */
+static zn_status plan_hard_sigmoid(odn_compiled *c, int ni, int x, int y) {
+  int ins[2] = {x, x};
+  odn_op *op;
+  set_value(c, y, c->values[x].layout, c->values[x].dt);
+  return add_op(c, ODN_BINARY, ni, 2, ins, y, &op);
+}
+
+/* A node of a channel shuffle (shuffle_source): the first Reshape and the
+ * Transpose plan nothing (their 5-D values are never stored); the last
+ * Reshape is one reorder from the source (nChw16c read as NHWC) into NHWC.
+ * *planned false: ni is no part of one. */
+static zn_status plan_shuffle(odn_compiled *c, int ni, bool *planned) {
+  const zn_graph *g = c->g;
+  int64_t groups;
+  *planned = false;
+  for (int last = ni; last <= ni + 2 && last < g->num_nodes; last++) {
+    int x = shuffle_source(g, last, &groups), xs = x;
+    if (x < 0) continue;
+    *planned = true;
+    if (last != ni) return ZN_OK;
+    odn_op *op;
+    if (c->values[x].layout == ODN_BLOCKED16) ZN_TRY(want(c, x, ODN_NHWC, c->values[x].dt, &xs));
+    set_value(c, g->nodes[ni].outputs[0], ODN_NHWC, c->values[xs].dt);
+    return add_op(c, ODN_VIEW, ni, 1, &xs, g->nodes[ni].outputs[0], &op);
+  }
+  return ZN_OK;
+}
+
 static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
   const zn_graph *g = c->g;
   const zn_node *n = &g->nodes[ni];
   int x = zn_node_input(n, 0), y = n->outputs[0];
+  bool shuffle = false;
+  if (n->op == ZN_OP_RESHAPE || n->op == ZN_OP_TRANSPOSE) ZN_TRY(plan_shuffle(c, ni, &shuffle));
+  if (shuffle) return ZN_OK;
   if (n->op == ZN_OP_BATCH_NORM && c->values[y].used) return ZN_OK;  /* folded into the own concat before it */
   for (int k = 0; k < n->num_inputs; k++) {
     int v = zn_node_input(n, k);
@@ -1023,6 +1219,8 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
       set_value(c, y, ODN_PLAIN, dt);
       return add_op(c, ODN_VIEW, ni, 1, &xs, y, &op);
     }
+    case ZN_OP_SLICE: return plan_slice(c, ni, x, y);
+    case ZN_OP_HARD_SIGMOID: return plan_hard_sigmoid(c, ni, x, y);
     default: break;
   }
   return zn_error(ZN_ERR_UNSUPPORTED_OP, "failed to compile node %s for onednn: op %s is not supported", n->name,
@@ -1115,6 +1313,8 @@ static zn_status pd_fail(const odn_compiled *c, const odn_op *op, dnnl_status_t 
  * order. Transpose permutes its axes; Gather takes the sub-memory of its one
  * index, and a scalar index's dst gets that axis back as size 1. */
 static zn_status view_md(const odn_compiled *c, const zn_node *n, dnnl_memory_desc_t *src, dnnl_memory_desc_t *dst) {
+  if (n->op == ZN_OP_SLICE) return slice_view_md(c, n, src);
+  if (n->op == ZN_OP_RESHAPE) return shuffle_view_md(c, n, src, dst);
   const int r = src->ndims;
   dnnl_memory_desc_t v;
   if (n->op == ZN_OP_TRANSPOSE) {
@@ -1139,6 +1339,23 @@ static zn_status view_md(const odn_compiled *c, const zn_node *n, dnnl_memory_de
     *dst = v;
   }
   return ZN_OK;
+}
+
+/* HardSigmoid alone (plan_hard_sigmoid): oneDNN 2.6 has no hard-sigmoid
+ * eltwise, and its eltwise primitive with eltwise post-ops falls to ref:any;
+ * its binary primitive keeps a jit kernel (jit:uni) with them, so the step is
+ * max(x, x) with src0 = src1 = x, then clip(alpha * x + beta, 0, 1). */
+static dnnl_status_t hard_sigmoid_pd(const odn_compiled *c, const zn_node *n, const dnnl_memory_desc_t *src,
+                                     const dnnl_memory_desc_t *dst, dnnl_primitive_desc_t *pd_out) {
+  zn_act a = n->attrs.act;
+  a.kind = ZN_ACT_HARD_SIGMOID;
+  dnnl_binary_desc_t bd;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_status_t st = dnnl_binary_desc_init(&bd, dnnl_binary_max, src, src, dst);
+  if (st == dnnl_success) st = make_attr(&attr, &a, false);
+  if (st == dnnl_success) st = dnnl_primitive_desc_create(pd_out, &bd, attr, c->engine, NULL);
+  if (attr) dnnl_primitive_attr_destroy(attr);
+  return st;
 }
 
 zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch, dnnl_primitive_desc_t *pd_out) {
@@ -1285,6 +1502,10 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
       break;
     }
     case ODN_BINARY: {
+      if (n->op == ZN_OP_HARD_SIGMOID) {
+        st = hard_sigmoid_pd(c, n, &src, &dst, pd_out);
+        break;
+      }
       dnnl_alg_kind_t alg = n->op == ZN_OP_ADD ? dnnl_binary_add : n->op == ZN_OP_SUB ? dnnl_binary_sub
                           : n->op == ZN_OP_MUL ? dnnl_binary_mul : dnnl_binary_div;
       int b = op->ins[1];
@@ -1878,7 +2099,7 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
   describe_kind(c, &s, ODN_CONCAT, "concats");
   describe_kind(c, &s, ODN_CONCAT_OWN, "own channel concats (+ batch norm read in one pass)");
   describe_kind(c, &s, ODN_TO_PLAIN, "reorders to NCHW (reshape)");
-  describe_kind(c, &s, ODN_VIEW, "reorders from a view (Transpose, Gather of one index)");
+  describe_kind(c, &s, ODN_VIEW, "reorders from a view (Transpose, Gather of one index, Slice, channel shuffle)");
   if (c->precision != ZN_PRECISION_BF16)
     sb_printf(&s, "zero-copy concats (producers write their channel slices; 1x1 convs as matmul): %s, %d concats\n",
               c->tune.zero_copy_concat ? "on" : "off", c->num_zero_copy_concats);

@@ -83,6 +83,62 @@ static inline zn_graph *bt_gather_graph(int64_t cout, int axis) {
   return g;
 }
 
+/* Slice of one axis: [N,3,9,9] -> 3x3 conv to 32 channels (after_conv; else
+ * the input is [N,32,9,9]) -> Slice(start, end on axis; a steps input only
+ * when step != 0) -> Relu. */
+static inline zn_graph *bt_slice_graph(int64_t axis, int64_t start, int64_t end, int64_t step, bool after_conv) {
+  zn_graph *g = bt_graph();
+  int64_t xd[4] = {1, after_conv ? 3 : 32, 9, 9}, wd[4] = {32, 3, 3, 3};
+  int x = bt_input(g, "x", 4, xd), s, y;
+  if (after_conv) {
+    int ci[2] = {x, bt_const(g, "w", 4, wd, 5, -0.5f, 0.5f)};
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "conv", 2, ci, "c", &x), 3, 1, 1, 1, 1);
+  }
+  int si[5] = {x, b_const_i64(g, "starts", 1, &start), b_const_i64(g, "ends", 1, &end), b_const_i64(g, "axes", 1, &axis),
+               step ? b_const_i64(g, "steps", 1, &step) : ZN_NO_VALUE};
+  bt_node(g, ZN_OP_SLICE, "slice", step ? 5 : 4, si, "s", &s);
+  bt_node(g, ZN_OP_RELU, "relu", 1, &s, "y", &y);
+  zn_graph_mark_output(g, y);
+  return g;
+}
+
+/* A ShuffleNet-V2 unit (stride 1) at small size: [N,16,6,6] -> 1x1 conv ->
+ * Slice channels [0,8) and [8,16) (x.chunk(2, dim=1)) -> 3x3 depthwise conv +
+ * ReLU on the second half -> Concat -> channel shuffle as PyTorch writes it
+ * (Reshape [N,2,8,6,6], Transpose (0,2,1,3,4), Reshape [N,16,6,6]) -> 1x1
+ * conv. expose_mid: the Transpose's output is a graph output too. */
+static inline zn_graph *bt_shuffle_graph(bool expose_mid) {
+  zn_graph *g = bt_graph();
+  int64_t xd[4] = {1, 16, 6, 6}, w1[4] = {16, 16, 1, 1}, wd[4] = {8, 1, 3, 3}, w2[4] = {16, 16, 1, 1};
+  int64_t zero = 0, half = 8, all = 16, one = 1, s5[5] = {0, 2, 8, 6, 6}, s4[4] = {0, 16, 6, 6};
+  int x = bt_input(g, "x", 4, xd), c, a, b, d, cat, r5, t5, r4, y;
+  int ci[2] = {x, bt_const(g, "w1", 4, w1, 31, -0.5f, 0.5f)};
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "conv1", 2, ci, "c", &c), 1, 1, 0, 1, 1);
+  int ax = b_const_i64(g, "axes", 1, &one);
+  int sa[4] = {c, b_const_i64(g, "s0", 1, &zero), b_const_i64(g, "e0", 1, &half), ax};
+  int sb[4] = {c, b_const_i64(g, "s1", 1, &half), b_const_i64(g, "e1", 1, &all), ax};
+  bt_node(g, ZN_OP_SLICE, "slice_a", 4, sa, "a", &a);
+  bt_node(g, ZN_OP_SLICE, "slice_b", 4, sb, "b", &b);
+  int di[2] = {b, bt_const(g, "wd", 4, wd, 32, -0.5f, 0.5f)};
+  zn_node *n = bt_node(g, ZN_OP_CONV, "dw", 2, di, "d", &d);
+  bt_conv_attrs(n, 3, 1, 1, 1, 8);
+  n->attrs.conv.act = (zn_act){ZN_ACT_RELU, 0, 0};
+  int parts[2] = {a, d};
+  bt_node(g, ZN_OP_CONCAT, "cat", 2, parts, "cat", &cat)->attrs.axis.axis = 1;
+  int ri[2] = {cat, b_const_i64(g, "shape5", 5, s5)};
+  bt_node(g, ZN_OP_RESHAPE, "reshape5", 2, ri, "r5", &r5);
+  n = bt_node(g, ZN_OP_TRANSPOSE, "shuffle", 1, &r5, "t5", &t5);
+  n->attrs.transpose.num_perm = 5;
+  memcpy(n->attrs.transpose.perm, (int64_t[]){0, 2, 1, 3, 4}, 5 * sizeof(int64_t));
+  int ti[2] = {t5, b_const_i64(g, "shape4", 4, s4)};
+  bt_node(g, ZN_OP_RESHAPE, "reshape4", 2, ti, "r4", &r4);
+  int oi[2] = {r4, bt_const(g, "w2", 4, w2, 33, -0.5f, 0.5f)};
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "conv2", 2, oi, "y", &y), 1, 1, 0, 1, 1);
+  zn_graph_mark_output(g, y);
+  if (expose_mid) zn_graph_mark_output(g, t5);
+  return g;
+}
+
 /* torchvision's Inception-V3 with transform_input (the pretrained default):
  * x[:, c] (Gather, scalar index; the last one as -1), unsqueezed, scaled and
  * shifted by scalar constants, the three channels concatenated, then a 3x3

@@ -430,6 +430,89 @@ static void test_gather_views(void) {
   }
 }
 
+/* Slice as a view: a window of channels or rows of a conv's output (NHWC or
+ * nChw16c) or of the input, or the whole batch axis, at batch 1 and 2 on 1
+ * and 2 threads; the refusals say why (a step of 2, an empty range, starts
+ * computed at run time). */
+static void test_slices(void) {
+  static const struct { int64_t axis, start, end, step; bool after_conv; const char *what; } cases[] = {
+      {1, 5, 21, 1, true, "channels 5..21 of a conv's output"},
+      {1, 16, 1000, 0, true, "channels 16.. of a conv's output (end clamped, no steps input)"},
+      {2, 2, -1, 1, true, "rows 2..-1 of a conv's output"},
+      {-1, 0, 4, 1, true, "columns 0..4 (axis -1)"},
+      {1, -7, 32, 0, false, "the last 7 channels of the input"},
+      {0, 0, INT64_MAX, 1, true, "the whole batch axis"},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+    for (int64_t batch = 1; batch <= 2; batch++)
+      for (int threads = 1; threads <= 2; threads++) {
+        zn_graph *g = bt_slice_graph(cases[k].axis, cases[k].start, cases[k].end, cases[k].step, cases[k].after_conv);
+        char what[128];
+        snprintf(what, sizeof what, "slice: %s, %d thread(s)", cases[k].what, threads);
+        bt_compare(&zn_backend_onednn, what, g, batch, ZN_PRECISION_FP32, threads, cases[k].after_conv ? TOL : 0);
+        zn_graph_destroy(g);
+      }
+  static const struct { int64_t end, step; bool runtime_start; } refused[] = {{2, 2, false}, {0, 1, false}, {2, 1, true}};
+  for (size_t k = 0; k < sizeof refused / sizeof refused[0]; k++) {
+    zn_graph *g = bt_slice_graph(1, 0, refused[k].end, refused[k].step, false);
+    if (refused[k].runtime_start) {  /* starts computed by a node (no constant data) */
+      int st, idx = b_find_node(g, "slice"), starts = g->nodes[idx].inputs[1];
+      bt_node(g, ZN_OP_IDENTITY, "starts_id", 1, &starts, "starts_id", &st);
+      g->nodes[idx].inputs[1] = st;
+      CHECK_OK(zn_graph_toposort(g));
+    }
+    CHECK_OK(zn_graph_infer_shapes(g));
+    int si = b_find_node(g, "slice");
+    char why[256] = "";
+    CHECK(si >= 0 && !zn_backend_onednn.supports_node(g, &g->nodes[si], why, sizeof why));
+    CHECK(strstr(why, "Slice: only constant starts/ends/axes, steps 1") != NULL);
+    zn_graph_destroy(g);
+  }
+}
+
+/* A ShuffleNet-V2 unit (backend_test.h): the Slices and the channel shuffle
+ * (Reshape, Transpose, Reshape) run on onednn. The shuffle is one reorder
+ * NHWC to NHWC: no reorder to NCHW, and no step falls to ref:any. With the
+ * Transpose's output also a graph output, the three nodes run one by one. */
+static void test_shuffle(void) {
+  for (int mid = 0; mid <= 1; mid++)
+    for (int64_t batch = 1; batch <= 2; batch++)
+      for (int threads = 1; threads <= 2; threads++) {
+        zn_graph *g = bt_shuffle_graph(mid);
+        bt_compare(&zn_backend_onednn, mid ? "shufflenet unit, shuffle exposed" : "shufflenet unit", g, batch,
+                   ZN_PRECISION_FP32, threads, TOL);
+        void *compiled = NULL;
+        char desc[4096] = "";
+        CHECK_OK(zn_backend_onednn.compile(g, NULL, &compiled));
+        if (compiled) zn_backend_onednn.describe(compiled, desc, sizeof desc);
+        CHECK((strstr(desc, "reorders to NCHW") == NULL) == !mid);
+        CHECK(strstr(desc, "ref:any") == NULL || mid);
+        zn_backend_onednn.compiled_destroy(compiled);
+        zn_graph_destroy(g);
+      }
+}
+
+/* HardSigmoid alone (not after a conv, or after one whose output has a
+ * second reader): a binary max(x, x) step with linear + clip post-ops. */
+static void test_hard_sigmoid(void) {
+  for (int rank = 2; rank <= 4; rank += 2) {
+    eltwise_case(ZN_OP_HARD_SIGMOID, bt_act(ZN_ACT_HARD_SIGMOID, 0.2f, 0.5f), rank, 1);
+    eltwise_case(ZN_OP_HARD_SIGMOID, bt_act(ZN_ACT_HARD_SIGMOID, 1.0f / 6.0f, 0.5f), rank, 3);
+  }
+  for (int threads = 1; threads <= 2; threads++) {
+    zn_graph *g = bt_graph();
+    int64_t xd[4] = {1, 3, 9, 9}, wd[4] = {17, 3, 3, 3};
+    int ci[2] = {bt_input(g, "x", 4, xd), bt_const(g, "w", 4, wd, 8, -1.0f, 1.0f)}, c, h, y;
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, "conv", 2, ci, "c", &c), 3, 1, 1, 1, 1);
+    bt_node(g, ZN_OP_HARD_SIGMOID, "hsig", 1, &c, "h", &h)->attrs.act = bt_act(ZN_ACT_HARD_SIGMOID, 0.3f, 0.4f);
+    int ai[2] = {h, c};
+    bt_node(g, ZN_OP_ADD, "add", 2, ai, "y", &y);
+    zn_graph_mark_output(g, y);
+    bt_compare(&zn_backend_onednn, "HardSigmoid of a conv's output read twice", g, 2, ZN_PRECISION_FP32, threads, TOL);
+    zn_graph_destroy(g);
+  }
+}
+
 static void test_views(void) {
   const int64_t p4[3][4] = {{0, 2, 3, 1}, {0, 3, 1, 2}, {0, 1, 3, 2}}, p3[3] = {0, 2, 1};
   for (int k = 0; k < 3; k++) {
@@ -456,5 +539,8 @@ int zn_test_main(void) {
   test_non_f32_input();
   test_pads_beyond_window();
   test_views();
+  test_slices();
+  test_shuffle();
+  test_hard_sigmoid();
   return 0;
 }

@@ -1,8 +1,9 @@
-/* The Pad, pooling and spatial-mean passes of graph/passes.c checked by
- * running graphs: each one runs on ref as built (Pad, 1x1 pool and ReduceMean
- * nodes included) and again after zn_graph_optimize, where the outputs must
- * agree to rounding (the passes only drop additions of zero, or turn a mean
- * into the same mean). The optimised graph must then be taken whole by every
+/* The Pad, pooling, spatial-mean and hardswish passes of graph/passes.c
+ * checked by running graphs: each one runs on ref as built (Pad, 1x1 pool,
+ * ReduceMean, HardSigmoid and Mul nodes included) and again after
+ * zn_graph_optimize, where the outputs must agree to rounding (the passes only
+ * drop additions of zero, turn a mean into the same mean, or x * HardSigmoid(x)
+ * into the same HardSwish). The optimised graph must then be taken whole by every
  * other backend built here (onednn, xnnpack: neither runs Pad or ReduceMean,
  * xnnpack rejects 1x1 pools) and match the unoptimised ref output. */
 #include <stdlib.h>
@@ -207,7 +208,63 @@ static void test_spatial_mean(void) {
   }
 }
 
+/* MobileNet-V3's hardswish as PyTorch 1.13 writes it at opset 13: conv ->
+ * Mul(x, HardSigmoid(x, alpha 1/6 as the float 0.16666667, beta 0.5)), the
+ * Mul's operands in either order. The pair becomes HardSwish, which then fuses
+ * into the conv: no HardSigmoid, Mul or HardSwish node is left. Left alone:
+ * another alpha, and a HardSigmoid whose output has a second reader. */
+static zn_graph *hard_swish_graph(int order, float alpha, bool second_reader) {
+  zn_graph *g = bt_graph();
+  int x = add_input(g, 5, 8, 8);
+  int c = add_conv(g, "conv", x, 5, 7, 3, 1, 1, 70), h, m, y;
+  zn_node *n = bt_node(g, ZN_OP_HARD_SIGMOID, "hsig", 1, &c, "h", &h);
+  n->attrs.act = (zn_act){ZN_ACT_HARD_SIGMOID, alpha, 0.5f};
+  int mi[2] = {order ? h : c, order ? c : h};
+  bt_node(g, ZN_OP_MUL, "mul", 2, mi, "m", &m);
+  if (second_reader) {
+    int ai[2] = {m, h};
+    bt_node(g, ZN_OP_ADD, "add", 2, ai, "y", &y);
+  } else {
+    y = add_conv(g, "conv2", m, 7, 4, 1, 1, 0, 80);
+  }
+  zn_graph_mark_output(g, y);
+  return g;
+}
+
+/* xnnpack runs neither HardSigmoid nor a conv with HardSwish: the optimised
+ * graph is checked on onednn only (when built), against ref as built. */
+static void hard_swish_case(const char *what, int order, float alpha, bool second_reader, bool fused) {
+  const op_count counts[3] = {{ZN_OP_HARD_SIGMOID, fused ? 0 : 1}, {ZN_OP_MUL, fused ? 0 : 1}, {ZN_OP_HARD_SWISH, 0}};
+  check_graph(what, hard_swish_graph(order, alpha, second_reader), 2, counts, 3, false, false);
+  for (size_t i = 0; zn_backend_at(i); i++) {
+    const zn_backend_ops *b = zn_backend_at(i);
+    if (strcmp(b->name, "onednn") != 0 || (b->available && !b->available())) continue;
+    zn_graph *g = hard_swish_graph(order, alpha, second_reader);
+    bt_io io = {0}, ref = {0};
+    CHECK_OK(zn_graph_infer_shapes(g));
+    CHECK(bt_io_init(&io, g, 2, 7) && bt_io_init(&ref, g, 2, 7));
+    CHECK_OK(bt_run(&zn_backend_ref, g, 2, ZN_PRECISION_FP32, 1, &ref));
+    CHECK_OK(zn_graph_optimize(g));
+    CHECK_OK(bt_run(b, g, 2, ZN_PRECISION_FP32, 1, &io));
+    char label[160];
+    snprintf(label, sizeof label, "%s: onednn optimised vs ref as built", what);
+    rt_check_close(label, io.out[0], ref.out[0], io.out_count[0], 1e-4f);
+    bt_io_deinit(&io);
+    bt_io_deinit(&ref);
+    zn_graph_destroy(g);
+  }
+}
+
+static void test_hard_swish(void) {
+  hard_swish_case("Mul(x, HardSigmoid(x)) -> HardSwish", 0, 0.16666667f, false, true);
+  hard_swish_case("Mul(HardSigmoid(x), x) -> HardSwish", 1, 1.0f / 6.0f, false, true);
+  hard_swish_case("Mul(x, HardSigmoid(x)) with alpha 0.2 kept", 0, 0.2f, false, false);
+  hard_swish_case("Mul(x, HardSigmoid(x)) with alpha 1/6 + 1e-5 kept", 1, 1.0f / 6.0f + 1e-5f, false, false);
+  hard_swish_case("HardSigmoid read twice kept", 0, 1.0f / 6.0f, true, false);
+}
+
 int zn_test_main(void) {
+  test_hard_swish();
   test_spatial_mean();
   test_densenet_transition();
   test_inception_branch();
