@@ -328,6 +328,7 @@ static bool slice_ranges(const zn_graph *g, const zn_node *n, int64_t start[ZN_M
     int64_t len;
     zn_slice_resolve(x->dims[ax], p[0][i], p[1][i], step[ax], &start[ax], &len);
     if (len != y->dims[ax]) return false;
+    if (len <= 1) step[ax] = 1; /* never taken: keeps step x stride from overflowing */
   }
   for (int i = 0; i < x->num_dims; i++)
     if (!seen[i] && y->dims[i] != x->dims[i]) return false;
