@@ -13,6 +13,7 @@
 #include "core/env.h"
 #include "core/log.h"
 #include "core/status.h"
+#include "graph/passes.h"
 
 static const char *const kind_names[XP_KIND_COUNT] = {
     [XP_IMPORT] = "import NCHW->NHWC (C loop)",
@@ -26,15 +27,16 @@ static const char *const kind_names[XP_KIND_COUNT] = {
     [XP_GAP] = "xnn_global_average_pooling_nwc_f32",
     [XP_GMP] = "global max pool (C loop)",
     [XP_CLAMP] = "xnn_clamp_nc_f32",
-    [XP_UNARY] = "xnn_{leaky_relu,sigmoid,hardswish}_nc_f32",
+    [XP_UNARY] = "xnn_{leaky_relu,sigmoid,hardswish}_nc_f32; HardSigmoid, Tanh (C loop)",
     [XP_SOFTMAX] = "xnn_softmax_nc_f32",
     [XP_BATCH_NORM] = "batch norm multiply-add (C loop)",
     [XP_LRN] = "LRN (C loop)",
-    [XP_BINARY] = "Add/Sub/Mul/Div of same shapes or by a constant scalar / per channel (C loop)",
+    [XP_BINARY] = "Add/Sub/Mul/Div of same shapes, by a constant scalar / per channel, or per image and channel (C loop)",
     [XP_CONCAT] = "concat: producers write channel slices, xnn_copy_nc_x32 for the others",
     [XP_VIEW] = "concat: all inputs in place (no work)",
     [XP_RESHAPE] = "reshape/flatten copy in logical order (C loop)",
     [XP_GATHER] = "Gather of one index, copied in logical order (C loop)",
+    [XP_STRIDED_COPY] = "Transpose / Slice as a strided copy in logical order (C loop)",
 };
 
 const char *zn_xnnpack_kind_name(xp_kind kind) { return kind < XP_KIND_COUNT ? kind_names[kind] : "?"; }
@@ -82,6 +84,15 @@ static bool same_dims(const zn_value *a, const zn_value *b) {
 
 static bool fusable_act(const zn_act *a) {
   return a->kind == ZN_ACT_NONE || a->kind == ZN_ACT_RELU || (a->kind == ZN_ACT_CLIP && !(a->alpha >= a->beta));
+}
+
+/* Activations XNNPACK's operators cannot fuse into Conv/Gemm: the op runs
+ * unclamped, then the activation runs in place on its output (XNNPACK's
+ * sigmoid / hardswish / leaky_relu operators; a C loop for HardSigmoid and
+ * Tanh, which this XNNPACK lacks in f32). */
+static bool post_act_ok(const zn_act *a) {
+  return a->kind == ZN_ACT_SIGMOID || a->kind == ZN_ACT_HARD_SIGMOID || a->kind == ZN_ACT_HARD_SWISH ||
+         a->kind == ZN_ACT_TANH || (a->kind == ZN_ACT_LEAKY_RELU && isfinite(a->alpha));
 }
 
 static void act_range(const zn_act *a, float *lo, float *hi) {
@@ -137,7 +148,8 @@ static bool conv_ok(const zn_graph *g, const zn_node *n) {
   const zn_conv_attrs *a = &n->attrs.conv;
   const zn_value *x = node_in(g, n, 0), *w = node_in(g, n, 1), *y = val(g, n->outputs[0]);
   if (n->num_inputs < 2 || n->num_inputs > 4 || !nhwc_ok(x) || !nhwc_ok(y) || !w || w->num_dims != 4 ||
-      a->num_spatial != 2 || a->auto_pad != ZN_AUTO_PAD_NOTSET || !fusable_act(&a->act) || a->group < 1)
+      a->num_spatial != 2 || a->auto_pad != ZN_AUTO_PAD_NOTSET || !(fusable_act(&a->act) || post_act_ok(&a->act)) ||
+      a->group < 1)
     return false;
   const int64_t cout = w->dims[0], cig = w->dims[1], G = a->group;
   if (!f32_const(w, w->dims[0] * w->dims[1] * w->dims[2] * w->dims[3]) || cig * G != x->dims[1] || cout % G ||
@@ -163,7 +175,8 @@ static bool gemm_ok(const zn_graph *g, const zn_node *n) {
   const zn_gemm_attrs *a = &n->attrs.gemm;
   const zn_value *A = node_in(g, n, 0), *B = node_in(g, n, 1), *Y = val(g, n->outputs[0]);
   if (n->num_inputs < 2 || n->num_inputs > 3 || !A || A->data || A->dtype != ZN_DTYPE_FLOAT32 || A->num_dims != 2 ||
-      a->trans_a || !B || B->num_dims != 2 || !Y || Y->num_dims != 2 || !fusable_act(&a->act) || !isfinite(a->alpha) ||
+      a->trans_a || !B || B->num_dims != 2 || !Y || Y->num_dims != 2 || !(fusable_act(&a->act) || post_act_ok(&a->act)) ||
+      !isfinite(a->alpha) ||
       !isfinite(a->beta) || A->batch_axis > 0)
     return false;
   const int64_t K = a->trans_b ? B->dims[1] : B->dims[0], M = a->trans_b ? B->dims[0] : B->dims[1];
@@ -217,17 +230,24 @@ static bool concat_ok(const zn_graph *g, const zn_node *n) {
 }
 
 /* Add/Sub/Mul/Div: which input is the float32 activation of the output's
- * shape (*act_k) and what the other one is; -1: not run here. A constant
- * first input only for Add and Mul (they commute). */
+ * shape (*act_k) and what the other one is; -1: not run here. The smaller
+ * operand first only for Add and Mul (they commute). */
 static int binary_form(const zn_graph *g, const zn_node *n, int *act_k) {
   if (n->num_inputs != 2) return -1;
   const zn_value *y = val(g, n->outputs[0]);
   for (int k = 0; k < 2; k++) {
     const zn_value *a = node_in(g, n, k), *b = node_in(g, n, 1 - k);
     if (!f32_activation(a) || !same_dims(a, y) || !b) continue;
-    if (k == 1 && (n->op == ZN_OP_SUB || n->op == ZN_OP_DIV || f32_activation(b))) continue;
+    if (k == 1 && (n->op == ZN_OP_SUB || n->op == ZN_OP_DIV)) continue;
     if (act_k) *act_k = k;
-    if (f32_activation(b)) return same_dims(a, b) ? XP_BIN_SAME : -1;
+    if (f32_activation(b)) {
+      if (same_dims(a, b)) return XP_BIN_SAME;
+      /* [N,C,H,W] by [N,C,1,1]: squeeze-excitation's x * scale */
+      const bool image_channel = nhwc_ok(a) && nhwc_ok(b) && b->batch_axis == a->batch_axis &&
+                                 b->dims[0] == a->dims[0] && b->dims[1] == a->dims[1] && b->dims[2] == 1 &&
+                                 b->dims[3] == 1;
+      return image_channel ? XP_BIN_IMAGE_CHANNEL : -1;
+    }
     int64_t count;
     if (!b->data || b->dtype != ZN_DTYPE_FLOAT32 || b->batch_axis >= 0 || !zn_value_num_elements(b, 1, &count) ||
         b->num_dims > y->num_dims || b->data_bytes < (size_t)count * sizeof(float))
@@ -244,6 +264,77 @@ static int binary_form(const zn_graph *g, const zn_node *n, int *act_k) {
   return -1;
 }
 
+/* A float32 activation of x's rank that a strided copy can write: 4-D ones
+ * are NHWC. */
+static bool copy_out_ok(const zn_value *x, const zn_value *y) {
+  return f32_activation(x) && y && !y->data && y->dtype == ZN_DTYPE_FLOAT32 && y->num_dims == x->num_dims &&
+         (y->num_dims != 4 || nhwc_ok(y));
+}
+
+/* Transpose: output axis i reads input axis axis_out[i] (perm; none given:
+ * the axes reversed), y's dims and batch axis x's permuted. */
+static bool transpose_axes(const zn_graph *g, const zn_node *n, int axis_out[ZN_MAX_DIMS]) {
+  const zn_value *x = node_in(g, n, 0), *y = val(g, n->outputs[0]);
+  const zn_transpose_attrs *a = &n->attrs.transpose;
+  if (n->num_inputs != 1 || !copy_out_ok(x, y) || (a->num_perm != 0 && a->num_perm != x->num_dims)) return false;
+  bool seen[ZN_MAX_DIMS] = {false};
+  for (int i = 0; i < x->num_dims; i++) {
+    const int64_t p = a->num_perm ? a->perm[i] : x->num_dims - 1 - i;
+    if (p < 0 || p >= x->num_dims || seen[p] || y->dims[i] != x->dims[p] || (y->batch_axis == i) != (x->batch_axis == p))
+      return false;
+    seen[p] = true;
+    axis_out[i] = (int)p;
+  }
+  return true;
+}
+
+/* The int32/int64 elements of a constant with no batch-dependent entry. */
+static bool const_ints(const zn_value *v, int64_t *out, int max, int *count_out) {
+  int64_t count;
+  if (!v || !v->data || v->batch_axis >= 0 || v->batch_elems || !zn_value_num_elements(v, 1, &count) || count > max)
+    return false;
+  const size_t eb = v->dtype == ZN_DTYPE_INT64 ? 8 : v->dtype == ZN_DTYPE_INT32 ? 4 : 0;
+  if (!eb || v->data_bytes < (size_t)count * eb) return false;
+  for (int64_t i = 0; i < count; i++)
+    out[i] = eb == 8 ? ((const int64_t *)v->data)[i] : ((const int32_t *)v->data)[i];
+  *count_out = (int)count;
+  return true;
+}
+
+/* Slice (opset 10+) with constant starts, ends, axes and steps, none on the
+ * batch axis: the first element and step along each axis (0 and 1 where not
+ * sliced), y's dims the ranges' lengths. */
+static bool slice_ranges(const zn_graph *g, const zn_node *n, int64_t start[ZN_MAX_DIMS], int64_t step[ZN_MAX_DIMS]) {
+  const zn_value *x = node_in(g, n, 0), *y = val(g, n->outputs[0]);
+  if (n->num_inputs < 3 || n->num_inputs > 5 || !copy_out_ok(x, y) || y->batch_axis != x->batch_axis) return false;
+  int64_t p[4][ZN_MAX_DIMS];
+  int cnt[4] = {0, 0, 0, 0};
+  for (int k = 0; k < 4; k++) {
+    const bool given = k + 1 < n->num_inputs && zn_node_input(n, k + 1) != ZN_NO_VALUE;
+    if (k < 2 && !given) return false;
+    if (given && !const_ints(node_in(g, n, k + 1), p[k], ZN_MAX_DIMS, &cnt[k])) return false;
+    if (given && cnt[k] != cnt[0]) return false;
+    if (!given) cnt[k] = -1;
+  }
+  bool seen[ZN_MAX_DIMS] = {false};
+  for (int i = 0; i < x->num_dims; i++) start[i] = 0, step[i] = 1;
+  for (int i = 0; i < cnt[0]; i++) {
+    int64_t ax = cnt[2] >= 0 ? p[2][i] : i;
+    if (ax < 0) ax += x->num_dims;
+    if (ax < 0 || ax >= x->num_dims || seen[ax] || ax == x->batch_axis) return false;
+    seen[ax] = true;
+    step[ax] = cnt[3] >= 0 ? p[3][i] : 1;
+    if (step[ax] == 0) return false;
+    int64_t len;
+    zn_slice_resolve(x->dims[ax], p[0][i], p[1][i], step[ax], &start[ax], &len);
+    if (len != y->dims[ax]) return false;
+    if (len <= 1) step[ax] = 1; /* never taken: keeps step x stride from overflowing */
+  }
+  for (int i = 0; i < x->num_dims; i++)
+    if (!seen[i] && y->dims[i] != x->dims[i]) return false;
+  return true;
+}
+
 static bool xp_runs(const zn_graph *g, const zn_node *n) {
   const zn_value *x = node_in(g, n, 0), *y = val(g, n->outputs[0]);
   switch (n->op) {
@@ -256,7 +347,10 @@ static bool xp_runs(const zn_graph *g, const zn_node *n) {
   case ZN_OP_CLIP:
     if (!clip_ok(g, n)) return false;
     /* fall through */
-  case ZN_OP_RELU: case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH:
+  case ZN_OP_LEAKY_RELU:
+    if (!isfinite(n->attrs.act.alpha)) return false;
+    /* fall through */
+  case ZN_OP_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH: case ZN_OP_HARD_SIGMOID: case ZN_OP_TANH:
     return f32_activation(x) && same_dims(x, y) && x->dims[x->num_dims - 1] >= 1 &&
            (x->num_dims == 4 || x->batch_axis != x->num_dims - 1) && (n->op == ZN_OP_CLIP || n->num_inputs == 1);
   case ZN_OP_SOFTMAX: return softmax_ok(g, n) && same_dims(x, y);
@@ -275,6 +369,14 @@ static bool xp_runs(const zn_graph *g, const zn_node *n) {
     int64_t index;
     return f32_activation(x) && (y->num_dims != 4 || nhwc_ok(y)) && zn_gather_one_index(g, n, &axis, &index);
   }
+  case ZN_OP_TRANSPOSE: {
+    int axes[ZN_MAX_DIMS];
+    return transpose_axes(g, n, axes);
+  }
+  case ZN_OP_SLICE: {
+    int64_t start[ZN_MAX_DIMS], step[ZN_MAX_DIMS];
+    return slice_ranges(g, n, start, step);
+  }
   default: return false;
   }
 }
@@ -284,8 +386,11 @@ static const char *xp_needs(zn_op op) {
   switch (op) {
   case ZN_OP_CONV:
     return "a 2-D convolution of float32 NHWC activations by constant float32 weights, explicit pads whose output "
-           "size XNNPACK's window rule gives, ReLU/Clip at most, at most 2^26 output pixels x window elements";
-  case ZN_OP_GEMM: return "a 2-D float32 activation A (no transA), a constant float32 B and bias, finite alpha/beta";
+           "size XNNPACK's window rule gives, a fused activation other than a reversed Clip (LeakyRelu: finite "
+           "alpha), at most 2^26 output pixels x window elements";
+  case ZN_OP_GEMM:
+    return "a 2-D float32 activation A (no transA), a constant float32 B and bias, finite alpha/beta, a fused "
+           "activation other than a reversed Clip (LeakyRelu: finite alpha)";
   case ZN_OP_MAX_POOL: case ZN_OP_AVERAGE_POOL:
     return "2-D pooling of float32 activations, explicit pads, a window of 2 or more elements (AveragePool: no "
            "dilation), at most 2^26 output pixels x window elements";
@@ -293,15 +398,20 @@ static const char *xp_needs(zn_op op) {
   case ZN_OP_SOFTMAX: return "a float32 activation, softmax over the channels (4-D) or the last axis";
   case ZN_OP_BATCH_NORM: return "a 4-D float32 activation and constant float32 per-channel parameters";
   case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV:
-    return "a float32 activation of the output's shape and another of it, or a constant scalar or one value per "
-           "channel ([C,1,1]); Sub and Div with the constant second";
+    return "a float32 activation of the output's shape and another of it, a constant scalar or one value per "
+           "channel ([C,1,1]), or a 4-D activation [N,C,1,1] (one value per image and channel); Sub and Div with "
+           "the smaller operand second";
   case ZN_OP_CONCAT: return "4-D float32 activations joined along the channels";
   case ZN_OP_FLATTEN: case ZN_OP_RESHAPE: case ZN_OP_SQUEEZE: case ZN_OP_UNSQUEEZE: case ZN_OP_IDENTITY:
     return "a float32 activation whose element count per image does not change";
   case ZN_OP_CLIP: case ZN_OP_RELU: case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH:
-    return "a float32 activation and an output of its shape (Clip: constant bounds)";
+  case ZN_OP_HARD_SIGMOID: case ZN_OP_TANH:
+    return "a float32 activation and an output of its shape (Clip: constant bounds; LeakyRelu: finite alpha)";
   case ZN_OP_LRN: return "a 4-D float32 activation";
   case ZN_OP_GATHER: return "one constant index of a float32 activation, on an axis other than the batch";
+  case ZN_OP_TRANSPOSE: return "a float32 activation whose batch axis the permutation carries along";
+  case ZN_OP_SLICE:
+    return "a float32 activation sliced by constant int32/int64 starts, ends, axes and steps, not on the batch axis";
   default: return NULL;
   }
 }
@@ -329,13 +439,15 @@ static xp_kind kind_of(zn_op op) {
   case ZN_OP_GLOBAL_AVERAGE_POOL: return XP_GAP;
   case ZN_OP_GLOBAL_MAX_POOL: return XP_GMP;
   case ZN_OP_RELU: case ZN_OP_CLIP: return XP_CLAMP;
-  case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH: return XP_UNARY;
+  case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH: case ZN_OP_HARD_SIGMOID: case ZN_OP_TANH:
+    return XP_UNARY;
   case ZN_OP_SOFTMAX: return XP_SOFTMAX;
   case ZN_OP_BATCH_NORM: return XP_BATCH_NORM;
   case ZN_OP_LRN: return XP_LRN;
   case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV: return XP_BINARY;
   case ZN_OP_CONCAT: return XP_CONCAT;
   case ZN_OP_GATHER: return XP_GATHER;
+  case ZN_OP_TRANSPOSE: case ZN_OP_SLICE: return XP_STRIDED_COPY;
   default: return XP_RESHAPE;
   }
 }
@@ -482,6 +594,24 @@ static zn_status build(const zn_graph *g, xp_compiled *c) {
       }
     }
     if (n->op == ZN_OP_GEMM) act_range(&n->attrs.gemm.act, &st.out_min, &st.out_max);
+    const zn_act *fused = n->op == ZN_OP_CONV ? &n->attrs.conv.act : n->op == ZN_OP_GEMM ? &n->attrs.gemm.act : NULL;
+    if (fused && post_act_ok(fused)) st.act = *fused; /* after the op, in place; act_range left it unclamped */
+    if (st.kind == XP_UNARY) {
+      static const zn_act_kind unary_act[ZN_OP_COUNT] = {
+          [ZN_OP_LEAKY_RELU] = ZN_ACT_LEAKY_RELU, [ZN_OP_SIGMOID] = ZN_ACT_SIGMOID,
+          [ZN_OP_HARD_SWISH] = ZN_ACT_HARD_SWISH, [ZN_OP_HARD_SIGMOID] = ZN_ACT_HARD_SIGMOID,
+          [ZN_OP_TANH] = ZN_ACT_TANH};
+      st.act = n->attrs.act; /* the op decides the function; attrs carry its parameters */
+      st.act.kind = unary_act[n->op];
+    }
+    if (n->op == ZN_OP_TRANSPOSE) {
+      transpose_axes(g, n, st.copy_axis);
+      for (int d = 0; d < ZN_MAX_DIMS; d++) st.copy_start[d] = 0, st.copy_step[d] = 1;
+    }
+    if (n->op == ZN_OP_SLICE) {
+      slice_ranges(g, n, st.copy_start, st.copy_step);
+      for (int d = 0; d < ZN_MAX_DIMS; d++) st.copy_axis[d] = d;
+    }
     if (st.kind == XP_GATHER) zn_gather_one_index(g, n, &st.gather_axis, &st.gather_index);
     if (st.kind == XP_BINARY) {
       int k = 0;

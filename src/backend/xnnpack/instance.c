@@ -11,6 +11,7 @@
 #include <pthreadpool.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend/xnnpack/xnnpack_internal.h"
@@ -71,15 +72,21 @@ static int wino_positions(const xp_step *st) {
   return st->wino_out_tile == 4 ? ZN_WINOGRAD_F43_POSITIONS : ZN_WINOGRAD_F23_POSITIONS;
 }
 
+/* Does a conv / FC step run an activation after itself (st->act, which
+ * XNNPACK cannot fuse)? Its operator is the step's last. */
+static bool has_post_act(const xp_step *st) { return st->kind != XP_UNARY && st->act.kind != ZN_ACT_NONE; }
+
 static int ops_for(const xp_compiled *c, const xp_step *st, int threads) {
+  const int post = has_post_act(st) ? 1 : 0;
   switch (st->kind) {
   case XP_IMPORT: case XP_EXPORT: case XP_VIEW: case XP_RESHAPE: case XP_GATHER: case XP_BATCH_NORM: case XP_LRN:
-  case XP_BINARY:
+  case XP_BINARY: case XP_STRIDED_COPY:
   case XP_GMP:
     return 0;
-  case XP_CONV: return st->conv_slices + 1; /* the slices, then the residual add */
-  case XP_WINOGRAD: return wino_positions(st); /* one GEMM per transformed position */
-  case XP_IM2COL: return threads;               /* one GEMM per thread, each on its own blocks */
+  case XP_CONV: return st->conv_slices + 1 + post; /* the slices, then the residual add */
+  case XP_WINOGRAD: return wino_positions(st) + post; /* one GEMM per transformed position */
+  case XP_IM2COL: return threads + post;               /* one GEMM per thread, each on its own blocks */
+  case XP_FC: return 1 + post;
   case XP_CONCAT: return step_node(c, st)->num_inputs;
   default: return 1;
   }
@@ -106,6 +113,37 @@ static size_t row_channels(const zn_value *v, const zn_node *n) {
     }
   }
   return (size_t)(v->num_dims == 4 ? v->dims[1] : v->dims[v->num_dims - 1]);
+}
+
+/* XNNPACK's operator for activation a on rows of ch channels (strides in
+ * floats between rows); *op stays NULL where this XNNPACK has no f32 one
+ * (HardSigmoid, Tanh: a C loop at run). */
+static enum xnn_status create_act(const zn_act *a, size_t ch, size_t is, size_t os, xnn_operator_t *op) {
+  switch (a->kind) {
+  case ZN_ACT_SIGMOID: return xnn_create_sigmoid_nc_f32(ch, is, os, 0, op);
+  case ZN_ACT_HARD_SWISH: return xnn_create_hardswish_nc_f32(ch, is, os, 0, op);
+  case ZN_ACT_LEAKY_RELU: return xnn_create_leaky_relu_nc_f32(ch, is, os, a->alpha, 0, op);
+  default: return xnn_status_success;
+  }
+}
+
+static enum xnn_status setup_act(const zn_act *a, xnn_operator_t op, size_t rows, const float *x, float *y,
+                                 pthreadpool_t pool) {
+  switch (a->kind) {
+  case ZN_ACT_SIGMOID: return xnn_setup_sigmoid_nc_f32(op, rows, x, y, pool);
+  case ZN_ACT_HARD_SWISH: return xnn_setup_hardswish_nc_f32(op, rows, x, y, pool);
+  case ZN_ACT_LEAKY_RELU: return xnn_setup_leaky_relu_nc_f32(op, rows, x, y, pool);
+  default: return xnn_status_success;
+  }
+}
+
+/* Rows, channels per row and row strides of an activation's operand: pixels
+ * of an NHWC value, else rows of its last axis (Softmax: its rows). */
+static void act_rows(const xp_compiled *c, int v, const zn_node *n, const xp_tensor *t, size_t *rows, size_t *ch,
+                     size_t *stride) {
+  *ch = row_channels(gval(c, v), n);
+  *rows = c->values[v].nhwc ? (size_t)(t->n * t->h * t->w) : (size_t)t->count / *ch;
+  *stride = c->values[v].nhwc ? (size_t)c->values[v].pixel_stride : *ch;
 }
 
 static zn_status create_conv(xp_instance *in, const xp_step *st, xnn_operator_t *ops) {
@@ -257,7 +295,7 @@ static zn_status create_fc(xp_instance *in, const xp_step *st, xnn_operator_t *o
   return s == xnn_status_success ? ZN_OK : xnn_fail(n, "create XNNPACK fully connected", s);
 }
 
-static zn_status create_ops(xp_instance *in, int si) {
+static zn_status create_step_ops(xp_instance *in, int si) {
   const xp_compiled *c = in->c;
   const xp_step *st = &c->steps[si];
   const zn_node *n = step_node(c, st);
@@ -295,9 +333,7 @@ static zn_status create_ops(xp_instance *in, int si) {
     const size_t is = xv->nhwc ? (size_t)xv->pixel_stride : ch, os = yv->nhwc ? (size_t)yv->pixel_stride : ch;
     if (st->kind == XP_CLAMP) s = xnn_create_clamp_nc_f32(ch, is, os, st->out_min, st->out_max, 0, ops);
     else if (st->kind == XP_SOFTMAX) s = xnn_create_softmax_nc_f32(ch, is, os, 0, ops);
-    else if (n->op == ZN_OP_LEAKY_RELU) s = xnn_create_leaky_relu_nc_f32(ch, is, os, n->attrs.act.alpha, 0, ops);
-    else if (n->op == ZN_OP_SIGMOID) s = xnn_create_sigmoid_nc_f32(ch, is, os, 0, ops);
-    else s = xnn_create_hardswish_nc_f32(ch, is, os, 0, ops);
+    else s = create_act(&st->act, ch, is, os, ops);
     return s == xnn_status_success ? ZN_OK : xnn_fail(n, "create XNNPACK elementwise operator", s);
   }
   case XP_CONCAT: {
@@ -315,6 +351,21 @@ static zn_status create_ops(xp_instance *in, int si) {
   }
   default: return ZN_OK;
   }
+}
+
+/* The step's operators, then the one for an activation after a conv / FC
+ * (in place on its output: same stride in and out). */
+static zn_status create_ops(xp_instance *in, int si) {
+  const xp_compiled *c = in->c;
+  const xp_step *st = &c->steps[si];
+  ZN_TRY(create_step_ops(in, si));
+  if (!has_post_act(st)) return ZN_OK;
+  const zn_node *n = step_node(c, st);
+  const zn_value *y = gval(c, st->out);
+  const size_t ch = row_channels(y, n); /* NHWC channels, or a Gemm output's columns */
+  const size_t stride = c->values[st->out].nhwc ? (size_t)c->values[st->out].pixel_stride : ch;
+  const enum xnn_status s = create_act(&st->act, ch, stride, stride, &in->ops[in->op_start[si + 1] - 1]);
+  return s == xnn_status_success ? ZN_OK : xnn_fail(n, "create XNNPACK activation after the op", s);
 }
 
 void zn_xnnpack_instance_destroy(void *instance) {
@@ -455,13 +506,11 @@ static zn_status setup_step(xp_instance *in, int si) {
                                                  in->pool);
     break;
   case XP_CLAMP: case XP_UNARY: case XP_SOFTMAX: {
-    const size_t ch = row_channels(gval(c, st->in), n);
-    const size_t rows = c->values[st->in].nhwc ? (size_t)(x->n * x->h * x->w) : (size_t)x->count / ch;
+    size_t rows, ch, stride;
+    act_rows(c, st->in, n, x, &rows, &ch, &stride);
     if (st->kind == XP_CLAMP) s = xnn_setup_clamp_nc_f32(ops[0], rows, x->data, y->data, in->pool);
     else if (st->kind == XP_SOFTMAX) s = xnn_setup_softmax_nc_f32(ops[0], rows, x->data, y->data, in->pool);
-    else if (n->op == ZN_OP_LEAKY_RELU) s = xnn_setup_leaky_relu_nc_f32(ops[0], rows, x->data, y->data, in->pool);
-    else if (n->op == ZN_OP_SIGMOID) s = xnn_setup_sigmoid_nc_f32(ops[0], rows, x->data, y->data, in->pool);
-    else s = xnn_setup_hardswish_nc_f32(ops[0], rows, x->data, y->data, in->pool);
+    else if (ops[0]) s = setup_act(&st->act, ops[0], rows, x->data, y->data, in->pool);
     break;
   }
   case XP_CONCAT: {
@@ -474,6 +523,12 @@ static zn_status setup_step(xp_instance *in, int si) {
     break;
   }
   default: break;
+  }
+  xnn_operator_t post = has_post_act(st) ? in->ops[in->op_start[si + 1] - 1] : NULL;
+  if (s == xnn_status_success && post) {
+    size_t rows, ch, stride;
+    act_rows(c, st->out, n, y, &rows, &ch, &stride);
+    s = setup_act(&st->act, post, rows, y->data, y->data, in->pool);
   }
   return s == xnn_status_success ? ZN_OK : xnn_fail(n, "set up XNNPACK operator", s);
 }
@@ -598,16 +653,112 @@ static float *logical_at(const xp_tensor *t, bool nhwc, int64_t e) {
   return t->data + ((n * t->h + h) * t->w + w) * t->stride + c;
 }
 
-static void reshape_copy(const xp_tensor *x, bool xn, const xp_tensor *y, bool yn) {
+/* A tensor's stride in floats along each logical (IR, NCHW) axis: row-major
+ * for plain values; for NHWC ones N = H*W*stride, C = 1, H = W*stride, W = stride. */
+static void logical_strides(const xp_tensor *t, bool nhwc, int64_t *strides) {
+  if (nhwc) {
+    strides[0] = t->h * t->w * t->stride, strides[1] = 1, strides[2] = t->w * t->stride, strides[3] = t->stride;
+    return;
+  }
+  int64_t st = 1;
+  for (int i = t->num_dims - 1; i >= 0; i--) strides[i] = st, st *= t->dims[i];
+}
+
+/* A copy of a box of `dims` elements between two stride sets: the axes
+ * ordered by destination stride and merged where contiguous in both, so the
+ * last axis is the longest run; split over the pool by rows (every axis but
+ * the last). */
+typedef struct copy_ctx {
+  int rank;
+  int64_t dims[ZN_MAX_DIMS], ss[ZN_MAX_DIMS], ds[ZN_MAX_DIMS];
+  const float *src;
+  float *dst;
+} copy_ctx;
+
+static void copy_rows(void *context, size_t r0, size_t count) {
+  const copy_ctx *k = context;
+  const int R = k->rank;
+  int64_t idx[ZN_MAX_DIMS], so = 0, dof = 0, r = (int64_t)r0;
+  for (int a = R - 2; a >= 0; a--) {
+    idx[a] = r % k->dims[a], r /= k->dims[a];
+    so += idx[a] * k->ss[a], dof += idx[a] * k->ds[a];
+  }
+  const int64_t len = k->dims[R - 1], s1 = k->ss[R - 1], d1 = k->ds[R - 1];
+  for (size_t i = 0; i < count; i++) {
+    const float *src = k->src + so;
+    float *dst = k->dst + dof;
+    if (s1 == 1 && d1 == 1) memcpy(dst, src, (size_t)len * sizeof(float));
+    else
+      for (int64_t j = 0; j < len; j++) dst[j * d1] = src[j * s1];
+    for (int a = R - 2; a >= 0; a--) {
+      so += k->ss[a], dof += k->ds[a];
+      if (++idx[a] < k->dims[a]) break;
+      so -= k->ss[a] * k->dims[a], dof -= k->ds[a] * k->dims[a];
+      idx[a] = 0;
+    }
+  }
+}
+
+#define COPY_TILE_FLOATS 16384
+static void strided_copy(int rank, const int64_t *dims, const float *src, const int64_t *ss, float *dst,
+                         const int64_t *ds, pthreadpool_t pool) {
+  copy_ctx k = {.rank = 0, .src = src, .dst = dst};
+  for (int i = 0; i < rank; i++) {
+    if (dims[i] == 0) return;
+    if (dims[i] == 1) continue;
+    /* insert by destination stride, largest first (stable) */
+    int j = k.rank++;
+    for (; j > 0 && llabs(k.ds[j - 1]) < llabs(ds[i]); j--)
+      k.dims[j] = k.dims[j - 1], k.ss[j] = k.ss[j - 1], k.ds[j] = k.ds[j - 1];
+    k.dims[j] = dims[i], k.ss[j] = ss[i], k.ds[j] = ds[i];
+  }
+  if (k.rank == 0) k.rank = 1, k.dims[0] = 1, k.ss[0] = k.ds[0] = 1;
+  int r = 0; /* merge axis a+1 into r when stepping over r is stepping over all of a+1 in both */
+  for (int a = 1; a < k.rank; a++) {
+    if (k.ss[r] == k.ss[a] * k.dims[a] && k.ds[r] == k.ds[a] * k.dims[a]) {
+      k.dims[r] *= k.dims[a], k.ss[r] = k.ss[a], k.ds[r] = k.ds[a];
+    } else {
+      r++;
+      k.dims[r] = k.dims[a], k.ss[r] = k.ss[a], k.ds[r] = k.ds[a];
+    }
+  }
+  k.rank = r + 1;
+  int64_t rows = 1;
+  for (int a = 0; a < k.rank - 1; a++) rows *= k.dims[a];
+  const size_t tile = (size_t)ZN_MAX(1, COPY_TILE_FLOATS / k.dims[k.rank - 1]);
+  if (pool && (size_t)rows > tile) pthreadpool_parallelize_1d_tile_1d(pool, copy_rows, &k, (size_t)rows, tile, 0);
+  else copy_rows(&k, 0, (size_t)rows);
+}
+
+/* Reshape keeps the logical (NCHW) element order: between an NHWC value and
+ * a plain one it is a strided copy over the NHWC side's logical dims. */
+static void reshape_copy(const xp_tensor *x, bool xn, const xp_tensor *y, bool yn, pthreadpool_t pool) {
+  int64_t xs[ZN_MAX_DIMS], ys[ZN_MAX_DIMS];
   if (!xn && !yn) {
     memcpy(y->data, x->data, (size_t)x->count * sizeof(float));
-  } else if (xn && !yn) {
-    export_nchw(x, y->data);
-  } else if (!xn && yn) {
-    import_nchw(x->data, y);
+  } else if (xn != yn) {
+    const xp_tensor *t = xn ? x : y; /* the NHWC side: its dims, row-major on the other */
+    logical_strides(t, true, xn ? xs : ys);
+    logical_strides(t, false, xn ? ys : xs);
+    strided_copy(t->num_dims, t->dims, x->data, xs, y->data, ys, pool);
   } else {
     for (int64_t e = 0; e < x->count; e++) *logical_at(y, true, e) = *logical_at(x, true, e);
   }
+}
+
+/* Transpose / Slice: output axis i walks input axis copy_axis[i] from
+ * copy_start[i] in steps of copy_step[i]. */
+static void step_strided_copy(const xp_step *st, const xp_tensor *x, bool xn, const xp_tensor *y, bool yn,
+                              pthreadpool_t pool) {
+  int64_t xs[ZN_MAX_DIMS], ys[ZN_MAX_DIMS], ss[ZN_MAX_DIMS];
+  logical_strides(x, xn, xs);
+  logical_strides(y, yn, ys);
+  const float *src = x->data;
+  for (int i = 0; i < y->num_dims; i++) {
+    src += st->copy_start[i] * xs[st->copy_axis[i]];
+    ss[i] = st->copy_step[i] * xs[st->copy_axis[i]];
+  }
+  strided_copy(y->num_dims, y->dims, src, ss, y->data, ys, pool);
 }
 
 /* y = x taken at one index of one axis; both walked in logical (NCHW) order,
@@ -683,6 +834,54 @@ static void global_max(const xp_tensor *x, const xp_tensor *y) {
   }
 }
 
+/* HardSigmoid and Tanh (no f32 XNNPACK operator in this snapshot) on rows of
+ * ch channels with their own strides; in place when x == y. The formulas are
+ * ref's (backend/ref/activation.c), NaN included. */
+typedef struct act_ctx {
+  zn_act act;
+  const float *x;
+  float *y;
+  size_t ch, xs, ys;
+} act_ctx;
+
+ZN_CLONES
+static void act_loop_rows(void *context, size_t r0, size_t count) {
+  const act_ctx *k = context;
+  const float alpha = k->act.alpha, beta = k->act.beta;
+  for (size_t r = r0; r < r0 + count; r++) {
+    const float *x = k->x + r * k->xs;
+    float *y = k->y + r * k->ys;
+    if (k->act.kind == ZN_ACT_HARD_SIGMOID) {
+      ZN_SIMD
+      for (size_t c = 0; c < k->ch; c++) y[c] = fmaxf(0.0f, fminf(1.0f, alpha * x[c] + beta));
+    } else {
+      for (size_t c = 0; c < k->ch; c++) y[c] = tanhf(x[c]);
+    }
+  }
+}
+
+#define ACT_TILE_FLOATS 16384
+static void act_loop(const zn_act *a, size_t rows, size_t ch, const float *x, size_t xs, float *y, size_t ys,
+                     pthreadpool_t pool) {
+  act_ctx k = {*a, x, y, ch, xs, ys};
+  const size_t tile = ZN_MAX(1, ACT_TILE_FLOATS / ZN_MAX(1, ch));
+  if (pool && rows > tile) pthreadpool_parallelize_1d_tile_1d(pool, act_loop_rows, &k, rows, tile, 0);
+  else act_loop_rows(&k, 0, rows);
+}
+
+/* The activation of an XP_UNARY step (x -> y), or the one after a conv / FC
+ * (in place on y): XNNPACK's operator if it has one, else act_loop. */
+static enum xnn_status run_act(const xp_instance *in, const xp_step *st, xnn_operator_t op, int xv, const xp_tensor *x,
+                               const xp_tensor *y) {
+  if (op) return xnn_run_operator(op, in->pool);
+  const xp_compiled *c = in->c;
+  size_t rows, ch, xs, ys;
+  act_rows(c, xv, step_node(c, st), x, &rows, &ch, &xs);
+  act_rows(c, st->out, step_node(c, st), y, &rows, &ch, &ys);
+  act_loop(&st->act, rows, ch, x->data, xs, y->data, ys, in->pool);
+  return xnn_status_success;
+}
+
 static float binary(zn_op op, float a, float b) {
   switch (op) {
   case ZN_OP_ADD: return a + b;
@@ -694,24 +893,47 @@ static float binary(zn_op op, float a, float b) {
 
 static inline float clamp(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
-/* y = act(a op b) elementwise, b of a's shape or a constant (xp_binary_form:
- * a scalar, or one value per channel, which is the last axis of plain tensors);
- * NHWC tensors walk pixels with their own strides. */
-static void binary_loop(zn_op op, const xp_tensor *a, const xp_tensor *b, xp_binary_form form, const xp_tensor *y,
-                        bool nhwc, float lo, float hi) {
-  const int64_t last = a->num_dims > 0 ? a->dims[a->num_dims - 1] : 1;
-  const int64_t C = nhwc ? a->c : (form == XP_BIN_CHANNEL ? last : a->count);
-  const int64_t P = nhwc ? a->n * a->h * a->w : (C > 0 ? a->count / C : 0);
-  const int64_t sa = nhwc ? a->stride : C, sy = nhwc ? y->stride : C;
-  const int64_t sb = form != XP_BIN_SAME ? 0 : nhwc ? b->stride : C;
-  for (int64_t p = 0; p < P; p++) {
-    const float *pa = a->data + p * sa, *pb = b->data + p * sb;
-    float *py = y->data + p * sy;
-    if (form == XP_BIN_SCALAR) /* NaN passes, as in ref */
+/* y = clamp(a op b) elementwise, b of a's shape or smaller (xp_binary_form:
+ * a scalar, one value per channel, which is the last axis of plain tensors,
+ * or one per image and channel, an NHWC [N,C,1,1]); NHWC tensors walk pixels
+ * with their own strides. Split over the pool by rows of C. */
+typedef struct binary_ctx {
+  zn_op op;
+  xp_binary_form form;
+  const float *a, *b;
+  float *y;
+  int64_t C, sa, sb, sy, hw; /* hw: pixels per image, the rows that share b's row (XP_BIN_IMAGE_CHANNEL) */
+  float lo, hi;
+} binary_ctx;
+
+static void binary_rows(void *context, size_t p0, size_t count) {
+  const binary_ctx *k = context;
+  const zn_op op = k->op;
+  const int64_t C = k->C;
+  const float lo = k->lo, hi = k->hi;
+  for (int64_t p = (int64_t)p0; p < (int64_t)(p0 + count); p++) {
+    const float *pa = k->a + p * k->sa, *pb = k->b + (k->form == XP_BIN_IMAGE_CHANNEL ? p / k->hw : p) * k->sb;
+    float *py = k->y + p * k->sy;
+    if (k->form == XP_BIN_SCALAR) /* NaN passes, as in ref */
       for (int64_t c = 0; c < C; c++) py[c] = clamp(binary(op, pa[c], pb[0]), lo, hi);
     else
       for (int64_t c = 0; c < C; c++) py[c] = clamp(binary(op, pa[c], pb[c]), lo, hi);
   }
+}
+
+#define BINARY_TILE_FLOATS 16384
+static void binary_loop(zn_op op, const xp_tensor *a, const xp_tensor *b, xp_binary_form form, const xp_tensor *y,
+                        bool nhwc, float lo, float hi, pthreadpool_t pool) {
+  const int64_t last = a->num_dims > 0 ? a->dims[a->num_dims - 1] : 1;
+  const int64_t C = nhwc ? a->c : (form == XP_BIN_CHANNEL ? last : a->count);
+  const int64_t P = nhwc ? a->n * a->h * a->w : (C > 0 ? a->count / C : 0);
+  binary_ctx k = {.op = op, .form = form, .a = a->data, .b = b->data, .y = y->data, .C = C,
+                  .sa = nhwc ? a->stride : C, .sy = nhwc ? y->stride : C, .hw = nhwc ? a->h * a->w : 1,
+                  .lo = lo, .hi = hi};
+  k.sb = form == XP_BIN_SAME ? (nhwc ? b->stride : C) : form == XP_BIN_IMAGE_CHANNEL ? b->stride : 0;
+  const size_t tile = (size_t)ZN_MAX(1, BINARY_TILE_FLOATS / ZN_MAX(1, C));
+  if (pool && (size_t)P > tile) pthreadpool_parallelize_1d_tile_1d(pool, binary_rows, &k, (size_t)P, tile, 0);
+  else binary_rows(&k, 0, (size_t)P);
 }
 
 /* XNNPACK's average pooling divides by the window clipped to the input;
@@ -856,7 +1078,9 @@ static zn_status run_steps(xp_instance *in, const void *const *inputs, void *con
       s = run_ops(ops, st->conv_slices, in->op_tasks[si], in->pool);
       if (s == xnn_status_success && has_residual(n)) {
         if (ops[st->conv_slices]) s = xnn_run_operator(ops[st->conv_slices], in->pool);
-        else binary_loop(ZN_OP_ADD, y, &in->t[zn_node_input(n, 3)], XP_BIN_SAME, y, true, st->out_min, st->out_max);
+        else
+          binary_loop(ZN_OP_ADD, y, &in->t[zn_node_input(n, 3)], XP_BIN_SAME, y, true, st->out_min, st->out_max,
+                      in->pool);
       }
       break;
     case XP_WINOGRAD: {
@@ -887,9 +1111,10 @@ static zn_status run_steps(xp_instance *in, const void *const *inputs, void *con
       s = xnn_run_operator(ops[0], in->pool);
       if (n->attrs.pool.count_include_pad) avg_pool_include_pad(&n->attrs.pool, x, y);
       break;
-    case XP_FC: case XP_MAX_POOL: case XP_GAP: case XP_CLAMP: case XP_UNARY: case XP_SOFTMAX:
+    case XP_FC: case XP_MAX_POOL: case XP_GAP: case XP_CLAMP: case XP_SOFTMAX:
       s = xnn_run_operator(ops[0], in->pool);
       break;
+    case XP_UNARY: s = run_act(in, st, ops[0], st->in, x, y); break;
     case XP_CONCAT:
       for (int k = 0; k < n->num_inputs && s == xnn_status_success; k++)
         if (ops[k]) s = xnn_run_operator(ops[k], in->pool);
@@ -898,12 +1123,15 @@ static zn_status run_steps(xp_instance *in, const void *const *inputs, void *con
     case XP_BATCH_NORM: batch_norm(x, y, st->bn_scale, st->bn_shift, in->pool); break;
     case XP_LRN: lrn(&n->attrs.lrn, x, y); break;
     case XP_BINARY:
-      binary_loop(n->op, x, &in->t[st->bin_other], st->bin_form, y, xn, -INFINITY, INFINITY);
+      binary_loop(n->op, x, &in->t[st->bin_other], st->bin_form, y, xn, -INFINITY, INFINITY, in->pool);
       break;
-    case XP_RESHAPE: reshape_copy(x, xn, y, yn); break;
+    case XP_RESHAPE: reshape_copy(x, xn, y, yn, in->pool); break;
+    case XP_STRIDED_COPY: step_strided_copy(st, x, xn, y, yn, in->pool); break;
     case XP_GATHER: gather_one(x, xn, y, yn, st->gather_axis, st->gather_index); break;
     case XP_VIEW: case XP_KIND_COUNT: break;
     }
+    /* An activation XNNPACK could not fuse, in place on the output. */
+    if (s == xnn_status_success && has_post_act(st)) s = run_act(in, st, in->ops[in->op_start[si + 1] - 1], st->out, y, y);
     if (step_ns) step_ns[si] = zn_now_ns() - t0;
     if (s != xnn_status_success) return xnn_fail(n, "run XNNPACK operator", s);
   }
@@ -922,6 +1150,13 @@ zn_status zn_xnnpack_instance_run_profiled(void *instance, const void *const *in
 int zn_xnnpack_instance_num_steps(const void *instance) {
   const xp_instance *in = instance;
   return in->batch ? in->c->num_steps : 0;
+}
+
+static const char *act_kernel(const zn_act *a, bool xnn) {
+  if (!xnn) return a->kind == ZN_ACT_HARD_SIGMOID ? "HardSigmoid (C loop)" : "Tanh (C loop)";
+  return a->kind == ZN_ACT_SIGMOID      ? "xnn_sigmoid_nc_f32"
+         : a->kind == ZN_ACT_HARD_SWISH ? "xnn_hardswish_nc_f32"
+                                        : "xnn_leaky_relu_nc_f32";
 }
 
 /* One step per graph node (every node has one; a concat whose inputs all
@@ -946,9 +1181,17 @@ void zn_xnnpack_instance_step(const void *instance, int i, zn_backend_step *out)
   case XP_IM2COL:
     snprintf(out->kernel, sizeof out->kernel, "im2col (C) + xnn_fully_connected_nc_f32, one per thread");
     break;
+  case XP_UNARY:
+    snprintf(out->kernel, sizeof out->kernel, "%s", act_kernel(&st->act, in->ops[in->op_start[i]] != NULL));
+    break;
   default:
     snprintf(out->kernel, sizeof out->kernel, "%s", zn_xnnpack_kind_name(st->kind));
     break;
+  }
+  if (has_post_act(st)) {
+    const size_t used = strlen(out->kernel);
+    snprintf(out->kernel + used, sizeof out->kernel - used, " + %s",
+             act_kernel(&st->act, in->ops[in->op_start[i + 1] - 1] != NULL));
   }
   out->num_nodes = 0;
   if (st->node >= 0) out->nodes[out->num_nodes++] = st->node;

@@ -35,22 +35,25 @@ typedef enum xp_kind {
   XP_GAP,         /* xnn global_average_pooling_nwc */
   XP_GMP,         /* C loop */
   XP_CLAMP,       /* xnn clamp_nc (Relu, Clip) */
-  XP_UNARY,       /* xnn leaky_relu / sigmoid / hardswish _nc */
+  XP_UNARY,       /* xnn leaky_relu / sigmoid / hardswish _nc; C loop for HardSigmoid, Tanh */
   XP_SOFTMAX,     /* xnn softmax_nc */
   XP_BATCH_NORM,  /* C loop: per-channel multiply-add, tables folded at compile */
   XP_LRN,         /* C loop */
-  XP_BINARY,      /* C loop: same-shape Add/Sub/Mul/Div */
+  XP_BINARY,      /* C loop: same-shape Add/Sub/Mul/Div, or by a scalar / per channel / per image and channel */
   XP_CONCAT,      /* xnn copy_nc_x32 for inputs not already in place */
   XP_VIEW,        /* Concat whose inputs all sit in place: nothing to do */
   XP_RESHAPE,     /* C loop: Flatten/Reshape/Squeeze/Unsqueeze/Identity copy in logical order */
   XP_GATHER,      /* C loop: Gather of one constant index, copied in logical order */
+  XP_STRIDED_COPY, /* C loop: Transpose, or Slice of constant ranges, as a copy through per-axis strides */
   XP_KIND_COUNT
 } xp_kind;
 
 /* A binary op's second operand: an activation of the first's shape, a
- * constant scalar, or a constant with one value per channel ([C,1,1] or
- * [1,C,1,1] of a 4-D output; [K] or [1,K] for the last axis otherwise). */
-typedef enum xp_binary_form { XP_BIN_SAME = 0, XP_BIN_SCALAR, XP_BIN_CHANNEL } xp_binary_form;
+ * constant scalar, a constant with one value per channel ([C,1,1] or
+ * [1,C,1,1] of a 4-D output; [K] or [1,K] for the last axis otherwise), or an
+ * activation [N,C,1,1] of a 4-D [N,C,H,W] output: one value per image and
+ * channel (squeeze-excitation's scale). */
+typedef enum xp_binary_form { XP_BIN_SAME = 0, XP_BIN_SCALAR, XP_BIN_CHANNEL, XP_BIN_IMAGE_CHANNEL } xp_binary_form;
 
 typedef struct xp_step {
   xp_kind kind;
@@ -61,6 +64,8 @@ typedef struct xp_step {
   float *bn_scale, *bn_shift;  /* batch norm: y = x * scale + shift (owned, shared) */
   uint32_t extra_h, extra_w;   /* pools: padding added bottom/right for ceil_mode */
   float out_min, out_max;      /* fused clamp */
+  zn_act act;                  /* unary: the activation; conv/FC: one XNNPACK cannot fuse (Sigmoid, HardSigmoid,
+                                  HardSwish, Tanh, LeakyRelu), applied in place to the output after it (NONE: none) */
   int conv_slices;             /* conv: operators it is split into by output channels (1: not split) */
   int64_t slice_channels;      /* conv: output channels per slice (the last may have fewer) */
   int wino_out_tile;           /* Winograd: 2 = F(2x2,3x3) (16 GEMMs), 4 = F(4x4,3x3) (36 GEMMs) */
@@ -68,6 +73,10 @@ typedef struct xp_step {
   xp_binary_form bin_form;     /* binary: what bin_other is */
   int gather_axis;             /* gather: the axis and the index taken from it */
   int64_t gather_index;
+  /* strided copy: output axis i reads input axis copy_axis[i] from element
+   * copy_start[i] every copy_step[i] (Transpose: perm, 0, 1; Slice: i, start, step) */
+  int copy_axis[ZN_MAX_DIMS];
+  int64_t copy_start[ZN_MAX_DIMS], copy_step[ZN_MAX_DIMS];
 } xp_step;
 
 /* Dense convolutions whose weights exceed this many bytes are split by output
