@@ -678,11 +678,12 @@ void zn_slice_resolve(int64_t dim, int64_t start, int64_t end, int64_t step, int
   if (step > 0) {
     start = ZN_MIN(ZN_MAX(start, 0), dim);
     end = ZN_MIN(ZN_MAX(end, 0), dim);
-    len = end > start ? (end - start + step - 1) / step : 0;
+    len = end > start ? 1 + (end - start - 1) / step : 0; /* no end + step: step may be near INT64_MAX */
   } else {
     start = ZN_MIN(ZN_MAX(start, 0), dim - 1);
     end = ZN_MIN(ZN_MAX(end, -1), dim - 1);
-    len = start > end ? (start - end + (-step) - 1) / (-step) : 0;
+    const uint64_t stride = (uint64_t)(-(step + 1)) + 1; /* -step, also for INT64_MIN */
+    len = start > end ? 1 + (int64_t)((uint64_t)(start - end - 1) / stride) : 0;
   }
   *first_out = start;
   *count_out = len;

@@ -488,6 +488,23 @@ static void test_batch_norm_and_gemm(void) {
   zn_graph_destroy(g);
 }
 
+/* ONNX Slice's clamping on one axis, and steps at the int64 extremes (a
+ * malformed model's step near INT64_MAX must not overflow end + step). */
+static void test_slice_resolve(void) {
+  static const struct { int64_t dim, start, end, step, first, count; } cases[] = {
+      {10, 0, 10, 1, 0, 10},        {10, 2, 8, 3, 2, 2},           {10, -3, INT64_MAX, 1, 7, 3},
+      {10, 0, 10, INT64_MAX, 0, 1}, {10, 9, -11, -1, 9, 10},       {10, 9, INT64_MIN, INT64_MIN, 9, 1},
+      {10, INT64_MIN, 5, 2, 0, 3},  {10, -1, -11, -4, 9, 3},       {10, 5, 5, 1, 5, 0},
+      {0, 0, 1, 1, 0, 0},           {10, INT64_MAX, 0, INT64_MIN + 1, 9, 1},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    int64_t first = -1, count = -1;
+    zn_slice_resolve(cases[i].dim, cases[i].start, cases[i].end, cases[i].step, &first, &count);
+    CHECK_EQ_INT(count, cases[i].count);
+    if (count > 0) CHECK_EQ_INT(first, cases[i].first);
+  }
+}
+
 int zn_test_main(void) {
   test_conv_pool();
   test_auto_pad();
@@ -499,6 +516,7 @@ int zn_test_main(void) {
   test_static_fallback();
   test_data_movement();
   test_pad_slice();
+  test_slice_resolve();
   test_overflow();
   test_batch_norm_and_gemm();
   return 0;
