@@ -155,6 +155,7 @@ static bool act_as_eltwise(zn_act a, dnnl_alg_kind_t *alg, float *alpha, float *
     case ZN_ACT_LEAKY_RELU: *alg = dnnl_eltwise_relu; *alpha = a.alpha; return true;
     case ZN_ACT_SIGMOID: *alg = dnnl_eltwise_logistic; return true;
     case ZN_ACT_TANH: *alg = dnnl_eltwise_tanh; return true;
+    case ZN_ACT_GELU: *alg = dnnl_eltwise_gelu_erf; return true;
     case ZN_ACT_HARD_SWISH: *alg = dnnl_eltwise_hardswish; return true;
     case ZN_ACT_CLIP:
       if (a.alpha == 0.f && isinf(a.beta) && a.beta > 0) { *alg = dnnl_eltwise_relu; return true; }
