@@ -76,7 +76,7 @@ void zn_onednn_threads_pop(int saved) {
 const char *zn_onednn_kind_name(odn_kind k) {
   static const char *names[ODN_KIND_COUNT] = {"import", "export", "conv", "inner_product", "pooling", "eltwise",
                                               "binary", "sum", "batch_norm", "lrn", "softmax", "concat",
-                                              "to_plain", "copy", "convert", "concat_own", "view"};
+                                              "to_plain", "copy", "convert", "concat_own", "view", "layer_norm"};
   return (unsigned)k < ODN_KIND_COUNT ? names[k] : "?";
 }
 
@@ -195,6 +195,7 @@ static bool node_act(const zn_graph *g, const zn_node *n, zn_act *out) {
     case ZN_OP_SIGMOID: a.kind = ZN_ACT_SIGMOID; break;
     case ZN_OP_HARD_SWISH: a.kind = ZN_ACT_HARD_SWISH; break;
     case ZN_OP_TANH: a.kind = ZN_ACT_TANH; break;
+    case ZN_OP_GELU: a.kind = ZN_ACT_GELU; break;
     case ZN_OP_HARD_SIGMOID: a.kind = ZN_ACT_HARD_SIGMOID; break;
     case ZN_OP_CLIP: {
       a.kind = ZN_ACT_CLIP;
@@ -414,7 +415,7 @@ static bool supports(const zn_graph *g, const zn_node *n, char *why, size_t why_
           REFUSE("Sum: only float32 activations of the output's shape");
       return true;
     case ZN_OP_RELU: case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH: case ZN_OP_CLIP:
-    case ZN_OP_TANH: {
+    case ZN_OP_TANH: case ZN_OP_GELU: {
       zn_act a;
       dnnl_alg_kind_t alg;
       float p, q;
@@ -444,6 +445,18 @@ static bool supports(const zn_graph *g, const zn_node *n, char *why, size_t why_
       for (int k = 1; k < 5; k++)
         if (!is_f32_const(g, zn_node_input(n, k)) || num_elems_static(val(g, zn_node_input(n, k))) != ch)
           REFUSE("BatchNormalization: only constant float32 parameters with one value per channel");
+      return true;
+    }
+    case ZN_OP_LAYER_NORM: {
+      if (!f32_input(g, n, x, why, why_size)) return false;
+      const zn_value *xv = val(g, x);
+      const int b = input_or_none(n, 2);
+      if (xv->num_dims < 2 || n->attrs.layer_norm.axis != xv->num_dims - 1 || xv->batch_axis == xv->num_dims - 1)
+        REFUSE("LayerNormalization: only over the last axis (not the batch) of a tensor of rank 2 or more");
+      const int64_t ch = xv->dims[xv->num_dims - 1];
+      if (!is_f32_const(g, zn_node_input(n, 1)) || num_elems_static(val(g, zn_node_input(n, 1))) != ch ||
+          (b != ZN_NO_VALUE && (!is_f32_const(g, b) || num_elems_static(val(g, b)) != ch)))
+        REFUSE("LayerNormalization: only constant float32 scale and bias with one value per normalised element");
       return true;
     }
     case ZN_OP_LRN:
@@ -965,7 +978,7 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
       return st;
     }
     case ZN_OP_RELU: case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH: case ZN_OP_CLIP:
-    case ZN_OP_TANH:
+    case ZN_OP_TANH: case ZN_OP_GELU:
       if (p->relu_fused[ni]) {
         /* the batch norm producing x applies the ReLU */
         int bn = c->num_ops - 1;
@@ -997,6 +1010,13 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
     case ZN_OP_BATCH_NORM:
       set_value(c, y, c->values[x].layout, dt);
       return add_op(c, ODN_BNORM, ni, 1, &x, y, &op);
+    case ZN_OP_LAYER_NORM: {
+      /* oneDNN normalises over the last logical axis, contiguous: plain f32 (bf16 lnorm is not worth a reorder) */
+      int xs;
+      ZN_TRY(want(c, x, ODN_PLAIN, dnnl_f32, &xs));
+      set_value(c, y, ODN_PLAIN, dnnl_f32);
+      return add_op(c, ODN_LNORM, ni, 1, &xs, y, &op);
+    }
     case ZN_OP_LRN:
       set_value(c, y, c->values[x].layout == ODN_BLOCKED16 ? ODN_BLOCKED16 : ODN_NHWC, dt);
       return add_op(c, ODN_LRN, ni, 1, &x, y, &op);
@@ -1335,6 +1355,15 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
                                                       flags);
       if (st == dnnl_success) st = make_attr(&attr, NULL, false);
       if (st == dnnl_success) st = dnnl_primitive_desc_create(pd_out, &bd, attr, eng, NULL);
+      break;
+    }
+    case ODN_LNORM: {
+      dnnl_layer_normalization_desc_t ld;
+      unsigned flags = dnnl_use_scale | (input_or_none(n, 2) != ZN_NO_VALUE ? dnnl_use_shift : 0u);
+      st = dnnl_layer_normalization_forward_desc_init(&ld, dnnl_forward_inference, &src, NULL,
+                                                      n->attrs.layer_norm.epsilon, flags);
+      if (st == dnnl_success) st = make_attr(&attr, NULL, false);
+      if (st == dnnl_success) st = dnnl_primitive_desc_create(pd_out, &ld, attr, eng, NULL);
       break;
     }
     case ODN_LRN: {
