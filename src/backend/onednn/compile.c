@@ -898,7 +898,9 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
         c->num_own_wino4 += algo == CONV_WINO_OWN4;
         return ZN_OK;
       }
-      odn_layout lay = wino ? ODN_BLOCKED16 : lx == ODN_BLOCKED16 ? ODN_NHWC : lx;
+      /* a plain (NCHW) input, as a Transpose or Reshape leaves it (ConvNeXt's depthwise and downsampling convs),
+       * is reordered to NHWC: oneDNN has only its reference kernel (ref:any, ~1000x slower) for plain convs */
+      odn_layout lay = wino ? ODN_BLOCKED16 : lx == ODN_BLOCKED16 || lx == ODN_PLAIN ? ODN_NHWC : lx;
       ZN_TRY(want(c, x, lay, cdt, &xs));
       set_value(c, y, wino ? ODN_BLOCKED16 : ODN_NHWC, f32_dst ? dnnl_f32 : dnnl_bf16);
       if (r != ZN_NO_VALUE) {
