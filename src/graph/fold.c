@@ -1,5 +1,5 @@
-/* Constant folding: an evaluator for data-movement ops, Shape, Cast and the
- * four arithmetic ops on constants, and the pass that turns nodes with
+/* Constant folding: an evaluator for data-movement ops, Shape, Cast, the
+ * four arithmetic ops and Pow/Sqrt/Erf (float32) on constants, and the pass that turns nodes with
  * constant inputs into constants. int64 elements carry the batch symbol
  * (batch_elems bit = "times N") as long as the result stays c * N; c * N + d
  * or (c * N) * (d * N) is not representable and the node is left alone. */
@@ -199,6 +199,32 @@ static zn_status eval_arith(const zn_node *n, const zn_value *const *in, const z
   return ZN_OK;
 }
 
+/* Pow, Sqrt, Erf on float32 constants (Pow's exponent float32 or int). */
+static bool eval_float_math(const zn_node *n, const zn_value *const *in, const zn_value *out, float *data) {
+  const zn_value *a = in[0], *b = n->op == ZN_OP_POW ? in[1] : NULL;
+  int64_t elems;
+  if (a->dtype != ZN_DTYPE_FLOAT32 || out->dtype != ZN_DTYPE_FLOAT32 || !elems_of(out, &elems)) return false;
+  if (b && b->dtype != ZN_DTYPE_FLOAT32 && b->dtype != ZN_DTYPE_INT64 && b->dtype != ZN_DTYPE_INT32) return false;
+  int r = out->num_dims;
+  int64_t oi[ZN_MAX_DIMS], ai[ZN_MAX_DIMS], bi[ZN_MAX_DIMS];
+  for (int64_t o = 0; o < elems; o++) {
+    unravel(o, r, out->dims, oi);
+    for (int i = 0; i < a->num_dims; i++) ai[i] = a->dims[i] == 1 ? 0 : oi[r - a->num_dims + i];
+    float x, y = 0.0f;
+    memcpy(&x, (const char *)a->data + ravel(a->num_dims, a->dims, ai) * 4, 4);
+    if (b) {
+      for (int i = 0; i < b->num_dims; i++) bi[i] = b->dims[i] == 1 ? 0 : oi[r - b->num_dims + i];
+      const int64_t ib = ravel(b->num_dims, b->dims, bi);
+      int64_t iv;
+      if (b->dtype == ZN_DTYPE_FLOAT32) memcpy(&y, (const char *)b->data + ib * 4, 4);
+      else if (read_int(b, ib, &iv) && !flag_of(b, ib)) y = (float)iv;
+      else return false;
+    }
+    data[o] = n->op == ZN_OP_SQRT ? sqrtf(x) : n->op == ZN_OP_ERF ? erff(x) : y == 2.0f ? x * x : powf(x, y);
+  }
+  return true;
+}
+
 static bool cast_elem(const zn_value *x, int64_t i, zn_dtype to, void *dst) {
   double d;
   int64_t iv = 0;
@@ -276,6 +302,9 @@ zn_status zn_node_eval(const zn_node *n, const zn_value *const *inputs, const zn
     if (st != ZN_OK) { zn_free_aligned(data); return st; }
     break;
   }
+  case ZN_OP_POW: case ZN_OP_SQRT: case ZN_OP_ERF:
+    ok = eval_float_math(n, inputs, out, data);
+    break;
   case ZN_OP_CAST: {
     ok = true;
     for (int64_t i = 0; i < elems && ok; i++) {
@@ -331,7 +360,7 @@ static bool foldable_op(zn_op op) {
   switch (op) {
   case ZN_OP_RESHAPE: case ZN_OP_FLATTEN: case ZN_OP_TRANSPOSE: case ZN_OP_SQUEEZE: case ZN_OP_UNSQUEEZE:
   case ZN_OP_CONCAT: case ZN_OP_GATHER: case ZN_OP_SLICE: case ZN_OP_IDENTITY: case ZN_OP_CAST: case ZN_OP_SHAPE:
-  case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV:
+  case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV: case ZN_OP_POW: case ZN_OP_SQRT: case ZN_OP_ERF:
     return true;
   default: return false;
   }

@@ -29,8 +29,10 @@ ZN_INTERNAL bool zn_op_from_onnx(const char *op_type, zn_op *op_out);
 /* ---- attributes, one small struct per kind of op ---- */
 typedef enum zn_act_kind {
   ZN_ACT_NONE = 0, ZN_ACT_RELU, ZN_ACT_LEAKY_RELU, ZN_ACT_SIGMOID, ZN_ACT_HARD_SIGMOID,
-  ZN_ACT_HARD_SWISH, ZN_ACT_CLIP, ZN_ACT_TANH
+  ZN_ACT_HARD_SWISH, ZN_ACT_CLIP, ZN_ACT_TANH,
+  ZN_ACT_GELU                            /* x * 0.5 * (1 + erf(x / sqrt(2))), exact (not tanh) */
 } zn_act_kind;
+#define ZN_ACT_LAST ZN_ACT_GELU
 
 /* An activation: alone (Relu, Clip, ...) or fused into Conv/Gemm.
  * LeakyRelu: alpha; HardSigmoid: alpha, beta; Clip: alpha = min, beta = max
@@ -87,6 +89,9 @@ typedef struct zn_reduce_attrs {
 } zn_reduce_attrs;
 
 typedef struct zn_batch_norm_attrs { float epsilon; } zn_batch_norm_attrs;
+/* LayerNormalization (inputs X, scale, optional bias): normalise over axes
+ * axis..rank-1 (axis may be negative until shape inference resolves it). */
+typedef struct zn_layer_norm_attrs { int64_t axis; float epsilon; } zn_layer_norm_attrs;
 typedef struct zn_lrn_attrs { int64_t size; float alpha, beta, bias; } zn_lrn_attrs;
 typedef struct zn_axis_attrs { int64_t axis; } zn_axis_attrs;
 typedef struct zn_reshape_attrs { bool allowzero; } zn_reshape_attrs;  /* shape: input 1 */
@@ -134,6 +139,7 @@ typedef struct zn_node {
     zn_softmax_attrs softmax;
     zn_reduce_attrs reduce;
     zn_batch_norm_attrs batch_norm;
+    zn_layer_norm_attrs layer_norm;
     zn_lrn_attrs lrn;
     zn_axis_attrs axis;
     zn_reshape_attrs reshape;

@@ -1,10 +1,11 @@
 /* Graph rewrites run once per model before backends compile it: Identity,
  * zero Pad and 1x1 pool removal, zero Pads folded into AveragePool/Conv
- * padding, BatchNormalization folded into Conv, Mul(x, HardSigmoid(x)) as
- * HardSwish, residual Add and activations fused into Conv/Gemm, dead code
- * elimination; plus the MAC and parameter counts that reports quote. Every
- * rewrite keeps graph output names: the fused producer writes the original
- * output value. */
+ * padding, exporters' decomposed LayerNorm and Erf GELU recognised, MatMul by
+ * a constant matrix as Gemm, BatchNormalization folded into Conv,
+ * Mul(x, HardSigmoid(x)) as HardSwish, residual Add and activations fused into
+ * Conv/Gemm, dead code elimination; plus the MAC and parameter counts that
+ * reports quote. Every rewrite keeps graph output names: the fused producer
+ * writes the original output value. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -381,6 +382,7 @@ static bool act_kind_of(zn_op op, zn_act_kind *kind) {
   case ZN_OP_HARD_SWISH: *kind = ZN_ACT_HARD_SWISH; return true;
   case ZN_OP_CLIP: *kind = ZN_ACT_CLIP; return true;
   case ZN_OP_TANH: *kind = ZN_ACT_TANH; return true;
+  case ZN_OP_GELU: *kind = ZN_ACT_GELU; return true;
   default: return false;
   }
 }
@@ -407,7 +409,8 @@ zn_status zn_graph_fuse_activations(zn_graph *g) {
     act->kind = kind;
     act->alpha = t->attrs.act.alpha;
     act->beta = t->attrs.act.beta;
-    if (kind == ZN_ACT_RELU || kind == ZN_ACT_SIGMOID || kind == ZN_ACT_TANH || kind == ZN_ACT_HARD_SWISH)
+    if (kind == ZN_ACT_RELU || kind == ZN_ACT_SIGMOID || kind == ZN_ACT_TANH || kind == ZN_ACT_HARD_SWISH ||
+        kind == ZN_ACT_GELU)
       act->alpha = act->beta = 0;
     take_output(g, p, x, t->outputs[0]);
     dead[i] = true;
@@ -562,6 +565,283 @@ zn_status zn_graph_spatial_mean_to_pool(zn_graph *g) {
   return added ? zn_graph_toposort(g) : ZN_OK;  /* the Flatten went last; its readers come earlier */
 }
 
+/* ---- decomposed LayerNorm -> LayerNormalization ---- */
+
+/* The one float32 scalar (any rank, one element) constant v holds, if it does. */
+static bool const_scalar_f32(const zn_graph *g, int v, float *out) {
+  if (v < 0) return false;
+  const zn_value *val = &g->values[v];
+  if (!val->data || val->dtype != ZN_DTYPE_FLOAT32 || val->data_bytes != 4) return false;
+  memcpy(out, val->data, 4);
+  return true;
+}
+
+/* A live node of op reading a as one operand and a float32 scalar constant
+ * equal to want (NaN: any) as the other, operands in either order when the op
+ * commutes. Its index, or -1. */
+static int scalar_partner(const zn_graph *g, const bool *dead, int v, zn_op op, float want, float *got) {
+  for (int i = 0; i < g->num_nodes; i++) {
+    const zn_node *n = &g->nodes[i];
+    if (dead[i] || n->op != op || n->num_inputs != 2 || n->num_outputs != 1) continue;
+    const bool commutes = op == ZN_OP_ADD || op == ZN_OP_MUL;
+    for (int s = 0; s < (commutes ? 2 : 1); s++) {
+      float c;
+      if (n->inputs[s] == v && const_scalar_f32(g, n->inputs[1 - s], &c) && (isnan(want) || c == want)) {
+        if (got) *got = c;
+        return i;
+      }
+    }
+  }
+  return -1;
+}
+
+/* The live node reading v (used once, not an output) as input k of op; -1 if none. */
+static int sole_reader(const zn_graph *g, const bool *dead, const int *uses, int v, zn_op op, int *k_out) {
+  if (v < 0 || uses[v] != 1 || g->values[v].is_output) return -1;
+  for (int i = 0; i < g->num_nodes; i++) {
+    const zn_node *n = &g->nodes[i];
+    if (dead[i] || n->op != op) continue;
+    for (int k = 0; k < n->num_inputs; k++)
+      if (zn_node_input(n, k) == v) {
+        if (k_out) *k_out = k;
+        return i;
+      }
+  }
+  return -1;
+}
+
+/* ReduceMean over exactly the last axis of a float32 tensor, keepdims on. */
+static bool is_last_axis_mean(const zn_graph *g, const zn_node *n) {
+  if (n->op != ZN_OP_REDUCE_MEAN || n->num_inputs != 1 || n->num_outputs != 1 || n->inputs[0] < 0) return false;
+  const zn_value *x = &g->values[n->inputs[0]];
+  const zn_reduce_attrs *a = &n->attrs.reduce;
+  if (x->dtype != ZN_DTYPE_FLOAT32 || x->num_dims < 1 || a->num_axes != 1 || !a->keepdims) return false;
+  return (a->axes[0] < 0 ? a->axes[0] + x->num_dims : a->axes[0]) == x->num_dims - 1 &&
+         x->batch_axis != x->num_dims - 1;
+}
+
+/* A float32 constant with C elements laid along the last axis ([C], [1,C], ...). */
+static bool is_channel_vector(const zn_graph *g, int v, int64_t c) {
+  if (v < 0) return false;
+  const zn_value *val = &g->values[v];
+  if (!val->data || val->dtype != ZN_DTYPE_FLOAT32 || val->num_dims < 1 || val->data_bytes != (size_t)c * 4)
+    return false;
+  return val->dims[val->num_dims - 1] == c;
+}
+
+zn_status zn_graph_fuse_layer_norm(zn_graph *g) {
+  if (!g->num_nodes) return ZN_OK;
+  bool *dead = zn_calloc((size_t)g->num_nodes, sizeof(bool));
+  int *uses = count_uses(g, NULL);
+  if (!dead || !uses) { zn_free(dead); zn_free(uses); return oom("fuse LayerNorm"); }
+  int changed = 0;
+  for (int i = 0; i < g->num_nodes; i++) {
+    if (dead[i] || !is_last_axis_mean(g, &g->nodes[i])) continue;
+    const int x = g->nodes[i].inputs[0], m1 = g->nodes[i].outputs[0];
+    const int64_t r = g->values[x].num_dims, C = g->values[x].dims[r - 1];
+    int k, sub, pw, mean2, add_eps, sq, div, mul, add_b = -1;
+    float two = 2.0f, eps;
+    /* d = x - mean(x); var = mean(d^2); y = d / sqrt(var + eps) * gamma (+ beta) */
+    if ((sub = sole_reader(g, dead, uses, m1, ZN_OP_SUB, &k)) < 0 || k != 1 || g->nodes[sub].inputs[0] != x) continue;
+    const int d = g->nodes[sub].outputs[0];
+    if (uses[d] != 2 || g->values[d].is_output) continue;
+    if ((pw = scalar_partner(g, dead, d, ZN_OP_POW, two, NULL)) < 0) continue;
+    const int d2 = g->nodes[pw].outputs[0];
+    if ((mean2 = sole_reader(g, dead, uses, d2, ZN_OP_REDUCE_MEAN, NULL)) < 0 ||
+        !is_last_axis_mean(g, &g->nodes[mean2]))
+      continue;
+    const int var = g->nodes[mean2].outputs[0];
+    if (sole_reader(g, dead, uses, var, ZN_OP_ADD, NULL) < 0 ||
+        (add_eps = scalar_partner(g, dead, var, ZN_OP_ADD, NAN, &eps)) < 0 || !(eps >= 0))
+      continue;
+    if ((sq = sole_reader(g, dead, uses, g->nodes[add_eps].outputs[0], ZN_OP_SQRT, NULL)) < 0) continue;
+    if ((div = sole_reader(g, dead, uses, g->nodes[sq].outputs[0], ZN_OP_DIV, &k)) < 0 || k != 1 ||
+        g->nodes[div].inputs[0] != d)
+      continue;
+    const int q = g->nodes[div].outputs[0];
+    if ((mul = sole_reader(g, dead, uses, q, ZN_OP_MUL, &k)) < 0) continue;
+    const int gamma = g->nodes[mul].inputs[1 - k];
+    if (!is_channel_vector(g, gamma, C)) continue;
+    int beta = ZN_NO_VALUE, last = mul;
+    if ((add_b = sole_reader(g, dead, uses, g->nodes[mul].outputs[0], ZN_OP_ADD, &k)) >= 0) {
+      beta = g->nodes[add_b].inputs[1 - k];
+      if (is_channel_vector(g, beta, C)) last = add_b;
+      else beta = ZN_NO_VALUE;
+    }
+    const int y = g->nodes[last].outputs[0];
+    const int parts[] = {i, sub, pw, mean2, add_eps, sq, div, mul};
+    for (size_t p = 0; p < ZN_ARRAY_SIZE(parts); p++) dead[parts[p]] = true;
+    dead[last] = false;
+    zn_node *ln = &g->nodes[last];
+    ln->op = ZN_OP_LAYER_NORM;
+    memset(&ln->attrs, 0, sizeof ln->attrs);
+    ln->attrs.layer_norm.axis = r - 1;
+    ln->attrs.layer_norm.epsilon = eps;
+    ln->num_inputs = beta >= 0 ? 3 : 2;
+    ln->inputs[0] = x, ln->inputs[1] = gamma, ln->inputs[2] = beta;
+    ln->outputs[0] = y;
+    changed++;
+  }
+  return finish(g, dead, uses, changed);
+}
+
+/* ---- Erf GELU -> Gelu ---- */
+
+zn_status zn_graph_fuse_gelu(zn_graph *g) {
+  if (!g->num_nodes) return ZN_OK;
+  bool *dead = zn_calloc((size_t)g->num_nodes, sizeof(bool));
+  int *uses = count_uses(g, NULL);
+  if (!dead || !uses) { zn_free(dead); zn_free(uses); return oom("fuse GELU"); }
+  int changed = 0;
+  /* x * (1 + erf(x / sqrt(2))) * 0.5, as PyTorch exports nn.GELU(). */
+  for (int i = 0; i < g->num_nodes; i++) {
+    const zn_node *dv = &g->nodes[i];
+    float c;
+    if (dead[i] || dv->op != ZN_OP_DIV || dv->num_inputs != 2 || dv->num_outputs != 1 ||
+        !const_scalar_f32(g, dv->inputs[1], &c) || !(fabsf(c - 1.41421356f) < 1e-6f))
+      continue;
+    const int x = dv->inputs[0];
+    if (x < 0 || g->values[x].dtype != ZN_DTYPE_FLOAT32) continue;
+    int erf, add1, mul, half, k;
+    if ((erf = sole_reader(g, dead, uses, dv->outputs[0], ZN_OP_ERF, NULL)) < 0) continue;
+    const int e = g->nodes[erf].outputs[0];
+    if (sole_reader(g, dead, uses, e, ZN_OP_ADD, NULL) < 0 || (add1 = scalar_partner(g, dead, e, ZN_OP_ADD, 1.0f, NULL)) < 0)
+      continue;
+    if ((mul = sole_reader(g, dead, uses, g->nodes[add1].outputs[0], ZN_OP_MUL, &k)) < 0 ||
+        g->nodes[mul].inputs[1 - k] != x)
+      continue;
+    const int xm = g->nodes[mul].outputs[0];
+    if (sole_reader(g, dead, uses, xm, ZN_OP_MUL, NULL) < 0 || (half = scalar_partner(g, dead, xm, ZN_OP_MUL, 0.5f, NULL)) < 0)
+      continue;
+    dead[i] = dead[erf] = dead[add1] = dead[mul] = true;
+    zn_node *gl = &g->nodes[half];
+    gl->op = ZN_OP_GELU;
+    memset(&gl->attrs, 0, sizeof gl->attrs);
+    gl->attrs.act.kind = ZN_ACT_GELU;
+    gl->num_inputs = 1;
+    gl->inputs[0] = x;
+    gl->inputs[1] = ZN_NO_VALUE;
+    changed++;
+  }
+  return finish(g, dead, uses, changed);
+}
+
+/* ---- MatMul by a constant matrix -> Flatten + Gemm + Reshape ---- */
+
+/* One Linear layer: x [..., K] (rank >= 3, float32) times a constant W [K, M],
+ * then optionally + a constant bias [M] and a Gelu, read once each. */
+typedef struct linear_match { int matmul, add, act, x, w, bias, y; } linear_match;
+
+static bool match_linear(const zn_graph *g, const bool *dead, const int *uses, int i, linear_match *m) {
+  const zn_node *mm = &g->nodes[i];
+  if (dead[i] || mm->op != ZN_OP_MATMUL || mm->num_inputs != 2 || mm->num_outputs != 1) return false;
+  const int x = mm->inputs[0], w = mm->inputs[1];
+  if (x < 0 || w < 0) return false;
+  const zn_value *xv = &g->values[x], *wv = &g->values[w];
+  if (xv->dtype != ZN_DTYPE_FLOAT32 || xv->num_dims < 3 || xv->batch_axis == xv->num_dims - 1) return false;
+  if (!wv->data || wv->dtype != ZN_DTYPE_FLOAT32 || wv->num_dims != 2 || wv->dims[0] != xv->dims[xv->num_dims - 1])
+    return false;
+  *m = (linear_match){i, -1, -1, x, w, ZN_NO_VALUE, mm->outputs[0]};
+  int k, a;
+  if ((a = sole_reader(g, dead, uses, m->y, ZN_OP_ADD, &k)) >= 0 && g->nodes[a].num_inputs == 2 &&
+      is_channel_vector(g, g->nodes[a].inputs[1 - k], wv->dims[1]) &&
+      g->values[g->nodes[a].inputs[1 - k]].num_dims == 1) {
+    m->add = a;
+    m->bias = g->nodes[a].inputs[1 - k];
+    m->y = g->nodes[a].outputs[0];
+  }
+  if ((a = sole_reader(g, dead, uses, m->y, ZN_OP_GELU, NULL)) >= 0) {
+    m->act = a;
+    m->y = g->nodes[a].outputs[0];
+  }
+  return true;
+}
+
+/* A new float32 value [rows, cols] named after base; rows scale with N when batch. */
+static zn_status add_matrix_value(zn_graph *g, const char *base, const char *what, int64_t rows, int64_t cols,
+                                  bool batch, int *id) {
+  char name[512];
+  snprintf(name, sizeof name, "%s.%s", base, what);
+  ZN_TRY(zn_graph_add_value(g, name, ZN_DTYPE_FLOAT32, id));
+  zn_value *v = &g->values[*id];
+  v->num_dims = 2;
+  v->dims[0] = rows, v->dims[1] = cols;
+  v->batch_axis = batch ? 0 : -1;
+  return ZN_OK;
+}
+
+/* Flatten (unless x came out of a [rows, K] matrix through a Reshape: the
+ * previous Linear layer; that matrix is read directly and the Reshape dies if
+ * nothing else reads it), Gemm, Reshape back to [..., M] writing y. */
+static zn_status rewrite_linear(zn_graph *g, const linear_match *m, const char *base) {
+  char name[512];
+  const zn_value *xv = &g->values[m->x];
+  const int r = xv->num_dims;
+  const bool batch = xv->batch_axis >= 0;
+  const int64_t K = xv->dims[r - 1], M = g->values[m->w].dims[1];
+  int64_t rows = 1, shape[ZN_MAX_DIMS];
+  for (int i = 0; i < r - 1; i++) rows *= xv->dims[i], shape[i] = xv->dims[i];  /* batch dim: its coefficient */
+  shape[r - 1] = M;
+  const uint64_t shape_batch = batch ? UINT64_C(1) << xv->batch_axis : 0;
+  int flat = -1, mid, shape_id, idx;
+  const int p = xv->producer, x = m->x;
+  if (p >= 0 && g->nodes[p].op == ZN_OP_RESHAPE) {
+    const zn_value *pv = &g->values[g->nodes[p].inputs[0]];
+    if (pv->num_dims == 2 && pv->dims[0] == rows && pv->dims[1] == K && (pv->batch_axis == 0) == batch &&
+        pv->dtype == ZN_DTYPE_FLOAT32)
+      flat = g->nodes[p].inputs[0];
+  }
+  if (flat < 0) {
+    ZN_TRY(add_matrix_value(g, base, "rows", rows, K, batch, &flat));
+    snprintf(name, sizeof name, "%s.flatten", base);
+    ZN_TRY(zn_graph_add_node(g, ZN_OP_FLATTEN, name, 1, &x, 1, &flat, &idx));
+    g->nodes[idx].attrs.axis.axis = r - 1;
+  }
+  ZN_TRY(add_matrix_value(g, base, "gemm", rows, M, batch, &mid));
+  snprintf(name, sizeof name, "%s.shape", base);
+  const int64_t rank = r;
+  ZN_TRY(zn_graph_add_const(g, name, ZN_DTYPE_INT64, 1, &rank, shape, (size_t)r * sizeof(int64_t), &shape_id));
+  g->values[shape_id].batch_elems = shape_batch;
+  const int gemm_in[3] = {flat, m->w, m->bias};
+  snprintf(name, sizeof name, "%s.gemm", base);
+  ZN_TRY(zn_graph_add_node(g, ZN_OP_GEMM, name, m->bias >= 0 ? 3 : 2, gemm_in, 1, &mid, &idx));
+  g->nodes[idx].attrs.gemm = (zn_gemm_attrs){false, false, 1.0f, 1.0f, {ZN_ACT_NONE, 0, 0}};
+  if (m->act >= 0) g->nodes[idx].attrs.gemm.act.kind = ZN_ACT_GELU;
+  const int reshape_in[2] = {mid, shape_id};
+  snprintf(name, sizeof name, "%s.reshape", base);
+  return zn_graph_add_node(g, ZN_OP_RESHAPE, name, 2, reshape_in, 1, &m->y, &idx);
+}
+
+zn_status zn_graph_linear_to_gemm(zn_graph *g) {
+  if (!g->num_nodes) return ZN_OK;
+  bool *dead = zn_calloc((size_t)g->num_nodes, sizeof(bool));
+  int *uses = count_uses(g, NULL);
+  linear_match *found = zn_calloc((size_t)g->num_nodes, sizeof *found);
+  char **names = zn_calloc((size_t)g->num_nodes, sizeof *names);
+  if (!dead || !uses || !found || !names) {
+    zn_free(dead); zn_free(uses); zn_free(found); zn_free(names);
+    return oom("turn MatMul into Gemm");
+  }
+  int count = 0;
+  zn_status st = ZN_OK;
+  for (int i = 0; i < g->num_nodes && st == ZN_OK; i++) {
+    linear_match m;
+    if (!match_linear(g, dead, uses, i, &m)) continue;
+    /* the node names go with the removed nodes: keep the MatMul's */
+    if (!(names[count] = zn_strdup(g->nodes[i].name))) { st = oom("turn MatMul into Gemm"); break; }
+    dead[m.matmul] = true;
+    if (m.add >= 0) dead[m.add] = true;
+    if (m.act >= 0) dead[m.act] = true;
+    found[count++] = m;
+  }
+  if (st == ZN_OK && count) st = zn_graph_remove_nodes(g, dead);
+  for (int k = 0; k < count && st == ZN_OK; k++) st = rewrite_linear(g, &found[k], names[k]);
+  if (st == ZN_OK && count) st = zn_graph_toposort(g);
+  for (int k = 0; k < count; k++) zn_free(names[k]);
+  zn_free(dead); zn_free(uses); zn_free(found); zn_free(names);
+  return st;
+}
+
 /* ---- the pipeline ---- */
 
 zn_status zn_graph_optimize(zn_graph *g) {
@@ -571,6 +851,9 @@ zn_status zn_graph_optimize(zn_graph *g) {
   ZN_TRY(zn_graph_remove_zero_pads(g));
   ZN_TRY(zn_graph_remove_unit_pools(g));
   ZN_TRY(zn_graph_spatial_mean_to_pool(g));
+  ZN_TRY(zn_graph_fuse_layer_norm(g));
+  ZN_TRY(zn_graph_fuse_gelu(g));
+  ZN_TRY(zn_graph_linear_to_gemm(g));
   ZN_TRY(zn_graph_fold_pads(g));
   ZN_TRY(zn_graph_fold_batch_norm(g));
   ZN_TRY(zn_graph_fuse_residual(g));

@@ -1,11 +1,12 @@
 /* Graph passes, one function each; zn_graph_optimize (graph.h) runs them in
  * this order: fold constants, remove Identity, remove zero Pads, remove unit
- * pools, ReduceMean over H and W into GlobalAveragePool, fold zero Pads into
- * AveragePool/Conv, fold BatchNormalization into Conv, fuse residual Add into
- * Conv, Mul(x, HardSigmoid(x)) into HardSwish, fuse activations into
- * Conv/Gemm, dead code elimination, toposort, shape inference. Each pass
- * expects inferred shapes and a sorted graph and leaves dead nodes/values for
- * the DCE pass. */
+ * pools, ReduceMean over H and W into GlobalAveragePool, decomposed LayerNorm
+ * into LayerNormalization, Erf GELU into Gelu, Linear MatMul into Gemm, fold
+ * zero Pads into AveragePool/Conv, fold BatchNormalization into Conv, fuse
+ * residual Add into Conv, Mul(x, HardSigmoid(x)) into HardSwish, fuse
+ * activations into Conv/Gemm, dead code elimination, toposort, shape
+ * inference. Each pass expects inferred shapes and a sorted graph and leaves
+ * dead nodes/values for the DCE pass. */
 #ifndef ZN_GRAPH_PASSES_H
 #define ZN_GRAPH_PASSES_H
 
@@ -29,6 +30,23 @@ ZN_INTERNAL zn_status zn_graph_remove_unit_pools(zn_graph *g);
  * numbers (a mean over H*W), in ops the fast backends run. PyTorch writes
  * x.mean((2, 3)) and Keras exports write global average pooling this way. */
 ZN_INTERNAL zn_status zn_graph_spatial_mean_to_pool(zn_graph *g);
+/* The LayerNorm exporters write at opset < 17 (PyTorch: ReduceMean over the
+ * last axis, Sub, Pow 2, ReduceMean, Add eps, Sqrt, Div, Mul gamma, Add beta,
+ * every intermediate read only inside the pattern) becomes one
+ * LayerNormalization over the last axis, gamma/beta constants of [C]. The bias
+ * Add is optional; anything else (another axis, a non-constant gamma, an
+ * intermediate read elsewhere) is left alone. */
+ZN_INTERNAL zn_status zn_graph_fuse_layer_norm(zn_graph *g);
+/* x * (1 + Erf(x / sqrt(2))) * 0.5 (PyTorch's export of nn.GELU(), operands
+ * of Add/Mul in either order, intermediates read once) becomes one Gelu. */
+ZN_INTERNAL zn_status zn_graph_fuse_gelu(zn_graph *g);
+/* MatMul of a float32 activation of rank >= 3 [..., K] by a constant [K, M]
+ * (a Linear layer), with an optional following Add of a constant [M] and
+ * Gelu, becomes Flatten(axis rank-1) -> Gemm (bias, fused Gelu) -> Reshape
+ * back to [..., M]: one big matrix product instead of one per leading index,
+ * in an op every backend has. When x is itself the Reshape of a [rows, K]
+ * matrix (back-to-back Linear layers), the Gemm reads that matrix. */
+ZN_INTERNAL zn_status zn_graph_linear_to_gemm(zn_graph *g);
 /* A constant-mode Pad with value 0, no padding of the batch or channel axis,
  * whose output only feeds input 0 of one AveragePool (ceil_mode off, dilation
  * 1, pads 0 or count_include_pad) or one Conv: its spatial pads are added to
@@ -48,7 +66,7 @@ ZN_INTERNAL zn_status zn_graph_fuse_residual(zn_graph *g);
  * PyTorch 1.13 writes nn.Hardswish this way below opset 14; as one node it
  * fuses into the Conv before it (x then has one reader). */
 ZN_INTERNAL zn_status zn_graph_hard_swish_from_mul(zn_graph *g);
-/* Conv/Gemm followed by Relu/Clip/LeakyRelu/Sigmoid/HardSigmoid/HardSwish/Tanh. */
+/* Conv/Gemm followed by Relu/Clip/LeakyRelu/Sigmoid/HardSigmoid/HardSwish/Tanh/Gelu. */
 ZN_INTERNAL zn_status zn_graph_fuse_activations(zn_graph *g);
 /* Drop nodes that no graph output depends on and values nothing uses; compact
  * the arrays and renumber ids (value ids held outside the graph go stale). */

@@ -366,7 +366,7 @@ static zn_status infer_conv(ctx *c, zn_node *n) {
 }
 
 static zn_status infer_pool(ctx *c, zn_node *n) {
-  sdim x[ZN_MAX_DIMS], out[ZN_MAX_DIMS];
+  sdim x[ZN_MAX_DIMS] = {{0}}, out[ZN_MAX_DIMS];  /* zeroed: GCC 12 cannot see that rank >= 2 here */
   char bx[160];
   zn_pool_attrs *a = &n->attrs.pool;
   const zn_value *vx = in_val(c, n, 0);
@@ -729,6 +729,45 @@ static zn_status infer_slice(ctx *c, const zn_node *n) {
   return store(c, n, 0, vx->dtype, rx, x);
 }
 
+/* Pow: the base's dtype, the exponent (float or int) broadcast against it. */
+static zn_status infer_pow(ctx *c, const zn_node *n) {
+  sdim a[ZN_MAX_DIMS], b[ZN_MAX_DIMS], out[ZN_MAX_DIMS];
+  const zn_value *va = in_val(c, n, 0), *vb = in_val(c, n, 1);
+  if (!vb) return fail(n, "the exponent (input 1) is missing");
+  int ra = load(va, a), rb = load(vb, b), r;
+  ZN_TRY(broadcast(c, n, ra, a, rb, b, &r, out));
+  return store(c, n, 0, va->dtype, r, out);
+}
+
+/* LayerNormalization: Y has X's shape; scale and bias broadcast to X's
+ * normalised part X[axis:]. The axis is resolved to a non-negative one here. */
+static zn_status infer_layer_norm(ctx *c, zn_node *n) {
+  char bx[160], bs[160];
+  const zn_value *vx = in_val(c, n, 0);
+  int64_t ax;
+  if (!norm_axis(n->attrs.layer_norm.axis, vx->num_dims, &ax))
+    return fail(n, "axis %lld out of range for rank %d", (long long)n->attrs.layer_norm.axis, vx->num_dims);
+  n->attrs.layer_norm.axis = ax;
+  for (int k = 1; k < 3; k++) {
+    const zn_value *vs = in_val(c, n, k);
+    if (!vs) {
+      if (k == 1) return fail(n, "scale (input 1) is missing");
+      continue;
+    }
+    if (vs->dtype != vx->dtype) return fail(n, "input %d dtype differs from X", k);
+    const int tail = vx->num_dims - (int)ax;
+    bool ok = vs->num_dims <= tail && vs->batch_axis < 0;
+    for (int i = 0; ok && i < vs->num_dims; i++) {
+      const int xi = vx->num_dims - vs->num_dims + i;
+      ok = vs->dims[i] == 1 || (vs->dims[i] == vx->dims[xi] && xi != vx->batch_axis);
+    }
+    if (!ok)
+      return fail(n, "%s %s does not broadcast to the normalised axes %lld.. of X %s", k == 1 ? "scale" : "bias",
+                  zn_value_shape_str(vs, bs, sizeof bs), (long long)ax, zn_value_shape_str(vx, bx, sizeof bx));
+  }
+  return infer_same(c, n, vx->dtype);
+}
+
 static zn_status infer_node(ctx *c, zn_node *n) {
   const zn_value *x0 = in_val(c, n, 0);
   switch (n->op) {
@@ -737,8 +776,11 @@ static zn_status infer_node(ctx *c, zn_node *n) {
   case ZN_OP_MATMUL: return infer_matmul(c, n);
   case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV: case ZN_OP_SUM: return infer_elementwise(c, n);
   case ZN_OP_RELU: case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SIGMOID: case ZN_OP_HARD_SWISH:
-  case ZN_OP_CLIP: case ZN_OP_TANH: case ZN_OP_LRN: case ZN_OP_IDENTITY:
+  case ZN_OP_CLIP: case ZN_OP_TANH: case ZN_OP_LRN: case ZN_OP_IDENTITY: case ZN_OP_SQRT: case ZN_OP_ERF:
+  case ZN_OP_GELU:
     return infer_same(c, n, x0->dtype);
+  case ZN_OP_POW: return infer_pow(c, n);
+  case ZN_OP_LAYER_NORM: return infer_layer_norm(c, n);
   case ZN_OP_SOFTMAX: {
     int64_t ax;
     if (!norm_axis(n->attrs.softmax.axis, x0->num_dims, &ax))

@@ -131,8 +131,9 @@ static arity op_arity(zn_op op) {
   case ZN_OP_CONV: return (arity){2, 4, 1, 1};
   case ZN_OP_GEMM: return (arity){2, 3, 1, 1};
   case ZN_OP_MATMUL: case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV:
-  case ZN_OP_RESHAPE: case ZN_OP_GATHER:
+  case ZN_OP_RESHAPE: case ZN_OP_GATHER: case ZN_OP_POW:
     return (arity){2, 2, 1, 1};
+  case ZN_OP_LAYER_NORM: return (arity){2, 3, 1, 1};
   case ZN_OP_SUM: case ZN_OP_CONCAT: return (arity){1, VARIADIC, 1, 1};
   case ZN_OP_CLIP: return (arity){1, 3, 1, 1};  /* min/max already in attrs; inputs may remain */
   case ZN_OP_MAX_POOL: return (arity){1, 1, 1, 2};
@@ -149,7 +150,7 @@ static arity op_arity(zn_op op) {
 static int required_inputs(zn_op op) {
   switch (op) {
   case ZN_OP_CONV: case ZN_OP_GEMM: case ZN_OP_MATMUL: case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL:
-  case ZN_OP_DIV: case ZN_OP_RESHAPE: case ZN_OP_GATHER:
+  case ZN_OP_DIV: case ZN_OP_RESHAPE: case ZN_OP_GATHER: case ZN_OP_POW: case ZN_OP_LAYER_NORM:
     return 2;
   case ZN_OP_BATCH_NORM: return 5;
   case ZN_OP_SLICE: return 3;
@@ -190,7 +191,7 @@ static zn_status check_attrs(const zn_graph *g, const zn_node *n) {
     ZN_TRY(check_window(n, a->num_spatial, a->kernel, a->stride, a->dilation, a->pad_begin, a->pad_end, a->auto_pad,
                         true));
     if (a->group <= 0) return bad_node(n, "%sgroup = %lld must be > 0%lld", "", (long long)a->group, 0);
-    if ((unsigned)a->act.kind > ZN_ACT_TANH) return bad_node(n, "%sunknown fused activation %lld%lld", "", a->act.kind, 0);
+    if ((unsigned)a->act.kind > ZN_ACT_LAST) return bad_node(n, "%sunknown fused activation %lld%lld", "", a->act.kind, 0);
     return ZN_OK;
   }
   case ZN_OP_MAX_POOL: case ZN_OP_AVERAGE_POOL: {
@@ -199,11 +200,15 @@ static zn_status check_attrs(const zn_graph *g, const zn_node *n) {
                         false);
   }
   case ZN_OP_GEMM:
-    if ((unsigned)n->attrs.gemm.act.kind > ZN_ACT_TANH)
+    if ((unsigned)n->attrs.gemm.act.kind > ZN_ACT_LAST)
       return bad_node(n, "%sunknown fused activation %lld%lld", "", n->attrs.gemm.act.kind, 0);
     return ZN_OK;
   case ZN_OP_LRN:
     if (n->attrs.lrn.size <= 0) return bad_node(n, "%ssize = %lld must be > 0%lld", "", (long long)n->attrs.lrn.size, 0);
+    return ZN_OK;
+  case ZN_OP_LAYER_NORM:
+    if (!(n->attrs.layer_norm.epsilon >= 0))
+      return bad_node(n, "%sepsilon must be >= 0%lld%lld", "", 0, 0);
     return ZN_OK;
   case ZN_OP_BATCH_NORM:
     if (!(n->attrs.batch_norm.epsilon >= 0))

@@ -205,6 +205,19 @@ static void emit_act(ex *e, const zn_act *act, const char *name, const char *in,
     add_node(e, "Clip", name, num, ins, out);
     break;
   }
+  case ZN_ACT_GELU: {
+    /* Gelu is an ONNX op only from opset 20: write the Erf form exporters use,
+     * x * (1 + Erf(x / sqrt(2))) * 0.5. */
+    const char *t1 = fresh_name(e, out, "gelu_div"), *t2 = fresh_name(e, out, "gelu_erf");
+    const char *t3 = fresh_name(e, out, "gelu_add"), *t4 = fresh_name(e, out, "gelu_mul");
+    const char *div[2] = {in, float_const(e, out, "sqrt2", 1.41421353816986084f)};
+    add_node(e, "Div", ex_printf(e, "%s_div", name), 2, div, t1);
+    add_node(e, "Erf", ex_printf(e, "%s_erf", name), 1, (const char *[]){t1}, t2);
+    add_node(e, "Add", ex_printf(e, "%s_add", name), 2, (const char *[]){t2, float_const(e, out, "one", 1.0f)}, t3);
+    add_node(e, "Mul", ex_printf(e, "%s_mul", name), 2, (const char *[]){in, t3}, t4);
+    add_node(e, "Mul", name, 2, (const char *[]){t4, float_const(e, out, "half", 0.5f)}, out);
+    break;
+  }
   default: add_node(e, "Identity", name, 1, ins, out); break;
   }
 }
@@ -280,12 +293,12 @@ static zn_status export_node(ex *e, const zn_node *zn) {
     return ZN_OK;
   }
   case ZN_OP_RELU: case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SIGMOID: case ZN_OP_HARD_SWISH:
-  case ZN_OP_CLIP: case ZN_OP_TANH: {
+  case ZN_OP_CLIP: case ZN_OP_TANH: case ZN_OP_GELU: {
     zn_act act = zn->attrs.act;
     static const zn_act_kind kinds[] = {
         [ZN_OP_RELU] = ZN_ACT_RELU, [ZN_OP_LEAKY_RELU] = ZN_ACT_LEAKY_RELU, [ZN_OP_SIGMOID] = ZN_ACT_SIGMOID,
         [ZN_OP_HARD_SIGMOID] = ZN_ACT_HARD_SIGMOID, [ZN_OP_HARD_SWISH] = ZN_ACT_HARD_SWISH,
-        [ZN_OP_CLIP] = ZN_ACT_CLIP, [ZN_OP_TANH] = ZN_ACT_TANH};
+        [ZN_OP_CLIP] = ZN_ACT_CLIP, [ZN_OP_TANH] = ZN_ACT_TANH, [ZN_OP_GELU] = ZN_ACT_GELU};
     act.kind = kinds[zn->op];
     emit_act(e, &act, name, ins[0], out);
     return ZN_OK;
@@ -375,6 +388,10 @@ static zn_status export_node(ex *e, const zn_node *zn) {
   n = add_node(e, op, name, num_in, ins, out);
   switch (zn->op) {
   case ZN_OP_BATCH_NORM: attr_float(e, n, "epsilon", zn->attrs.batch_norm.epsilon); break;
+  case ZN_OP_LAYER_NORM:
+    attr_int(e, n, "axis", zn->attrs.layer_norm.axis);
+    attr_float(e, n, "epsilon", zn->attrs.layer_norm.epsilon);
+    break;
   case ZN_OP_LRN:
     attr_int(e, n, "size", zn->attrs.lrn.size);
     attr_float(e, n, "alpha", zn->attrs.lrn.alpha);
@@ -407,6 +424,7 @@ static int64_t needed_opset(const zn_graph *g) {
         (n->op == ZN_OP_RESHAPE && n->attrs.reshape.allowzero))
       need = 14;
     if (n->op == ZN_OP_SHAPE && (n->attrs.shape.start != 0 || n->attrs.shape.has_end)) need = 15;
+    if (n->op == ZN_OP_LAYER_NORM) need = 17;
     if (n->op == ZN_OP_AVERAGE_POOL && any_not_one(n->attrs.pool.num_spatial, n->attrs.pool.dilation)) need = 19;
     if (need > v) v = need;
   }

@@ -480,7 +480,9 @@ static zn_status check_outputs(ctx *c, const Onnx__NodeProto *n, zn_op op, int *
     if (op == ZN_OP_BATCH_NORM && used) return unsupported_attr(c, n, "training outputs (mean/var) are not supported");
     if (op == ZN_OP_MAX_POOL && used) return unsupported_attr(c, n, "the Indices output is not supported");
     if (op == ZN_OP_IDENTITY && used) return unsupported_attr(c, n, "the Dropout mask output is not supported");
-    if (op != ZN_OP_BATCH_NORM && op != ZN_OP_MAX_POOL && op != ZN_OP_IDENTITY)
+    if (op == ZN_OP_LAYER_NORM && used)
+      return unsupported_attr(c, n, "the Mean and InvStdDev outputs are not supported (only Y)");
+    if (op != ZN_OP_BATCH_NORM && op != ZN_OP_MAX_POOL && op != ZN_OP_IDENTITY && op != ZN_OP_LAYER_NORM)
       return unsupported_attr(c, n, "more than one output");
   }
   return ZN_OK;
@@ -561,6 +563,19 @@ static zn_status import_node(ctx *c, const Onnx__NodeProto *n) {
     ZN_TRY(get_int(n, "noop_with_empty_axes", 0, &v));
     num_in = 1;
     if (v && a->num_axes == 0) op = ZN_OP_IDENTITY; /* reduce nothing */
+    break;
+  }
+  case ZN_OP_LAYER_NORM:
+    ZN_TRY(get_int(n, "axis", -1, &tmp.attrs.layer_norm.axis));
+    ZN_TRY(get_float(n, "epsilon", 1e-5f, &tmp.attrs.layer_norm.epsilon));
+    ZN_TRY(get_int(n, "stash_type", 1, &v));
+    if (v != 1) return unsupported_attr(c, n, "stash_type other than 1 (float32)");
+    break;
+  case ZN_OP_GELU: {
+    char approx[16];
+    ZN_TRY(get_string(n, "approximate", approx, sizeof approx));
+    if (*approx && strcmp(approx, "none") != 0) return unsupported_attr(c, n, "approximate other than 'none'");
+    tmp.attrs.act.kind = ZN_ACT_GELU;
     break;
   }
   case ZN_OP_BATCH_NORM:
@@ -746,7 +761,7 @@ static zn_status import_input(ctx *c, const Onnx__ValueInfoProto *vi) {
 static bool op_is_float_typed(zn_op op) {
   switch (op) {
   case ZN_OP_CONV: case ZN_OP_GEMM: case ZN_OP_MATMUL: case ZN_OP_BATCH_NORM: case ZN_OP_ADD: case ZN_OP_SUB:
-  case ZN_OP_MUL: case ZN_OP_DIV: case ZN_OP_SUM:
+  case ZN_OP_MUL: case ZN_OP_DIV: case ZN_OP_SUM: case ZN_OP_POW: case ZN_OP_LAYER_NORM:
     return true;
   default: return false;
   }

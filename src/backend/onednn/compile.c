@@ -77,7 +77,7 @@ void zn_onednn_threads_pop(int saved) {
 const char *zn_onednn_kind_name(odn_kind k) {
   static const char *names[ODN_KIND_COUNT] = {"import", "export", "conv", "inner_product", "pooling", "eltwise",
                                               "binary", "sum", "batch_norm", "lrn", "softmax", "concat",
-                                              "to_plain", "copy", "convert", "concat_own", "view"};
+                                              "to_plain", "copy", "convert", "concat_own", "view", "layer_norm"};
   return (unsigned)k < ODN_KIND_COUNT ? names[k] : "?";
 }
 
@@ -156,6 +156,7 @@ static bool act_as_eltwise(zn_act a, dnnl_alg_kind_t *alg, float *alpha, float *
     case ZN_ACT_LEAKY_RELU: *alg = dnnl_eltwise_relu; *alpha = a.alpha; return true;
     case ZN_ACT_SIGMOID: *alg = dnnl_eltwise_logistic; return true;
     case ZN_ACT_TANH: *alg = dnnl_eltwise_tanh; return true;
+    case ZN_ACT_GELU: *alg = dnnl_eltwise_gelu_erf; return true;
     case ZN_ACT_HARD_SWISH: *alg = dnnl_eltwise_hardswish; return true;
     case ZN_ACT_CLIP:
       if (a.alpha == 0.f && isinf(a.beta) && a.beta > 0) { *alg = dnnl_eltwise_relu; return true; }
@@ -195,6 +196,7 @@ static bool node_act(const zn_graph *g, const zn_node *n, zn_act *out) {
     case ZN_OP_SIGMOID: a.kind = ZN_ACT_SIGMOID; break;
     case ZN_OP_HARD_SWISH: a.kind = ZN_ACT_HARD_SWISH; break;
     case ZN_OP_TANH: a.kind = ZN_ACT_TANH; break;
+    case ZN_OP_GELU: a.kind = ZN_ACT_GELU; break;
     case ZN_OP_HARD_SIGMOID: a.kind = ZN_ACT_HARD_SIGMOID; break;
     case ZN_OP_CLIP: {
       a.kind = ZN_ACT_CLIP;
@@ -561,7 +563,7 @@ static bool supports(const zn_graph *g, const zn_node *n, char *why, size_t why_
           REFUSE("Sum: only float32 activations of the output's shape");
       return true;
     case ZN_OP_RELU: case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH: case ZN_OP_CLIP:
-    case ZN_OP_TANH: {
+    case ZN_OP_TANH: case ZN_OP_GELU: {
       zn_act a;
       dnnl_alg_kind_t alg;
       float p, q;
@@ -591,6 +593,18 @@ static bool supports(const zn_graph *g, const zn_node *n, char *why, size_t why_
       for (int k = 1; k < 5; k++)
         if (!is_f32_const(g, zn_node_input(n, k)) || num_elems_static(val(g, zn_node_input(n, k))) != ch)
           REFUSE("BatchNormalization: only constant float32 parameters with one value per channel");
+      return true;
+    }
+    case ZN_OP_LAYER_NORM: {
+      if (!f32_input(g, n, x, why, why_size)) return false;
+      const zn_value *xv = val(g, x);
+      const int b = input_or_none(n, 2);
+      if (xv->num_dims < 2 || n->attrs.layer_norm.axis != xv->num_dims - 1 || xv->batch_axis == xv->num_dims - 1)
+        REFUSE("LayerNormalization: only over the last axis (not the batch) of a tensor of rank 2 or more");
+      const int64_t ch = xv->dims[xv->num_dims - 1];
+      if (!is_f32_const(g, zn_node_input(n, 1)) || num_elems_static(val(g, zn_node_input(n, 1))) != ch ||
+          (b != ZN_NO_VALUE && (!is_f32_const(g, b) || num_elems_static(val(g, b)) != ch)))
+        REFUSE("LayerNormalization: only constant float32 scale and bias with one value per normalised element");
       return true;
     }
     case ZN_OP_LRN:
@@ -1080,7 +1094,9 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
         c->num_own_wino4 += algo == CONV_WINO_OWN4;
         return ZN_OK;
       }
-      odn_layout lay = wino ? ODN_BLOCKED16 : lx == ODN_BLOCKED16 ? ODN_NHWC : lx;
+      /* a plain (NCHW) input, as a Transpose or Reshape leaves it (ConvNeXt's depthwise and downsampling convs),
+       * is reordered to NHWC: oneDNN has only its reference kernel (ref:any, ~1000x slower) for plain convs */
+      odn_layout lay = wino ? ODN_BLOCKED16 : lx == ODN_BLOCKED16 || lx == ODN_PLAIN ? ODN_NHWC : lx;
       ZN_TRY(want(c, x, lay, cdt, &xs));
       set_value(c, y, wino ? ODN_BLOCKED16 : ODN_NHWC, f32_dst ? dnnl_f32 : dnnl_bf16);
       if (r != ZN_NO_VALUE) {
@@ -1160,7 +1176,7 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
       return st;
     }
     case ZN_OP_RELU: case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH: case ZN_OP_CLIP:
-    case ZN_OP_TANH:
+    case ZN_OP_TANH: case ZN_OP_GELU:
       if (p->relu_fused[ni]) {
         /* the batch norm producing x applies the ReLU */
         int bn = c->num_ops - 1;
@@ -1192,6 +1208,13 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
     case ZN_OP_BATCH_NORM:
       set_value(c, y, c->values[x].layout, dt);
       return add_op(c, ODN_BNORM, ni, 1, &x, y, &op);
+    case ZN_OP_LAYER_NORM: {
+      /* oneDNN normalises over the last logical axis, contiguous: plain f32 (bf16 lnorm is not worth a reorder) */
+      int xs;
+      ZN_TRY(want(c, x, ODN_PLAIN, dnnl_f32, &xs));
+      set_value(c, y, ODN_PLAIN, dnnl_f32);
+      return add_op(c, ODN_LNORM, ni, 1, &xs, y, &op);
+    }
     case ZN_OP_LRN:
       set_value(c, y, c->values[x].layout == ODN_BLOCKED16 ? ODN_BLOCKED16 : ODN_NHWC, dt);
       return add_op(c, ODN_LRN, ni, 1, &x, y, &op);
@@ -1555,6 +1578,15 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
                                                       flags);
       if (st == dnnl_success) st = make_attr(&attr, NULL, false);
       if (st == dnnl_success) st = dnnl_primitive_desc_create(pd_out, &bd, attr, eng, NULL);
+      break;
+    }
+    case ODN_LNORM: {
+      dnnl_layer_normalization_desc_t ld;
+      unsigned flags = dnnl_use_scale | (input_or_none(n, 2) != ZN_NO_VALUE ? dnnl_use_shift : 0u);
+      st = dnnl_layer_normalization_forward_desc_init(&ld, dnnl_forward_inference, &src, NULL,
+                                                      n->attrs.layer_norm.epsilon, flags);
+      if (st == dnnl_success) st = make_attr(&attr, NULL, false);
+      if (st == dnnl_success) st = dnnl_primitive_desc_create(pd_out, &ld, attr, eng, NULL);
       break;
     }
     case ODN_LRN: {

@@ -263,6 +263,15 @@ static zn_status build_step(odn_instance *in, pset *ps, int i, const_dnnl_primit
       for (int k = 0; k < 4; k++) ZN_TRY(add_value_arg(in, s, pd, args[k], offset, zn_node_input(n, k + 1)));
       break;
     }
+    case ODN_LNORM: {
+      const zn_node *n = &g->nodes[op->node];
+      ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_SRC, offset, op->ins[0]));
+      ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_DST, offset, op->out));
+      ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_SCALE, offset, zn_node_input(n, 1)));
+      if (n->num_inputs > 2 && zn_node_input(n, 2) != ZN_NO_VALUE)
+        ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_SHIFT, offset, zn_node_input(n, 2)));
+      break;
+    }
     case ODN_CONCAT_OWN: case ODN_KIND_COUNT: break;
   }
   if (scratch_bytes) {

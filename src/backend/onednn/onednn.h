@@ -96,6 +96,7 @@ typedef enum odn_kind {
   ODN_CONVERT,             /* reorder a value into another layout / dtype for a consumer that needs it */
   ODN_CONCAT_OWN,          /* own channel concat (concat.c), with the batch norm reading it folded in */
   ODN_VIEW,                /* Transpose, Gather of one index, Slice: a reorder from a permuted / sub-memory view of the input */
+  ODN_LNORM,               /* LayerNormalization over the last axis of a plain f32 tensor */
   ODN_KIND_COUNT
 } odn_kind;
 

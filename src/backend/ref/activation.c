@@ -1,5 +1,5 @@
 /* Activations: standalone (Relu, LeakyRelu, Sigmoid, HardSigmoid, HardSwish,
- * Clip, Tanh) and the same functions fused into Conv and Gemm, so a fused
+ * Clip, Tanh, Gelu) and the same functions fused into Conv and Gemm, so a fused
  * and an unfused graph compute bit-identical results. */
 #include <math.h>
 #include <string.h>
@@ -23,11 +23,14 @@ float zn_ref_act_f32(const zn_act *act, float x) {
   case ZN_ACT_HARD_SWISH: return x * fmaxf(0.0f, fminf(1.0f, x * (1.0f / 6.0f) + 0.5f));
   case ZN_ACT_CLIP: return x < act->alpha ? act->alpha : (x > act->beta ? act->beta : x); /* NaN passes */
   case ZN_ACT_TANH: return tanhf(x);
+  /* The order of PyTorch's exported Erf form, x / sqrt(2) with sqrt(2) rounded
+   * to float, so a fused graph matches the unfused one closely. */
+  case ZN_ACT_GELU: return x * (1.0f + erff(x / 1.41421353816986084f)) * 0.5f;
   }
   return x;
 }
 
-bool zn_ref_act_supported(const zn_act *act) { return (unsigned)act->kind <= (unsigned)ZN_ACT_TANH; }
+bool zn_ref_act_supported(const zn_act *act) { return (unsigned)act->kind <= (unsigned)ZN_ACT_LAST; }
 
 void zn_ref_act_apply_f32(const zn_act *act, float *data, int64_t count) {
   switch (act->kind) {
@@ -51,6 +54,7 @@ zn_status zn_ref_activation_f32(const zn_node *node, const zn_ref_tensor *const 
   case ZN_OP_HARD_SWISH: act.kind = ZN_ACT_HARD_SWISH; break;
   case ZN_OP_CLIP: act.kind = ZN_ACT_CLIP; break;
   case ZN_OP_TANH: act.kind = ZN_ACT_TANH; break;
+  case ZN_OP_GELU: act.kind = ZN_ACT_GELU; break;
   default: return zn_error(ZN_ERR_INTERNAL, "failed to run '%s': %s is not an activation", node->name,
                            zn_op_name(node->op));
   }

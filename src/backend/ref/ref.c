@@ -60,6 +60,10 @@ static zn_ref_kernel kernel_for(zn_op op) {
   case ZN_OP_GATHER: return zn_ref_gather;
   case ZN_OP_CAST: return zn_ref_cast;
   case ZN_OP_SLICE: return zn_ref_slice;
+  case ZN_OP_POW: return zn_ref_pow_f32;
+  case ZN_OP_SQRT: case ZN_OP_ERF: return zn_ref_unary_f32;
+  case ZN_OP_GELU: return zn_ref_activation_f32;
+  case ZN_OP_LAYER_NORM: return zn_ref_layer_norm_f32;
   case ZN_OP_COUNT: break;
   }
   return NULL;
@@ -124,6 +128,14 @@ static bool ref_runs(const zn_graph *g, const zn_node *n) {
     return zn_node_input(n, 1) >= 0 && zn_node_input(n, 2) >= 0;
   case ZN_OP_SHAPE: return out == ZN_DTYPE_INT64;
   case ZN_OP_CAST: return zn_ref_cast_supported(in0, out) && out == n->attrs.cast.to;
+  case ZN_OP_POW: {
+    const zn_dtype e = input_dtype(g, n, 1);
+    return f32 && n->num_inputs == 2 && (e == ZN_DTYPE_FLOAT32 || is_index_dtype(e));
+  }
+  case ZN_OP_SQRT: case ZN_OP_ERF: case ZN_OP_GELU: return f32 && n->num_inputs == 1;
+  case ZN_OP_LAYER_NORM:
+    return f32 && n->num_inputs >= 2 && n->num_inputs <= 3 && zn_node_input(n, 1) >= 0 &&
+           all_inputs_are(g, n, ZN_DTYPE_FLOAT32);
   case ZN_OP_COUNT: break;
   }
   return false;

@@ -91,6 +91,12 @@ ZN_INTERNAL zn_status zn_ref_gather(const zn_node *n, const zn_ref_tensor *const
 ZN_INTERNAL zn_status zn_ref_cast(const zn_node *n, const zn_ref_tensor *const *in, zn_ref_tensor *out,
                                   void *scratch);
 ZN_INTERNAL bool zn_ref_cast_supported(zn_dtype from, zn_dtype to);
+ZN_INTERNAL zn_status zn_ref_pow_f32(const zn_node *n, const zn_ref_tensor *const *in, zn_ref_tensor *out,
+                                     void *scratch);   /* float32 base; float32/int32/int64 exponent */
+ZN_INTERNAL zn_status zn_ref_unary_f32(const zn_node *n, const zn_ref_tensor *const *in, zn_ref_tensor *out,
+                                       void *scratch); /* Sqrt Erf */
+ZN_INTERNAL zn_status zn_ref_layer_norm_f32(const zn_node *n, const zn_ref_tensor *const *in, zn_ref_tensor *out,
+                                            void *scratch);
 ZN_INTERNAL zn_status zn_ref_slice(const zn_node *n, const zn_ref_tensor *const *in, zn_ref_tensor *out,
                                    void *scratch);
 
