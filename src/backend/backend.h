@@ -38,7 +38,7 @@ typedef struct zn_backend_instance_options {
  * backend folded it away at compile (an alias, a zero-copy concat). */
 #define ZN_BACKEND_STEP_MAX_NODES 8
 typedef struct zn_backend_step {
-  char kernel[96];        /* implementation that ran ("brgconv_1x1:avx512_core", "own Winograd F(4x4,3x3)") */
+  char kernel[160];        /* implementation that ran ("brgconv_1x1:avx512_core", "own Winograd F(4x4,3x3)") */
   int num_nodes;
   int nodes[ZN_BACKEND_STEP_MAX_NODES];  /* graph node indexes, the step's main node first */
 } zn_backend_step;

@@ -30,12 +30,13 @@ ZN_INTERNAL bool zn_op_from_onnx(const char *op_type, zn_op *op_out);
 typedef enum zn_act_kind {
   ZN_ACT_NONE = 0, ZN_ACT_RELU, ZN_ACT_LEAKY_RELU, ZN_ACT_SIGMOID, ZN_ACT_HARD_SIGMOID,
   ZN_ACT_HARD_SWISH, ZN_ACT_CLIP, ZN_ACT_TANH,
-  ZN_ACT_GELU                            /* x * 0.5 * (1 + erf(x / sqrt(2))), exact (not tanh) */
+  ZN_ACT_GELU,                           /* x * 0.5 * (1 + erf(x / sqrt(2))), exact (not tanh) */
+  ZN_ACT_SWISH                           /* x * sigmoid(alpha * x); SiLU when alpha is 1 */
 } zn_act_kind;
-#define ZN_ACT_LAST ZN_ACT_GELU
+#define ZN_ACT_LAST ZN_ACT_SWISH
 
 /* An activation: alone (Relu, Clip, ...) or fused into Conv/Gemm.
- * LeakyRelu: alpha; HardSigmoid: alpha, beta; Clip: alpha = min, beta = max
+ * LeakyRelu, Swish: alpha; HardSigmoid: alpha, beta; Clip: alpha = min, beta = max
  * (-INFINITY / INFINITY when absent). */
 typedef struct zn_act {
   zn_act_kind kind;

@@ -2,7 +2,7 @@
  * zero Pad and 1x1 pool removal, zero Pads folded into AveragePool/Conv
  * padding, exporters' decomposed LayerNorm and Erf GELU recognised, MatMul by
  * a constant matrix as Gemm, BatchNormalization folded into Conv,
- * Mul(x, HardSigmoid(x)) as HardSwish, residual Add and activations fused into
+ * Mul(x, HardSigmoid(x)) as HardSwish and Mul(x, Sigmoid(x)) as Swish, residual Add and activations fused into
  * Conv/Gemm, dead code elimination; plus the MAC and parameter counts that
  * reports quote. Every rewrite keeps graph output names: the fused producer
  * writes the original output value. */
@@ -383,6 +383,7 @@ static bool act_kind_of(zn_op op, zn_act_kind *kind) {
   case ZN_OP_CLIP: *kind = ZN_ACT_CLIP; return true;
   case ZN_OP_TANH: *kind = ZN_ACT_TANH; return true;
   case ZN_OP_GELU: *kind = ZN_ACT_GELU; return true;
+  case ZN_OP_SWISH: *kind = ZN_ACT_SWISH; return true;
   default: return false;
   }
 }
@@ -420,7 +421,7 @@ zn_status zn_graph_fuse_activations(zn_graph *g) {
   return finish(g, dead, uses, changed);
 }
 
-/* ---- Mul(x, HardSigmoid(x)) -> HardSwish ---- */
+/* ---- Mul(x, HardSigmoid(x)) -> HardSwish, Mul(x, Sigmoid(x)) -> Swish ---- */
 
 /* HardSigmoid with alpha 1/6 and beta 1/2, as ONNX stores them (alpha as the
  * float 0.16666667): then x * HardSigmoid(x) is exactly ONNX's HardSwish. */
@@ -430,11 +431,15 @@ static bool is_hard_swish_gate(const zn_node *n) {
          fabsf(n->attrs.act.alpha - 1.0f / 6.0f) <= tol && fabsf(n->attrs.act.beta - 0.5f) <= tol;
 }
 
-zn_status zn_graph_hard_swish_from_mul(zn_graph *g) {
+static bool is_swish_gate(const zn_node *n) {
+  return n->op == ZN_OP_SIGMOID && n->num_inputs == 1 && n->num_outputs == 1;
+}
+
+zn_status zn_graph_swish_from_mul(zn_graph *g) {
   if (!g->num_nodes) return ZN_OK;
   bool *dead = zn_calloc((size_t)g->num_nodes, sizeof(bool));
   int *uses = count_uses(g, NULL);
-  if (!dead || !uses) { zn_free(dead); zn_free(uses); return oom("turn Mul(x, HardSigmoid(x)) into HardSwish"); }
+  if (!dead || !uses) { zn_free(dead); zn_free(uses); return oom("turn Mul(x, gate(x)) into a swish"); }
   int changed = 0;
   for (int i = 0; i < g->num_nodes; i++) {
     zn_node *mul = &g->nodes[i];
@@ -442,16 +447,19 @@ zn_status zn_graph_hard_swish_from_mul(zn_graph *g) {
     for (int s = 0; s < 2; s++) {
       int h = mul->inputs[s], x = mul->inputs[1 - s];
       zn_node *hs = producer_of(g, dead, h, ZN_OP_HARD_SIGMOID);
-      if (!hs || !is_hard_swish_gate(hs) || hs->inputs[0] != x || x < 0 || uses[h] != 1 || g->values[h].is_output ||
-          g->values[x].dtype != ZN_DTYPE_FLOAT32)
+      const bool hard = hs != NULL;
+      if (!hs) hs = producer_of(g, dead, h, ZN_OP_SIGMOID);
+      if (!hs || !(hard ? is_hard_swish_gate(hs) : is_swish_gate(hs)) || hs->inputs[0] != x || x < 0 ||
+          uses[h] != 1 || g->values[h].is_output || g->values[x].dtype != ZN_DTYPE_FLOAT32)
         continue;
       dead[(int)(hs - g->nodes)] = true;
-      mul->op = ZN_OP_HARD_SWISH;
+      mul->op = hard ? ZN_OP_HARD_SWISH : ZN_OP_SWISH;
       mul->num_inputs = 1;
       mul->inputs[0] = x;
       mul->inputs[1] = ZN_NO_VALUE;
       memset(&mul->attrs, 0, sizeof mul->attrs);
-      mul->attrs.act.kind = ZN_ACT_HARD_SWISH;
+      mul->attrs.act.kind = hard ? ZN_ACT_HARD_SWISH : ZN_ACT_SWISH;
+      mul->attrs.act.alpha = hard ? 0.0f : 1.0f;
       changed++;
       break;
     }
@@ -857,7 +865,7 @@ zn_status zn_graph_optimize(zn_graph *g) {
   ZN_TRY(zn_graph_fold_pads(g));
   ZN_TRY(zn_graph_fold_batch_norm(g));
   ZN_TRY(zn_graph_fuse_residual(g));
-  ZN_TRY(zn_graph_hard_swish_from_mul(g));
+  ZN_TRY(zn_graph_swish_from_mul(g));
   ZN_TRY(zn_graph_fuse_activations(g));
   ZN_TRY(zn_graph_eliminate_dead(g));
   ZN_TRY(zn_graph_toposort(g));

@@ -3,9 +3,9 @@
  * pools, ReduceMean over H and W into GlobalAveragePool, decomposed LayerNorm
  * into LayerNormalization, Erf GELU into Gelu, Linear MatMul into Gemm, fold
  * zero Pads into AveragePool/Conv, fold BatchNormalization into Conv, fuse
- * residual Add into Conv, Mul(x, HardSigmoid(x)) into HardSwish, fuse
- * activations into Conv/Gemm, dead code elimination, toposort, shape
- * inference. Each pass expects inferred shapes and a sorted graph and leaves
+ * residual Add into Conv, Mul(x, HardSigmoid(x)) into HardSwish and
+ * Mul(x, Sigmoid(x)) into Swish, fuse activations into Conv/Gemm, dead code
+ * elimination, toposort, shape inference. Each pass expects inferred shapes and a sorted graph and leaves
  * dead nodes/values for the DCE pass. */
 #ifndef ZN_GRAPH_PASSES_H
 #define ZN_GRAPH_PASSES_H
@@ -60,13 +60,17 @@ ZN_INTERNAL zn_status zn_graph_fold_pads(zn_graph *g);
 ZN_INTERNAL zn_status zn_graph_fold_batch_norm(zn_graph *g);
 /* Add(conv_out, other) -> Conv input 3, when shapes are equal. */
 ZN_INTERNAL zn_status zn_graph_fuse_residual(zn_graph *g);
-/* Mul(x, HardSigmoid(x)) (either operand order) with HardSigmoid's alpha 1/6
- * and beta 0.5 (to float rounding) and its output read only by that Mul: the
- * Mul becomes HardSwish(x), which is x * max(0, min(1, x / 6 + 0.5)) exactly.
- * PyTorch 1.13 writes nn.Hardswish this way below opset 14; as one node it
- * fuses into the Conv before it (x then has one reader). */
-ZN_INTERNAL zn_status zn_graph_hard_swish_from_mul(zn_graph *g);
-/* Conv/Gemm followed by Relu/Clip/LeakyRelu/Sigmoid/HardSigmoid/HardSwish/Tanh/Gelu. */
+/* Mul(x, gate(x)) (either operand order), the gate's output read only by
+ * that Mul, x float32, becomes one node (the Mul's output keeps its value):
+ * - gate HardSigmoid with alpha 1/6 and beta 0.5 (to float rounding):
+ *   HardSwish(x), which is x * max(0, min(1, x / 6 + 0.5)) exactly. PyTorch
+ *   1.13 writes nn.Hardswish this way below opset 14 (MobileNet-V3);
+ * - gate Sigmoid: Swish(x) with alpha 1, x * sigmoid(x): PyTorch's SiLU
+ *   (EfficientNet). Squeeze-excitation gates, Mul(x, Sigmoid(fc(...))), do
+ *   not match.
+ * As one node it fuses into the Conv before it (x then has one reader). */
+ZN_INTERNAL zn_status zn_graph_swish_from_mul(zn_graph *g);
+/* Conv/Gemm followed by Relu/Clip/LeakyRelu/Sigmoid/HardSigmoid/HardSwish/Tanh/Gelu/Swish. */
 ZN_INTERNAL zn_status zn_graph_fuse_activations(zn_graph *g);
 /* Drop nodes that no graph output depends on and values nothing uses; compact
  * the arrays and renumber ids (value ids held outside the graph go stale). */

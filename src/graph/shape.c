@@ -777,7 +777,7 @@ static zn_status infer_node(ctx *c, zn_node *n) {
   case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV: case ZN_OP_SUM: return infer_elementwise(c, n);
   case ZN_OP_RELU: case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SIGMOID: case ZN_OP_HARD_SWISH:
   case ZN_OP_CLIP: case ZN_OP_TANH: case ZN_OP_LRN: case ZN_OP_IDENTITY: case ZN_OP_SQRT: case ZN_OP_ERF:
-  case ZN_OP_GELU:
+  case ZN_OP_GELU: case ZN_OP_SWISH:
     return infer_same(c, n, x0->dtype);
   case ZN_OP_POW: return infer_pow(c, n);
   case ZN_OP_LAYER_NORM: return infer_layer_norm(c, n);

@@ -218,6 +218,19 @@ static void emit_act(ex *e, const zn_act *act, const char *name, const char *in,
     add_node(e, "Mul", name, 2, (const char *[]){t4, float_const(e, out, "half", 0.5f)}, out);
     break;
   }
+  case ZN_ACT_SWISH: {
+    /* Swish is an ONNX op only from opset 24: write x * Sigmoid(alpha * x),
+     * the form exporters use for SiLU (without the Mul when alpha is 1). */
+    const char *gate_in = in, *gate = fresh_name(e, out, "swish_gate");
+    if (act->alpha != 1.0f) {
+      gate_in = fresh_name(e, out, "swish_scaled");
+      add_node(e, "Mul", ex_printf(e, "%s_scale", name), 2,
+               (const char *[]){in, float_const(e, out, "alpha", act->alpha)}, gate_in);
+    }
+    add_node(e, "Sigmoid", ex_printf(e, "%s_sigmoid", name), 1, (const char *[]){gate_in}, gate);
+    add_node(e, "Mul", name, 2, (const char *[]){in, gate}, out);
+    break;
+  }
   default: add_node(e, "Identity", name, 1, ins, out); break;
   }
 }
@@ -293,12 +306,13 @@ static zn_status export_node(ex *e, const zn_node *zn) {
     return ZN_OK;
   }
   case ZN_OP_RELU: case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SIGMOID: case ZN_OP_HARD_SWISH:
-  case ZN_OP_CLIP: case ZN_OP_TANH: case ZN_OP_GELU: {
+  case ZN_OP_CLIP: case ZN_OP_TANH: case ZN_OP_GELU: case ZN_OP_SWISH: {
     zn_act act = zn->attrs.act;
     static const zn_act_kind kinds[] = {
         [ZN_OP_RELU] = ZN_ACT_RELU, [ZN_OP_LEAKY_RELU] = ZN_ACT_LEAKY_RELU, [ZN_OP_SIGMOID] = ZN_ACT_SIGMOID,
         [ZN_OP_HARD_SIGMOID] = ZN_ACT_HARD_SIGMOID, [ZN_OP_HARD_SWISH] = ZN_ACT_HARD_SWISH,
-        [ZN_OP_CLIP] = ZN_ACT_CLIP, [ZN_OP_TANH] = ZN_ACT_TANH, [ZN_OP_GELU] = ZN_ACT_GELU};
+        [ZN_OP_CLIP] = ZN_ACT_CLIP, [ZN_OP_TANH] = ZN_ACT_TANH, [ZN_OP_GELU] = ZN_ACT_GELU,
+        [ZN_OP_SWISH] = ZN_ACT_SWISH};
     act.kind = kinds[zn->op];
     emit_act(e, &act, name, ins[0], out);
     return ZN_OK;

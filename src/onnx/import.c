@@ -571,6 +571,10 @@ static zn_status import_node(ctx *c, const Onnx__NodeProto *n) {
     ZN_TRY(get_int(n, "stash_type", 1, &v));
     if (v != 1) return unsupported_attr(c, n, "stash_type other than 1 (float32)");
     break;
+  case ZN_OP_SWISH:
+    tmp.attrs.act.kind = ZN_ACT_SWISH;
+    ZN_TRY(get_float(n, "alpha", 1.0f, &tmp.attrs.act.alpha));
+    break;
   case ZN_OP_GELU: {
     char approx[16];
     ZN_TRY(get_string(n, "approximate", approx, sizeof approx));

@@ -157,6 +157,7 @@ static bool act_as_eltwise(zn_act a, dnnl_alg_kind_t *alg, float *alpha, float *
     case ZN_ACT_SIGMOID: *alg = dnnl_eltwise_logistic; return true;
     case ZN_ACT_TANH: *alg = dnnl_eltwise_tanh; return true;
     case ZN_ACT_GELU: *alg = dnnl_eltwise_gelu_erf; return true;
+    case ZN_ACT_SWISH: *alg = dnnl_eltwise_swish; *alpha = a.alpha; return true;
     case ZN_ACT_HARD_SWISH: *alg = dnnl_eltwise_hardswish; return true;
     case ZN_ACT_CLIP:
       if (a.alpha == 0.f && isinf(a.beta) && a.beta > 0) { *alg = dnnl_eltwise_relu; return true; }
@@ -197,6 +198,7 @@ static bool node_act(const zn_graph *g, const zn_node *n, zn_act *out) {
     case ZN_OP_HARD_SWISH: a.kind = ZN_ACT_HARD_SWISH; break;
     case ZN_OP_TANH: a.kind = ZN_ACT_TANH; break;
     case ZN_OP_GELU: a.kind = ZN_ACT_GELU; break;
+    case ZN_OP_SWISH: a.kind = ZN_ACT_SWISH; break;
     case ZN_OP_HARD_SIGMOID: a.kind = ZN_ACT_HARD_SIGMOID; break;
     case ZN_OP_CLIP: {
       a.kind = ZN_ACT_CLIP;
@@ -563,7 +565,7 @@ static bool supports(const zn_graph *g, const zn_node *n, char *why, size_t why_
           REFUSE("Sum: only float32 activations of the output's shape");
       return true;
     case ZN_OP_RELU: case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH: case ZN_OP_CLIP:
-    case ZN_OP_TANH: case ZN_OP_GELU: {
+    case ZN_OP_TANH: case ZN_OP_GELU: case ZN_OP_SWISH: {
       zn_act a;
       dnnl_alg_kind_t alg;
       float p, q;
@@ -1176,7 +1178,7 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
       return st;
     }
     case ZN_OP_RELU: case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH: case ZN_OP_CLIP:
-    case ZN_OP_TANH: case ZN_OP_GELU:
+    case ZN_OP_TANH: case ZN_OP_GELU: case ZN_OP_SWISH:
       if (p->relu_fused[ni]) {
         /* the batch norm producing x applies the ReLU */
         int bn = c->num_ops - 1;

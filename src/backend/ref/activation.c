@@ -26,6 +26,7 @@ float zn_ref_act_f32(const zn_act *act, float x) {
   /* The order of PyTorch's exported Erf form, x / sqrt(2) with sqrt(2) rounded
    * to float, so a fused graph matches the unfused one closely. */
   case ZN_ACT_GELU: return x * (1.0f + erff(x / 1.41421353816986084f)) * 0.5f;
+  case ZN_ACT_SWISH: return x * sigmoid(act->alpha * x);
   }
   return x;
 }
@@ -55,6 +56,7 @@ zn_status zn_ref_activation_f32(const zn_node *node, const zn_ref_tensor *const 
   case ZN_OP_CLIP: act.kind = ZN_ACT_CLIP; break;
   case ZN_OP_TANH: act.kind = ZN_ACT_TANH; break;
   case ZN_OP_GELU: act.kind = ZN_ACT_GELU; break;
+  case ZN_OP_SWISH: act.kind = ZN_ACT_SWISH; break;
   default: return zn_error(ZN_ERR_INTERNAL, "failed to run '%s': %s is not an activation", node->name,
                            zn_op_name(node->op));
   }

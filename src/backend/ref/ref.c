@@ -62,7 +62,7 @@ static zn_ref_kernel kernel_for(zn_op op) {
   case ZN_OP_SLICE: return zn_ref_slice;
   case ZN_OP_POW: return zn_ref_pow_f32;
   case ZN_OP_SQRT: case ZN_OP_ERF: return zn_ref_unary_f32;
-  case ZN_OP_GELU: return zn_ref_activation_f32;
+  case ZN_OP_GELU: case ZN_OP_SWISH: return zn_ref_activation_f32;
   case ZN_OP_LAYER_NORM: return zn_ref_layer_norm_f32;
   case ZN_OP_COUNT: break;
   }
@@ -132,7 +132,7 @@ static bool ref_runs(const zn_graph *g, const zn_node *n) {
     const zn_dtype e = input_dtype(g, n, 1);
     return f32 && n->num_inputs == 2 && (e == ZN_DTYPE_FLOAT32 || is_index_dtype(e));
   }
-  case ZN_OP_SQRT: case ZN_OP_ERF: case ZN_OP_GELU: return f32 && n->num_inputs == 1;
+  case ZN_OP_SQRT: case ZN_OP_ERF: case ZN_OP_GELU: case ZN_OP_SWISH: return f32 && n->num_inputs == 1;
   case ZN_OP_LAYER_NORM:
     return f32 && n->num_inputs >= 2 && n->num_inputs <= 3 && zn_node_input(n, 1) >= 0 &&
            all_inputs_are(g, n, ZN_DTYPE_FLOAT32);

@@ -27,7 +27,7 @@ static const char *const kind_names[XP_KIND_COUNT] = {
     [XP_GAP] = "xnn_global_average_pooling_nwc_f32",
     [XP_GMP] = "global max pool (C loop)",
     [XP_CLAMP] = "xnn_clamp_nc_f32",
-    [XP_UNARY] = "xnn_{leaky_relu,sigmoid,hardswish}_nc_f32; HardSigmoid, Tanh (C loop)",
+    [XP_UNARY] = "xnn_{leaky_relu,sigmoid,hardswish}_nc_f32; Swish (xnn sigmoid, C multiply); HardSigmoid, Tanh (C loop)",
     [XP_SOFTMAX] = "xnn_softmax_nc_f32",
     [XP_BATCH_NORM] = "batch norm multiply-add (C loop)",
     [XP_LRN] = "LRN (C loop)",
@@ -88,11 +88,12 @@ static bool fusable_act(const zn_act *a) {
 
 /* Activations XNNPACK's operators cannot fuse into Conv/Gemm: the op runs
  * unclamped, then the activation runs in place on its output (XNNPACK's
- * sigmoid / hardswish / leaky_relu operators; a C loop for HardSigmoid and
- * Tanh, which this XNNPACK lacks in f32). */
+ * sigmoid / hardswish / leaky_relu operators; Swish as XNNPACK's sigmoid into
+ * step scratch, then a C multiply; a C loop for HardSigmoid and Tanh, which
+ * this XNNPACK lacks in f32, and for Swish with alpha other than 1). */
 static bool post_act_ok(const zn_act *a) {
   return a->kind == ZN_ACT_SIGMOID || a->kind == ZN_ACT_HARD_SIGMOID || a->kind == ZN_ACT_HARD_SWISH ||
-         a->kind == ZN_ACT_TANH || (a->kind == ZN_ACT_LEAKY_RELU && isfinite(a->alpha));
+         a->kind == ZN_ACT_TANH || ((a->kind == ZN_ACT_LEAKY_RELU || a->kind == ZN_ACT_SWISH) && isfinite(a->alpha));
 }
 
 static void act_range(const zn_act *a, float *lo, float *hi) {
@@ -347,7 +348,7 @@ static bool xp_runs(const zn_graph *g, const zn_node *n) {
   case ZN_OP_CLIP:
     if (!clip_ok(g, n)) return false;
     /* fall through */
-  case ZN_OP_LEAKY_RELU:
+  case ZN_OP_LEAKY_RELU: case ZN_OP_SWISH:
     if (!isfinite(n->attrs.act.alpha)) return false;
     /* fall through */
   case ZN_OP_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH: case ZN_OP_HARD_SIGMOID: case ZN_OP_TANH:
@@ -405,8 +406,8 @@ static const char *xp_needs(zn_op op) {
   case ZN_OP_FLATTEN: case ZN_OP_RESHAPE: case ZN_OP_SQUEEZE: case ZN_OP_UNSQUEEZE: case ZN_OP_IDENTITY:
     return "a float32 activation whose element count per image does not change";
   case ZN_OP_CLIP: case ZN_OP_RELU: case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH:
-  case ZN_OP_HARD_SIGMOID: case ZN_OP_TANH:
-    return "a float32 activation and an output of its shape (Clip: constant bounds; LeakyRelu: finite alpha)";
+  case ZN_OP_HARD_SIGMOID: case ZN_OP_TANH: case ZN_OP_SWISH:
+    return "a float32 activation and an output of its shape (Clip: constant bounds; LeakyRelu, Swish: finite alpha)";
   case ZN_OP_LRN: return "a 4-D float32 activation";
   case ZN_OP_GATHER: return "one constant index of a float32 activation, on an axis other than the batch";
   case ZN_OP_TRANSPOSE: return "a float32 activation whose batch axis the permutation carries along";
@@ -440,6 +441,7 @@ static xp_kind kind_of(zn_op op) {
   case ZN_OP_GLOBAL_MAX_POOL: return XP_GMP;
   case ZN_OP_RELU: case ZN_OP_CLIP: return XP_CLAMP;
   case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH: case ZN_OP_HARD_SIGMOID: case ZN_OP_TANH:
+  case ZN_OP_SWISH:
     return XP_UNARY;
   case ZN_OP_SOFTMAX: return XP_SOFTMAX;
   case ZN_OP_BATCH_NORM: return XP_BATCH_NORM;
@@ -600,7 +602,7 @@ static zn_status build(const zn_graph *g, xp_compiled *c) {
       static const zn_act_kind unary_act[ZN_OP_COUNT] = {
           [ZN_OP_LEAKY_RELU] = ZN_ACT_LEAKY_RELU, [ZN_OP_SIGMOID] = ZN_ACT_SIGMOID,
           [ZN_OP_HARD_SWISH] = ZN_ACT_HARD_SWISH, [ZN_OP_HARD_SIGMOID] = ZN_ACT_HARD_SIGMOID,
-          [ZN_OP_TANH] = ZN_ACT_TANH};
+          [ZN_OP_TANH] = ZN_ACT_TANH, [ZN_OP_SWISH] = ZN_ACT_SWISH};
       st.act = n->attrs.act; /* the op decides the function; attrs carry its parameters */
       st.act.kind = unary_act[n->op];
     }

@@ -115,10 +115,16 @@ static size_t row_channels(const zn_value *v, const zn_node *n) {
   return (size_t)(v->num_dims == 4 ? v->dims[1] : v->dims[v->num_dims - 1]);
 }
 
+/* Swish with alpha 1 runs XNNPACK's sigmoid into the step's scratch (rows x
+ * ch floats, contiguous), then multiplies in a C loop; other alphas are one C
+ * loop. */
+static bool swish_gate(const zn_act *a) { return a->kind == ZN_ACT_SWISH && a->alpha == 1.0f; }
+
 /* XNNPACK's operator for activation a on rows of ch channels (strides in
  * floats between rows); *op stays NULL where this XNNPACK has no f32 one
- * (HardSigmoid, Tanh: a C loop at run). */
+ * (HardSigmoid, Tanh, Swish with alpha != 1: a C loop at run). */
 static enum xnn_status create_act(const zn_act *a, size_t ch, size_t is, size_t os, xnn_operator_t *op) {
+  if (swish_gate(a)) return xnn_create_sigmoid_nc_f32(ch, is, ch, 0, op);
   switch (a->kind) {
   case ZN_ACT_SIGMOID: return xnn_create_sigmoid_nc_f32(ch, is, os, 0, op);
   case ZN_ACT_HARD_SWISH: return xnn_create_hardswish_nc_f32(ch, is, os, 0, op);
@@ -127,10 +133,11 @@ static enum xnn_status create_act(const zn_act *a, size_t ch, size_t is, size_t 
   }
 }
 
+/* y: the output, or for Swish the step's scratch (the gate). */
 static enum xnn_status setup_act(const zn_act *a, xnn_operator_t op, size_t rows, const float *x, float *y,
                                  pthreadpool_t pool) {
   switch (a->kind) {
-  case ZN_ACT_SIGMOID: return xnn_setup_sigmoid_nc_f32(op, rows, x, y, pool);
+  case ZN_ACT_SIGMOID: case ZN_ACT_SWISH: return xnn_setup_sigmoid_nc_f32(op, rows, x, y, pool);
   case ZN_ACT_HARD_SWISH: return xnn_setup_hardswish_nc_f32(op, rows, x, y, pool);
   case ZN_ACT_LEAKY_RELU: return xnn_setup_leaky_relu_nc_f32(op, rows, x, y, pool);
   default: return xnn_status_success;
@@ -429,6 +436,11 @@ static void touch(xp_instance *in, int v, int step) {
   in->req[r].last = ZN_MAX(in->req[r].last, step);
 }
 
+/* The step's scratch in the arena (Winograd, im2col, a Swish gate). */
+static float *step_scratch(const xp_instance *in, int si) {
+  return (float *)((char *)in->arena + in->req[in->c->g->num_values + si].offset);
+}
+
 static zn_status setup_step(xp_instance *in, int si) {
   const xp_compiled *c = in->c;
   const xp_step *st = &c->steps[si];
@@ -510,7 +522,8 @@ static zn_status setup_step(xp_instance *in, int si) {
     act_rows(c, st->in, n, x, &rows, &ch, &stride);
     if (st->kind == XP_CLAMP) s = xnn_setup_clamp_nc_f32(ops[0], rows, x->data, y->data, in->pool);
     else if (st->kind == XP_SOFTMAX) s = xnn_setup_softmax_nc_f32(ops[0], rows, x->data, y->data, in->pool);
-    else if (ops[0]) s = setup_act(&st->act, ops[0], rows, x->data, y->data, in->pool);
+    else if (ops[0]) s = setup_act(&st->act, ops[0], rows, x->data, swish_gate(&st->act) ? step_scratch(in, si) : y->data,
+                                   in->pool);
     break;
   }
   case XP_CONCAT: {
@@ -528,7 +541,7 @@ static zn_status setup_step(xp_instance *in, int si) {
   if (s == xnn_status_success && post) {
     size_t rows, ch, stride;
     act_rows(c, st->out, n, y, &rows, &ch, &stride);
-    s = setup_act(&st->act, post, rows, y->data, y->data, in->pool);
+    s = setup_act(&st->act, post, rows, y->data, swish_gate(&st->act) ? step_scratch(in, si) : y->data, in->pool);
   }
   return s == xnn_status_success ? ZN_OK : xnn_fail(n, "set up XNNPACK operator", s);
 }
@@ -581,11 +594,16 @@ zn_status zn_xnnpack_instance_reshape(void *instance, int64_t batch) {
     const xp_step *st = &c->steps[s];
     zn_arena_request *rq = &in->req[V + (size_t)s];
     *rq = (zn_arena_request){s, s, 0, 0};
+    if (swish_gate(&st->act)) { /* the gate, after the op's own scratch is done with: the larger of the two */
+      size_t rows, ch, stride;
+      act_rows(c, st->out, step_node(c, st), &in->t[st->out], &rows, &ch, &stride);
+      rq->size_bytes = rows * ch * sizeof(float);
+    }
     if (st->kind == XP_IM2COL) { /* one block of im2col rows per task */
       const xp_tensor *y = &in->t[st->out];
       const zn_value *w = gval(c, zn_node_input(step_node(c, st), 1));
       const int64_t k = w->dims[1] * w->dims[2] * w->dims[3], pixels = y->n * y->h * y->w;
-      rq->size_bytes = (size_t)in->threads * (size_t)im2col_block_rows(k, pixels) * (size_t)k * sizeof(float);
+      rq->size_bytes = ZN_MAX(rq->size_bytes, (size_t)in->threads * (size_t)im2col_block_rows(k, pixels) * (size_t)k * sizeof(float));
       continue;
     }
     if (st->kind != XP_WINOGRAD) continue;
@@ -597,7 +615,7 @@ zn_status zn_xnnpack_instance_reshape(void *instance, int64_t batch) {
         zn_winograd_block(tiles, (int)pos, x->c, y->c, winograd_block_bytes(in)), (int)pos, x->c, y->c, &m_off);
     if (floats > SIZE_MAX / sizeof(float))
       return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape xnnpack instance: Winograd scratch too large");
-    rq->size_bytes = floats * sizeof(float);
+    rq->size_bytes = ZN_MAX(rq->size_bytes, floats * sizeof(float));
   }
   ZN_TRY(zn_arena_plan(in->req, V + (size_t)c->num_steps, &in->arena_bytes));
   /* XNNPACK's kernels may read XNN_EXTRA_BYTES past a tensor (never write):
@@ -841,6 +859,7 @@ typedef struct act_ctx {
   zn_act act;
   const float *x;
   float *y;
+  const float *gate; /* Swish: sigmoid(x), rows x ch contiguous; NULL: compute the activation here */
   size_t ch, xs, ys;
 } act_ctx;
 
@@ -851,9 +870,15 @@ static void act_loop_rows(void *context, size_t r0, size_t count) {
   for (size_t r = r0; r < r0 + count; r++) {
     const float *x = k->x + r * k->xs;
     float *y = k->y + r * k->ys;
-    if (k->act.kind == ZN_ACT_HARD_SIGMOID) {
+    if (k->gate) {
+      const float *gate = k->gate + r * k->ch;
+      ZN_SIMD
+      for (size_t c = 0; c < k->ch; c++) y[c] = x[c] * gate[c];
+    } else if (k->act.kind == ZN_ACT_HARD_SIGMOID) {
       ZN_SIMD
       for (size_t c = 0; c < k->ch; c++) y[c] = fmaxf(0.0f, fminf(1.0f, alpha * x[c] + beta));
+    } else if (k->act.kind == ZN_ACT_SWISH) {
+      for (size_t c = 0; c < k->ch; c++) y[c] = x[c] / (1.0f + expf(-alpha * x[c]));
     } else {
       for (size_t c = 0; c < k->ch; c++) y[c] = tanhf(x[c]);
     }
@@ -861,9 +886,9 @@ static void act_loop_rows(void *context, size_t r0, size_t count) {
 }
 
 #define ACT_TILE_FLOATS 16384
-static void act_loop(const zn_act *a, size_t rows, size_t ch, const float *x, size_t xs, float *y, size_t ys,
-                     pthreadpool_t pool) {
-  act_ctx k = {*a, x, y, ch, xs, ys};
+static void act_loop(const zn_act *a, const float *gate, size_t rows, size_t ch, const float *x, size_t xs, float *y,
+                     size_t ys, pthreadpool_t pool) {
+  act_ctx k = {*a, x, y, gate, ch, xs, ys};
   const size_t tile = ZN_MAX(1, ACT_TILE_FLOATS / ZN_MAX(1, ch));
   if (pool && rows > tile) pthreadpool_parallelize_1d_tile_1d(pool, act_loop_rows, &k, rows, tile, 0);
   else act_loop_rows(&k, 0, rows);
@@ -871,14 +896,20 @@ static void act_loop(const zn_act *a, size_t rows, size_t ch, const float *x, si
 
 /* The activation of an XP_UNARY step (x -> y), or the one after a conv / FC
  * (in place on y): XNNPACK's operator if it has one, else act_loop. */
-static enum xnn_status run_act(const xp_instance *in, const xp_step *st, xnn_operator_t op, int xv, const xp_tensor *x,
+static enum xnn_status run_act(const xp_instance *in, int si, xnn_operator_t op, int xv, const xp_tensor *x,
                                const xp_tensor *y) {
-  if (op) return xnn_run_operator(op, in->pool);
   const xp_compiled *c = in->c;
+  const xp_step *st = &c->steps[si];
+  const float *gate = NULL;
+  if (op) {
+    const enum xnn_status s = xnn_run_operator(op, in->pool);
+    if (s != xnn_status_success || !swish_gate(&st->act)) return s;
+    gate = step_scratch(in, si);
+  }
   size_t rows, ch, xs, ys;
   act_rows(c, xv, step_node(c, st), x, &rows, &ch, &xs);
   act_rows(c, st->out, step_node(c, st), y, &rows, &ch, &ys);
-  act_loop(&st->act, rows, ch, x->data, xs, y->data, ys, in->pool);
+  act_loop(&st->act, gate, rows, ch, x->data, xs, y->data, ys, in->pool);
   return xnn_status_success;
 }
 
@@ -1114,7 +1145,7 @@ static zn_status run_steps(xp_instance *in, const void *const *inputs, void *con
     case XP_FC: case XP_MAX_POOL: case XP_GAP: case XP_CLAMP: case XP_SOFTMAX:
       s = xnn_run_operator(ops[0], in->pool);
       break;
-    case XP_UNARY: s = run_act(in, st, ops[0], st->in, x, y); break;
+    case XP_UNARY: s = run_act(in, si, ops[0], st->in, x, y); break;
     case XP_CONCAT:
       for (int k = 0; k < n->num_inputs && s == xnn_status_success; k++)
         if (ops[k]) s = xnn_run_operator(ops[k], in->pool);
@@ -1131,7 +1162,7 @@ static zn_status run_steps(xp_instance *in, const void *const *inputs, void *con
     case XP_VIEW: case XP_KIND_COUNT: break;
     }
     /* An activation XNNPACK could not fuse, in place on the output. */
-    if (s == xnn_status_success && has_post_act(st)) s = run_act(in, st, in->ops[in->op_start[si + 1] - 1], st->out, y, y);
+    if (s == xnn_status_success && has_post_act(st)) s = run_act(in, si, in->ops[in->op_start[si + 1] - 1], st->out, y, y);
     if (step_ns) step_ns[si] = zn_now_ns() - t0;
     if (s != xnn_status_success) return xnn_fail(n, "run XNNPACK operator", s);
   }
@@ -1153,8 +1184,10 @@ int zn_xnnpack_instance_num_steps(const void *instance) {
 }
 
 static const char *act_kernel(const zn_act *a, bool xnn) {
-  if (!xnn) return a->kind == ZN_ACT_HARD_SIGMOID ? "HardSigmoid (C loop)" : "Tanh (C loop)";
-  return a->kind == ZN_ACT_SIGMOID      ? "xnn_sigmoid_nc_f32"
+  if (!xnn)
+    return a->kind == ZN_ACT_HARD_SIGMOID ? "HardSigmoid (C loop)" : a->kind == ZN_ACT_SWISH ? "Swish (C loop)" : "Tanh (C loop)";
+  return a->kind == ZN_ACT_SWISH        ? "xnn_sigmoid_nc_f32 + multiply (C loop)"
+         : a->kind == ZN_ACT_SIGMOID    ? "xnn_sigmoid_nc_f32"
          : a->kind == ZN_ACT_HARD_SWISH ? "xnn_hardswish_nc_f32"
                                         : "xnn_leaky_relu_nc_f32";
 }

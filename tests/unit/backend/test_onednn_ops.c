@@ -44,6 +44,7 @@ static void test_conv(void) {
   conv_case(8, 16, 7, 3, 1, 1, 1, 1, true, bt_act(ZN_ACT_SIGMOID, 0, 0), 3);
   conv_case(8, 16, 7, 3, 1, 1, 1, 1, true, bt_act(ZN_ACT_TANH, 0, 0), 1);
   conv_case(8, 16, 7, 3, 1, 1, 1, 1, true, bt_act(ZN_ACT_HARD_SWISH, 0, 0), 1);
+  conv_case(8, 16, 7, 3, 1, 1, 1, 1, true, bt_act(ZN_ACT_SWISH, 1, 0), 1);
   conv_case(8, 16, 7, 3, 1, 1, 1, 1, true, bt_act(ZN_ACT_HARD_SIGMOID, 0.2f, 0.5f), 1);
   conv_case(8, 16, 7, 3, 1, 1, 1, 1, true, bt_act(ZN_ACT_CLIP, -0.25f, 0.25f), 1);
   conv_case(8, 16, 7, 3, 1, 1, 1, 1, true, bt_act(ZN_ACT_CLIP, -INFINITY, 0.1f), 1);
@@ -141,6 +142,7 @@ static void test_eltwise(void) {
     eltwise_case(ZN_OP_SIGMOID, bt_act(ZN_ACT_SIGMOID, 0, 0), rank, 1);
     eltwise_case(ZN_OP_TANH, bt_act(ZN_ACT_TANH, 0, 0), rank, 3);
     eltwise_case(ZN_OP_HARD_SWISH, bt_act(ZN_ACT_HARD_SWISH, 0, 0), rank, 1);
+    eltwise_case(ZN_OP_SWISH, bt_act(ZN_ACT_SWISH, 0.5f, 0), rank, 3);
     eltwise_case(ZN_OP_CLIP, bt_act(ZN_ACT_CLIP, 0, 6), rank, 1);
     eltwise_case(ZN_OP_CLIP, bt_act(ZN_ACT_CLIP, -0.5f, 0.25f), rank, 3);
   }

@@ -212,13 +212,15 @@ static void test_spatial_mean(void) {
  * Mul(x, HardSigmoid(x, alpha 1/6 as the float 0.16666667, beta 0.5)), the
  * Mul's operands in either order. The pair becomes HardSwish, which then fuses
  * into the conv: no HardSigmoid, Mul or HardSwish node is left. Left alone:
- * another alpha, and a HardSigmoid whose output has a second reader. */
-static zn_graph *hard_swish_graph(int order, float alpha, bool second_reader) {
+ * another alpha, and a HardSigmoid whose output has a second reader. The same
+ * for EfficientNet's SiLU, Mul(x, Sigmoid(x)) -> Swish (gate Sigmoid; alpha
+ * unused). */
+static zn_graph *hard_swish_graph(zn_op gate, int order, float alpha, bool second_reader) {
   zn_graph *g = bt_graph();
   int x = add_input(g, 5, 8, 8);
   int c = add_conv(g, "conv", x, 5, 7, 3, 1, 1, 70), h, m, y;
-  zn_node *n = bt_node(g, ZN_OP_HARD_SIGMOID, "hsig", 1, &c, "h", &h);
-  n->attrs.act = (zn_act){ZN_ACT_HARD_SIGMOID, alpha, 0.5f};
+  zn_node *n = bt_node(g, gate, "gate", 1, &c, "h", &h);
+  if (gate == ZN_OP_HARD_SIGMOID) n->attrs.act = (zn_act){ZN_ACT_HARD_SIGMOID, alpha, 0.5f};
   int mi[2] = {order ? h : c, order ? c : h};
   bt_node(g, ZN_OP_MUL, "mul", 2, mi, "m", &m);
   if (second_reader) {
@@ -231,15 +233,14 @@ static zn_graph *hard_swish_graph(int order, float alpha, bool second_reader) {
   return g;
 }
 
-/* xnnpack runs neither HardSigmoid nor a conv with HardSwish: the optimised
- * graph is checked on onednn only (when built), against ref as built. */
-static void hard_swish_case(const char *what, int order, float alpha, bool second_reader, bool fused) {
-  const op_count counts[3] = {{ZN_OP_HARD_SIGMOID, fused ? 0 : 1}, {ZN_OP_MUL, fused ? 0 : 1}, {ZN_OP_HARD_SWISH, 0}};
-  check_graph(what, hard_swish_graph(order, alpha, second_reader), 2, counts, 3, false, false);
+/* The optimised graph on each fast backend built here, against ref as built. */
+static void hard_swish_case(const char *what, zn_op gate, int order, float alpha, bool second_reader, bool fused) {
+  const op_count counts[4] = {{gate, fused ? 0 : 1}, {ZN_OP_MUL, fused ? 0 : 1}, {ZN_OP_HARD_SWISH, 0}, {ZN_OP_SWISH, 0}};
+  check_graph(what, hard_swish_graph(gate, order, alpha, second_reader), 2, counts, 4, false, false);
   for (size_t i = 0; zn_backend_at(i); i++) {
     const zn_backend_ops *b = zn_backend_at(i);
-    if (strcmp(b->name, "onednn") != 0 || (b->available && !b->available())) continue;
-    zn_graph *g = hard_swish_graph(order, alpha, second_reader);
+    if (strcmp(b->name, "ref") == 0 || (b->available && !b->available())) continue;
+    zn_graph *g = hard_swish_graph(gate, order, alpha, second_reader);
     bt_io io = {0}, ref = {0};
     CHECK_OK(zn_graph_infer_shapes(g));
     CHECK(bt_io_init(&io, g, 2, 7) && bt_io_init(&ref, g, 2, 7));
@@ -247,7 +248,7 @@ static void hard_swish_case(const char *what, int order, float alpha, bool secon
     CHECK_OK(zn_graph_optimize(g));
     CHECK_OK(bt_run(b, g, 2, ZN_PRECISION_FP32, 1, &io));
     char label[160];
-    snprintf(label, sizeof label, "%s: onednn optimised vs ref as built", what);
+    snprintf(label, sizeof label, "%s: %s optimised vs ref as built", what, b->name);
     rt_check_close(label, io.out[0], ref.out[0], io.out_count[0], 1e-4f);
     bt_io_deinit(&io);
     bt_io_deinit(&ref);
@@ -256,11 +257,15 @@ static void hard_swish_case(const char *what, int order, float alpha, bool secon
 }
 
 static void test_hard_swish(void) {
-  hard_swish_case("Mul(x, HardSigmoid(x)) -> HardSwish", 0, 0.16666667f, false, true);
-  hard_swish_case("Mul(HardSigmoid(x), x) -> HardSwish", 1, 1.0f / 6.0f, false, true);
-  hard_swish_case("Mul(x, HardSigmoid(x)) with alpha 0.2 kept", 0, 0.2f, false, false);
-  hard_swish_case("Mul(x, HardSigmoid(x)) with alpha 1/6 + 1e-5 kept", 1, 1.0f / 6.0f + 1e-5f, false, false);
-  hard_swish_case("HardSigmoid read twice kept", 0, 1.0f / 6.0f, true, false);
+  const zn_op hs = ZN_OP_HARD_SIGMOID, sg = ZN_OP_SIGMOID;
+  hard_swish_case("Mul(x, HardSigmoid(x)) -> HardSwish", hs, 0, 0.16666667f, false, true);
+  hard_swish_case("Mul(HardSigmoid(x), x) -> HardSwish", hs, 1, 1.0f / 6.0f, false, true);
+  hard_swish_case("Mul(x, HardSigmoid(x)) with alpha 0.2 kept", hs, 0, 0.2f, false, false);
+  hard_swish_case("Mul(x, HardSigmoid(x)) with alpha 1/6 + 1e-5 kept", hs, 1, 1.0f / 6.0f + 1e-5f, false, false);
+  hard_swish_case("HardSigmoid read twice kept", hs, 0, 1.0f / 6.0f, true, false);
+  hard_swish_case("Mul(x, Sigmoid(x)) -> Swish", sg, 0, 0, false, true);
+  hard_swish_case("Mul(Sigmoid(x), x) -> Swish", sg, 1, 0, false, true);
+  hard_swish_case("Sigmoid read twice kept", sg, 1, 0, true, false);
 }
 
 int zn_test_main(void) {

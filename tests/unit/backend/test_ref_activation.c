@@ -30,7 +30,7 @@ static void test_acts(void) {
       {ZN_OP_RELU, {ZN_ACT_RELU, 0, 0}},           {ZN_OP_LEAKY_RELU, {ZN_ACT_LEAKY_RELU, 0.1f, 0}},
       {ZN_OP_SIGMOID, {ZN_ACT_SIGMOID, 0, 0}},     {ZN_OP_HARD_SIGMOID, {ZN_ACT_HARD_SIGMOID, 0.2f, 0.5f}},
       {ZN_OP_HARD_SWISH, {ZN_ACT_HARD_SWISH, 0, 0}}, {ZN_OP_CLIP, {ZN_ACT_CLIP, -1.0f, 2.0f}},
-      {ZN_OP_TANH, {ZN_ACT_TANH, 0, 0}},
+      {ZN_OP_TANH, {ZN_ACT_TANH, 0, 0}},           {ZN_OP_SWISH, {ZN_ACT_SWISH, 0.5f, 0}},
   };
   for (size_t c = 0; c < ZN_ARRAY_SIZE(cases); c++) {
     const zn_act a = cases[c].act;
@@ -43,6 +43,7 @@ static void test_acts(void) {
       case ZN_OP_HARD_SIGMOID: want[i] = fmaxf(0, fminf(1, 0.2f * v + 0.5f)); break;
       case ZN_OP_HARD_SWISH: want[i] = v * fmaxf(0, fminf(1, v / 6 + 0.5f)); break;
       case ZN_OP_CLIP: want[i] = v < -1 ? -1 : v > 2 ? 2 : v; break;
+      case ZN_OP_SWISH: want[i] = v * sigm(0.5f * v); break;
       default: want[i] = tanhf(v); break;
       }
     }

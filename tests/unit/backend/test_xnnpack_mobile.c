@@ -31,7 +31,7 @@ static void kernel_of(zn_graph *g, const char *name, char *out, size_t out_size)
 /* Node `name` runs on a kernel whose text holds `kernel`; then the graph
  * against ref at batch 1 and 2, threads 1 and 2. Destroys g. */
 static void check(const char *what, zn_graph *g, const char *name, const char *kernel) {
-  char k[128];
+  char k[160];
   kernel_of(g, name, k, sizeof k);
   zn_test_checks++;
   if (!strstr(k, kernel)) {
@@ -47,8 +47,9 @@ static void check(const char *what, zn_graph *g, const char *name, const char *k
   zn_graph_destroy(g);
 }
 
-static const char *post_kernel(zn_act_kind kind) {
-  switch (kind) {
+static const char *post_kernel(zn_act act) {
+  switch (act.kind) {
+  case ZN_ACT_SWISH: return act.alpha == 1.0f ? "+ xnn_sigmoid_nc_f32 + multiply (C loop)" : "+ Swish (C loop)";
   case ZN_ACT_SIGMOID: return "+ xnn_sigmoid_nc_f32";
   case ZN_ACT_HARD_SWISH: return "+ xnn_hardswish_nc_f32";
   case ZN_ACT_LEAKY_RELU: return "+ xnn_leaky_relu_nc_f32";
@@ -61,7 +62,9 @@ static const zn_act post_acts[] = {{ZN_ACT_SIGMOID, 0, 0},
                                    {ZN_ACT_HARD_SIGMOID, 1.0f / 6.0f, 0.5f},
                                    {ZN_ACT_HARD_SWISH, 0, 0},
                                    {ZN_ACT_TANH, 0, 0},
-                                   {ZN_ACT_LEAKY_RELU, 0.1f, 0}};
+                                   {ZN_ACT_LEAKY_RELU, 0.1f, 0},
+                                   {ZN_ACT_SWISH, 1.0f, 0},
+                                   {ZN_ACT_SWISH, 0.5f, 0}};
 #define NUM_POST_ACTS (sizeof post_acts / sizeof post_acts[0])
 
 /* [N,cin,s,s] -> Conv(k, pad k/2, stride, group) with act [+ residual]; the
@@ -95,21 +98,21 @@ static void conv_act_case(zn_act act, int64_t cin, int64_t cout, int64_t s, int6
 static void test_fused_act(void) {
   for (size_t a = 0; a < NUM_POST_ACTS; a++) {
     const zn_act act = post_acts[a];
-    char k1[96];
-    snprintf(k1, sizeof k1, "xnn_convolution2d_nhwc_f32 %s", post_kernel(act.kind));
+    char k1[160];
+    snprintf(k1, sizeof k1, "xnn_convolution2d_nhwc_f32 %s", post_kernel(act));
     conv_act_case(act, 8, 32, 1, 1, 1, 1, false, false, k1);  /* SE fc2: [N,8,1,1] -> [N,32,1,1] */
     conv_act_case(act, 17, 24, 7, 1, 1, 1, false, true, k1);  /* output a concat slice: pixel stride 41 */
     conv_act_case(act, 16, 16, 9, 3, 2, 16, false, false, k1); /* depthwise stride 2 */
-    snprintf(k1, sizeof k1, "xnn_convolution2d_nhwc_f32 + xnn_add_nd_f32 %s", post_kernel(act.kind));
+    snprintf(k1, sizeof k1, "xnn_convolution2d_nhwc_f32 + xnn_add_nd_f32 %s", post_kernel(act));
     conv_act_case(act, 16, 16, 7, 1, 1, 1, true, false, k1); /* residual, then the activation */
-    snprintf(k1, sizeof k1, "im2col (C) + xnn_fully_connected_nc_f32, one per thread %s", post_kernel(act.kind));
+    snprintf(k1, sizeof k1, "im2col (C) + xnn_fully_connected_nc_f32, one per thread %s", post_kernel(act));
     conv_act_case(act, 3, 16, 13, 7, 2, 1, false, false, k1); /* stem */
     setenv("ZN_XNNPACK_WINOGRAD", "all", 1);
-    snprintf(k1, sizeof k1, "16 xnn_fully_connected_nc_f32 %s", post_kernel(act.kind)); /* F(2x2,3x3) */
+    snprintf(k1, sizeof k1, "16 xnn_fully_connected_nc_f32 %s", post_kernel(act)); /* F(2x2,3x3) */
     conv_act_case(act, 16, 24, 9, 3, 1, 1, false, false, k1);
     unsetenv("ZN_XNNPACK_WINOGRAD");
     setenv("ZN_XNNPACK_SLICE_KB", "4", 1); /* 32x48x3x3 floats = 54 KiB: 3 slices of 16 channels */
-    snprintf(k1, sizeof k1, "(sliced) %s", post_kernel(act.kind));
+    snprintf(k1, sizeof k1, "(sliced) %s", post_kernel(act));
     conv_act_case(act, 32, 48, 7, 3, 1, 1, false, false, k1);
     unsetenv("ZN_XNNPACK_SLICE_KB");
     /* Gemm [N,20] x [20,10] + bias, then the activation */
@@ -120,7 +123,7 @@ static void test_fused_act(void) {
     zn_graph_mark_output(g, y);
     char what[64];
     snprintf(what, sizeof what, "gemm act%d", act.kind);
-    snprintf(k1, sizeof k1, "xnn_fully_connected_nc_f32 %s", post_kernel(act.kind));
+    snprintf(k1, sizeof k1, "xnn_fully_connected_nc_f32 %s", post_kernel(act));
     check(what, g, "gemm", k1);
   }
 }
@@ -157,6 +160,9 @@ static void test_unary(void) {
     unary_case(ZN_OP_TANH, (zn_act){0}, chans[a] * 7, 0, 2, false, "Tanh (C loop)");
     unary_case(ZN_OP_SIGMOID, (zn_act){0}, chans[a], 5, 4, true, "xnn_sigmoid_nc_f32");
     unary_case(ZN_OP_LEAKY_RELU, (zn_act){ZN_ACT_NONE, 0.01f, 0}, chans[a], 5, 4, true, "xnn_leaky_relu_nc_f32");
+    unary_case(ZN_OP_SWISH, (zn_act){ZN_ACT_NONE, 1.0f, 0}, chans[a], 5, 4, a % 2 == 0,
+               "xnn_sigmoid_nc_f32 + multiply (C loop)");
+    unary_case(ZN_OP_SWISH, (zn_act){ZN_ACT_NONE, 0.5f, 0}, chans[a], 5, 4, a % 2 == 1, "Swish (C loop)");
   }
   /* large enough to split over the pool: 64 x 23 x 23 floats */
   unary_case(ZN_OP_HARD_SIGMOID, (zn_act){ZN_ACT_NONE, 0.2f, 0.5f}, 64, 23, 4, false, "HardSigmoid (C loop)");

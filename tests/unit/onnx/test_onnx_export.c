@@ -331,6 +331,57 @@ static void test_fused(void) {
   zn_graph_destroy(g);
 }
 
+/* Swish is an ONNX op only from opset 24: a conv with Swish fused and a
+ * standalone Swish are written as x * Sigmoid(alpha * x), which the importer
+ * and the graph passes turn back into a conv with Swish fused (alpha 1; other
+ * alphas stay three nodes, which compute the same). */
+static void test_swish(void) {
+  zn_graph *g = NULL;
+  CHECK_OK(zn_graph_create(&g));
+  g->opset = 13;
+  int x;
+  CHECK_OK(zn_graph_add_value(g, "x", ZN_DTYPE_FLOAT32, &x));
+  g->values[x].num_dims = 4, g->values[x].batch_axis = 0;
+  int64_t xd[4] = {1, 4, 4, 4}, wd[4] = {4, 4, 1, 1};
+  memcpy(g->values[x].dims, xd, sizeof xd);
+  CHECK_OK(zn_graph_mark_input(g, x));
+  int w = cst_f(g, "w", 4, wd), c = val(g, "c"), y;
+  int ins[2] = {x, w};
+  zn_node *n = node(g, ZN_OP_CONV, "conv", 2, ins, c);
+  n->attrs.conv.num_spatial = 2;
+  window(n->attrs.conv.kernel, n->attrs.conv.stride, n->attrs.conv.dilation, 1, 1);
+  n->attrs.conv.group = 1;
+  n->attrs.conv.act = (zn_act){ZN_ACT_SWISH, 1.0f, 0};
+  node1(g, ZN_OP_SWISH, "swish", c, "y", &y)->attrs.act = (zn_act){ZN_ACT_SWISH, 0.5f, 0};
+  CHECK_OK(zn_graph_mark_output(g, y));
+  CHECK_OK(zn_graph_verify(g));
+  void *buf = NULL;
+  size_t size = 0;
+  CHECK_OK(zn_onnx_export_memory(g, &buf, &size));
+  Onnx__ModelProto *m = buf ? onnx__model_proto__unpack(NULL, size, buf) : NULL;
+  CHECK(m != NULL);
+  if (m) {
+    const char *want[] = {"Conv", "Sigmoid", "Mul", "Mul", "Sigmoid", "Mul"};
+    CHECK_EQ_INT(m->graph->n_node, 6);
+    for (size_t i = 0; i < 6 && i < m->graph->n_node; i++) CHECK(strcmp(m->graph->node[i]->op_type, want[i]) == 0);
+    CHECK_EQ_INT(m->opset_import[0]->version, 13);
+    onnx__model_proto__free_unpacked(m, NULL);
+  }
+  zn_graph *h = NULL;
+  CHECK_OK(zn_onnx_import_memory(buf, size, NULL, NULL, &h));
+  if (h) CHECK_OK(zn_graph_optimize(h));
+  if (h && h->num_nodes == 4) {
+    CHECK_EQ_INT(h->nodes[0].op, ZN_OP_CONV);
+    CHECK_EQ_INT(h->nodes[0].attrs.conv.act.kind, ZN_ACT_SWISH);
+    CHECK(h->nodes[0].attrs.conv.act.alpha == 1.0f);
+  } else {
+    CHECK(!"conv + Mul, Sigmoid, Mul expected after import and passes");
+  }
+  zn_graph_destroy(h);
+  zn_free(buf);
+  zn_graph_destroy(g);
+}
+
 /* opset-11 Softmax (2-D coercion) on an axis that is not the last keeps its meaning. */
 static void test_legacy_softmax(void) {
   zn_graph *g = NULL;
@@ -448,6 +499,7 @@ int zn_test_main(void) {
   }
   test_roundtrip();
   test_fused();
+  test_swish();
   test_legacy_softmax();
   test_tensor_files();
   rmdir(tmpdir);
