@@ -23,6 +23,7 @@ if [ -d "$data" ]; then
            node/test_softmax_axis_1 node/test_reshape_reordered_all_dims node/test_clip_default_inbounds \
            node/test_unsqueeze_axis_0 node/test_constant_pad node/test_batchnorm_epsilon \
            node/test_transpose_all_permutations_1 node/test_gather_1 node/test_reduce_mean_keepdims_example \
+           node/test_pow node/test_erf node/test_hardsigmoid node/test_mul_bcast \
            pytorch-converted/test_Conv2d pytorch-converted/test_MaxPool2d simple/test_single_relu_model; do
     f=$data/$t/model.onnx
     if [ -f "$f" ]; then
@@ -31,6 +32,11 @@ if [ -d "$data" ]; then
     fi
   done
 fi
+# forms real exports use that the node tests lack (tests/data/fuzz_seeds/make_seeds.py)
+for f in "$root"/tests/data/fuzz_seeds/*.onnx; do
+  cp "$f" "$build/fuzz_corpus/onnx_import/seed_$(basename "$f")"
+  cp "$f" "$build/fuzz_corpus/model_run/seed_$(basename "$f")"
+done
 cp "$root"/data/images/*.jpg "$root"/data/images/*.png "$root/tests/data/images/truncated.jpg" \
    "$build/fuzz_corpus/image_decode/"
 cp "$root"/examples/*.ini "$build/fuzz_corpus/bench_config/"

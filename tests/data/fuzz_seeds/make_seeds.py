@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Write the small ONNX models in this folder: seeds for fuzz_model_run and
+fuzz_onnx_import (scripts/fuzz.sh) that carry the forms real exports use and
+ONNX's node tests do not (constant Slice parameters, a channel shuffle, SiLU
+and hardswish written as Mul(x, gate(x)), a squeeze-excitation gate, a
+decomposed LayerNorm). Needs python3-onnx and python3-numpy; the .onnx files
+are committed, so the fuzz run itself does not. Seeded: reruns write the same
+bytes."""
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+rng = np.random.default_rng(8)
+
+
+def const(name, a):
+    return numpy_helper.from_array(np.asarray(a), name)
+
+
+def conv_w(name, co, ci, k):
+    return const(name, (rng.standard_normal((co, ci, k, k)) * 0.3).astype(np.float32))
+
+
+def save(name, nodes, inits, x_shape, y_shape, opset=13):
+    g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape)], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], producer_name="zenith fuzz seeds")
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(HERE, name + ".onnx"))
+
+
+# conv -> x * Sigmoid(x) (SiLU) and conv -> x * HardSigmoid(x) (hardswish, opset 13)
+for gate, kw in (("Sigmoid", {}), ("HardSigmoid", {"alpha": 1.0 / 6.0, "beta": 0.5})):
+    save("silu" if gate == "Sigmoid" else "hardswish",
+         [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+          helper.make_node(gate, ["c"], ["g"], **kw),
+          helper.make_node("Mul", ["c", "g"], ["y"])],
+         [conv_w("w", 4, 3, 3)], ["N", 3, 6, 6], ["N", 4, 6, 6])
+
+# squeeze-excitation: x * Sigmoid(conv(relu(conv(GAP(x)))))
+save("se_block",
+     [helper.make_node("GlobalAveragePool", ["x"], ["p"]),
+      helper.make_node("Conv", ["p", "w1"], ["r"]), helper.make_node("Relu", ["r"], ["rr"]),
+      helper.make_node("Conv", ["rr", "w2"], ["s"]), helper.make_node("Sigmoid", ["s"], ["g"]),
+      helper.make_node("Mul", ["x", "g"], ["y"])],
+     [conv_w("w1", 2, 8, 1), conv_w("w2", 8, 2, 1)], ["N", 8, 5, 5], ["N", 8, 5, 5])
+
+# ShuffleNet-V2 unit: channel split by Slice, a conv on one half, concat, shuffle
+save("channel_shuffle",
+     [helper.make_node("Slice", ["x", "s0", "e0", "ax"], ["a"]),
+      helper.make_node("Slice", ["x", "s1", "e1", "ax"], ["b"]),
+      helper.make_node("Conv", ["b", "w"], ["bc"]), helper.make_node("Relu", ["bc"], ["br"]),
+      helper.make_node("Concat", ["a", "br"], ["cat"], axis=1),
+      helper.make_node("Reshape", ["cat", "shp5"], ["r5"]),
+      helper.make_node("Transpose", ["r5"], ["t5"], perm=[0, 2, 1, 3, 4]),
+      helper.make_node("Reshape", ["t5", "shp4"], ["y"])],
+     [const("s0", np.array([0], np.int64)), const("e0", np.array([4], np.int64)),
+      const("s1", np.array([4], np.int64)), const("e1", np.array([8], np.int64)),
+      const("ax", np.array([1], np.int64)), conv_w("w", 4, 4, 1),
+      const("shp5", np.array([0, 2, 4, 5, 5], np.int64)), const("shp4", np.array([0, 8, 5, 5], np.int64))],
+     ["N", 8, 5, 5], ["N", 8, 5, 5])
+
+# LayerNorm over the last axis, decomposed as opset-13 exports write it, then Erf GELU
+nodes = [helper.make_node("ReduceMean", ["x"], ["m"], axes=[-1]), helper.make_node("Sub", ["x", "m"], ["d"]),
+         helper.make_node("Pow", ["d", "two"], ["d2"]), helper.make_node("ReduceMean", ["d2"], ["v"], axes=[-1]),
+         helper.make_node("Add", ["v", "eps"], ["ve"]), helper.make_node("Sqrt", ["ve"], ["sd"]),
+         helper.make_node("Div", ["d", "sd"], ["n"]), helper.make_node("Mul", ["n", "gamma"], ["ng"]),
+         helper.make_node("Add", ["ng", "beta"], ["ln"]),
+         helper.make_node("Div", ["ln", "sqrt2"], ["q"]), helper.make_node("Erf", ["q"], ["e"]),
+         helper.make_node("Add", ["e", "one"], ["e1"]), helper.make_node("Mul", ["ln", "e1"], ["h"]),
+         helper.make_node("Mul", ["h", "half"], ["y"])]
+save("layer_norm_gelu", nodes,
+     [const("two", np.float32(2.0)), const("eps", np.float32(1e-6)),
+      const("gamma", rng.standard_normal(6).astype(np.float32)), const("beta", rng.standard_normal(6).astype(np.float32)),
+      const("sqrt2", np.float32(1.4142135)), const("one", np.float32(1.0)), const("half", np.float32(0.5))],
+     ["N", 4, 4, 6], ["N", 4, 4, 6])
