@@ -37,6 +37,8 @@ static const char *const kind_names[XP_KIND_COUNT] = {
     [XP_RESHAPE] = "reshape/flatten copy in logical order (C loop)",
     [XP_GATHER] = "Gather of one index, copied in logical order (C loop)",
     [XP_STRIDED_COPY] = "Transpose / Slice as a strided copy in logical order (C loop)",
+    [XP_SHUFFLE] = "channel shuffle (Reshape, Transpose, Reshape) as one NHWC channel-permutation copy (C loop)",
+    [XP_SLICE_VIEW] = "channel Slice as a view of its input (no work)",
 };
 
 const char *zn_xnnpack_kind_name(xp_kind kind) { return kind < XP_KIND_COUNT ? kind_names[kind] : "?"; }
@@ -336,6 +338,57 @@ static bool slice_ranges(const zn_graph *g, const zn_node *n, int64_t start[ZN_M
   return true;
 }
 
+/* The one node reading value v; -1 when none, several (or one reading it
+ * twice), or v is a graph output. */
+static int sole_reader(const zn_graph *g, int v) {
+  if (g->values[v].is_output) return -1;
+  int r = -1;
+  for (int i = 0; i < g->num_nodes; i++)
+    for (int k = 0; k < g->nodes[i].num_inputs; k++)
+      if (zn_node_input(&g->nodes[i], k) == v) {
+        if (r >= 0) return -1;
+        r = i;
+      }
+  return r;
+}
+
+/* A channel shuffle starting at Reshape node i (ShuffleNet): x [N,C,H,W]
+ * (NHWC) -> [N,g,C/g,H,W], read only by a Transpose of perm (0,2,1,3,4), read
+ * only by a Reshape back to x's dims (NHWC). Returns g and the other two
+ * nodes; 0 when node i does not start one. */
+static int64_t channel_shuffle(const zn_graph *g, int i, int *t_node, int *r_node) {
+  const zn_node *r1 = &g->nodes[i];
+  if (r1->op != ZN_OP_RESHAPE || !reshape_ok(g, r1)) return 0;
+  const zn_value *x = node_in(g, r1, 0), *m = val(g, r1->outputs[0]);
+  if (!nhwc_ok(x) || m->num_dims != 5 || m->batch_axis != x->batch_axis) return 0;
+  const int64_t G = m->dims[1];
+  if (m->dims[0] != x->dims[0] || G < 1 || G * m->dims[2] != x->dims[1] || m->dims[3] != x->dims[2] ||
+      m->dims[4] != x->dims[3])
+    return 0;
+  const int t = sole_reader(g, r1->outputs[0]);
+  int axes[ZN_MAX_DIMS];
+  if (t < 0 || g->nodes[t].op != ZN_OP_TRANSPOSE || !transpose_axes(g, &g->nodes[t], axes)) return 0;
+  static const int perm[5] = {0, 2, 1, 3, 4};
+  for (int a = 0; a < 5; a++)
+    if (axes[a] != perm[a]) return 0;
+  const int r = sole_reader(g, g->nodes[t].outputs[0]);
+  if (r < 0 || g->nodes[r].op != ZN_OP_RESHAPE || !reshape_ok(g, &g->nodes[r])) return 0;
+  const zn_value *y = val(g, g->nodes[r].outputs[0]);
+  if (!nhwc_ok(y) || !same_dims(x, y)) return 0;
+  *t_node = t, *r_node = r;
+  return G;
+}
+
+/* A Slice of a channel range (step 1, every other axis whole) of an NHWC
+ * value: its output can be a view of the input (offset start[1]). */
+static bool channel_slice_view(const zn_graph *g, const zn_node *n, const int64_t *start, const int64_t *step) {
+  const zn_value *x = node_in(g, n, 0), *y = val(g, n->outputs[0]);
+  if (n->op != ZN_OP_SLICE || !nhwc_ok(x) || !nhwc_ok(y) || step[1] != 1) return false;
+  for (int a = 0; a < 4; a++)
+    if (a != 1 && (start[a] != 0 || y->dims[a] != x->dims[a])) return false;
+  return start[1] >= 0 && start[1] + y->dims[1] <= x->dims[1];
+}
+
 static bool xp_runs(const zn_graph *g, const zn_node *n) {
   const zn_value *x = node_in(g, n, 0), *y = val(g, n->outputs[0]);
   switch (n->op) {
@@ -563,7 +616,20 @@ static bool im2col_eligible(const zn_graph *g, const zn_node *n) {
   return !(n->num_inputs > 3 && zn_node_input(n, 3) != ZN_NO_VALUE);
 }
 
-static zn_status build(const zn_graph *g, xp_compiled *c) {
+/* Channel Slice views follow their input's place: set before the concats
+ * are planned (so that a concat does not claim them, and does not move an
+ * input they view), and again after (their input may have become a slice of
+ * a concat). Steps run in graph order, so a view of a view resolves. */
+static void place_slice_views(xp_compiled *c) {
+  for (int s = 0; s < c->num_steps; s++) {
+    const xp_step *st = &c->steps[s];
+    if (st->kind != XP_SLICE_VIEW) continue;
+    c->values[st->out].root = c->values[st->in].root;
+    c->values[st->out].chan_offset = c->values[st->in].chan_offset + st->copy_start[1];
+  }
+}
+
+static zn_status build(const zn_graph *g, xp_compiled *c, bool *folded) {
   int cap = 0;
   for (int v = 0; v < g->num_values; v++) {
     c->values[v].root = v;
@@ -577,8 +643,16 @@ static zn_status build(const zn_graph *g, xp_compiled *c) {
   }
   for (int i = 0; i < g->num_nodes; i++) {
     const zn_node *n = &g->nodes[i];
+    if (folded[i]) continue; /* run by an earlier step (a channel shuffle's Transpose and Reshape) */
     xp_step st = {.kind = kind_of(n->op), .node = i, .io = -1, .in = zn_node_input(n, 0), .out = n->outputs[0]};
     st.out_min = -INFINITY, st.out_max = INFINITY;
+    int t_node, r_node;
+    if (c->shuffle && (st.shuffle_groups = channel_shuffle(g, i, &t_node, &r_node)) > 0) {
+      st.kind = XP_SHUFFLE;
+      st.out = g->nodes[r_node].outputs[0]; /* the 5-D values in between are never stored */
+      st.num_folded = 2, st.folded[0] = t_node, st.folded[1] = r_node;
+      folded[t_node] = folded[r_node] = true;
+    }
     if (n->op == ZN_OP_CONV) {
       act_range(&n->attrs.conv.act, &st.out_min, &st.out_max);
       if (zn_xnnpack_winograd_eligible(g, n, c->winograd)) {
@@ -613,6 +687,7 @@ static zn_status build(const zn_graph *g, xp_compiled *c) {
     if (n->op == ZN_OP_SLICE) {
       slice_ranges(g, n, st.copy_start, st.copy_step);
       for (int d = 0; d < ZN_MAX_DIMS; d++) st.copy_axis[d] = d;
+      if (c->slice_views && channel_slice_view(g, n, st.copy_start, st.copy_step)) st.kind = XP_SLICE_VIEW;
     }
     if (st.kind == XP_GATHER) zn_gather_one_index(g, n, &st.gather_axis, &st.gather_index);
     if (st.kind == XP_BINARY) {
@@ -676,7 +751,9 @@ static zn_status build(const zn_graph *g, xp_compiled *c) {
   }
   for (int i = 0; i < g->num_outputs; i++)
     ZN_TRY(add_step(c, &cap, (xp_step){.kind = XP_EXPORT, .node = -1, .io = i, .in = g->outputs[i], .out = -1}));
+  place_slice_views(c);
   plan_concats(g, c);
+  place_slice_views(c);
   for (int s = 0; s < c->num_steps; s++) {
     const xp_step *st = &c->steps[s];
     if (st->in >= 0) c->values[st->in].used = true;
@@ -728,7 +805,12 @@ static zn_status xp_compile(const zn_graph *g, const zn_backend_compile_options 
       zn_env_kib("ZN_XNNPACK_WINOGRAD_BLOCK_KB", ZN_XNNPACK_WINOGRAD_BLOCK_BYTES_DEFAULT, "one block");
   c->im2col = zn_env_bool("ZN_XNNPACK_IM2COL", true);
   c->op_tasks = zn_env_bool("ZN_XNNPACK_OP_TASKS", true);
-  zn_status st = build(g, c);
+  c->shuffle = zn_env_bool("ZN_XNNPACK_SHUFFLE", true);
+  c->slice_views = zn_env_bool("ZN_XNNPACK_SLICE_VIEWS", true);
+  bool *folded = zn_calloc((size_t)g->num_nodes + 1, sizeof *folded);
+  zn_status st = folded ? build(g, c, folded)
+                        : zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to compile graph for xnnpack: out of memory");
+  zn_free(folded);
   if (st != ZN_OK) {
     xp_compiled_destroy(c);
     return st;

@@ -80,7 +80,7 @@ static int ops_for(const xp_compiled *c, const xp_step *st, int threads) {
   const int post = has_post_act(st) ? 1 : 0;
   switch (st->kind) {
   case XP_IMPORT: case XP_EXPORT: case XP_VIEW: case XP_RESHAPE: case XP_GATHER: case XP_BATCH_NORM: case XP_LRN:
-  case XP_BINARY: case XP_STRIDED_COPY:
+  case XP_BINARY: case XP_STRIDED_COPY: case XP_SHUFFLE: case XP_SLICE_VIEW:
   case XP_GMP:
     return 0;
   case XP_CONV: return st->conv_slices + 1 + post; /* the slices, then the residual add */
@@ -779,6 +779,39 @@ static void step_strided_copy(const xp_step *st, const xp_tensor *x, bool xn, co
   strided_copy(y->num_dims, y->dims, src, ss, y->data, ys, pool);
 }
 
+/* A channel shuffle of g groups, NHWC -> NHWC (each with its pixel stride):
+ * output channel j * g + k is input channel k * (C / g) + j. Split over the
+ * pool by pixels. */
+typedef struct shuffle_ctx {
+  const float *x;
+  float *y;
+  int64_t xs, ys, groups, per_group;
+} shuffle_ctx;
+
+static void shuffle_pixels(void *context, size_t p0, size_t count) {
+  const shuffle_ctx *k = context;
+  const int64_t G = k->groups, cpg = k->per_group;
+  for (int64_t p = (int64_t)p0; p < (int64_t)(p0 + count); p++) {
+    const float *restrict s = k->x + p * k->xs;
+    float *restrict d = k->y + p * k->ys;
+    if (G == 2) {
+      for (int64_t j = 0; j < cpg; j++) d[2 * j] = s[j], d[2 * j + 1] = s[cpg + j];
+    } else {
+      for (int64_t j = 0; j < cpg; j++)
+        for (int64_t q = 0; q < G; q++) d[j * G + q] = s[q * cpg + j];
+    }
+  }
+}
+
+#define SHUFFLE_TILE_FLOATS 16384
+static void channel_shuffle(const xp_tensor *x, const xp_tensor *y, int64_t groups, pthreadpool_t pool) {
+  shuffle_ctx k = {.x = x->data, .y = y->data, .xs = x->stride, .ys = y->stride, .groups = groups,
+                   .per_group = x->c / groups};
+  const size_t pixels = (size_t)(x->n * x->h * x->w), tile = (size_t)ZN_MAX(1, SHUFFLE_TILE_FLOATS / ZN_MAX(1, x->c));
+  if (pool && pixels > tile) pthreadpool_parallelize_1d_tile_1d(pool, shuffle_pixels, &k, pixels, tile, 0);
+  else shuffle_pixels(&k, 0, pixels);
+}
+
 /* y = x taken at one index of one axis; both walked in logical (NCHW) order,
  * except one channel of an NHWC tensor (Inception-V3's input transform),
  * which is one strided pass over the pixels. */
@@ -1158,8 +1191,9 @@ static zn_status run_steps(xp_instance *in, const void *const *inputs, void *con
       break;
     case XP_RESHAPE: reshape_copy(x, xn, y, yn, in->pool); break;
     case XP_STRIDED_COPY: step_strided_copy(st, x, xn, y, yn, in->pool); break;
+    case XP_SHUFFLE: channel_shuffle(x, y, st->shuffle_groups, in->pool); break;
     case XP_GATHER: gather_one(x, xn, y, yn, st->gather_axis, st->gather_index); break;
-    case XP_VIEW: case XP_KIND_COUNT: break;
+    case XP_VIEW: case XP_SLICE_VIEW: case XP_KIND_COUNT: break;
     }
     /* An activation XNNPACK could not fuse, in place on the output. */
     if (s == xnn_status_success && has_post_act(st)) s = run_act(in, si, in->ops[in->op_start[si + 1] - 1], st->out, y, y);
@@ -1228,4 +1262,5 @@ void zn_xnnpack_instance_step(const void *instance, int i, zn_backend_step *out)
   }
   out->num_nodes = 0;
   if (st->node >= 0) out->nodes[out->num_nodes++] = st->node;
+  for (int k = 0; k < st->num_folded; k++) out->nodes[out->num_nodes++] = st->folded[k];
 }
