@@ -27,7 +27,7 @@ static const char *const kind_names[XP_KIND_COUNT] = {
     [XP_GAP] = "xnn_global_average_pooling_nwc_f32",
     [XP_GMP] = "global max pool (C loop)",
     [XP_CLAMP] = "xnn_clamp_nc_f32",
-    [XP_UNARY] = "xnn_{leaky_relu,sigmoid,hardswish}_nc_f32; Swish (xnn sigmoid, C multiply); HardSigmoid, Tanh (C loop)",
+    [XP_UNARY] = "xnn_{leaky_relu,sigmoid,hardswish}_nc_f32; Swish (xnn sigmoid, C multiply); HardSigmoid, Tanh, Gelu (C loop)",
     [XP_SOFTMAX] = "xnn_softmax_nc_f32",
     [XP_BATCH_NORM] = "batch norm multiply-add (C loop)",
     [XP_LRN] = "LRN (C loop)",
@@ -39,6 +39,7 @@ static const char *const kind_names[XP_KIND_COUNT] = {
     [XP_STRIDED_COPY] = "Transpose / Slice as a strided copy in logical order (C loop)",
     [XP_SHUFFLE] = "channel shuffle (Reshape, Transpose, Reshape) as one NHWC channel-permutation copy (C loop)",
     [XP_SLICE_VIEW] = "channel Slice as a view of its input (no work)",
+    [XP_LAYER_NORM] = "LayerNormalization over the last axis (C loop)",
 };
 
 const char *zn_xnnpack_kind_name(xp_kind kind) { return kind < XP_KIND_COUNT ? kind_names[kind] : "?"; }
@@ -91,11 +92,11 @@ static bool fusable_act(const zn_act *a) {
 /* Activations XNNPACK's operators cannot fuse into Conv/Gemm: the op runs
  * unclamped, then the activation runs in place on its output (XNNPACK's
  * sigmoid / hardswish / leaky_relu operators; Swish as XNNPACK's sigmoid into
- * step scratch, then a C multiply; a C loop for HardSigmoid and Tanh, which
- * this XNNPACK lacks in f32, and for Swish with alpha other than 1). */
+ * step scratch, then a C multiply; a C loop for HardSigmoid, Tanh and Gelu,
+ * which this XNNPACK lacks in f32, and for Swish with alpha other than 1). */
 static bool post_act_ok(const zn_act *a) {
   return a->kind == ZN_ACT_SIGMOID || a->kind == ZN_ACT_HARD_SIGMOID || a->kind == ZN_ACT_HARD_SWISH ||
-         a->kind == ZN_ACT_TANH || ((a->kind == ZN_ACT_LEAKY_RELU || a->kind == ZN_ACT_SWISH) && isfinite(a->alpha));
+         a->kind == ZN_ACT_TANH || a->kind == ZN_ACT_GELU || ((a->kind == ZN_ACT_LEAKY_RELU || a->kind == ZN_ACT_SWISH) && isfinite(a->alpha));
 }
 
 static void act_range(const zn_act *a, float *lo, float *hi) {
@@ -405,6 +406,7 @@ static bool xp_runs(const zn_graph *g, const zn_node *n) {
     if (!isfinite(n->attrs.act.alpha)) return false;
     /* fall through */
   case ZN_OP_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH: case ZN_OP_HARD_SIGMOID: case ZN_OP_TANH:
+  case ZN_OP_GELU:
     return f32_activation(x) && same_dims(x, y) && x->dims[x->num_dims - 1] >= 1 &&
            (x->num_dims == 4 || x->batch_axis != x->num_dims - 1) && (n->op == ZN_OP_CLIP || n->num_inputs == 1);
   case ZN_OP_SOFTMAX: return softmax_ok(g, n) && same_dims(x, y);
@@ -414,6 +416,14 @@ static bool xp_runs(const zn_graph *g, const zn_node *n) {
       if (!f32_const(node_in(g, n, k), x->dims[1])) return false;
     return true;
   case ZN_OP_LRN: return n->num_inputs == 1 && nhwc_ok(x) && same_dims(x, y) && n->attrs.lrn.size >= 1;
+  case ZN_OP_LAYER_NORM: {
+    if (n->num_inputs < 2 || n->num_inputs > 3 || !f32_activation(x) || !same_dims(x, y) ||
+        n->attrs.layer_norm.axis != x->num_dims - 1 || x->batch_axis == x->num_dims - 1)
+      return false;
+    const int64_t C = x->dims[x->num_dims - 1];
+    return f32_const(node_in(g, n, 1), C) &&
+           (n->num_inputs < 3 || zn_node_input(n, 2) == ZN_NO_VALUE || f32_const(node_in(g, n, 2), C));
+  }
   case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV: return binary_form(g, n, NULL) >= 0;
   case ZN_OP_CONCAT: return concat_ok(g, n);
   case ZN_OP_FLATTEN: case ZN_OP_RESHAPE: case ZN_OP_SQUEEZE: case ZN_OP_UNSQUEEZE: case ZN_OP_IDENTITY:
@@ -459,9 +469,12 @@ static const char *xp_needs(zn_op op) {
   case ZN_OP_FLATTEN: case ZN_OP_RESHAPE: case ZN_OP_SQUEEZE: case ZN_OP_UNSQUEEZE: case ZN_OP_IDENTITY:
     return "a float32 activation whose element count per image does not change";
   case ZN_OP_CLIP: case ZN_OP_RELU: case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH:
-  case ZN_OP_HARD_SIGMOID: case ZN_OP_TANH: case ZN_OP_SWISH:
+  case ZN_OP_HARD_SIGMOID: case ZN_OP_TANH: case ZN_OP_SWISH: case ZN_OP_GELU:
     return "a float32 activation and an output of its shape (Clip: constant bounds; LeakyRelu, Swish: finite alpha)";
   case ZN_OP_LRN: return "a 4-D float32 activation";
+  case ZN_OP_LAYER_NORM:
+    return "a float32 activation normalised over its last axis (not the batch axis), with constant float32 scale "
+           "and bias of that axis's size";
   case ZN_OP_GATHER: return "one constant index of a float32 activation, on an axis other than the batch";
   case ZN_OP_TRANSPOSE: return "a float32 activation whose batch axis the permutation carries along";
   case ZN_OP_SLICE:
@@ -494,8 +507,9 @@ static xp_kind kind_of(zn_op op) {
   case ZN_OP_GLOBAL_MAX_POOL: return XP_GMP;
   case ZN_OP_RELU: case ZN_OP_CLIP: return XP_CLAMP;
   case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH: case ZN_OP_HARD_SIGMOID: case ZN_OP_TANH:
-  case ZN_OP_SWISH:
+  case ZN_OP_SWISH: case ZN_OP_GELU:
     return XP_UNARY;
+  case ZN_OP_LAYER_NORM: return XP_LAYER_NORM;
   case ZN_OP_SOFTMAX: return XP_SOFTMAX;
   case ZN_OP_BATCH_NORM: return XP_BATCH_NORM;
   case ZN_OP_LRN: return XP_LRN;
@@ -676,7 +690,7 @@ static zn_status build(const zn_graph *g, xp_compiled *c, bool *folded) {
       static const zn_act_kind unary_act[ZN_OP_COUNT] = {
           [ZN_OP_LEAKY_RELU] = ZN_ACT_LEAKY_RELU, [ZN_OP_SIGMOID] = ZN_ACT_SIGMOID,
           [ZN_OP_HARD_SWISH] = ZN_ACT_HARD_SWISH, [ZN_OP_HARD_SIGMOID] = ZN_ACT_HARD_SIGMOID,
-          [ZN_OP_TANH] = ZN_ACT_TANH, [ZN_OP_SWISH] = ZN_ACT_SWISH};
+          [ZN_OP_TANH] = ZN_ACT_TANH, [ZN_OP_SWISH] = ZN_ACT_SWISH, [ZN_OP_GELU] = ZN_ACT_GELU};
       st.act = n->attrs.act; /* the op decides the function; attrs carry its parameters */
       st.act.kind = unary_act[n->op];
     }

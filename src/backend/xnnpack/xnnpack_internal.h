@@ -35,7 +35,7 @@ typedef enum xp_kind {
   XP_GAP,         /* xnn global_average_pooling_nwc */
   XP_GMP,         /* C loop */
   XP_CLAMP,       /* xnn clamp_nc (Relu, Clip) */
-  XP_UNARY,       /* xnn leaky_relu / sigmoid / hardswish _nc; C loop for HardSigmoid, Tanh */
+  XP_UNARY,       /* xnn leaky_relu / sigmoid / hardswish _nc; C loop for HardSigmoid, Tanh, Gelu */
   XP_SOFTMAX,     /* xnn softmax_nc */
   XP_BATCH_NORM,  /* C loop: per-channel multiply-add, tables folded at compile */
   XP_LRN,         /* C loop */
@@ -47,6 +47,7 @@ typedef enum xp_kind {
   XP_STRIDED_COPY, /* C loop: Transpose, or Slice of constant ranges, as a copy through per-axis strides */
   XP_SHUFFLE,     /* C loop: a channel shuffle (Reshape to 5-D, Transpose, Reshape back) as one NHWC->NHWC copy */
   XP_SLICE_VIEW,  /* a channel range (step 1) of an NHWC value: a view of its input, no work */
+  XP_LAYER_NORM,  /* C loop: LayerNormalization over the last axis, rows split over the pool */
   XP_KIND_COUNT
 } xp_kind;
 

@@ -3,7 +3,9 @@
  * batch 1 and 2 on 1 and 2 threads: activations XNNPACK cannot fuse into a
  * Conv/Gemm (run after it, in place), standalone HardSigmoid and Tanh,
  * squeeze-excitation's [N,C,H,W] x [N,C,1,1], Transpose and Slice, the
- * channel shuffle as one copy and channel Slices as views. Each case
+ * channel shuffle as one copy and channel Slices as views, and ConvNeXt's
+ * LayerNormalization over the last axis and Gelu (standalone, or after a
+ * Gemm/Conv). Each case
  * also checks the kernel the step reports, so it cannot pass on another path. */
 #include "backend_test.h"
 
@@ -57,6 +59,7 @@ static const char *post_kernel(zn_act act) {
   case ZN_ACT_HARD_SWISH: return "+ xnn_hardswish_nc_f32";
   case ZN_ACT_LEAKY_RELU: return "+ xnn_leaky_relu_nc_f32";
   case ZN_ACT_HARD_SIGMOID: return "+ HardSigmoid (C loop)";
+  case ZN_ACT_GELU: return "+ Gelu (C loop)";
   default: return "+ Tanh (C loop)";
   }
 }
@@ -67,7 +70,8 @@ static const zn_act post_acts[] = {{ZN_ACT_SIGMOID, 0, 0},
                                    {ZN_ACT_TANH, 0, 0},
                                    {ZN_ACT_LEAKY_RELU, 0.1f, 0},
                                    {ZN_ACT_SWISH, 1.0f, 0},
-                                   {ZN_ACT_SWISH, 0.5f, 0}};
+                                   {ZN_ACT_SWISH, 0.5f, 0},
+                                   {ZN_ACT_GELU, 0, 0}};
 #define NUM_POST_ACTS (sizeof post_acts / sizeof post_acts[0])
 
 /* [N,cin,s,s] -> Conv(k, pad k/2, stride, group) with act [+ residual]; the
@@ -167,6 +171,11 @@ static void test_unary(void) {
                "xnn_sigmoid_nc_f32 + multiply (C loop)");
     unary_case(ZN_OP_SWISH, (zn_act){ZN_ACT_NONE, 0.5f, 0}, chans[a], 5, 4, a % 2 == 1, "Swish (C loop)");
   }
+  for (size_t a = 0; a < 4; a++) {
+    unary_case(ZN_OP_GELU, (zn_act){0}, chans[a], 5, 4, a % 2 == 0, "Gelu (C loop)");
+    unary_case(ZN_OP_GELU, (zn_act){0}, chans[a] * 7, 0, 2, false, "Gelu (C loop)");
+  }
+  unary_case(ZN_OP_GELU, (zn_act){0}, 64, 23, 4, true, "Gelu (C loop)");
   /* large enough to split over the pool: 64 x 23 x 23 floats */
   unary_case(ZN_OP_HARD_SIGMOID, (zn_act){ZN_ACT_NONE, 0.2f, 0.5f}, 64, 23, 4, false, "HardSigmoid (C loop)");
   unary_case(ZN_OP_TANH, (zn_act){0}, 64, 23, 4, true, "Tanh (C loop)");
@@ -504,6 +513,52 @@ static void test_slice(void) {
   zn_graph_destroy(g);
 }
 
+/* ConvNeXt's LayerNormalization over the last axis: of a plain [N,c] or
+ * [N,r,c], or (nchw) of [N,c,s,s] transposed to [N,s,s,c], a 4-D value the
+ * backend stores NHWC, so its last axis is strided; then transposed back. */
+static void layer_norm_case(int64_t c, int64_t s, int rank, bool nchw, bool bias, float eps) {
+  zn_graph *g = bt_graph();
+  int64_t xd[4] = {1, nchw ? c : s, nchw ? s : c, s}, cd[1] = {c};
+  if (!nchw) xd[rank - 1] = c;
+  const int64_t to_last[4] = {0, 2, 3, 1}, back[4] = {0, 3, 1, 2};
+  int x = bt_input(g, "x", rank, xd), t = x, y, out;
+  if (nchw) transpose_node(g, "to_nhwc", x, "t", &t, 4, to_last);
+  int in[3] = {t, bt_const(g, "scale", 1, cd, 21, 0.5f, 1.5f), bias ? bt_const(g, "bias", 1, cd, 22, -1, 1) : -1};
+  zn_node *n = bt_node(g, ZN_OP_LAYER_NORM, "ln", bias ? 3 : 2, in, "y", &y);
+  n->attrs.layer_norm.axis = rank - 1;
+  n->attrs.layer_norm.epsilon = eps;
+  if (nchw) transpose_node(g, "to_nchw", y, "out", &out, 4, back);
+  else out = y;
+  zn_graph_mark_output(g, out);
+  char what[96];
+  snprintf(what, sizeof what, "layer norm c%lld s%lld rank%d nchw%d bias%d", (long long)c, (long long)s, rank, nchw, bias);
+  check(what, g, "ln", "LayerNormalization over the last axis (C loop)");
+}
+
+static void test_layer_norm(void) {
+  const int64_t chans[] = {1, 7, 96, 200};
+  for (size_t a = 0; a < 4; a++) {
+    layer_norm_case(chans[a], 0, 2, false, true, 1e-6f);
+    layer_norm_case(chans[a], 5, 3, false, a % 2 == 0, 1e-5f);
+    layer_norm_case(chans[a], 6, 4, true, true, 1e-6f);
+  }
+  layer_norm_case(96, 23, 4, true, false, 1e-6f); /* split over the pool */
+  /* refused: not the last axis */
+  zn_graph *g = bt_graph();
+  int64_t xd[3] = {1, 6, 5}, cd[1] = {6};
+  int in[2] = {bt_input(g, "x", 3, xd), bt_const(g, "scale", 1, cd, 3, 0.5f, 1.5f)}, y;
+  zn_node *n = bt_node(g, ZN_OP_LAYER_NORM, "ln", 2, in, "y", &y);
+  n->attrs.layer_norm.axis = 1;
+  n->attrs.layer_norm.epsilon = 1e-5f;
+  zn_graph_mark_output(g, y);
+  if (zn_graph_infer_shapes(g) == ZN_OK) { /* infer may refuse a scale that does not broadcast to [6,5] */
+    char why[256] = "";
+    CHECK(!xnn->supports_node(g, &g->nodes[0], why, sizeof why));
+    CHECK(strstr(why, "normalised over its last axis") != NULL);
+  }
+  zn_graph_destroy(g);
+}
+
 int zn_test_main(void) {
   xnn = zn_backend_find("xnnpack");
   if (!xnn || (xnn->available && !xnn->available())) {
@@ -515,5 +570,6 @@ int zn_test_main(void) {
   test_se();
   test_transpose();
   test_slice();
+  test_layer_norm();
   return 0;
 }
