@@ -27,7 +27,7 @@ static const char *const kind_names[XP_KIND_COUNT] = {
     [XP_GAP] = "xnn_global_average_pooling_nwc_f32",
     [XP_GMP] = "global max pool (C loop)",
     [XP_CLAMP] = "xnn_clamp_nc_f32",
-    [XP_UNARY] = "xnn_{leaky_relu,sigmoid,hardswish}_nc_f32; Swish (xnn sigmoid, C multiply); HardSigmoid, Tanh (C loop)",
+    [XP_UNARY] = "xnn_{leaky_relu,sigmoid,hardswish}_nc_f32; Swish (xnn sigmoid, C multiply); HardSigmoid, Tanh, Gelu (C loop)",
     [XP_SOFTMAX] = "xnn_softmax_nc_f32",
     [XP_BATCH_NORM] = "batch norm multiply-add (C loop)",
     [XP_LRN] = "LRN (C loop)",
@@ -37,6 +37,9 @@ static const char *const kind_names[XP_KIND_COUNT] = {
     [XP_RESHAPE] = "reshape/flatten copy in logical order (C loop)",
     [XP_GATHER] = "Gather of one index, copied in logical order (C loop)",
     [XP_STRIDED_COPY] = "Transpose / Slice as a strided copy in logical order (C loop)",
+    [XP_SHUFFLE] = "channel shuffle (Reshape, Transpose, Reshape) as one NHWC channel-permutation copy (C loop)",
+    [XP_SLICE_VIEW] = "channel Slice as a view of its input (no work)",
+    [XP_LAYER_NORM] = "LayerNormalization over the last axis (C loop)",
 };
 
 const char *zn_xnnpack_kind_name(xp_kind kind) { return kind < XP_KIND_COUNT ? kind_names[kind] : "?"; }
@@ -89,11 +92,11 @@ static bool fusable_act(const zn_act *a) {
 /* Activations XNNPACK's operators cannot fuse into Conv/Gemm: the op runs
  * unclamped, then the activation runs in place on its output (XNNPACK's
  * sigmoid / hardswish / leaky_relu operators; Swish as XNNPACK's sigmoid into
- * step scratch, then a C multiply; a C loop for HardSigmoid and Tanh, which
- * this XNNPACK lacks in f32, and for Swish with alpha other than 1). */
+ * step scratch, then a C multiply; a C loop for HardSigmoid, Tanh and Gelu,
+ * which this XNNPACK lacks in f32, and for Swish with alpha other than 1). */
 static bool post_act_ok(const zn_act *a) {
   return a->kind == ZN_ACT_SIGMOID || a->kind == ZN_ACT_HARD_SIGMOID || a->kind == ZN_ACT_HARD_SWISH ||
-         a->kind == ZN_ACT_TANH || ((a->kind == ZN_ACT_LEAKY_RELU || a->kind == ZN_ACT_SWISH) && isfinite(a->alpha));
+         a->kind == ZN_ACT_TANH || a->kind == ZN_ACT_GELU || ((a->kind == ZN_ACT_LEAKY_RELU || a->kind == ZN_ACT_SWISH) && isfinite(a->alpha));
 }
 
 static void act_range(const zn_act *a, float *lo, float *hi) {
@@ -336,6 +339,57 @@ static bool slice_ranges(const zn_graph *g, const zn_node *n, int64_t start[ZN_M
   return true;
 }
 
+/* The one node reading value v; -1 when none, several (or one reading it
+ * twice), or v is a graph output. */
+static int sole_reader(const zn_graph *g, int v) {
+  if (g->values[v].is_output) return -1;
+  int r = -1;
+  for (int i = 0; i < g->num_nodes; i++)
+    for (int k = 0; k < g->nodes[i].num_inputs; k++)
+      if (zn_node_input(&g->nodes[i], k) == v) {
+        if (r >= 0) return -1;
+        r = i;
+      }
+  return r;
+}
+
+/* A channel shuffle starting at Reshape node i (ShuffleNet): x [N,C,H,W]
+ * (NHWC) -> [N,g,C/g,H,W], read only by a Transpose of perm (0,2,1,3,4), read
+ * only by a Reshape back to x's dims (NHWC). Returns g and the other two
+ * nodes; 0 when node i does not start one. */
+static int64_t channel_shuffle(const zn_graph *g, int i, int *t_node, int *r_node) {
+  const zn_node *r1 = &g->nodes[i];
+  if (r1->op != ZN_OP_RESHAPE || !reshape_ok(g, r1)) return 0;
+  const zn_value *x = node_in(g, r1, 0), *m = val(g, r1->outputs[0]);
+  if (!nhwc_ok(x) || m->num_dims != 5 || m->batch_axis != x->batch_axis) return 0;
+  const int64_t G = m->dims[1];
+  if (m->dims[0] != x->dims[0] || G < 1 || G * m->dims[2] != x->dims[1] || m->dims[3] != x->dims[2] ||
+      m->dims[4] != x->dims[3])
+    return 0;
+  const int t = sole_reader(g, r1->outputs[0]);
+  int axes[ZN_MAX_DIMS];
+  if (t < 0 || g->nodes[t].op != ZN_OP_TRANSPOSE || !transpose_axes(g, &g->nodes[t], axes)) return 0;
+  static const int perm[5] = {0, 2, 1, 3, 4};
+  for (int a = 0; a < 5; a++)
+    if (axes[a] != perm[a]) return 0;
+  const int r = sole_reader(g, g->nodes[t].outputs[0]);
+  if (r < 0 || g->nodes[r].op != ZN_OP_RESHAPE || !reshape_ok(g, &g->nodes[r])) return 0;
+  const zn_value *y = val(g, g->nodes[r].outputs[0]);
+  if (!nhwc_ok(y) || !same_dims(x, y)) return 0;
+  *t_node = t, *r_node = r;
+  return G;
+}
+
+/* A Slice of a channel range (step 1, every other axis whole) of an NHWC
+ * value: its output can be a view of the input (offset start[1]). */
+static bool channel_slice_view(const zn_graph *g, const zn_node *n, const int64_t *start, const int64_t *step) {
+  const zn_value *x = node_in(g, n, 0), *y = val(g, n->outputs[0]);
+  if (n->op != ZN_OP_SLICE || !nhwc_ok(x) || !nhwc_ok(y) || step[1] != 1) return false;
+  for (int a = 0; a < 4; a++)
+    if (a != 1 && (start[a] != 0 || y->dims[a] != x->dims[a])) return false;
+  return start[1] >= 0 && start[1] + y->dims[1] <= x->dims[1];
+}
+
 static bool xp_runs(const zn_graph *g, const zn_node *n) {
   const zn_value *x = node_in(g, n, 0), *y = val(g, n->outputs[0]);
   switch (n->op) {
@@ -352,6 +406,7 @@ static bool xp_runs(const zn_graph *g, const zn_node *n) {
     if (!isfinite(n->attrs.act.alpha)) return false;
     /* fall through */
   case ZN_OP_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH: case ZN_OP_HARD_SIGMOID: case ZN_OP_TANH:
+  case ZN_OP_GELU:
     return f32_activation(x) && same_dims(x, y) && x->dims[x->num_dims - 1] >= 1 &&
            (x->num_dims == 4 || x->batch_axis != x->num_dims - 1) && (n->op == ZN_OP_CLIP || n->num_inputs == 1);
   case ZN_OP_SOFTMAX: return softmax_ok(g, n) && same_dims(x, y);
@@ -361,6 +416,14 @@ static bool xp_runs(const zn_graph *g, const zn_node *n) {
       if (!f32_const(node_in(g, n, k), x->dims[1])) return false;
     return true;
   case ZN_OP_LRN: return n->num_inputs == 1 && nhwc_ok(x) && same_dims(x, y) && n->attrs.lrn.size >= 1;
+  case ZN_OP_LAYER_NORM: {
+    if (n->num_inputs < 2 || n->num_inputs > 3 || !f32_activation(x) || !same_dims(x, y) ||
+        n->attrs.layer_norm.axis != x->num_dims - 1 || x->batch_axis == x->num_dims - 1)
+      return false;
+    const int64_t C = x->dims[x->num_dims - 1];
+    return f32_const(node_in(g, n, 1), C) &&
+           (n->num_inputs < 3 || zn_node_input(n, 2) == ZN_NO_VALUE || f32_const(node_in(g, n, 2), C));
+  }
   case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV: return binary_form(g, n, NULL) >= 0;
   case ZN_OP_CONCAT: return concat_ok(g, n);
   case ZN_OP_FLATTEN: case ZN_OP_RESHAPE: case ZN_OP_SQUEEZE: case ZN_OP_UNSQUEEZE: case ZN_OP_IDENTITY:
@@ -406,9 +469,12 @@ static const char *xp_needs(zn_op op) {
   case ZN_OP_FLATTEN: case ZN_OP_RESHAPE: case ZN_OP_SQUEEZE: case ZN_OP_UNSQUEEZE: case ZN_OP_IDENTITY:
     return "a float32 activation whose element count per image does not change";
   case ZN_OP_CLIP: case ZN_OP_RELU: case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH:
-  case ZN_OP_HARD_SIGMOID: case ZN_OP_TANH: case ZN_OP_SWISH:
+  case ZN_OP_HARD_SIGMOID: case ZN_OP_TANH: case ZN_OP_SWISH: case ZN_OP_GELU:
     return "a float32 activation and an output of its shape (Clip: constant bounds; LeakyRelu, Swish: finite alpha)";
   case ZN_OP_LRN: return "a 4-D float32 activation";
+  case ZN_OP_LAYER_NORM:
+    return "a float32 activation normalised over its last axis (not the batch axis), with constant float32 scale "
+           "and bias of that axis's size";
   case ZN_OP_GATHER: return "one constant index of a float32 activation, on an axis other than the batch";
   case ZN_OP_TRANSPOSE: return "a float32 activation whose batch axis the permutation carries along";
   case ZN_OP_SLICE:
@@ -441,8 +507,9 @@ static xp_kind kind_of(zn_op op) {
   case ZN_OP_GLOBAL_MAX_POOL: return XP_GMP;
   case ZN_OP_RELU: case ZN_OP_CLIP: return XP_CLAMP;
   case ZN_OP_LEAKY_RELU: case ZN_OP_SIGMOID: case ZN_OP_HARD_SWISH: case ZN_OP_HARD_SIGMOID: case ZN_OP_TANH:
-  case ZN_OP_SWISH:
+  case ZN_OP_SWISH: case ZN_OP_GELU:
     return XP_UNARY;
+  case ZN_OP_LAYER_NORM: return XP_LAYER_NORM;
   case ZN_OP_SOFTMAX: return XP_SOFTMAX;
   case ZN_OP_BATCH_NORM: return XP_BATCH_NORM;
   case ZN_OP_LRN: return XP_LRN;
@@ -563,7 +630,20 @@ static bool im2col_eligible(const zn_graph *g, const zn_node *n) {
   return !(n->num_inputs > 3 && zn_node_input(n, 3) != ZN_NO_VALUE);
 }
 
-static zn_status build(const zn_graph *g, xp_compiled *c) {
+/* Channel Slice views follow their input's place: set before the concats
+ * are planned (so that a concat does not claim them, and does not move an
+ * input they view), and again after (their input may have become a slice of
+ * a concat). Steps run in graph order, so a view of a view resolves. */
+static void place_slice_views(xp_compiled *c) {
+  for (int s = 0; s < c->num_steps; s++) {
+    const xp_step *st = &c->steps[s];
+    if (st->kind != XP_SLICE_VIEW) continue;
+    c->values[st->out].root = c->values[st->in].root;
+    c->values[st->out].chan_offset = c->values[st->in].chan_offset + st->copy_start[1];
+  }
+}
+
+static zn_status build(const zn_graph *g, xp_compiled *c, bool *folded) {
   int cap = 0;
   for (int v = 0; v < g->num_values; v++) {
     c->values[v].root = v;
@@ -577,8 +657,16 @@ static zn_status build(const zn_graph *g, xp_compiled *c) {
   }
   for (int i = 0; i < g->num_nodes; i++) {
     const zn_node *n = &g->nodes[i];
+    if (folded[i]) continue; /* run by an earlier step (a channel shuffle's Transpose and Reshape) */
     xp_step st = {.kind = kind_of(n->op), .node = i, .io = -1, .in = zn_node_input(n, 0), .out = n->outputs[0]};
     st.out_min = -INFINITY, st.out_max = INFINITY;
+    int t_node, r_node;
+    if (c->shuffle && (st.shuffle_groups = channel_shuffle(g, i, &t_node, &r_node)) > 0) {
+      st.kind = XP_SHUFFLE;
+      st.out = g->nodes[r_node].outputs[0]; /* the 5-D values in between are never stored */
+      st.num_folded = 2, st.folded[0] = t_node, st.folded[1] = r_node;
+      folded[t_node] = folded[r_node] = true;
+    }
     if (n->op == ZN_OP_CONV) {
       act_range(&n->attrs.conv.act, &st.out_min, &st.out_max);
       if (zn_xnnpack_winograd_eligible(g, n, c->winograd)) {
@@ -602,7 +690,7 @@ static zn_status build(const zn_graph *g, xp_compiled *c) {
       static const zn_act_kind unary_act[ZN_OP_COUNT] = {
           [ZN_OP_LEAKY_RELU] = ZN_ACT_LEAKY_RELU, [ZN_OP_SIGMOID] = ZN_ACT_SIGMOID,
           [ZN_OP_HARD_SWISH] = ZN_ACT_HARD_SWISH, [ZN_OP_HARD_SIGMOID] = ZN_ACT_HARD_SIGMOID,
-          [ZN_OP_TANH] = ZN_ACT_TANH, [ZN_OP_SWISH] = ZN_ACT_SWISH};
+          [ZN_OP_TANH] = ZN_ACT_TANH, [ZN_OP_SWISH] = ZN_ACT_SWISH, [ZN_OP_GELU] = ZN_ACT_GELU};
       st.act = n->attrs.act; /* the op decides the function; attrs carry its parameters */
       st.act.kind = unary_act[n->op];
     }
@@ -613,6 +701,7 @@ static zn_status build(const zn_graph *g, xp_compiled *c) {
     if (n->op == ZN_OP_SLICE) {
       slice_ranges(g, n, st.copy_start, st.copy_step);
       for (int d = 0; d < ZN_MAX_DIMS; d++) st.copy_axis[d] = d;
+      if (c->slice_views && channel_slice_view(g, n, st.copy_start, st.copy_step)) st.kind = XP_SLICE_VIEW;
     }
     if (st.kind == XP_GATHER) zn_gather_one_index(g, n, &st.gather_axis, &st.gather_index);
     if (st.kind == XP_BINARY) {
@@ -676,7 +765,9 @@ static zn_status build(const zn_graph *g, xp_compiled *c) {
   }
   for (int i = 0; i < g->num_outputs; i++)
     ZN_TRY(add_step(c, &cap, (xp_step){.kind = XP_EXPORT, .node = -1, .io = i, .in = g->outputs[i], .out = -1}));
+  place_slice_views(c);
   plan_concats(g, c);
+  place_slice_views(c);
   for (int s = 0; s < c->num_steps; s++) {
     const xp_step *st = &c->steps[s];
     if (st->in >= 0) c->values[st->in].used = true;
@@ -728,7 +819,12 @@ static zn_status xp_compile(const zn_graph *g, const zn_backend_compile_options 
       zn_env_kib("ZN_XNNPACK_WINOGRAD_BLOCK_KB", ZN_XNNPACK_WINOGRAD_BLOCK_BYTES_DEFAULT, "one block");
   c->im2col = zn_env_bool("ZN_XNNPACK_IM2COL", true);
   c->op_tasks = zn_env_bool("ZN_XNNPACK_OP_TASKS", true);
-  zn_status st = build(g, c);
+  c->shuffle = zn_env_bool("ZN_XNNPACK_SHUFFLE", true);
+  c->slice_views = zn_env_bool("ZN_XNNPACK_SLICE_VIEWS", true);
+  bool *folded = zn_calloc((size_t)g->num_nodes + 1, sizeof *folded);
+  zn_status st = folded ? build(g, c, folded)
+                        : zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to compile graph for xnnpack: out of memory");
+  zn_free(folded);
   if (st != ZN_OK) {
     xp_compiled_destroy(c);
     return st;

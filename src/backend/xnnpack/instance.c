@@ -80,7 +80,7 @@ static int ops_for(const xp_compiled *c, const xp_step *st, int threads) {
   const int post = has_post_act(st) ? 1 : 0;
   switch (st->kind) {
   case XP_IMPORT: case XP_EXPORT: case XP_VIEW: case XP_RESHAPE: case XP_GATHER: case XP_BATCH_NORM: case XP_LRN:
-  case XP_BINARY: case XP_STRIDED_COPY:
+  case XP_BINARY: case XP_STRIDED_COPY: case XP_SHUFFLE: case XP_SLICE_VIEW: case XP_LAYER_NORM:
   case XP_GMP:
     return 0;
   case XP_CONV: return st->conv_slices + 1 + post; /* the slices, then the residual add */
@@ -779,6 +779,93 @@ static void step_strided_copy(const xp_step *st, const xp_tensor *x, bool xn, co
   strided_copy(y->num_dims, y->dims, src, ss, y->data, ys, pool);
 }
 
+/* LayerNormalization over the last axis, each row with its own mean and
+ * population variance (two passes, summed in double as ref does), then
+ * y = (x - mean) / sqrt(var + epsilon) * scale + bias. Rows walk the other
+ * axes through the tensors' logical strides (a 4-D value is stored NHWC: its
+ * last axis is strided), split over the pool. */
+typedef struct layer_norm_ctx {
+  const float *x, *scale, *bias;
+  float *y;
+  int rows_rank; /* axes before the last */
+  int64_t dims[ZN_MAX_DIMS], xs[ZN_MAX_DIMS], ys[ZN_MAX_DIMS];
+  int64_t inner, xe, ye; /* last axis: length and element strides */
+  float eps;
+} layer_norm_ctx;
+
+static void layer_norm_rows(void *context, size_t r0, size_t count) {
+  const layer_norm_ctx *k = context;
+  const int64_t inner = k->inner, xe = k->xe, ye = k->ye;
+  for (int64_t r = (int64_t)r0; r < (int64_t)(r0 + count); r++) {
+    int64_t rem = r, xo = 0, yo = 0;
+    for (int a = k->rows_rank - 1; a >= 0; a--) {
+      const int64_t i = rem % k->dims[a];
+      rem /= k->dims[a];
+      xo += i * k->xs[a], yo += i * k->ys[a];
+    }
+    const float *x = k->x + xo;
+    float *y = k->y + yo;
+    double sum = 0.0, sq = 0.0;
+    for (int64_t i = 0; i < inner; i++) sum += x[i * xe];
+    const double mean = sum / (double)inner;
+    for (int64_t i = 0; i < inner; i++) sq += (x[i * xe] - mean) * (x[i * xe] - mean);
+    const float m = (float)mean, inv = (float)(1.0 / sqrt(sq / (double)inner + (double)k->eps));
+    for (int64_t i = 0; i < inner; i++)
+      y[i * ye] = (x[i * xe] - m) * inv * k->scale[i] + (k->bias ? k->bias[i] : 0.0f);
+  }
+}
+
+#define LAYER_NORM_TILE_FLOATS 16384
+static void layer_norm(const xp_compiled *c, const zn_node *n, const xp_tensor *x, bool xn, const xp_tensor *y,
+                       bool yn, pthreadpool_t pool) {
+  layer_norm_ctx k = {.x = x->data, .y = y->data, .rows_rank = x->num_dims - 1, .eps = n->attrs.layer_norm.epsilon};
+  k.scale = gval(c, zn_node_input(n, 1))->data;
+  k.bias = n->num_inputs > 2 && zn_node_input(n, 2) != ZN_NO_VALUE ? gval(c, zn_node_input(n, 2))->data : NULL;
+  int64_t xs[ZN_MAX_DIMS], ys[ZN_MAX_DIMS];
+  logical_strides(x, xn, xs);
+  logical_strides(y, yn, ys);
+  size_t rows = 1;
+  for (int a = 0; a < k.rows_rank; a++) k.dims[a] = x->dims[a], k.xs[a] = xs[a], k.ys[a] = ys[a], rows *= (size_t)x->dims[a];
+  k.inner = x->dims[x->num_dims - 1], k.xe = xs[x->num_dims - 1], k.ye = ys[x->num_dims - 1];
+  if (k.inner < 1) return;
+  const size_t tile = (size_t)ZN_MAX(1, LAYER_NORM_TILE_FLOATS / k.inner);
+  if (pool && rows > tile) pthreadpool_parallelize_1d_tile_1d(pool, layer_norm_rows, &k, rows, tile, 0);
+  else layer_norm_rows(&k, 0, rows);
+}
+
+/* A channel shuffle of g groups, NHWC -> NHWC (each with its pixel stride):
+ * output channel j * g + k is input channel k * (C / g) + j. Split over the
+ * pool by pixels. */
+typedef struct shuffle_ctx {
+  const float *x;
+  float *y;
+  int64_t xs, ys, groups, per_group;
+} shuffle_ctx;
+
+static void shuffle_pixels(void *context, size_t p0, size_t count) {
+  const shuffle_ctx *k = context;
+  const int64_t G = k->groups, cpg = k->per_group;
+  for (int64_t p = (int64_t)p0; p < (int64_t)(p0 + count); p++) {
+    const float *restrict s = k->x + p * k->xs;
+    float *restrict d = k->y + p * k->ys;
+    if (G == 2) {
+      for (int64_t j = 0; j < cpg; j++) d[2 * j] = s[j], d[2 * j + 1] = s[cpg + j];
+    } else {
+      for (int64_t j = 0; j < cpg; j++)
+        for (int64_t q = 0; q < G; q++) d[j * G + q] = s[q * cpg + j];
+    }
+  }
+}
+
+#define SHUFFLE_TILE_FLOATS 16384
+static void channel_shuffle(const xp_tensor *x, const xp_tensor *y, int64_t groups, pthreadpool_t pool) {
+  shuffle_ctx k = {.x = x->data, .y = y->data, .xs = x->stride, .ys = y->stride, .groups = groups,
+                   .per_group = x->c / groups};
+  const size_t pixels = (size_t)(x->n * x->h * x->w), tile = (size_t)ZN_MAX(1, SHUFFLE_TILE_FLOATS / ZN_MAX(1, x->c));
+  if (pool && pixels > tile) pthreadpool_parallelize_1d_tile_1d(pool, shuffle_pixels, &k, pixels, tile, 0);
+  else shuffle_pixels(&k, 0, pixels);
+}
+
 /* y = x taken at one index of one axis; both walked in logical (NCHW) order,
  * except one channel of an NHWC tensor (Inception-V3's input transform),
  * which is one strided pass over the pixels. */
@@ -852,7 +939,7 @@ static void global_max(const xp_tensor *x, const xp_tensor *y) {
   }
 }
 
-/* HardSigmoid and Tanh (no f32 XNNPACK operator in this snapshot) on rows of
+/* HardSigmoid, Tanh and Gelu (no f32 XNNPACK operator in this snapshot) on rows of
  * ch channels with their own strides; in place when x == y. The formulas are
  * ref's (backend/ref/activation.c), NaN included. */
 typedef struct act_ctx {
@@ -879,6 +966,8 @@ static void act_loop_rows(void *context, size_t r0, size_t count) {
       for (size_t c = 0; c < k->ch; c++) y[c] = fmaxf(0.0f, fminf(1.0f, alpha * x[c] + beta));
     } else if (k->act.kind == ZN_ACT_SWISH) {
       for (size_t c = 0; c < k->ch; c++) y[c] = x[c] / (1.0f + expf(-alpha * x[c]));
+    } else if (k->act.kind == ZN_ACT_GELU) {
+      for (size_t c = 0; c < k->ch; c++) y[c] = x[c] * (1.0f + erff(x[c] / 1.41421353816986084f)) * 0.5f;
     } else {
       for (size_t c = 0; c < k->ch; c++) y[c] = tanhf(x[c]);
     }
@@ -1158,8 +1247,10 @@ static zn_status run_steps(xp_instance *in, const void *const *inputs, void *con
       break;
     case XP_RESHAPE: reshape_copy(x, xn, y, yn, in->pool); break;
     case XP_STRIDED_COPY: step_strided_copy(st, x, xn, y, yn, in->pool); break;
+    case XP_SHUFFLE: channel_shuffle(x, y, st->shuffle_groups, in->pool); break;
+    case XP_LAYER_NORM: layer_norm(c, n, x, xn, y, yn, in->pool); break;
     case XP_GATHER: gather_one(x, xn, y, yn, st->gather_axis, st->gather_index); break;
-    case XP_VIEW: case XP_KIND_COUNT: break;
+    case XP_VIEW: case XP_SLICE_VIEW: case XP_KIND_COUNT: break;
     }
     /* An activation XNNPACK could not fuse, in place on the output. */
     if (s == xnn_status_success && has_post_act(st)) s = run_act(in, si, in->ops[in->op_start[si + 1] - 1], st->out, y, y);
@@ -1185,7 +1276,10 @@ int zn_xnnpack_instance_num_steps(const void *instance) {
 
 static const char *act_kernel(const zn_act *a, bool xnn) {
   if (!xnn)
-    return a->kind == ZN_ACT_HARD_SIGMOID ? "HardSigmoid (C loop)" : a->kind == ZN_ACT_SWISH ? "Swish (C loop)" : "Tanh (C loop)";
+    return a->kind == ZN_ACT_HARD_SIGMOID ? "HardSigmoid (C loop)"
+           : a->kind == ZN_ACT_SWISH      ? "Swish (C loop)"
+           : a->kind == ZN_ACT_GELU       ? "Gelu (C loop)"
+                                          : "Tanh (C loop)";
   return a->kind == ZN_ACT_SWISH        ? "xnn_sigmoid_nc_f32 + multiply (C loop)"
          : a->kind == ZN_ACT_SIGMOID    ? "xnn_sigmoid_nc_f32"
          : a->kind == ZN_ACT_HARD_SWISH ? "xnn_hardswish_nc_f32"
@@ -1228,4 +1322,5 @@ void zn_xnnpack_instance_step(const void *instance, int i, zn_backend_step *out)
   }
   out->num_nodes = 0;
   if (st->node >= 0) out->nodes[out->num_nodes++] = st->node;
+  for (int k = 0; k < st->num_folded; k++) out->nodes[out->num_nodes++] = st->folded[k];
 }

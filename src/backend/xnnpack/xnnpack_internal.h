@@ -13,8 +13,8 @@
 
 /* How a graph value is stored. 4-D activations are NHWC; a value may be a
  * view: a channel slice [chan_offset, chan_offset + C) of its root's buffer
- * (zero-copy Concat), read and written with the root's pixel stride. Every
- * other value is plain (the IR's row-major order). */
+ * (zero-copy Concat, or a channel Slice), read and written with the root's
+ * pixel stride. Every other value is plain (the IR's row-major order). */
 typedef struct xp_value {
   bool used;             /* touched by some step */
   bool nhwc;             /* 4-D activation stored NHWC */
@@ -35,7 +35,7 @@ typedef enum xp_kind {
   XP_GAP,         /* xnn global_average_pooling_nwc */
   XP_GMP,         /* C loop */
   XP_CLAMP,       /* xnn clamp_nc (Relu, Clip) */
-  XP_UNARY,       /* xnn leaky_relu / sigmoid / hardswish _nc; C loop for HardSigmoid, Tanh */
+  XP_UNARY,       /* xnn leaky_relu / sigmoid / hardswish _nc; C loop for HardSigmoid, Tanh, Gelu */
   XP_SOFTMAX,     /* xnn softmax_nc */
   XP_BATCH_NORM,  /* C loop: per-channel multiply-add, tables folded at compile */
   XP_LRN,         /* C loop */
@@ -45,6 +45,9 @@ typedef enum xp_kind {
   XP_RESHAPE,     /* C loop: Flatten/Reshape/Squeeze/Unsqueeze/Identity copy in logical order */
   XP_GATHER,      /* C loop: Gather of one constant index, copied in logical order */
   XP_STRIDED_COPY, /* C loop: Transpose, or Slice of constant ranges, as a copy through per-axis strides */
+  XP_SHUFFLE,     /* C loop: a channel shuffle (Reshape to 5-D, Transpose, Reshape back) as one NHWC->NHWC copy */
+  XP_SLICE_VIEW,  /* a channel range (step 1) of an NHWC value: a view of its input, no work */
+  XP_LAYER_NORM,  /* C loop: LayerNormalization over the last axis, rows split over the pool */
   XP_KIND_COUNT
 } xp_kind;
 
@@ -77,6 +80,9 @@ typedef struct xp_step {
    * copy_start[i] every copy_step[i] (Transpose: perm, 0, 1; Slice: i, start, step) */
   int copy_axis[ZN_MAX_DIMS];
   int64_t copy_start[ZN_MAX_DIMS], copy_step[ZN_MAX_DIMS];
+  int64_t shuffle_groups;      /* shuffle: g; output channel j reads input channel (j % g) * (C / g) + j / g */
+  int num_folded;              /* shuffle: the Transpose and second Reshape nodes it also runs */
+  int folded[2];
 } xp_step;
 
 /* Dense convolutions whose weights exceed this many bytes are split by output
@@ -129,6 +135,8 @@ typedef struct xp_compiled {
   int num_winograd43;    /* of those, how many as F(4x4,3x3) */
   size_t winograd_block_bytes; /* scratch budget per tile block (0: one block) */
   bool im2col;           /* stem convs as im2col + GEMM (ZN_XNNPACK_IM2COL) */
+  bool shuffle;          /* channel shuffles as one XP_SHUFFLE step (ZN_XNNPACK_SHUFFLE) */
+  bool slice_views;      /* channel Slices as views (ZN_XNNPACK_SLICE_VIEWS) */
   bool op_tasks;         /* with a pool: run a step's independent operators one per thread task (ZN_XNNPACK_OP_TASKS) */
 } xp_compiled;
 

@@ -2,7 +2,10 @@
  * RegNet-Y, MobileNet-V3, ShuffleNet-V2), each against the ref oracle at
  * batch 1 and 2 on 1 and 2 threads: activations XNNPACK cannot fuse into a
  * Conv/Gemm (run after it, in place), standalone HardSigmoid and Tanh,
- * squeeze-excitation's [N,C,H,W] x [N,C,1,1], Transpose and Slice. Each case
+ * squeeze-excitation's [N,C,H,W] x [N,C,1,1], Transpose and Slice, the
+ * channel shuffle as one copy and channel Slices as views, and ConvNeXt's
+ * LayerNormalization over the last axis and Gelu (standalone, or after a
+ * Gemm/Conv). Each case
  * also checks the kernel the step reports, so it cannot pass on another path. */
 #include "backend_test.h"
 
@@ -10,8 +13,9 @@
 
 static const zn_backend_ops *xnn;
 
-/* The kernel text of the step that runs node `name` on a 1-thread instance
- * at batch 1 ("" when it cannot be built). */
+/* The kernel text of the step that runs node `name` (alone or with others,
+ * as a channel shuffle runs three) on a 1-thread instance at batch 1 (""
+ * when it cannot be built). */
 static void kernel_of(zn_graph *g, const char *name, char *out, size_t out_size) {
   snprintf(out, out_size, "%s", "");
   void *compiled = NULL, *inst = NULL;
@@ -21,7 +25,8 @@ static void kernel_of(zn_graph *g, const char *name, char *out, size_t out_size)
     for (int i = 0; i < xnn->instance_num_steps(inst); i++) {
       zn_backend_step st = {0};
       xnn->instance_step(inst, i, &st);
-      if (st.num_nodes == 1 && !strcmp(g->nodes[st.nodes[0]].name, name)) snprintf(out, out_size, "%s", st.kernel);
+      for (int k = 0; k < st.num_nodes; k++)
+        if (!strcmp(g->nodes[st.nodes[k]].name, name)) snprintf(out, out_size, "%s", st.kernel);
     }
   }
   if (inst) xnn->instance_destroy(inst);
@@ -54,6 +59,7 @@ static const char *post_kernel(zn_act act) {
   case ZN_ACT_HARD_SWISH: return "+ xnn_hardswish_nc_f32";
   case ZN_ACT_LEAKY_RELU: return "+ xnn_leaky_relu_nc_f32";
   case ZN_ACT_HARD_SIGMOID: return "+ HardSigmoid (C loop)";
+  case ZN_ACT_GELU: return "+ Gelu (C loop)";
   default: return "+ Tanh (C loop)";
   }
 }
@@ -64,7 +70,8 @@ static const zn_act post_acts[] = {{ZN_ACT_SIGMOID, 0, 0},
                                    {ZN_ACT_TANH, 0, 0},
                                    {ZN_ACT_LEAKY_RELU, 0.1f, 0},
                                    {ZN_ACT_SWISH, 1.0f, 0},
-                                   {ZN_ACT_SWISH, 0.5f, 0}};
+                                   {ZN_ACT_SWISH, 0.5f, 0},
+                                   {ZN_ACT_GELU, 0, 0}};
 #define NUM_POST_ACTS (sizeof post_acts / sizeof post_acts[0])
 
 /* [N,cin,s,s] -> Conv(k, pad k/2, stride, group) with act [+ residual]; the
@@ -164,6 +171,11 @@ static void test_unary(void) {
                "xnn_sigmoid_nc_f32 + multiply (C loop)");
     unary_case(ZN_OP_SWISH, (zn_act){ZN_ACT_NONE, 0.5f, 0}, chans[a], 5, 4, a % 2 == 1, "Swish (C loop)");
   }
+  for (size_t a = 0; a < 4; a++) {
+    unary_case(ZN_OP_GELU, (zn_act){0}, chans[a], 5, 4, a % 2 == 0, "Gelu (C loop)");
+    unary_case(ZN_OP_GELU, (zn_act){0}, chans[a] * 7, 0, 2, false, "Gelu (C loop)");
+  }
+  unary_case(ZN_OP_GELU, (zn_act){0}, 64, 23, 4, true, "Gelu (C loop)");
   /* large enough to split over the pool: 64 x 23 x 23 floats */
   unary_case(ZN_OP_HARD_SIGMOID, (zn_act){ZN_ACT_NONE, 0.2f, 0.5f}, 64, 23, 4, false, "HardSigmoid (C loop)");
   unary_case(ZN_OP_TANH, (zn_act){0}, 64, 23, 4, true, "Tanh (C loop)");
@@ -234,7 +246,7 @@ static zn_node *transpose_node(zn_graph *g, const char *name, int x, const char 
 
 /* ShuffleNet-V2's channel shuffle after a conv: [N,C,H,W] -> Reshape
  * [N,groups,C/groups,H,W] -> Transpose (0,2,1,3,4) -> Reshape [N,C,H,W] -> conv. */
-static void shuffle_case(int64_t c, int64_t groups, int64_t hw) {
+static void shuffle_case(int64_t c, int64_t groups, int64_t hw, bool t_output, const char *kernel) {
   zn_graph *g = bt_graph();
   int64_t xd[4] = {1, c, hw, hw}, wd[4] = {c, c, 1, 1}, s5[5] = {0, groups, -1, hw, hw}, s4[4] = {0, -1, hw, hw};
   const int64_t perm[5] = {0, 2, 1, 3, 4};
@@ -244,21 +256,29 @@ static void shuffle_case(int64_t c, int64_t groups, int64_t hw) {
   int ri[2] = {a, b_const_i64(g, "s5", 5, s5)};
   bt_node(g, ZN_OP_RESHAPE, "r5", 2, ri, "r5", &r5);
   transpose_node(g, "shuffle", r5, "t", &t, 5, perm);
+  if (t_output) zn_graph_mark_output(g, t); /* read twice: the 5-D value must be stored */
   int ri2[2] = {t, b_const_i64(g, "s4", 4, s4)};
   bt_node(g, ZN_OP_RESHAPE, "r4", 2, ri2, "r4", &r4);
   int c2[2] = {r4, bt_const(g, "w2", 4, wd, 6, -0.5f, 0.5f)};
   bt_conv1x1(g, "conv2", 2, c2, "y", &y, bt_act(ZN_ACT_NONE, 0, 0));
   zn_graph_mark_output(g, y);
   char what[96];
-  snprintf(what, sizeof what, "channel shuffle c%lld groups%lld hw%lld", (long long)c, (long long)groups, (long long)hw);
-  check(what, g, "shuffle", "strided copy");
+  snprintf(what, sizeof what, "channel shuffle c%lld groups%lld hw%lld t_output%d", (long long)c, (long long)groups,
+           (long long)hw, t_output);
+  check(what, g, "shuffle", kernel);
 }
 
 static void test_transpose(void) {
-  shuffle_case(8, 2, 5);
-  shuffle_case(116, 2, 7);
-  shuffle_case(24, 3, 1);
-  shuffle_case(64, 2, 23); /* split over the pool */
+  static const char *const shuffle = "channel shuffle (Reshape, Transpose, Reshape) as one NHWC";
+  shuffle_case(8, 2, 5, false, shuffle);
+  shuffle_case(116, 2, 7, false, shuffle);
+  shuffle_case(24, 3, 1, false, shuffle);
+  shuffle_case(60, 4, 3, false, shuffle);
+  shuffle_case(64, 2, 23, false, shuffle); /* split over the pool */
+  shuffle_case(24, 3, 4, true, "strided copy");  /* the Transpose's output is also a graph output */
+  setenv("ZN_XNNPACK_SHUFFLE", "0", 1);
+  shuffle_case(116, 2, 7, false, "strided copy");
+  unsetenv("ZN_XNNPACK_SHUFFLE");
   /* batch-first permutations of an NHWC value (the output NHWC too) and of a plain 3-D one */
   const int64_t perms[4][4] = {{0, 2, 3, 1}, {0, 1, 3, 2}, {0, 3, 1, 2}, {0, 2, 1, 3}};
   for (int p = 0; p < 4; p++) {
@@ -321,7 +341,7 @@ static zn_node *slice_node(zn_graph *g, const char *name, int x, int count, cons
 
 /* ShuffleNet-V2's stride-1 unit: x1, x2 = x.chunk(2, dim=1) (two Slices of
  * the channels); out = Concat(x1, conv(x2)). */
-static void chunk_case(int64_t c, int64_t hw) {
+static void chunk_case(int64_t c, int64_t hw, const char *kernel) {
   zn_graph *g = bt_graph();
   int64_t xd[4] = {1, c, hw, hw}, wd[4] = {c / 2, c / 2, 1, 1};
   const int64_t ax[1] = {1}, s1[1] = {0}, e1[1] = {c / 2}, s2[1] = {c / 2}, e2[1] = {INT64_MAX};
@@ -336,14 +356,119 @@ static void chunk_case(int64_t c, int64_t hw) {
   zn_graph_mark_output(g, cat);
   char what[64];
   snprintf(what, sizeof what, "chunk c%lld hw%lld", (long long)c, (long long)hw);
-  check(what, g, "chunk1", "strided copy");
+  char k0[160];
+  kernel_of(g, "chunk0", k0, sizeof k0);
+  zn_test_checks++;
+  if (!strstr(k0, kernel)) {
+    zn_test_failures++;
+    fprintf(stderr, "%s: chunk0 runs on '%s', expected '%s'\n", what, k0, kernel);
+  }
+  check(what, g, "chunk1", kernel);
+}
+
+/* ShuffleNet-V2 units in a row: a stride-2 unit (two branches from x into a
+ * concat), channel shuffle, a stride-1 unit (chunk: x1 and conv(x2) into a
+ * concat), channel shuffle, and a last chunk whose halves are a graph output
+ * and the input of a depthwise conv: every copy but the shuffles gone. */
+static void shuffle_units_case(int64_t c, int64_t hw) {
+  zn_graph *g = bt_graph();
+  const int64_t h = c / 2, perm[5] = {0, 2, 1, 3, 4};
+  int64_t xd[4] = {1, h, hw, hw}, wd[4] = {h, h, 1, 1}, dd[4] = {h, 1, 3, 3}, s5[5] = {0, 2, -1, hw, hw},
+          s4[4] = {0, -1, hw, hw};
+  const int64_t ax[1] = {1}, s1[1] = {0}, e1[1] = {h}, s2[1] = {h}, e2[1] = {INT64_MAX};
+  int x = bt_input(g, "x", 4, xd), a, b, cat = -1;
+  int ai[2] = {x, bt_const(g, "wa", 4, wd, 11, -0.5f, 0.5f)}, bi[2] = {x, bt_const(g, "wb", 4, wd, 12, -0.5f, 0.5f)};
+  bt_conv1x1(g, "branch1", 2, ai, "a", &a, bt_act(ZN_ACT_RELU, 0, 0));
+  bt_conv1x1(g, "branch2", 2, bi, "b", &b, bt_act(ZN_ACT_RELU, 0, 0));
+  int cc[2] = {a, b};
+  bt_node(g, ZN_OP_CONCAT, "cat0", 2, cc, "cat0", &cat)->attrs.axis.axis = 1;
+  for (int u = 0; u < 2; u++) {
+    char nm[32], nm2[32];
+    int r5, t, r4, x1, x2, br;
+    snprintf(nm, sizeof nm, "r5_%d", u);
+    int ri[2] = {cat, b_const_i64(g, nm, 5, s5)};
+    bt_node(g, ZN_OP_RESHAPE, nm, 2, ri, nm, &r5);
+    snprintf(nm, sizeof nm, "shuffle%d", u);
+    transpose_node(g, nm, r5, nm, &t, 5, perm);
+    snprintf(nm, sizeof nm, "r4_%d", u);
+    int ri2[2] = {t, b_const_i64(g, nm, 4, s4)};
+    bt_node(g, ZN_OP_RESHAPE, nm, 2, ri2, nm, &r4);
+    snprintf(nm, sizeof nm, "chunk0_%d", u);
+    slice_node(g, nm, r4, 1, s1, e1, ax, NULL, nm, &x1);
+    snprintf(nm, sizeof nm, "chunk1_%d", u);
+    slice_node(g, nm, r4, 1, s2, e2, ax, NULL, nm, &x2);
+    snprintf(nm, sizeof nm, "dw%d", u);
+    snprintf(nm2, sizeof nm2, "wdw%d", u);
+    int di[2] = {x2, bt_const(g, nm2, 4, dd, 13 + (uint64_t)u, -0.5f, 0.5f)};
+    bt_conv_attrs(bt_node(g, ZN_OP_CONV, nm, 2, di, nm, &br), 3, 1, 1, 1, h);
+    if (u == 1) {
+      zn_graph_mark_output(g, x1);
+      zn_graph_mark_output(g, br);
+      break;
+    }
+    snprintf(nm, sizeof nm, "cat%d", u + 1);
+    int c2[2] = {x1, br};
+    bt_node(g, ZN_OP_CONCAT, nm, 2, c2, nm, &cat)->attrs.axis.axis = 1;
+  }
+  char what[64];
+  snprintf(what, sizeof what, "shuffle units c%lld hw%lld", (long long)c, (long long)hw);
+  char k[160];
+  const char *const names[3] = {"shuffle0", "chunk0_0", "chunk0_1"};
+  const char *const want[3] = {"channel shuffle", "channel Slice as a view", "channel Slice as a view"};
+  for (int i = 0; i < 3; i++) {
+    kernel_of(g, names[i], k, sizeof k);
+    zn_test_checks++;
+    if (!strstr(k, want[i])) {
+      zn_test_failures++;
+      fprintf(stderr, "%s: %s runs on '%s', expected '%s'\n", what, names[i], k, want[i]);
+    }
+  }
+  check(what, g, "chunk1_1", "channel Slice as a view");
+}
+
+/* Channel Slices of a concat output that turns into a view of a later
+ * concat (DenseNet's growing concats: placed after the Slices were planned),
+ * and a Slice of a Slice. */
+static void slice_of_view_case(void) {
+  zn_graph *g = bt_graph();
+  int64_t xd[4] = {1, 4, 5, 4}, wd[4] = {3, 3, 1, 1};
+  const int64_t ax[1] = {1}, sa[1] = {2}, ea[1] = {7}, sb[1] = {1}, eb[1] = {4};
+  int x = bt_input(g, "x", 4, xd), a, b, c, cat1, cat2, s1, s2, y;
+  bt_node(g, ZN_OP_RELU, "a", 1, &x, "a", &a);
+  bt_node(g, ZN_OP_SIGMOID, "b", 1, &x, "b", &b);
+  int c1[2] = {a, b};
+  bt_node(g, ZN_OP_CONCAT, "cat1", 2, c1, "cat1", &cat1)->attrs.axis.axis = 1;
+  slice_node(g, "s1", cat1, 1, sa, ea, ax, NULL, "s1", &s1);
+  slice_node(g, "s2", s1, 1, sb, eb, ax, NULL, "s2", &s2);
+  int ci[2] = {s2, bt_const(g, "w", 4, wd, 9, -0.5f, 0.5f)};
+  bt_conv1x1(g, "conv", 2, ci, "y", &y, bt_act(ZN_ACT_NONE, 0, 0));
+  bt_node(g, ZN_OP_TANH, "c", 1, &x, "c", &c);
+  int c2[3] = {a, b, c};
+  bt_node(g, ZN_OP_CONCAT, "cat2", 3, c2, "cat2", &cat2)->attrs.axis.axis = 1;
+  zn_graph_mark_output(g, cat2);
+  zn_graph_mark_output(g, y);
+  zn_graph_mark_output(g, s1);
+  char k[160];
+  kernel_of(g, "cat1", k, sizeof k);
+  CHECK(strstr(k, "all inputs in place") != NULL);
+  kernel_of(g, "s1", k, sizeof k);
+  CHECK(strstr(k, "channel Slice as a view") != NULL);
+  check("slice of a slice of a concat view", g, "s2", "channel Slice as a view");
 }
 
 static void test_slice(void) {
-  chunk_case(8, 5);
-  chunk_case(116, 7);
-  chunk_case(64, 23);
-  chunk_case(2, 1);
+  static const char *const view = "channel Slice as a view of its input (no work)";
+  chunk_case(8, 5, view);
+  chunk_case(116, 7, view);
+  chunk_case(64, 23, view);
+  chunk_case(2, 1, view);
+  setenv("ZN_XNNPACK_SLICE_VIEWS", "0", 1);
+  chunk_case(116, 7, "strided copy");
+  unsetenv("ZN_XNNPACK_SLICE_VIEWS");
+  shuffle_units_case(8, 3);
+  shuffle_units_case(116, 7);
+  shuffle_units_case(48, 23);
+  slice_of_view_case();
   /* NHWC: rows with a step, negative start and end; channels backwards; two axes at once */
   {
     const int64_t ax[2] = {2, 1}, st[2] = {-5, 1}, en[2] = {-1, 4}, sp[2] = {2, 1};
@@ -388,6 +513,52 @@ static void test_slice(void) {
   zn_graph_destroy(g);
 }
 
+/* ConvNeXt's LayerNormalization over the last axis: of a plain [N,c] or
+ * [N,r,c], or (nchw) of [N,c,s,s] transposed to [N,s,s,c], a 4-D value the
+ * backend stores NHWC, so its last axis is strided; then transposed back. */
+static void layer_norm_case(int64_t c, int64_t s, int rank, bool nchw, bool bias, float eps) {
+  zn_graph *g = bt_graph();
+  int64_t xd[4] = {1, nchw ? c : s, nchw ? s : c, s}, cd[1] = {c};
+  if (!nchw) xd[rank - 1] = c;
+  const int64_t to_last[4] = {0, 2, 3, 1}, back[4] = {0, 3, 1, 2};
+  int x = bt_input(g, "x", rank, xd), t = x, y, out;
+  if (nchw) transpose_node(g, "to_nhwc", x, "t", &t, 4, to_last);
+  int in[3] = {t, bt_const(g, "scale", 1, cd, 21, 0.5f, 1.5f), bias ? bt_const(g, "bias", 1, cd, 22, -1, 1) : -1};
+  zn_node *n = bt_node(g, ZN_OP_LAYER_NORM, "ln", bias ? 3 : 2, in, "y", &y);
+  n->attrs.layer_norm.axis = rank - 1;
+  n->attrs.layer_norm.epsilon = eps;
+  if (nchw) transpose_node(g, "to_nchw", y, "out", &out, 4, back);
+  else out = y;
+  zn_graph_mark_output(g, out);
+  char what[96];
+  snprintf(what, sizeof what, "layer norm c%lld s%lld rank%d nchw%d bias%d", (long long)c, (long long)s, rank, nchw, bias);
+  check(what, g, "ln", "LayerNormalization over the last axis (C loop)");
+}
+
+static void test_layer_norm(void) {
+  const int64_t chans[] = {1, 7, 96, 200};
+  for (size_t a = 0; a < 4; a++) {
+    layer_norm_case(chans[a], 0, 2, false, true, 1e-6f);
+    layer_norm_case(chans[a], 5, 3, false, a % 2 == 0, 1e-5f);
+    layer_norm_case(chans[a], 6, 4, true, true, 1e-6f);
+  }
+  layer_norm_case(96, 23, 4, true, false, 1e-6f); /* split over the pool */
+  /* refused: not the last axis */
+  zn_graph *g = bt_graph();
+  int64_t xd[3] = {1, 6, 5}, cd[1] = {6};
+  int in[2] = {bt_input(g, "x", 3, xd), bt_const(g, "scale", 1, cd, 3, 0.5f, 1.5f)}, y;
+  zn_node *n = bt_node(g, ZN_OP_LAYER_NORM, "ln", 2, in, "y", &y);
+  n->attrs.layer_norm.axis = 1;
+  n->attrs.layer_norm.epsilon = 1e-5f;
+  zn_graph_mark_output(g, y);
+  if (zn_graph_infer_shapes(g) == ZN_OK) { /* infer may refuse a scale that does not broadcast to [6,5] */
+    char why[256] = "";
+    CHECK(!xnn->supports_node(g, &g->nodes[0], why, sizeof why));
+    CHECK(strstr(why, "normalised over its last axis") != NULL);
+  }
+  zn_graph_destroy(g);
+}
+
 int zn_test_main(void) {
   xnn = zn_backend_find("xnnpack");
   if (!xnn || (xnn->available && !xnn->available())) {
@@ -399,5 +570,6 @@ int zn_test_main(void) {
   test_se();
   test_transpose();
   test_slice();
+  test_layer_norm();
   return 0;
 }
