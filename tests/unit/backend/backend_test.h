@@ -319,4 +319,46 @@ static inline double bt_compare(const zn_backend_ops *b, const char *what, zn_gr
   return worst;
 }
 
+/* ---- graph passes: one graph before and after zn_graph_optimize ---- */
+
+typedef struct bt_passed {
+  zn_graph *opt;         /* the optimised clone */
+  float *x, *want, *got; /* the input; ref's outputs as built and optimised */
+  int64_t xn, yn;
+} bt_passed;
+
+/* Clones g (one input, one output) and optimises the clone into p->opt; fills
+ * x from seed in [-1, 1], then lets fix reshape it (NULL: as is); runs g as
+ * built into want and p->opt into got, both on ref. false if a step failed
+ * (each is a check). bt_passed_free releases p, whatever the result. */
+static inline bool bt_passes_run(bt_passed *p, zn_graph *g, int64_t batch, uint64_t seed,
+                                 void (*fix)(float *x, int64_t n)) {
+  memset(p, 0, sizeof *p);
+  CHECK_OK(zn_graph_verify(g));
+  CHECK_OK(zn_graph_clone(g, &p->opt));
+  CHECK_OK(zn_graph_infer_shapes(g));
+  CHECK(zn_value_num_elements(&g->values[g->inputs[0]], batch, &p->xn));
+  CHECK(zn_value_num_elements(&g->values[g->outputs[0]], batch, &p->yn));
+  p->x = malloc((size_t)p->xn * 4), p->want = calloc((size_t)p->yn, 4), p->got = calloc((size_t)p->yn, 4);
+  CHECK(p->x && p->want && p->got && p->opt);
+  if (!p->x || !p->want || !p->got || !p->opt) return false;
+  for (int64_t i = 0; i < p->xn; i++) p->x[i] = zn_test_rand_uniform(&seed, -1.0f, 1.0f);
+  if (fix) fix(p->x, p->xn);
+  const void *in[1] = {p->x};
+  void *want[1] = {p->want}, *got[1] = {p->got};
+  CHECK_OK(bt_run_buffers(&zn_backend_ref, g, batch, ZN_PRECISION_FP32, 1, in, want));
+  CHECK_OK(zn_graph_optimize(p->opt));
+  CHECK_OK(zn_graph_verify(p->opt));
+  CHECK_OK(bt_run_buffers(&zn_backend_ref, p->opt, batch, ZN_PRECISION_FP32, 1, in, got));
+  return true;
+}
+
+static inline void bt_passed_free(bt_passed *p) {
+  free(p->x);
+  free(p->want);
+  free(p->got);
+  zn_graph_destroy(p->opt);
+  memset(p, 0, sizeof *p);
+}
+
 #endif

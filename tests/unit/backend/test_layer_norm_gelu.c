@@ -128,45 +128,32 @@ static void test_layer_norm(void) {
 /* g (input [N, ...], one output; taken) on ref as built and optimised; the
  * optimised graph must hold want_after nodes of op_after (-1: unchecked) and
  * none of op_gone (ZN_OP_COUNT: unchecked); other backends run it too. */
+static void mean_off_zero(float *x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) x[i] = 3.0f * x[i] + 0.5f; /* a mean far from 0, GELU's curved range */
+}
+
 static void check_pass(const char *what, zn_graph *g, int64_t batch, zn_op op_after, int want_after, zn_op op_gone,
                        bool other_backends) {
-  zn_graph *opt = NULL;
-  CHECK_OK(zn_graph_verify(g));
-  CHECK_OK(zn_graph_clone(g, &opt));
-  CHECK_OK(zn_graph_infer_shapes(g));
-  int64_t xn = 0, yn = 0;
-  CHECK(zn_value_num_elements(&g->values[g->inputs[0]], batch, &xn));
-  CHECK(zn_value_num_elements(&g->values[g->outputs[0]], batch, &yn));
-  float *x = malloc((size_t)xn * 4), *want = malloc((size_t)yn * 4), *got = malloc((size_t)yn * 4);
-  CHECK(x && want && got && opt);
-  if (!x || !want || !got || !opt) goto done;
-  rt_fill(x, xn, 77);
-  for (int64_t i = 0; i < xn; i++) x[i] = 3.0f * x[i] + 0.5f;  /* a mean far from 0, GELU's curved range */
-  CHECK_OK(rt_run(g, batch, (const void *[]){x}, (void *[]){want}));
-  CHECK_OK(zn_graph_optimize(opt));
-  CHECK_OK(zn_graph_verify(opt));
-  if (want_after >= 0 && b_count_op(opt, op_after) != want_after)
-    fprintf(stderr, "%s: %d %s nodes after the passes, want %d\n", what, b_count_op(opt, op_after),
+  bt_passed p;
+  if (!bt_passes_run(&p, g, batch, 77, mean_off_zero)) goto done;
+  if (want_after >= 0 && b_count_op(p.opt, op_after) != want_after)
+    fprintf(stderr, "%s: %d %s nodes after the passes, want %d\n", what, b_count_op(p.opt, op_after),
             zn_op_name(op_after), want_after);
-  if (want_after >= 0) CHECK_EQ_INT(b_count_op(opt, op_after), want_after);
-  if (op_gone != ZN_OP_COUNT) CHECK_EQ_INT(b_count_op(opt, op_gone), 0);
-  CHECK_OK(rt_run(opt, batch, (const void *[]){x}, (void *[]){got}));
+  if (want_after >= 0) CHECK_EQ_INT(b_count_op(p.opt, op_after), want_after);
+  if (op_gone != ZN_OP_COUNT) CHECK_EQ_INT(b_count_op(p.opt, op_gone), 0);
   char label[200];
   snprintf(label, sizeof label, "%s: ref optimised vs as built", what);
-  rt_check_close(label, got, want, yn, 2e-5f);
+  rt_check_close(label, p.got, p.want, p.yn, 2e-5f);
   for (size_t i = 0; other_backends && zn_backend_at(i); i++) {
     const zn_backend_ops *b = zn_backend_at(i);
-    if (b == &zn_backend_ref || (b->available && !b->available()) || strcmp(b->name, "onednn") != 0) continue;
-    memset(got, 0, (size_t)yn * 4);
-    CHECK_OK(bt_run_buffers(b, opt, batch, ZN_PRECISION_FP32, 1, (const void *[]){x}, (void *[]){got}));
+    if (b == &zn_backend_ref || (b->available && !b->available())) continue;
+    memset(p.got, 0, (size_t)p.yn * 4);
+    CHECK_OK(bt_run_buffers(b, p.opt, batch, ZN_PRECISION_FP32, 1, (const void *[]){p.x}, (void *[]){p.got}));
     snprintf(label, sizeof label, "%s: %s optimised vs ref as built", what, b->name);
-    rt_check_close(label, got, want, yn, 1e-4f);
+    rt_check_close(label, p.got, p.want, p.yn, 1e-4f);
   }
 done:
-  free(x);
-  free(want);
-  free(got);
-  zn_graph_destroy(opt);
+  bt_passed_free(&p);
   zn_graph_destroy(g);
 }
 

@@ -21,40 +21,27 @@ typedef struct op_count {
  * optimised graph counts[k].after of each. negative: inputs all below zero
  * (where a zero pad and a -inf pad differ under MaxPool). other_backends: also
  * run the optimised graph on every other backend built. */
+static void all_negative(float *x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) x[i] = -1.0f - fabsf(x[i]);
+}
+
 static void check_graph(const char *what, zn_graph *g, int64_t batch, const op_count *counts, int num_counts,
                         bool negative, bool other_backends) {
-  zn_graph *opt = NULL;
-  CHECK_OK(zn_graph_verify(g));
-  CHECK_OK(zn_graph_clone(g, &opt));
-  CHECK_OK(zn_graph_infer_shapes(g));
-  int64_t xn = 0, yn = 0;
-  CHECK(zn_value_num_elements(&g->values[g->inputs[0]], batch, &xn));
-  CHECK(zn_value_num_elements(&g->values[g->outputs[0]], batch, &yn));
-  float *x = malloc((size_t)xn * 4), *want = malloc((size_t)yn * 4), *got = malloc((size_t)yn * 4);
-  CHECK(x && want && got && opt);
-  if (!x || !want || !got || !opt) goto done;
-  rt_fill(x, xn, 1234);
-  if (negative)
-    for (int64_t i = 0; i < xn; i++) x[i] = -1.0f - fabsf(x[i]);
-  CHECK_OK(rt_run(g, batch, (const void *[]){x}, (void *[]){want}));
+  bt_passed p;
+  if (!bt_passes_run(&p, g, batch, 1234, negative ? all_negative : NULL)) goto done;
   int before = 0;
   for (int k = 0; k < num_counts; k++) before += b_count_op(g, counts[k].op);
   CHECK(before > 0);
-
-  CHECK_OK(zn_graph_optimize(opt));
-  CHECK_OK(zn_graph_verify(opt));
-  for (int k = 0; k < num_counts; k++) CHECK_EQ_INT(b_count_op(opt, counts[k].op), counts[k].after);
-  memset(got, 0, (size_t)yn * 4);
-  CHECK_OK(rt_run(opt, batch, (const void *[]){x}, (void *[]){got}));
+  for (int k = 0; k < num_counts; k++) CHECK_EQ_INT(b_count_op(p.opt, counts[k].op), counts[k].after);
   char label[160];
   snprintf(label, sizeof label, "%s: ref optimised vs as built", what);
-  rt_check_close(label, got, want, yn, 1e-6f);
+  rt_check_close(label, p.got, p.want, p.yn, 1e-6f);
 
   for (size_t i = 0; other_backends && zn_backend_at(i); i++) {
     const zn_backend_ops *b = zn_backend_at(i);
     if (b == &zn_backend_ref || (b->available && !b->available())) continue;
-    memset(got, 0, (size_t)yn * 4);
-    zn_status st = bt_run_buffers(b, opt, batch, ZN_PRECISION_FP32, 1, (const void *[]){x}, (void *[]){got});
+    memset(p.got, 0, (size_t)p.yn * 4);
+    zn_status st = bt_run_buffers(b, p.opt, batch, ZN_PRECISION_FP32, 1, (const void *[]){p.x}, (void *[]){p.got});
     zn_test_checks++;
     if (st != ZN_OK) {
       zn_test_failures++;
@@ -62,13 +49,10 @@ static void check_graph(const char *what, zn_graph *g, int64_t batch, const op_c
       continue;
     }
     snprintf(label, sizeof label, "%s: %s optimised vs ref as built", what, b->name);
-    rt_check_close(label, got, want, yn, 1e-4f);
+    rt_check_close(label, p.got, p.want, p.yn, 1e-4f);
   }
 done:
-  free(x);
-  free(want);
-  free(got);
-  zn_graph_destroy(opt);
+  bt_passed_free(&p);
   zn_graph_destroy(g);
 }
 

@@ -264,16 +264,34 @@ static void test_roundtrip(void) {
 }
 
 /* Fused Conv (+residual, +relu) and Gemm (+clip) come out as standard nodes. */
-static void test_fused(void) {
+/* g exported to *buf; its nodes' op types must be want[0..n); the unpacked
+ * model for further checks (onnx__model_proto__free_unpacked), or NULL. */
+static Onnx__ModelProto *export_expect(const zn_graph *g, const char *const *want, size_t n, void **buf, size_t *size) {
+  CHECK_OK(zn_onnx_export_memory(g, buf, size));
+  Onnx__ModelProto *m = *buf ? onnx__model_proto__unpack(NULL, *size, *buf) : NULL;
+  CHECK(m != NULL);
+  if (!m) return NULL;
+  CHECK_EQ_INT(m->graph->n_node, n);
+  for (size_t i = 0; i < n && i < m->graph->n_node; i++) CHECK(strcmp(m->graph->node[i]->op_type, want[i]) == 0);
+  return m;
+}
+
+/* An opset-13 graph with one input x [1,4,4,4]. */
+static zn_graph *graph_x4(int *x) {
   zn_graph *g = NULL;
   CHECK_OK(zn_graph_create(&g));
   g->opset = 13;
+  CHECK_OK(zn_graph_add_value(g, "x", ZN_DTYPE_FLOAT32, x));
+  g->values[*x].num_dims = 4, g->values[*x].batch_axis = 0;
+  const int64_t xd[4] = {1, 4, 4, 4};
+  memcpy(g->values[*x].dims, xd, sizeof xd);
+  CHECK_OK(zn_graph_mark_input(g, *x));
+  return g;
+}
+
+static void test_fused(void) {
   int x;
-  CHECK_OK(zn_graph_add_value(g, "x", ZN_DTYPE_FLOAT32, &x));
-  g->values[x].num_dims = 4, g->values[x].batch_axis = 0;
-  int64_t xd[4] = {1, 4, 4, 4};
-  memcpy(g->values[x].dims, xd, sizeof xd);
-  CHECK_OK(zn_graph_mark_input(g, x));
+  zn_graph *g = graph_x4(&x);
   int64_t wd[4] = {4, 4, 1, 1};
   int w = cst_f(g, "w", 4, wd);
   int c = val(g, "c");
@@ -296,13 +314,9 @@ static void test_fused(void) {
 
   void *buf = NULL;
   size_t size = 0;
-  CHECK_OK(zn_onnx_export_memory(g, &buf, &size));
-  Onnx__ModelProto *m = buf ? onnx__model_proto__unpack(NULL, size, buf) : NULL;
-  CHECK(m != NULL);
+  static const char *const want[] = {"Conv", "Add", "Relu", "Flatten", "Gemm", "Clip"};
+  Onnx__ModelProto *m = export_expect(g, want, 6, &buf, &size);
   if (m) {
-    const char *want[] = {"Conv", "Add", "Relu", "Flatten", "Gemm", "Clip"};
-    CHECK_EQ_INT(m->graph->n_node, 6);
-    for (size_t i = 0; i < 6 && i < m->graph->n_node; i++) CHECK(strcmp(m->graph->node[i]->op_type, want[i]) == 0);
     if (m->graph->n_node == 6) {
       CHECK_EQ_INT(m->graph->node[0]->n_input, 3);
       CHECK(strcmp(m->graph->node[0]->input[2], "") == 0);
@@ -336,15 +350,9 @@ static void test_fused(void) {
  * and the graph passes turn back into a conv with Swish fused (alpha 1; other
  * alphas stay three nodes, which compute the same). */
 static void test_swish(void) {
-  zn_graph *g = NULL;
-  CHECK_OK(zn_graph_create(&g));
-  g->opset = 13;
   int x;
-  CHECK_OK(zn_graph_add_value(g, "x", ZN_DTYPE_FLOAT32, &x));
-  g->values[x].num_dims = 4, g->values[x].batch_axis = 0;
-  int64_t xd[4] = {1, 4, 4, 4}, wd[4] = {4, 4, 1, 1};
-  memcpy(g->values[x].dims, xd, sizeof xd);
-  CHECK_OK(zn_graph_mark_input(g, x));
+  zn_graph *g = graph_x4(&x);
+  int64_t wd[4] = {4, 4, 1, 1};
   int w = cst_f(g, "w", 4, wd), c = val(g, "c"), y;
   int ins[2] = {x, w};
   zn_node *n = node(g, ZN_OP_CONV, "conv", 2, ins, c);
@@ -357,13 +365,9 @@ static void test_swish(void) {
   CHECK_OK(zn_graph_verify(g));
   void *buf = NULL;
   size_t size = 0;
-  CHECK_OK(zn_onnx_export_memory(g, &buf, &size));
-  Onnx__ModelProto *m = buf ? onnx__model_proto__unpack(NULL, size, buf) : NULL;
-  CHECK(m != NULL);
+  static const char *const want[] = {"Conv", "Sigmoid", "Mul", "Mul", "Sigmoid", "Mul"};
+  Onnx__ModelProto *m = export_expect(g, want, 6, &buf, &size);
   if (m) {
-    const char *want[] = {"Conv", "Sigmoid", "Mul", "Mul", "Sigmoid", "Mul"};
-    CHECK_EQ_INT(m->graph->n_node, 6);
-    for (size_t i = 0; i < 6 && i < m->graph->n_node; i++) CHECK(strcmp(m->graph->node[i]->op_type, want[i]) == 0);
     CHECK_EQ_INT(m->opset_import[0]->version, 13);
     onnx__model_proto__free_unpacked(m, NULL);
   }
