@@ -90,7 +90,7 @@ CROSSLIB=/usr/aarch64-linux-gnu/lib
 QEMU=(timeout "${ZN_QEMU_TIMEOUT:-300}" qemu-aarch64 -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH="$LIBDIR:$CROSSLIB")
 
 status=0
-TESTS=(test_xnnpack_ops test_xnnpack_mobile)
+TESTS=(test_xnnpack_ops test_xnnpack_mobile test_passes_numeric test_layer_norm_gelu)
 for f in "$ROOT"/tests/unit/backend/test_ref_*.c; do TESTS+=("$(basename "$f" .c)"); done
 [ -z "$ZOO" ] || TESTS+=(test_xnnpack_zoo)
 for t in "${TESTS[@]}"; do
