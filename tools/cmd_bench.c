@@ -126,7 +126,7 @@ int zn_cmd_bench(int argc, char **argv) {
   for (int w = 0; w < cfg.num_workloads; w++)
     for (int p = 0; p < cfg.workloads[w].num_parts; p++)
       if (zn_zoo_find(cfg.workloads[w].parts[p].model)) zn_cli_note_synthetic();
-  zn_bench_run_options ro = {isatty(2) ? stderr : NULL, stderr};
+  zn_bench_run_options ro = {isatty(2) ? stderr : NULL, stderr, stdout};
   if (zn_bench_sigint_install() != ZN_OK) return zn_cli_fail(ZN_ERR_INTERNAL);
   zn_bench_results *res = NULL;
   zn_status st = zn_bench_run(&cfg, &ro, &res);

@@ -5,14 +5,17 @@
  * kernel; a summary by op type; and the sum of step medians beside the plain
  * runs' median so the profiling overhead shows. --json writes the same data
  * (format in docs/profile.md). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "bench/accuracy.h"
 #include "cli.h"
 
 #define PROFILE_MAX_BATCH 4096
 #define PROFILE_MAX_RUNS 100000
+#define PROFILE_MAX_ACCURACY_IMAGES 100000
 
 const char zn_cmd_profile_usage[] =
     "usage: zenith profile MODEL [options]\n"
@@ -30,13 +33,16 @@ const char zn_cmd_profile_usage[] =
     "  --warmup W          plain runs before, 0..100000 (default 5)\n"
     "  --precision P       fp32 (default) or bf16\n"
     "  --seed S            seed of a zoo model's synthetic weights and of the input (default 1)\n"
+    "  --accuracy-images N with bf16: N seeded inputs (default 8, 0 = off) also run through the\n"
+    "                      fp32 model of the same file and backend; max relative error of\n"
+    "                      the logits, top-1 and top-5 agreement printed after the table\n"
     "  --json FILE|-       also write the profile as JSON to FILE (-: stdout, instead of the table)\n"
     "\n"
     "Times are medians over the runs; a step's time is the monotonic clock around it.\n";
 
 typedef struct profile_args {
   const char *model, *backend, *json;
-  long long batch, threads, runs, warmup;
+  long long batch, threads, runs, warmup, accuracy_images;
   zn_precision precision;
   uint64_t seed;
 } profile_args;
@@ -48,6 +54,7 @@ static int parse_args(int argc, char **argv, profile_args *a) {
   a->runs = 20;
   a->warmup = 5;
   a->seed = 1;
+  a->accuracy_images = 8;
   for (int i = 1; i < argc; i++) {
     const char *v = NULL;
     int r;
@@ -74,6 +81,10 @@ static int parse_args(int argc, char **argv, profile_args *a) {
       if (strcmp(v, "fp32") == 0) a->precision = ZN_PRECISION_FP32;
       else if (strcmp(v, "bf16") == 0) a->precision = ZN_PRECISION_BF16;
       else return zn_cli_usage_error("profile", "--precision must be fp32 or bf16 (got '%s')", v);
+    } else if (VALUE_FLAG("--accuracy-images")) {
+      if (r < 0 || zn_cli_parse_int("profile", "--accuracy-images", v, 0, PROFILE_MAX_ACCURACY_IMAGES,
+                                    &a->accuracy_images) != 0)
+        return ZN_CLI_EXIT_USAGE;
     } else if (VALUE_FLAG("--seed")) {
       if (r < 0 || zn_cli_parse_u64("profile", "--seed", v, &a->seed) != 0) return ZN_CLI_EXIT_USAGE;
     } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
@@ -114,6 +125,8 @@ typedef struct profile_state {
   double *median_s;             /* [num_steps] */
   double *scratch;              /* [runs] */
   FILE *json;                   /* --json FILE, opened before any run so a bad path fails fast */
+  bool has_accuracy;            /* bf16 against fp32 (--accuracy-images) */
+  zn_bench_accuracy accuracy;
 } profile_state;
 
 static void state_free(profile_state *s) {
@@ -137,6 +150,12 @@ static int out_of_memory(void) {
   return ZN_CLI_EXIT_ERROR;
 }
 
+/* The seeded input stream in [-1, 1) (xorshift64*). */
+static float next_input(uint64_t *x) {
+  *x ^= *x >> 12, *x ^= *x << 25, *x ^= *x >> 27;
+  return (float)((double)((*x * 0x2545F4914F6CDD1Dull) >> 11) / (double)(1ull << 53) * 2.0 - 1.0);
+}
+
 /* Seeded input in [-1, 1) for float inputs (xorshift64*), zeros otherwise. */
 static int make_io(profile_state *s, uint64_t seed) {
   s->num_inputs = zn_model_num_inputs(s->model);
@@ -153,10 +172,7 @@ static int make_io(profile_state *s, uint64_t seed) {
     if (!(s->inputs[i] = calloc(bytes ? bytes : 1, 1))) return out_of_memory();
     if (info.dtype != ZN_DTYPE_FLOAT32) continue;
     float *f = s->inputs[i];
-    for (size_t e = 0; e < bytes / sizeof(float); e++) {
-      x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
-      f[e] = (float)((double)((x * 0x2545F4914F6CDD1Dull) >> 11) / (double)(1ull << 53) * 2.0 - 1.0);
-    }
+    for (size_t e = 0; e < bytes / sizeof(float); e++) f[e] = next_input(&x);
   }
   for (size_t i = 0; i < s->num_outputs; i++) {
     size_t bytes = zn_instance_output_bytes(s->instance, i);
@@ -318,6 +334,10 @@ static void print_table(const profile_state *s, const profile_args *a, const op_
   if (plain_med > 0)
     printf("profiling overhead    %+9.1f %% (profiled vs plain run median)\n",
            100.0 * (profiled_med - plain_med) / plain_med);
+  if (s->has_accuracy)
+    printf("\nbf16 vs fp32 (%s, %lld seeded inputs): max rel err %.3g, top-1 %.1f%%, top-5 %.1f%%\n", a->model,
+           (long long)s->accuracy.num_images, s->accuracy.max_rel_err, 100.0 * zn_bench_accuracy_top1(&s->accuracy),
+           100.0 * zn_bench_accuracy_top5(&s->accuracy));
 }
 
 static void json_string(FILE *f, const char *s) {
@@ -379,8 +399,19 @@ static void write_json(FILE *f, const profile_state *s, const profile_args *a, c
     fputc('}', f);
   }
   fprintf(f, "],\n  \"sum_of_step_medians_ms\": %.6f,\n  \"profiled_run_median_ms\": %.6f,\n"
-             "  \"plain_run_median_ms\": %.6f\n}\n",
+             "  \"plain_run_median_ms\": %.6f,\n  \"accuracy\": ",
           total * 1e3, profiled_med * 1e3, plain_med * 1e3);
+  const zn_bench_accuracy *acc = &s->accuracy;
+  if (!s->has_accuracy) {
+    fprintf(f, "null\n}\n");
+  } else {
+    fprintf(f, "{\"reference\": \"fp32\", \"inputs\": \"seeded\", \"images\": %lld, \"classes\": %lld, ",
+            (long long)acc->num_images, (long long)acc->num_classes);
+    if (isfinite(acc->max_rel_err)) fprintf(f, "\"max_rel_err\": %.9g, ", acc->max_rel_err);
+    else fprintf(f, "\"max_rel_err\": null, ");
+    fprintf(f, "\"top1_agreement\": %.6f, \"top5_agreement\": %.6f}\n}\n", zn_bench_accuracy_top1(acc),
+            zn_bench_accuracy_top5(acc));
+  }
 }
 
 static int report(profile_state *s, const profile_args *a) {
@@ -409,6 +440,41 @@ static int report(profile_state *s, const profile_args *a) {
   return rc;
 }
 
+/* bf16: the same seeded stream (its first image is the profiled input's)
+ * through the reduced model and the fp32 model of the same file, backend and
+ * seed, so the profile never hides a loss of accuracy. */
+static int check_accuracy(profile_state *s, const profile_args *a) {
+  if (a->precision == ZN_PRECISION_FP32 || a->accuracy_images == 0) return ZN_CLI_EXIT_OK;
+  int64_t per = zn_bench_accuracy_image_elements(s->model);
+  if (per == 0) {
+    fprintf(stderr, "zenith profile: failed to check bf16 accuracy: input 0 is not float32 with a fixed size per image "
+                    "(--accuracy-images 0 skips the check)\n");
+    return ZN_CLI_EXIT_ERROR;
+  }
+  zn_model_options mo = zn_model_options_default();
+  mo.backend = a->backend;
+  mo.precision = ZN_PRECISION_FP32;
+  mo.tune_batch = a->batch;
+  int is_zoo = 0;
+  zn_model *fp32 = NULL;
+  zn_status st = zn_cli_open_model_with(a->model, &mo, a->seed, &is_zoo, &fp32);
+  if (st != ZN_OK) return zn_cli_fail(st);
+  size_t n = (size_t)a->accuracy_images * (size_t)per;
+  float *images = malloc(n * sizeof *images);
+  if (!images) {
+    zn_model_destroy(fp32);
+    return out_of_memory();
+  }
+  uint64_t x = a->seed * 0x9E3779B97F4A7C15ull + 1;
+  for (size_t e = 0; e < n; e++) images[e] = next_input(&x);
+  st = zn_bench_accuracy_measure(s->model, fp32, images, a->accuracy_images, (int)a->threads, &s->accuracy);
+  free(images);
+  zn_model_destroy(fp32);
+  if (st != ZN_OK) return zn_cli_fail(st);
+  s->has_accuracy = true;
+  return ZN_CLI_EXIT_OK;
+}
+
 static int profile_main(profile_state *s, const profile_args *a) {
   if (a->json && strcmp(a->json, "-") != 0 && !(s->json = fopen(a->json, "w"))) {
     fprintf(stderr, "zenith profile: failed to open '%s' for writing\n", a->json);
@@ -427,6 +493,7 @@ static int profile_main(profile_state *s, const profile_args *a) {
   if ((st = zn_instance_create(s->model, &io, &s->instance)) != ZN_OK) return zn_cli_fail(st);
   int rc = make_io(s, a->seed);
   if (rc == ZN_CLI_EXIT_OK) rc = measure(s, a);
+  if (rc == ZN_CLI_EXIT_OK) rc = check_accuracy(s, a);
   if (rc == ZN_CLI_EXIT_OK) rc = report(s, a);
   return rc;
 }

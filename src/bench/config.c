@@ -22,7 +22,7 @@
 #include "core/status.h"
 
 typedef enum key_id {
-  K_MODELS, K_MIX, K_BACKEND, K_PRECISION, K_SEED,
+  K_MODELS, K_MIX, K_BACKEND, K_PRECISION, K_SEED, K_ACCURACY_IMAGES,
   K_CPUS, K_PIN, K_THREADS,
   K_SCENARIO, K_BATCH, K_CONCURRENCY, K_MAX_CONCURRENCY, K_WARMUP, K_BATCHES, K_DURATION,
   K_REPETITIONS, K_STABILITY, K_STABILITY_WINDOWS, K_DISTURBED, K_MEMORY_CAP,
@@ -35,6 +35,7 @@ typedef enum key_id {
 static const struct { const char *section, *name; } keys[K_COUNT] = {
   [K_MODELS] = {"model", "models"}, [K_MIX] = {"model", "mix"}, [K_BACKEND] = {"model", "backend"},
   [K_PRECISION] = {"model", "precision"}, [K_SEED] = {"model", "seed"},
+  [K_ACCURACY_IMAGES] = {"model", "accuracy_images"},
   [K_CPUS] = {"device", "cpus"}, [K_PIN] = {"device", "pin"}, [K_THREADS] = {"device", "threads"},
   [K_SCENARIO] = {"run", "scenario"}, [K_BATCH] = {"run", "batch"}, [K_CONCURRENCY] = {"run", "concurrency"},
   [K_MAX_CONCURRENCY] = {"run", "max_concurrency"}, [K_WARMUP] = {"run", "warmup_batches"},
@@ -57,6 +58,7 @@ void zn_bench_config_init(zn_bench_config *cfg) {
   snprintf(cfg->backend, sizeof cfg->backend, "auto");
   cfg->precision = ZN_PRECISION_FP32;
   cfg->seed = 42;
+  cfg->accuracy_images = 32;
   cfg->pin = false;
   cfg->num_threads_list = 1;
   cfg->threads[0] = 1;
@@ -361,6 +363,7 @@ static bool set_value(zn_bench_config *c, key_id k, const char *v) {
     else { zn_error(ZN_ERR_INVALID_CONFIG, "unknown precision '%s' (fp32 or bf16)", v); return false; }
     return true;
   case K_SEED: if (!parse_i64(v, 0, INT64_MAX, &i)) return false; c->seed = (uint64_t)i; return true;
+  case K_ACCURACY_IMAGES: return parse_i64(v, 0, ZN_BENCH_MAX_ACCURACY_IMAGES, &c->accuracy_images);
   case K_CPUS: {
     if (strcasecmp(v, "all") == 0) { c->num_cpus = 0; return true; }
     int n = zn_bench_parse_cpus(v, c->cpus, ZN_BENCH_MAX_CPUS);
@@ -736,8 +739,8 @@ size_t zn_bench_config_format(const zn_bench_config *c, char *buf, size_t buf_si
     for (int p = 0; p < wl->num_parts; p++) out(&o, "%s%s*%d", p ? ", " : "", wl->parts[p].model, wl->parts[p].count);
     out(&o, "\n");
   }
-  out(&o, "backend = %s\nprecision = %s\nseed = %llu\n", c->backend, c->precision == ZN_PRECISION_BF16 ? "bf16" : "fp32",
-      (unsigned long long)c->seed);
+  out(&o, "backend = %s\nprecision = %s\nseed = %llu\naccuracy_images = %lld\n", c->backend,
+      c->precision == ZN_PRECISION_BF16 ? "bf16" : "fp32", (unsigned long long)c->seed, (long long)c->accuracy_images);
   out(&o, "[device]\ncpus = ");
   if (c->num_cpus == 0) out(&o, "all");
   for (int i = 0; i < c->num_cpus; i++) out(&o, "%s%d", i ? "," : "", c->cpus[i]);

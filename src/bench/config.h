@@ -17,6 +17,7 @@
 #define ZN_BENCH_MAX_THREADS 256
 #define ZN_BENCH_TEXT_MAX 512       /* model names, paths */
 #define ZN_BENCH_ORIGIN_MAX 128
+#define ZN_BENCH_MAX_ACCURACY_IMAGES 100000 /* accuracy_images */
 
 typedef enum zn_bench_scenario { ZN_BENCH_OFFLINE = 0, ZN_BENCH_SINGLE_STREAM = 1 } zn_bench_scenario;
 typedef enum zn_bench_data_source { ZN_BENCH_DATA_SYNTHETIC = 0, ZN_BENCH_DATA_FOLDER, ZN_BENCH_DATA_IMAGENET } zn_bench_data_source;
@@ -44,6 +45,7 @@ typedef struct zn_bench_config {
   char backend[32];                /* "auto", "ref", "onednn", "xnnpack" */
   zn_precision precision;
   uint64_t seed;                   /* zoo weights and synthetic data */
+  int64_t accuracy_images;         /* bf16: images checked against the fp32 model before the windows; 0: off */
 
   /* [device] */
   int num_cpus;                    /* 0: all CPUs this process may use */

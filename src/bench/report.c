@@ -322,6 +322,23 @@ static cJSON *results_json(const zn_bench_results *r) {
     cJSON_AddStringToObject(o, "stop_reason", sw->stop_reason);
     cJSON_AddItemToArray(sws, o);
   }
+  cJSON *accs = cJSON_AddArrayToObject(root, "accuracy");
+  for (size_t i = 0; accs && i < r->num_accuracy; i++) {
+    const zn_bench_accuracy_row *a = &r->accuracy[i];
+    cJSON *o = cJSON_CreateObject();
+    if (!o) break;
+    cJSON_AddStringToObject(o, "workload", c->workloads[a->workload].label);
+    cJSON_AddStringToObject(o, "model", a->model);
+    cJSON_AddStringToObject(o, "precision", "bf16");
+    cJSON_AddStringToObject(o, "reference", "fp32");
+    cJSON_AddStringToObject(o, "inputs", a->real_images ? "images" : "synthetic");
+    add_num(o, "images", (double)a->acc.num_images);
+    add_num(o, "classes", (double)a->acc.num_classes);
+    add_num(o, "max_rel_err", a->acc.max_rel_err);
+    add_num(o, "top1_agreement", zn_bench_accuracy_top1(&a->acc));
+    add_num(o, "top5_agreement", zn_bench_accuracy_top5(&a->acc));
+    cJSON_AddItemToArray(accs, o);
+  }
   if (r->monitor) cJSON_AddItemToObject(root, "monitor", monitor_json(r));
   else cJSON_AddNullToObject(root, "monitor");
   return root;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/rng.h"
 #include "core/status.h"
 #include "data/data.h"
 #include "monitor/monitor.h"
@@ -132,6 +133,7 @@ void zn_bench_results_destroy(zn_bench_results *r) {
   zn_free(r->reps);
   zn_free(r->points);
   zn_free(r->sweeps);
+  zn_free(r->accuracy);
   zn_free(r);
 }
 
@@ -550,14 +552,98 @@ static void find_channels(run_state *s) {
   s->ch_io_write = m ? zn_monitor_channel_find(m, ZN_MONITOR_IO_DISK_WRITE) : -1;
 }
 
-static zn_status load_model(const zn_bench_config *cfg, const char *name, zn_model **out) {
+static zn_status load_model(const zn_bench_config *cfg, const char *name, zn_precision precision, zn_model **out) {
   zn_model_options mo = zn_model_options_default();
   mo.backend = cfg->backend;
-  mo.precision = cfg->precision;
+  mo.precision = precision;
   for (int i = 0; i < cfg->num_batches_list; i++)  /* kernels timed at the largest batch of the sweep */
     if (cfg->batch_sizes[i] > mo.tune_batch) mo.tune_batch = cfg->batch_sizes[i];
   zn_status st = zn_zoo_find(name) ? zn_model_from_zoo(name, cfg->seed, &mo, out) : zn_model_load_file(name, &mo, out);
   if (st != ZN_OK) return zn_error_prefix(st, "failed to load model '%s': ", name);
+  return ZN_OK;
+}
+
+/* The images the accuracy check feeds part p's model: the first of the
+ * decoded data set (the bench's own images) when a data source is set, else
+ * seeded N(0,1) noise from the stream the group's synthetic inputs start
+ * with (seed + part * 7919), so its first batch is the one the windows run. */
+static zn_status accuracy_inputs(run_state *s, int part, const zn_model *model, float **images_out, int64_t *num_out,
+                                 bool *real_out) {
+  const zn_bench_config *cfg = s->cfg;
+  *images_out = NULL;
+  *num_out = 0;
+  *real_out = false;
+  int64_t per = zn_bench_accuracy_image_elements(model), n = cfg->accuracy_images;
+  if (per == 0)
+    return zn_error(ZN_ERR_INVALID_CONFIG, "failed to check bf16 accuracy: input 0 is not float32 with a fixed size per "
+                                           "image; set [model] accuracy_images = 0 to skip the check");
+  const zn_loaded_set *set = NULL;
+  if (cfg->data_source != ZN_BENCH_DATA_SYNTHETIC) {
+    int crop = model_crop(model);
+    if (crop == 0)
+      return zn_error(ZN_ERR_INVALID_CONFIG, "failed to feed images to a model: its input is not N x 3 x S x S float32; "
+                                             "use [data] source = synthetic");
+    ZN_TRY(get_loaded(s, crop, &set));
+    if (set->num_images == 0) return zn_error(ZN_ERR_INVALID_CONFIG, "failed to check bf16 accuracy: no images decoded");
+    if ((int64_t)set->num_images < n) n = (int64_t)set->num_images;
+  }
+  float *images = zn_alloc_aligned((size_t)n * (size_t)per * sizeof(float));
+  if (!images)
+    return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to allocate %lld accuracy-check images: out of memory", (long long)n);
+  if (set) {
+    for (int64_t i = 0; i < n; i++)
+      memcpy(images + i * per, zn_loaded_set_image(set, (size_t)i), (size_t)per * sizeof(float));
+  } else {
+    zn_rng rng;
+    zn_rng_init(&rng, cfg->seed + (uint64_t)part * 7919u);
+    for (int64_t i = 0; i < n * per; i++) images[i] = zn_rng_normal(&rng);
+  }
+  *images_out = images;
+  *num_out = n;
+  *real_out = set != NULL;
+  return ZN_OK;
+}
+
+/* bf16 workloads: each model not checked yet runs accuracy_images images
+ * through itself and through the fp32 model of the same file, backend and
+ * options, before any window, and the figures are printed and recorded. */
+static zn_status check_accuracy(run_state *s, int w, zn_model *const *models) {
+  const zn_bench_config *cfg = s->cfg;
+  const zn_bench_workload *wl = &cfg->workloads[w];
+  zn_bench_results *r = s->r;
+  if (cfg->precision == ZN_PRECISION_FP32 || cfg->accuracy_images == 0) return ZN_OK;
+  for (int p = 0; p < wl->num_parts; p++) {
+    const char *name = wl->parts[p].model;
+    bool done = false;
+    for (size_t i = 0; i < r->num_accuracy && !done; i++) done = strcmp(r->accuracy[i].model, name) == 0;
+    if (done) continue;
+    if (!grow((void **)&r->accuracy, &r->cap_accuracy, r->num_accuracy + 1, sizeof *r->accuracy))
+      return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to record an accuracy check: out of memory");
+    zn_model *fp32 = NULL;
+    float *images = NULL;
+    int64_t n = 0;
+    bool real = false;
+    zn_bench_accuracy acc;
+    zn_status st = load_model(cfg, name, ZN_PRECISION_FP32, &fp32);
+    if (st == ZN_OK) st = accuracy_inputs(s, p, models[p], &images, &n, &real);
+    if (st == ZN_OK) st = zn_bench_accuracy_measure(models[p], fp32, images, n, cfg->threads[0], &acc);
+    zn_free_aligned(images);
+    zn_model_destroy(fp32);
+    if (st != ZN_OK) return zn_error_prefix(st, "failed to check the bf16 accuracy of '%s' against fp32: ", name);
+    zn_bench_accuracy_row *row = &r->accuracy[r->num_accuracy++];
+    memset(row, 0, sizeof *row);
+    row->workload = w;
+    snprintf(row->model, sizeof row->model, "%s", name);
+    row->real_images = real;
+    row->acc = acc;
+    if (s->opts->accuracy) {
+      if (s->opts->progress) fprintf(s->opts->progress, "\r");
+      fprintf(s->opts->accuracy, "bf16 vs fp32 (%s, %lld %s): max rel err %.3g, top-1 %.1f%%, top-5 %.1f%%\n", name,
+              (long long)acc.num_images, real ? "images" : "seeded N(0,1) inputs", acc.max_rel_err,
+              100.0 * zn_bench_accuracy_top1(&acc), 100.0 * zn_bench_accuracy_top5(&acc));
+      fflush(s->opts->accuracy);
+    }
+  }
   return ZN_OK;
 }
 
@@ -574,10 +660,11 @@ static zn_status run_workload(run_state *s, int w) {
     for (int q = 0; q < p; q++)
       if (strcmp(wl->parts[q].model, wl->parts[p].model) == 0) models[p] = models[q];
     if (!models[p]) {
-      st = load_model(cfg, wl->parts[p].model, &owned[p]);
+      st = load_model(cfg, wl->parts[p].model, cfg->precision, &owned[p]);
       models[p] = owned[p];
     }
   }
+  if (st == ZN_OK) st = check_accuracy(s, w, models);
   if (st == ZN_OK && s->r->backend[0] == '\0')
     snprintf(s->r->backend, sizeof s->r->backend, "%s", zn_model_backend(models[0]));
   for (int t = 0; st == ZN_OK && t < cfg->num_threads_list; t++) {
@@ -660,7 +747,7 @@ zn_status zn_bench_run(const zn_bench_config *cfg, const zn_bench_run_options *o
   if (!results_out) return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to run bench: NULL results_out");
   *results_out = NULL;
   if (!cfg) return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to run bench: NULL config");
-  zn_bench_run_options no_opts = {NULL, NULL};
+  zn_bench_run_options no_opts = {NULL, NULL, NULL};
   if (!opts) opts = &no_opts;
   ZN_TRY(zn_bench_config_check(cfg));
   zn_bench_results *r = zn_calloc(1, sizeof *r);

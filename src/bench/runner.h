@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "bench/accuracy.h"
 #include "bench/config.h"
 #include "bench/stats.h"
 #include "core/time.h"
@@ -73,6 +74,15 @@ typedef struct zn_bench_machine {
   char hostname[64];
 } zn_bench_machine;
 
+/* bf16 workloads: one model's accuracy against its fp32 model, checked once
+ * per distinct model before its first window (accuracy_images > 0). */
+typedef struct zn_bench_accuracy_row {
+  int workload;                /* first workload that ran the model */
+  char model[ZN_BENCH_TEXT_MAX];
+  bool real_images;            /* images from the data loader; false: seeded N(0,1) inputs */
+  zn_bench_accuracy acc;
+} zn_bench_accuracy_row;
+
 typedef struct zn_bench_results {
   zn_bench_config config;
   zn_bench_machine machine;
@@ -84,6 +94,8 @@ typedef struct zn_bench_results {
   size_t num_points, cap_points;
   zn_bench_sweep *sweeps;
   size_t num_sweeps, cap_sweeps;
+  zn_bench_accuracy_row *accuracy;
+  size_t num_accuracy, cap_accuracy;
   bool interrupted;
   char failure[1024];          /* why the run ended early ("" when it did not) */
   struct zn_monitor *monitor;  /* owned; NULL when disabled */
@@ -94,6 +106,7 @@ typedef struct zn_bench_results {
 typedef struct zn_bench_run_options {
   FILE *progress;              /* progress lines (NULL: none); the CLI passes stderr when isatty(2) */
   FILE *log;                   /* notes such as skipped images (NULL: none) */
+  FILE *accuracy;              /* one line per model checked against fp32 (bf16; NULL: none); the CLI passes stdout */
 } zn_bench_run_options;
 
 /* Run every configuration. Configuration errors (checked first) and failures

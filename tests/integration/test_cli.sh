@@ -140,6 +140,19 @@ else
   echo "skip  profile --json checks (no python3)"
 fi
 
+# ---- profile --precision bf16: the accuracy against fp32 after the table (onednn with bf16 only) ----
+z profile squeezenet1_1 --backend onednn --precision bf16 --runs 1 --warmup 0 --accuracy-images 3 --json "$TMP/bf16.json"
+if [ $rc -ne 0 ] && grep -qE "unknown backend 'onednn'|AVX512-BF16|bf16 is not supported|unsupported hardware" "$TMP/err"; then
+  echo "skip  profile --precision bf16 (onednn not built or no bf16 on this CPU: $(head -1 "$TMP/err"))"
+elif [ $rc -eq 0 ] && grep -qE '^bf16 vs fp32 \(squeezenet1_1, 3 seeded inputs\): max rel err [0-9.e+-]+, top-1 [0-9.]+%, top-5 [0-9.]+%$' "$TMP/out" \
+     && { ! command -v python3 >/dev/null || python3 -c 'import json, sys; a = json.load(open(sys.argv[1]))["accuracy"]; \
+          assert a["images"] == 3 and a["classes"] == 1000 and 0 < a["max_rel_err"] < 0.25 \
+          and 0 <= a["top1_agreement"] <= a["top5_agreement"] <= 1' "$TMP/bf16.json"; }; then
+  ok "profile --precision bf16 reports accuracy against fp32"
+else
+  bad "profile --precision bf16 reports accuracy against fp32"
+fi
+
 # ---- bad inputs: clear message, non-zero exit, no crash ----
 echo "this is not a model" >"$TMP/text.onnx"
 expect_fail "missing model file" 1 "$TMP/missing.onnx" run --model "$TMP/missing.onnx" --image "$IMG/chelsea.jpg"
@@ -163,6 +176,7 @@ expect_fail "profile --runs 0" 2 "--runs must be" profile squeezenet1_1 --runs 0
 expect_fail "profile --batch 1000000" 2 "--batch must be" profile squeezenet1_1 --batch 1000000
 expect_fail "profile unknown backend" 2 "unknown backend 'tpu'" profile squeezenet1_1 --backend tpu
 expect_fail "profile --precision fp16" 2 "--precision must be" profile squeezenet1_1 --precision fp16
+expect_fail "profile --accuracy-images -1" 2 "--accuracy-images must be" profile squeezenet1_1 --accuracy-images -1
 expect_fail "profile --json to an unwritable path" 1 "failed to open" \
   profile squeezenet1_1 --backend ref --runs 1 --warmup 0 --json "$TMP/no/such/dir/p.json"
 expect_fail "export to an unwritable path" 1 "zenith: " zoo export mobilenet_v2 "$TMP/no/such/dir/x.onnx"
