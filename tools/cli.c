@@ -131,8 +131,9 @@ void zn_cli_note_synthetic(void) {
   static int printed;
   if (printed) return;
   printed = 1;
-  printf("note: zoo weights are synthetic (seeded random): predictions are meaningless; "
-         "bring a trained ONNX model for real predictions\n");
+  /* on stderr with the other notes: stdout carries results (top-5, tables, CSV) */
+  fprintf(stderr, "note: zoo weights are synthetic (seeded random): predictions are meaningless; "
+          "bring a trained ONNX model for real predictions\n");
 }
 
 static void log_to_stderr(zn_log_level level, const char *message, void *user) {

@@ -66,7 +66,7 @@ expect_fail "zoo unknown subcommand" 2 "unknown subcommand" zoo frob
 z run --model mobilenet_v2 --image "$IMG/chelsea.jpg"
 cp "$TMP/out" "$TMP/zoo_run.txt"
 tops=$(grep -cE '^  top[1-5]: class +[0-9]+  p=[01]\.[0-9]{4}  ' "$TMP/out")
-notes=$(grep -c '^note: zoo weights are synthetic' "$TMP/out")
+notes=$(grep -c '^note: zoo weights are synthetic' "$TMP/err")
 if [ $rc -eq 0 ] && [ "$tops" -eq 5 ] && [ "$notes" -eq 1 ] && grep -q '^latency: [0-9.]* ms per batch of 1' "$TMP/out" \
    && grep -q "^$IMG/chelsea.jpg:" "$TMP/out"; then
   ok "run mobilenet_v2 on chelsea.jpg: 5 top lines, the synthetic note, latency"
@@ -81,7 +81,7 @@ z zoo export mobilenet_v2 "$TMP/mnv2.onnx"
 if [ $rc -eq 0 ] && [ -s "$TMP/mnv2.onnx" ]; then ok "zoo export mobilenet_v2"; else bad "zoo export mobilenet_v2"; fi
 z run --model "$TMP/mnv2.onnx" --image "$IMG/chelsea.jpg"
 if [ $rc -eq 0 ] && diff <(grep '^  top' "$TMP/zoo_run.txt") <(grep '^  top' "$TMP/out") >/dev/null \
-   && ! grep -q '^note: zoo weights' "$TMP/out"; then
+   && ! grep -q '^note: zoo weights' "$TMP/err"; then
   ok "exported file gives the same top-5"; else bad "exported file gives the same top-5"; fi
 
 # ---- batching: 3 images at batch 2 -> 2 batches, the last one padded ----
