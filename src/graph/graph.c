@@ -100,7 +100,7 @@ zn_status zn_graph_add_const(zn_graph *g, const char *name, zn_dtype dtype, int 
 
 zn_status zn_graph_add_node(zn_graph *g, zn_op op, const char *name, int num_inputs, const int *inputs,
                             int num_outputs, const int *outputs, int *index_out) {
-  if (num_outputs < 1 || num_outputs > 2 || num_inputs < 0)
+  if (num_outputs < 1 || num_outputs > ZN_MAX_NODE_OUTPUTS || num_inputs < 0)
     return zn_error(ZN_ERR_INVALID_MODEL, "failed to add node '%s' (%s): %d outputs", name ? name : "",
                     zn_op_name(op), num_outputs);
   ZN_TRY(grow((void **)&g->nodes, &g->cap_nodes, g->num_nodes + 1, sizeof(zn_node)));

@@ -111,6 +111,8 @@ typedef struct zn_shape_attrs { int64_t start, end; bool has_end; } zn_shape_att
 typedef struct zn_cast_attrs { zn_dtype to; } zn_cast_attrs;
 
 /* ---- values and nodes ---- */
+#define ZN_MAX_NODE_OUTPUTS 3
+
 typedef struct zn_value {
   char *name;
   zn_dtype dtype;
@@ -131,7 +133,7 @@ typedef struct zn_node {
   int inputs[ZN_MAX_NODE_INPUTS];        /* value ids; ZN_NO_VALUE for absent optionals */
   int *inputs_ext;                       /* non-NULL when num_inputs > ZN_MAX_NODE_INPUTS (owned) */
   int num_outputs;
-  int outputs[2];
+  int outputs[ZN_MAX_NODE_OUTPUTS];       /* LayerNormalization: Y, Mean, InvStdDev */
   union {
     zn_conv_attrs conv;
     zn_pool_attrs pool;

@@ -765,7 +765,13 @@ static zn_status infer_layer_norm(ctx *c, zn_node *n) {
       return fail(n, "%s %s does not broadcast to the normalised axes %lld.. of X %s", k == 1 ? "scale" : "bias",
                   zn_value_shape_str(vs, bs, sizeof bs), (long long)ax, zn_value_shape_str(vx, bx, sizeof bx));
   }
-  return infer_same(c, n, vx->dtype);
+  ZN_TRY(infer_same(c, n, vx->dtype));
+  /* Mean and InvStdDev (stash_type 1: float32): X's dims before axis, 1 for the normalised ones. */
+  sdim d[ZN_MAX_DIMS];
+  const int r = load(vx, d);
+  for (int i = (int)ax; i < r; i++) d[i] = (sdim){1, false};
+  for (int k = 1; k < n->num_outputs; k++) ZN_TRY(store(c, n, k, ZN_DTYPE_FLOAT32, r, d));
+  return ZN_OK;
 }
 
 static zn_status infer_node(ctx *c, zn_node *n) {

@@ -133,7 +133,7 @@ static arity op_arity(zn_op op) {
   case ZN_OP_MATMUL: case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV:
   case ZN_OP_RESHAPE: case ZN_OP_GATHER: case ZN_OP_POW:
     return (arity){2, 2, 1, 1};
-  case ZN_OP_LAYER_NORM: return (arity){2, 3, 1, 1};
+  case ZN_OP_LAYER_NORM: return (arity){2, 3, 1, 3};
   case ZN_OP_SUM: case ZN_OP_CONCAT: return (arity){1, VARIADIC, 1, 1};
   case ZN_OP_CLIP: return (arity){1, 3, 1, 1};  /* min/max already in attrs; inputs may remain */
   case ZN_OP_MAX_POOL: return (arity){1, 1, 1, 2};

@@ -85,7 +85,7 @@ static Onnx__NodeProto *add_node(ex *e, const char *op, const char *name, int nu
                                  const char *out) {
   Onnx__NodeProto *n = ex_alloc(e, sizeof *n);
   char **in = ex_alloc(e, sizeof(char *) * (size_t)(num_in ? num_in : 1));
-  char **outs = ex_alloc(e, sizeof(char *) * 2);
+  char **outs = ex_alloc(e, sizeof(char *) * ZN_MAX_NODE_OUTPUTS);
   Onnx__AttributeProto **attrs = ex_alloc(e, sizeof(*attrs) * MAX_ATTRS);
   if (!n || !in || !outs || !attrs) return NULL;
   onnx__node_proto__init(n);
@@ -405,6 +405,11 @@ static zn_status export_node(ex *e, const zn_node *zn) {
   case ZN_OP_LAYER_NORM:
     attr_int(e, n, "axis", zn->attrs.layer_norm.axis);
     attr_float(e, n, "epsilon", zn->attrs.layer_norm.epsilon);
+    /* Mean and InvStdDev, when the node has them (an unread Mean is kept as a named value) */
+    for (int k = 1; n && k < zn->num_outputs; k++) {
+      n->output[k] = (char *)value_name(e, zn->outputs[k]);
+      n->n_output = (size_t)k + 1;
+    }
     break;
   case ZN_OP_LRN:
     attr_int(e, n, "size", zn->attrs.lrn.size);

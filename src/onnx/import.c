@@ -468,7 +468,34 @@ static zn_status import_constant(ctx *c, const Onnx__NodeProto *n) {
   return add_const_tensor(c, out, &t, NULL);
 }
 
-/* How many outputs of this op the IR keeps; extra outputs must be unused (or are refused). */
+/* The value name of LayerNormalization output k (1: Mean, 2: InvStdDev); an unnamed
+ * one that precedes a read one gets a made-up name, so the IR holds a real value. */
+static const char *ln_stat_name(const Onnx__NodeProto *n, size_t k, char *buf, size_t buf_size) {
+  if (n->output[k] && *n->output[k]) return n->output[k];
+  snprintf(buf, buf_size, "%.200s:%s", n->output[0], k == 1 ? "Mean" : "InvStdDev");
+  return buf;
+}
+
+/* Values for LayerNormalization's Mean and InvStdDev, up to the last one read. */
+static zn_status add_ln_stat_values(ctx *c, const Onnx__NodeProto *n) {
+  size_t last = 0;
+  for (size_t k = 1; k < n->n_output && k < ZN_MAX_NODE_OUTPUTS; k++)
+    if (n->output[k] && *n->output[k] && name_is_used(c, n->output[k])) last = k;
+  for (size_t k = 1; k <= last; k++) {
+    char buf[256];
+    const char *o = ln_stat_name(n, k, buf, sizeof buf);
+    if (map_find(c, o) >= 0)
+      return zn_error(ZN_ERR_INVALID_MODEL, "failed to import node '%s' (%s): value '%s' is defined twice",
+                      node_label(n), n->op_type, o);
+    int id;
+    ZN_TRY(zn_graph_add_value(c->g, o, ZN_DTYPE_UNDEFINED, &id));
+    ZN_TRY(map_put(c, id));
+  }
+  return ZN_OK;
+}
+
+/* How many outputs of this op the IR keeps; extra outputs must be unused (or are refused),
+ * except LayerNormalization's Mean and InvStdDev: kept up to the last one read. */
 static zn_status check_outputs(ctx *c, const Onnx__NodeProto *n, zn_op op, int *keep) {
   *keep = 1;
   if (n->n_output < 1 || !n->output[0] || !*n->output[0])
@@ -480,8 +507,7 @@ static zn_status check_outputs(ctx *c, const Onnx__NodeProto *n, zn_op op, int *
     if (op == ZN_OP_BATCH_NORM && used) return unsupported_attr(c, n, "training outputs (mean/var) are not supported");
     if (op == ZN_OP_MAX_POOL && used) return unsupported_attr(c, n, "the Indices output is not supported");
     if (op == ZN_OP_IDENTITY && used) return unsupported_attr(c, n, "the Dropout mask output is not supported");
-    if (op == ZN_OP_LAYER_NORM && used)
-      return unsupported_attr(c, n, "the Mean and InvStdDev outputs are not supported (only Y)");
+    if (op == ZN_OP_LAYER_NORM && k < ZN_MAX_NODE_OUTPUTS && used) *keep = (int)k + 1;
     if (op != ZN_OP_BATCH_NORM && op != ZN_OP_MAX_POOL && op != ZN_OP_IDENTITY && op != ZN_OP_LAYER_NORM)
       return unsupported_attr(c, n, "more than one output");
   }
@@ -696,10 +722,13 @@ static zn_status import_node(ctx *c, const Onnx__NodeProto *n) {
   zn_status st = ZN_OK;
   for (size_t k = 0; k < num_in && st == ZN_OK; k++) st = resolve_input(c, n, k, &ins[k]);
   for (int k = 0; k < num_extra; k++) ins[num_in + (size_t)k] = ins_extra[k];
-  int outs[2];
+  int outs[ZN_MAX_NODE_OUTPUTS];
   int idx = -1;
   if (st == ZN_OK) {
-    for (int k = 0; k < keep_out; k++) outs[k] = map_find(c, n->output[k]);
+    for (int k = 0; k < keep_out; k++) {
+      char buf[256];
+      outs[k] = map_find(c, k ? ln_stat_name(n, (size_t)k, buf, sizeof buf) : n->output[0]);
+    }
     st = zn_graph_add_node(c->g, op, node_label(n), (int)total_in, ins, keep_out, outs, &idx);
   }
   if (ins != small_ins) zn_free(ins);
@@ -869,7 +898,8 @@ static zn_status import_graph(ctx *c, const Onnx__ModelProto *m) {
       continue;
     }
     if (n->n_output < 1 || !n->output[0] || !*n->output[0]) continue; /* import_node reports it */
-    /* Only the first output becomes a value here; check_outputs refuses extra used outputs. */
+    /* Only the first output becomes a value here (and LayerNormalization's read Mean/InvStdDev);
+     * check_outputs refuses other extra used outputs. */
     const char *o = n->output[0];
     if (map_find(c, o) >= 0)
       return zn_error(ZN_ERR_INVALID_MODEL, "failed to import node '%s' (%s): value '%s' is defined twice",
@@ -877,6 +907,7 @@ static zn_status import_graph(ctx *c, const Onnx__ModelProto *m) {
     int id;
     ZN_TRY(zn_graph_add_value(g, o, ZN_DTYPE_UNDEFINED, &id));
     ZN_TRY(map_put(c, id));
+    if (strcmp(n->op_type, "LayerNormalization") == 0) ZN_TRY(add_ln_stat_values(c, n));
   }
   /* Pass 2: nodes. */
   for (size_t i = 0; i < gp->n_node; i++) {

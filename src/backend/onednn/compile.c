@@ -519,8 +519,11 @@ static bool hard_sigmoid_supported(const zn_graph *g, const zn_node *n, int x, c
 static bool supports(const zn_graph *g, const zn_node *n, char *why, size_t why_size) {
   const char *op = zn_op_name(n->op);
   if (n->num_inputs < 1 || n->num_outputs < 1) REFUSE("%s: only nodes with an input and an output", op);
-  for (int k = 1; k < n->num_outputs; k++)
-    if (n->outputs[k] != ZN_NO_VALUE) REFUSE("%s: a second output (such as MaxPool's indices) is not implemented", op);
+  for (int k = 1; k < n->num_outputs; k++) {
+    if (n->outputs[k] == ZN_NO_VALUE) continue;
+    if (n->op == ZN_OP_LAYER_NORM) REFUSE("LayerNormalization: the Mean and InvStdDev outputs are not implemented (only Y)");
+    REFUSE("%s: a second output (such as MaxPool's indices) is not implemented", op);
+  }
   int x = zn_node_input(n, 0), y = n->outputs[0];
   if (x < 0 || x >= g->num_values || y < 0 || y >= g->num_values || val(g, y)->num_dims < 0 || val(g, y)->num_dims > 6)
     REFUSE("%s: only outputs of rank 0 to 6", op);

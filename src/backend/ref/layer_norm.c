@@ -2,7 +2,9 @@
  * is normalised with its own mean and (population) variance, then scaled and
  * shifted: y = (x - mean) / sqrt(var + epsilon) * scale + bias. Mean and
  * variance are summed in double, two passes, so the oracle does not lose
- * digits on long rows. scale and bias broadcast to the normalised axes. */
+ * digits on long rows. scale and bias broadcast to the normalised axes.
+ * The optional Mean and InvStdDev outputs get each row's mean and
+ * 1 / sqrt(var + epsilon), as used for Y. */
 #include <math.h>
 
 #include "backend/ref/ref.h"
@@ -10,6 +12,12 @@
 
 zn_status zn_ref_layer_norm_f32(const zn_node *node, const zn_ref_tensor *const *in, zn_ref_tensor *out,
                                 void *scratch) {
+  (void)scratch;
+  return zn_ref_layer_norm_stats_f32(node, in, out, NULL, NULL);
+}
+
+zn_status zn_ref_layer_norm_stats_f32(const zn_node *node, const zn_ref_tensor *const *in, zn_ref_tensor *out,
+                                      zn_ref_tensor *mean_out, zn_ref_tensor *inv_out) {
   const zn_ref_tensor *X = in[0], *S = in[1], *B = node->num_inputs > 2 ? in[2] : NULL;
   const int64_t axis = node->attrs.layer_norm.axis;
   if (axis < 0 || axis >= X->num_dims || out->count != X->count)
@@ -23,6 +31,11 @@ zn_status zn_ref_layer_norm_f32(const zn_node *node, const zn_ref_tensor *const 
     return zn_error(ZN_ERR_INVALID_MODEL, "failed to run LayerNormalization '%s': scale or bias does not broadcast "
                     "to the normalised axes", node->name);
   const int64_t inner = tail.count, rows = inner ? X->count / inner : 0;
+  if ((mean_out && mean_out->count != rows) || (inv_out && inv_out->count != rows))
+    return zn_error(ZN_ERR_INVALID_MODEL, "failed to run LayerNormalization '%s': Mean/InvStdDev hold %lld/%lld "
+                    "elements, expected %lld (one per normalised row)", node->name,
+                    (long long)(mean_out ? mean_out->count : rows), (long long)(inv_out ? inv_out->count : rows),
+                    (long long)rows);
   const bool dense = S->count == inner && (!B || B->count == inner);
   const float *s = S->data, *b = B ? B->data : NULL;
   const float eps = node->attrs.layer_norm.epsilon;
@@ -34,6 +47,8 @@ zn_status zn_ref_layer_norm_f32(const zn_node *node, const zn_ref_tensor *const 
     const double mean = sum / (double)inner;
     for (int64_t i = 0; i < inner; i++) sq += (x[i] - mean) * (x[i] - mean);
     const float m = (float)mean, inv = (float)(1.0 / sqrt(sq / (double)inner + (double)eps));
+    if (mean_out) ((float *)mean_out->data)[r] = m;
+    if (inv_out) ((float *)inv_out->data)[r] = inv;
     if (dense) {
       for (int64_t i = 0; i < inner; i++) y[i] = (x[i] - m) * inv * s[i] + (b ? b[i] : 0.0f);
       continue;

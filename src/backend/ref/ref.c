@@ -82,8 +82,18 @@ static bool all_inputs_are(const zn_graph *g, const zn_node *n, zn_dtype t) {
 
 static bool is_index_dtype(zn_dtype t) { return t == ZN_DTYPE_INT64 || t == ZN_DTYPE_INT32; }
 
+/* LayerNormalization's Mean and InvStdDev: float32 values, or none. */
+static bool ln_stats_ok(const zn_graph *g, const zn_node *n) {
+  for (int k = 1; k < n->num_outputs; k++) {
+    const int v = n->outputs[k];
+    if (v != ZN_NO_VALUE && (v < 0 || v >= g->num_values || g->values[v].dtype != ZN_DTYPE_FLOAT32)) return false;
+  }
+  return true;
+}
+
 static bool ref_runs(const zn_graph *g, const zn_node *n) {
-  if (!kernel_for(n->op) || n->num_outputs != 1 || n->outputs[0] < 0 || n->outputs[0] >= g->num_values ||
+  if (n->op == ZN_OP_LAYER_NORM && n->num_outputs > 1 && !ln_stats_ok(g, n)) return false;
+  if (!kernel_for(n->op) || (n->num_outputs != 1 && n->op != ZN_OP_LAYER_NORM) || n->outputs[0] < 0 || n->outputs[0] >= g->num_values ||
       n->num_inputs < 1 || zn_node_input(n, 0) < 0)
     return n->op == ZN_OP_SUM && n->num_outputs == 1 && n->num_inputs >= 1 && zn_node_input(n, 0) >= 0 &&
            all_inputs_are(g, n, ZN_DTYPE_FLOAT32); /* Sum is n-ary: handled below too */
@@ -349,7 +359,14 @@ static zn_status run_nodes(ref_instance *in, const void *const *inputs, void *co
     if (hook) ZN_TRY(hook(hook_ctx, mutable_graph, in, i));
     void *scratch = in->scratch_offset[i] == SIZE_MAX ? NULL : (char *)in->arena + in->scratch_offset[i];
     const zn_time_ns t0 = step_ns ? zn_now_ns() : 0;
-    ZN_TRY(kernel_for(n->op)(n, in->args + in->arg_start[i], &in->tensors[n->outputs[0]], scratch));
+    const zn_ref_tensor *const *args = in->args + in->arg_start[i];
+    if (n->op == ZN_OP_LAYER_NORM && n->num_outputs > 1) {
+      const int m = n->outputs[1], s = n->num_outputs > 2 ? n->outputs[2] : ZN_NO_VALUE;
+      ZN_TRY(zn_ref_layer_norm_stats_f32(n, args, &in->tensors[n->outputs[0]], m >= 0 ? &in->tensors[m] : NULL,
+                                         s >= 0 ? &in->tensors[s] : NULL));
+    } else {
+      ZN_TRY(kernel_for(n->op)(n, args, &in->tensors[n->outputs[0]], scratch));
+    }
     if (step_ns) step_ns[i] = zn_now_ns() - t0;
   }
   /* Outputs that are constants or graph inputs were never written by a node. */

@@ -95,6 +95,9 @@ ZN_INTERNAL zn_status zn_ref_pow_f32(const zn_node *n, const zn_ref_tensor *cons
                                      void *scratch);   /* float32 base; float32/int32/int64 exponent */
 ZN_INTERNAL zn_status zn_ref_unary_f32(const zn_node *n, const zn_ref_tensor *const *in, zn_ref_tensor *out,
                                        void *scratch); /* Sqrt Erf */
+/* mean and inv_std (each NULL or one float per normalised row) also receive the row statistics. */
+ZN_INTERNAL zn_status zn_ref_layer_norm_stats_f32(const zn_node *n, const zn_ref_tensor *const *in, zn_ref_tensor *out,
+                                                  zn_ref_tensor *mean, zn_ref_tensor *inv_std);
 ZN_INTERNAL zn_status zn_ref_layer_norm_f32(const zn_node *n, const zn_ref_tensor *const *in, zn_ref_tensor *out,
                                             void *scratch);
 ZN_INTERNAL zn_status zn_ref_slice(const zn_node *n, const zn_ref_tensor *const *in, zn_ref_tensor *out,

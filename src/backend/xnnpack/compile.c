@@ -484,6 +484,9 @@ static const char *xp_needs(zn_op op) {
 }
 
 static bool xp_supports_node(const zn_graph *g, const zn_node *n, char *why, size_t why_size) {
+  if (n->op == ZN_OP_LAYER_NORM && n->num_outputs > 1)
+    return zn_backend_refuse(why, why_size, "LayerNormalization: the Mean and InvStdDev outputs are not implemented "
+                             "(only Y)");
   if (n->num_outputs != 1 || !val(g, n->outputs[0]) || n->num_inputs < 1 || !node_in(g, n, 0))
     return zn_backend_refuse(why, why_size, "%s: only nodes with an input and one output", zn_op_name(n->op));
   if (val(g, n->outputs[0])->dtype != ZN_DTYPE_FLOAT32)

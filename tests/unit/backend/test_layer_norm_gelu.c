@@ -4,11 +4,15 @@
  * (decomposed LayerNorm, Erf GELU, Linear MatMul -> Gemm): each pass checked
  * by running the graph on ref before and after zn_graph_optimize, on a
  * matching graph and on near-misses that must be left alone. The optimised
- * graph also runs on every other backend built and must match ref. */
+ * graph also runs on every other backend built and must match ref.
+ * LayerNormalization's optional Mean and InvStdDev outputs: values and
+ * shapes on ref, the other backends' refusal, and their ONNX import/export. */
 #include <stdlib.h>
 
 #include "backend_test.h"
+#include "onnx/onnx.h"
 #include "test_ref_util.h"
+#include "unit/onnx/onnx_builder.h"
 
 /* ---- ref ops against hand-computed values ---- */
 
@@ -121,6 +125,114 @@ static void test_layer_norm(void) {
   CHECK_ERROR_HAS("does not broadcast to the normalised axes");
   CHECK_STATUS(run_ln(2, (int64_t[]){2, 4}, x, -1, -1.0f, 1, (int64_t[]){4}, s, b, out), ZN_ERR_INVALID_MODEL);
   CHECK_ERROR_HAS("epsilon must be >= 0");
+}
+
+/* LayerNormalization with Mean and InvStdDev as graph outputs too: x [2, 2, 2]
+ * over axis (rows of 4 for axis 1, of 2 for axis -1), no bias. */
+static void check_ln_stats(int64_t axis, const int64_t *stat_dims, int rows, const float *want_mean,
+                           const float *want_inv) {
+  const float x[8] = {1, 2, 3, 4, 7, 7, 7, 7}, s[4] = {1, 2, 0.5f, -1}, eps = 0.25f;
+  const int64_t xd[3] = {2, 2, 2};
+  const int inner = 8 / rows;
+  zn_graph *g = bt_graph();
+  int xi = rt_input(g, "x", ZN_DTYPE_FLOAT32, 3, xd, -1);
+  int ins[2] = {xi, rt_const(g, "s", ZN_DTYPE_FLOAT32, 3 - (int)(axis < 0 ? axis + 3 : axis), xd + 1 + (axis < 0), s)};
+  int outs[3] = {rt_value(g, "y"), rt_value(g, "mean"), rt_value(g, "inv")};
+  int idx = -1;
+  CHECK_OK(zn_graph_add_node(g, ZN_OP_LAYER_NORM, "ln", 2, ins, 3, outs, &idx));
+  g->nodes[idx].attrs.layer_norm.axis = axis;
+  g->nodes[idx].attrs.layer_norm.epsilon = eps;
+  for (int k = 0; k < 3; k++) zn_graph_mark_output(g, outs[k]);
+  CHECK_OK(zn_graph_verify(g));
+  float y[8], mean[4] = {0}, inv[4] = {0}, want_y[8];
+  CHECK_OK(rt_run(g, 1, (const void *[]){x}, (void *[]){y, mean, inv}));
+  for (int k = 1; k < 3; k++) {
+    const zn_value *v = &g->values[outs[k]];
+    CHECK_EQ_INT(v->dtype, ZN_DTYPE_FLOAT32);
+    CHECK_EQ_INT(v->num_dims, 3);
+    for (int d = 0; d < 3 && v->num_dims == 3; d++) CHECK_EQ_INT(v->dims[d], stat_dims[d]);
+  }
+  rt_check_close("layer norm Mean", mean, want_mean, rows, 1e-6f);
+  rt_check_close("layer norm InvStdDev", inv, want_inv, rows, 1e-6f);
+  for (int i = 0; i < 8; i++) want_y[i] = (x[i] - want_mean[i / inner]) * want_inv[i / inner] * s[i % inner];
+  rt_check_close("layer norm Y with stats", y, want_y, 8, 1e-5f);
+  /* the fast backends do not write the statistics: they refuse the node, saying why */
+  for (size_t i = 0; zn_backend_at(i); i++) {
+    const zn_backend_ops *b = zn_backend_at(i);
+    if (b == &zn_backend_ref || (b->available && !b->available())) continue;
+    char why[256] = "";
+    CHECK(!b->supports_node(g, &g->nodes[idx], why, sizeof why));
+    CHECK(strstr(why, "Mean and InvStdDev outputs are not implemented") != NULL);
+  }
+  zn_graph_destroy(g);
+}
+
+static void test_layer_norm_stats(void) {
+  /* axis 1: rows {1,2,3,4} (mean 2.5, var 1.25) and {7,7,7,7} (var 0) */
+  const float m1[2] = {2.5f, 7}, i1[2] = {(float)(1 / sqrt(1.5)), 2};
+  check_ln_stats(1, (const int64_t[]){2, 1, 1}, 2, m1, i1);
+  /* axis -1: rows {1,2} {3,4} (var 0.25 each) {7,7} {7,7} */
+  const float m2[4] = {1.5f, 3.5f, 7, 7}, i2[4] = {(float)(1 / sqrt(0.5)), (float)(1 / sqrt(0.5)), 2, 2};
+  check_ln_stats(-1, (const int64_t[]){2, 2, 1}, 4, m2, i2);
+}
+
+/* An ONNX model whose LayerNormalization has an unnamed Mean and reads only
+ * InvStdDev: imported with a made-up Mean value, run on ref, exported with all
+ * three outputs and imported again. */
+static void test_layer_norm_stats_onnx(void) {
+  /* row 0: var 1.25 + eps 0.75 = 2; row 1: var 0 + 0.75 */
+  static const float s[4] = {1, 1, 1, 1}, x[8] = {1, 2, 3, 4, 7, 7, 7, 7};
+  mb b;
+  mb_init(&b, 17);
+  mb_input(&b, "x", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2, (const int64_t[]){2, 4});
+  mb_initializer(&b, "s", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 1, (const int64_t[]){4}, s, sizeof s);
+  const char *ins[2] = {"x", "s"}, *outs[3] = {"y", "", "inv"};
+  int ln = mb_node(&b, "LayerNormalization", "ln", ins, 2, outs, 3);
+  mb_attr_float(&b, ln, "epsilon", 0.75f);
+  mb_output(&b, "inv");
+  size_t size;
+  uint8_t *buf = mb_pack(&b, &size);
+  zn_graph *g = NULL, *g2 = NULL;
+  CHECK_OK(zn_onnx_import_memory(buf, size, NULL, NULL, &g));
+  free(buf);
+  if (!g) return;
+  const zn_node *n = NULL;
+  for (int i = 0; i < g->num_nodes; i++)
+    if (g->nodes[i].op == ZN_OP_LAYER_NORM) n = &g->nodes[i];
+  CHECK(n != NULL && n->num_outputs == 3);
+  if (n && n->num_outputs == 3) {
+    CHECK(strcmp(g->values[n->outputs[1]].name, "y:Mean") == 0);
+    CHECK(strcmp(g->values[n->outputs[2]].name, "inv") == 0);
+  }
+  float inv[2] = {0};
+  CHECK_OK(rt_run(g, 1, (const void *[]){x}, (void *[]){inv}));
+  rt_check_close("InvStdDev only", inv, (const float[]){(float)(1 / sqrt(2.0)), (float)(1 / sqrt(0.75))}, 2, 1e-6f);
+  void *out = NULL;
+  size_t out_size = 0;
+  CHECK_OK(zn_onnx_export_memory(g, &out, &out_size));
+  if (out) CHECK_OK(zn_onnx_import_memory(out, out_size, NULL, NULL, &g2));
+  zn_free(out);
+  for (int i = 0; g2 && i < g2->num_nodes; i++)
+    if (g2->nodes[i].op == ZN_OP_LAYER_NORM) {
+      CHECK_EQ_INT(g2->nodes[i].num_outputs, 3);
+      CHECK(strcmp(g2->values[g2->nodes[i].outputs[2]].name, "inv") == 0);
+    }
+  CHECK(g2 != NULL);
+  zn_graph_destroy(g2);
+  zn_graph_destroy(g);
+  /* reading only Mean keeps two outputs */
+  b.node_out[ln][1] = (char *)"mean";
+  b.outp[0]->name = (char *)"mean";
+  buf = mb_pack(&b, &size);
+  g = NULL;
+  CHECK_OK(zn_onnx_import_memory(buf, size, NULL, NULL, &g));
+  free(buf);
+  for (int i = 0; g && i < g->num_nodes; i++)
+    if (g->nodes[i].op == ZN_OP_LAYER_NORM) CHECK_EQ_INT(g->nodes[i].num_outputs, 2);
+  float mean[2] = {0};
+  if (g) CHECK_OK(rt_run(g, 1, (const void *[]){x}, (void *[]){mean}));
+  rt_check_close("Mean only", mean, (const float[]){2.5f, 7}, 2, 1e-6f);
+  zn_graph_destroy(g);
 }
 
 /* ---- passes: run before and after zn_graph_optimize ---- */
@@ -298,6 +410,8 @@ int zn_test_main(void) {
   test_pow();
   test_sqrt_erf_gelu();
   test_layer_norm();
+  test_layer_norm_stats();
+  test_layer_norm_stats_onnx();
   test_passes();
   test_fold();
   return 0;

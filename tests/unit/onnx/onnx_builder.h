@@ -20,7 +20,7 @@ typedef struct mb {
   Onnx__NodeProto nodes[MB_MAX];
   Onnx__NodeProto *nodep[MB_MAX];
   char *node_in[MB_MAX][MB_MAX];
-  char *node_out[MB_MAX][2];
+  char *node_out[MB_MAX][3];
   Onnx__AttributeProto attrs[MB_MAX][6];
   Onnx__AttributeProto *attrp[MB_MAX][6];
   int64_t attr_ints[MB_MAX][6][16];
