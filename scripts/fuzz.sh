@@ -23,7 +23,7 @@ if [ -d "$data" ]; then
            node/test_softmax_axis_1 node/test_reshape_reordered_all_dims node/test_clip_default_inbounds \
            node/test_unsqueeze_axis_0 node/test_constant_pad node/test_batchnorm_epsilon \
            node/test_transpose_all_permutations_1 node/test_gather_1 node/test_reduce_mean_keepdims_example \
-           node/test_pow node/test_erf node/test_hardsigmoid node/test_mul_bcast \
+           node/test_pow node/test_erf node/test_hardsigmoid node/test_mul_bcast node/test_layer_normalization_4d_axis1 \
            pytorch-converted/test_Conv2d pytorch-converted/test_MaxPool2d simple/test_single_relu_model; do
     f=$data/$t/model.onnx
     if [ -f "$f" ]; then
