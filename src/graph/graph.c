@@ -248,3 +248,44 @@ bool zn_gather_one_index(const zn_graph *g, const zn_node *n, int *axis_out, int
   *index_out = idx;
   return true;
 }
+
+int zn_graph_sole_reader(const zn_graph *g, int v) {
+  if (v < 0 || v >= g->num_values || g->values[v].is_output) return -1;
+  int reader = -1;
+  for (int i = 0; i < g->num_nodes; i++)
+    for (int k = 0; k < g->nodes[i].num_inputs; k++)
+      if (zn_node_input(&g->nodes[i], k) == v) {
+        if (reader >= 0) return -1;
+        reader = i;
+      }
+  return reader;
+}
+
+static bool same_dims(const zn_value *a, const zn_value *b) {
+  if (a->num_dims != b->num_dims || a->batch_axis != b->batch_axis) return false;
+  for (int i = 0; i < a->num_dims; i++)
+    if (a->dims[i] != b->dims[i]) return false;
+  return true;
+}
+
+int64_t zn_graph_channel_shuffle(const zn_graph *g, int i, int *transpose_out, int *last_out) {
+  static const int64_t perm[5] = {0, 2, 1, 3, 4};
+  const zn_node *first = &g->nodes[i];
+  if (first->op != ZN_OP_RESHAPE || first->num_inputs < 1 || zn_node_input(first, 0) < 0) return 0;
+  const zn_value *x = &g->values[zn_node_input(first, 0)], *m = &g->values[first->outputs[0]];
+  if (x->num_dims != 4 || x->batch_axis != 0 || m->num_dims != 5 || m->batch_axis != 0) return 0;
+  const int64_t groups = m->dims[1];
+  if (m->dims[0] != x->dims[0] || groups < 1 || groups * m->dims[2] != x->dims[1] || m->dims[3] != x->dims[2] ||
+      m->dims[4] != x->dims[3])
+    return 0;
+  const int t = zn_graph_sole_reader(g, first->outputs[0]);
+  if (t < 0 || g->nodes[t].op != ZN_OP_TRANSPOSE || zn_node_input(&g->nodes[t], 0) != first->outputs[0] ||
+      g->nodes[t].attrs.transpose.num_perm != 5 || memcmp(g->nodes[t].attrs.transpose.perm, perm, sizeof perm) != 0)
+    return 0;
+  const int r = zn_graph_sole_reader(g, g->nodes[t].outputs[0]);
+  if (r < 0 || g->nodes[r].op != ZN_OP_RESHAPE || zn_node_input(&g->nodes[r], 0) != g->nodes[t].outputs[0] ||
+      !same_dims(x, &g->values[g->nodes[r].outputs[0]]))
+    return 0;
+  *transpose_out = t, *last_out = r;
+  return groups;
+}

@@ -204,6 +204,15 @@ ZN_INTERNAL const char *zn_value_shape_str(const zn_value *v, char *buf, size_t 
  * range, on an axis other than its input's batch axis: which axis (resolved)
  * and which index (negative ones counted from the end). False otherwise. */
 ZN_INTERNAL bool zn_gather_one_index(const zn_graph *g, const zn_node *n, int *axis_out, int64_t *index_out);
+/* The one node reading value v; -1 when none, several (or one reading it
+ * twice), or v is a graph output. A scan of the nodes: for compile time. */
+ZN_INTERNAL int zn_graph_sole_reader(const zn_graph *g, int v);
+/* ShuffleNet's channel shuffle as PyTorch writes it, starting at node i:
+ * Reshape of x [N,C,H,W] (batch axis 0) to [N,G,C/G,H,W], read only by a
+ * Transpose of perm (0,2,1,3,4), read only by a Reshape back to x's shape.
+ * Output channel j*G + k is input channel k*(C/G) + j. Returns G and the
+ * Transpose's and last Reshape's node indices; 0 when node i starts none. */
+ZN_INTERNAL int64_t zn_graph_channel_shuffle(const zn_graph *g, int i, int *transpose_out, int *last_out);
 
 /* Sort nodes topologically; ZN_ERR_INVALID_MODEL naming a node on a cycle. */
 ZN_INTERNAL zn_status zn_graph_toposort(zn_graph *g);

@@ -426,43 +426,18 @@ static zn_status slice_view_md(const odn_compiled *c, const zn_node *n, dnnl_mem
 
 /* ---- channel shuffle as one view (ODN_VIEW) ---- */
 
-/* The node reading v, when exactly one input of one node reads it and v is
- * no graph output; else -1. */
-static int sole_reader(const zn_graph *g, int v) {
-  if (v < 0 || val(g, v)->is_output) return -1;
-  int reader = -1;
-  for (int i = 0; i < g->num_nodes; i++)
-    for (int k = 0; k < g->nodes[i].num_inputs; k++)
-      if (zn_node_input(&g->nodes[i], k) == v) {
-        if (reader >= 0) return -1;
-        reader = i;
-      }
-  return reader;
-}
-
 /* ShuffleNet's channel shuffle as PyTorch writes it: Reshape [N,C,H,W] ->
  * [N,G,C/G,H,W], Transpose (0,2,1,3,4), Reshape back to [N,C,H,W], as three
  * consecutive nodes (so no other node runs between them), each intermediate
  * read only by the next. Given the last Reshape (node ni): the 4-D source,
  * and G in *groups_out; -1 when ni ends no such chain. */
 static int shuffle_source(const zn_graph *g, int ni, int64_t *groups_out) {
-  static const int64_t perm[5] = {0, 2, 1, 3, 4};
-  if (ni < 2 || g->nodes[ni].op != ZN_OP_RESHAPE || g->nodes[ni - 1].op != ZN_OP_TRANSPOSE ||
-      g->nodes[ni - 2].op != ZN_OP_RESHAPE)
-    return -1;
-  const zn_node *first = &g->nodes[ni - 2], *tr = &g->nodes[ni - 1], *last = &g->nodes[ni];
-  const int x = zn_node_input(first, 0), v5 = first->outputs[0], t5 = tr->outputs[0];
-  if (zn_node_input(tr, 0) != v5 || zn_node_input(last, 0) != t5 || sole_reader(g, v5) != ni - 1 ||
-      sole_reader(g, t5) != ni || tr->attrs.transpose.num_perm != 5 ||
-      memcmp(tr->attrs.transpose.perm, perm, sizeof perm) != 0 || !is_f32_activation(g, x))
-    return -1;
-  const zn_value *xv = val(g, x), *r5 = val(g, v5), *yv = val(g, last->outputs[0]);
-  if (xv->num_dims != 4 || xv->batch_axis != 0 || r5->num_dims != 5 || r5->batch_axis != 0 || !same_shape(xv, yv))
-    return -1;
-  if (r5->dims[0] != xv->dims[0] || r5->dims[1] < 1 || r5->dims[1] * r5->dims[2] != xv->dims[1] ||
-      r5->dims[3] != xv->dims[2] || r5->dims[4] != xv->dims[3])
-    return -1;
-  *groups_out = r5->dims[1];
+  int t, r;
+  if (ni < 2) return -1;
+  const int64_t groups = zn_graph_channel_shuffle(g, ni - 2, &t, &r);
+  const int x = zn_node_input(&g->nodes[ni - 2], 0);
+  if (groups < 1 || t != ni - 1 || r != ni || !is_f32_activation(g, x)) return -1;
+  *groups_out = groups;
   return x;
 }
 

@@ -339,45 +339,16 @@ static bool slice_ranges(const zn_graph *g, const zn_node *n, int64_t start[ZN_M
   return true;
 }
 
-/* The one node reading value v; -1 when none, several (or one reading it
- * twice), or v is a graph output. */
-static int sole_reader(const zn_graph *g, int v) {
-  if (g->values[v].is_output) return -1;
-  int r = -1;
-  for (int i = 0; i < g->num_nodes; i++)
-    for (int k = 0; k < g->nodes[i].num_inputs; k++)
-      if (zn_node_input(&g->nodes[i], k) == v) {
-        if (r >= 0) return -1;
-        r = i;
-      }
-  return r;
-}
-
 /* A channel shuffle starting at Reshape node i (ShuffleNet): x [N,C,H,W]
  * (NHWC) -> [N,g,C/g,H,W], read only by a Transpose of perm (0,2,1,3,4), read
  * only by a Reshape back to x's dims (NHWC). Returns g and the other two
  * nodes; 0 when node i does not start one. */
 static int64_t channel_shuffle(const zn_graph *g, int i, int *t_node, int *r_node) {
-  const zn_node *r1 = &g->nodes[i];
-  if (r1->op != ZN_OP_RESHAPE || !reshape_ok(g, r1)) return 0;
-  const zn_value *x = node_in(g, r1, 0), *m = val(g, r1->outputs[0]);
-  if (!nhwc_ok(x) || m->num_dims != 5 || m->batch_axis != x->batch_axis) return 0;
-  const int64_t G = m->dims[1];
-  if (m->dims[0] != x->dims[0] || G < 1 || G * m->dims[2] != x->dims[1] || m->dims[3] != x->dims[2] ||
-      m->dims[4] != x->dims[3])
+  const int64_t groups = zn_graph_channel_shuffle(g, i, t_node, r_node);
+  if (groups < 1 || !reshape_ok(g, &g->nodes[i]) || !reshape_ok(g, &g->nodes[*r_node]) ||
+      !nhwc_ok(node_in(g, &g->nodes[i], 0)) || !nhwc_ok(val(g, g->nodes[*r_node].outputs[0])))
     return 0;
-  const int t = sole_reader(g, r1->outputs[0]);
-  int axes[ZN_MAX_DIMS];
-  if (t < 0 || g->nodes[t].op != ZN_OP_TRANSPOSE || !transpose_axes(g, &g->nodes[t], axes)) return 0;
-  static const int perm[5] = {0, 2, 1, 3, 4};
-  for (int a = 0; a < 5; a++)
-    if (axes[a] != perm[a]) return 0;
-  const int r = sole_reader(g, g->nodes[t].outputs[0]);
-  if (r < 0 || g->nodes[r].op != ZN_OP_RESHAPE || !reshape_ok(g, &g->nodes[r])) return 0;
-  const zn_value *y = val(g, g->nodes[r].outputs[0]);
-  if (!nhwc_ok(y) || !same_dims(x, y)) return 0;
-  *t_node = t, *r_node = r;
-  return G;
+  return groups;
 }
 
 /* A Slice of a channel range (step 1, every other axis whole) of an NHWC
