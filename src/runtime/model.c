@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/status.h"
 #include "onnx/onnx.h"
+#include "runtime/partition.h"
 #include "zoo/zoo.h"
 
 ZN_PUBLIC zn_model_options zn_model_options_default(void) {
@@ -62,21 +63,27 @@ static zn_status list_backends(char *buf, size_t size) {
   return ZN_OK;
 }
 
+/* "backend 'onednn' does not support node 'x' (ReduceMean, input float32 [N,8,4,4], output [N,1,4,4]): why";
+ * the shapes show refusals by size too (a pad that makes outputs see only padding). */
+static void refusal_text(const zn_backend_ops *b, const zn_graph *g, const zn_node *n, const char *why, char *buf,
+                         size_t size) {
+  char shape[128] = "", out[128] = "";
+  const int x = n->num_inputs > 0 ? zn_node_input(n, 0) : ZN_NO_VALUE;
+  if (x >= 0) zn_value_shape_str(&g->values[x], shape, sizeof shape);
+  if (n->num_outputs > 0 && n->outputs[0] >= 0) zn_value_shape_str(&g->values[n->outputs[0]], out, sizeof out);
+  snprintf(buf, size, "backend '%s' does not support node '%s' (%s, input %s %s, output %s): %s", b->name, n->name,
+           zn_op_name(n->op), x >= 0 ? zn_dtype_name(g->values[x].dtype) : "", shape, out,
+           why && why[0] ? why : "no reason given");
+}
+
 /* Every node must be one the backend runs: say which is not, and why. */
 static zn_status check_support(const zn_backend_ops *b, const zn_graph *g) {
   for (int i = 0; i < g->num_nodes; i++) {
-    const zn_node *n = &g->nodes[i];
     char why[256] = "";
-    if (!b->supports_node(g, n, why, sizeof why)) {
-      /* the shapes show refusals by size too (a pad that makes outputs see only padding) */
-      char shape[128] = "", out[128] = "";
-      if (n->num_inputs > 0 && zn_node_input(n, 0) >= 0)
-        zn_value_shape_str(&g->values[zn_node_input(n, 0)], shape, sizeof shape);
-      if (n->num_outputs > 0 && n->outputs[0] >= 0) zn_value_shape_str(&g->values[n->outputs[0]], out, sizeof out);
-      return zn_error(ZN_ERR_UNSUPPORTED_OP, "backend '%s' does not support node '%s' (%s, input %s %s, output %s): %s",
-                      b->name, n->name, zn_op_name(n->op),
-                      n->num_inputs > 0 && zn_node_input(n, 0) >= 0 ? zn_dtype_name(g->values[zn_node_input(n, 0)].dtype) : "",
-                      shape, out, why[0] ? why : "no reason given");
+    if (!b->supports_node(g, &g->nodes[i], why, sizeof why)) {
+      char text[768];
+      refusal_text(b, g, &g->nodes[i], why, text, sizeof text);
+      return zn_error(ZN_ERR_UNSUPPORTED_OP, "%s", text);
     }
   }
   return ZN_OK;
@@ -93,10 +100,51 @@ static zn_status compile_for(zn_model *m, const zn_backend_ops *b, const zn_mode
 
 static bool is_auto(const char *name) { return !name || !name[0] || strcmp(name, "auto") == 0; }
 
-/* "auto": the first backend of zn_backend_auto_order that runs every node and
- * compiles; a refusal (ZN_ERR_UNSUPPORTED_OP) moves on to the next with a
- * warning naming the node and why, any other failure stops. A named backend
- * is the only one tried. */
+static void warn_refusal(const zn_graph *g, int node, const zn_backend_ops *b, const char *why) {
+  char text[768];
+  refusal_text(b, g, &g->nodes[node], why, text, sizeof text);
+  zn_log_warn("auto: %s", text);
+}
+
+/* "auto" per node: each node on the first backend of the order that runs it
+ * (runtime/partition.h). Returns ZN_ERR_UNSUPPORTED_OP, having compiled
+ * nothing, when the graph does not split: every node on the same backend
+ * (whole-model compile below), or some node on none. */
+static zn_status choose_per_node(zn_model *m, const zn_backend_ops *const *order, size_t count,
+                                 const zn_model_options *opts) {
+  const zn_graph *g = m->graph;
+  int *assign = zn_calloc((size_t)g->num_nodes + 1, sizeof *assign);
+  if (!assign) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to choose backends: out of memory");
+  zn_partition_assign(g, order, count, assign, NULL);
+  bool split = false, runnable = true;
+  for (int i = 0; i < g->num_nodes; i++) {
+    if (assign[i] < 0) runnable = false;
+    if (assign[i] != assign[0]) split = true;
+  }
+  zn_status st = ZN_ERR_UNSUPPORTED_OP;
+  if (split && runnable) {
+    zn_partition_assign(g, order, count, assign, warn_refusal);  /* now say why, once per node */
+    zn_backend_compile_options co = {.precision = opts->precision, .tune_batch = opts->tune_batch};
+    st = zn_partition_compile(g, order, assign, &co, &m->compiled);
+    if (st == ZN_OK) {
+      m->backend = &zn_partition_backend;
+      m->backend_name = zn_partition_name(m->compiled);
+      zn_log_warn("auto: runs on %s, in %d segments (zn_model_describe lists them)", m->backend_name,
+                  zn_partition_num_segments(m->compiled));
+    } else if (st == ZN_ERR_UNSUPPORTED_OP) {
+      zn_log_warn("auto: cannot split the graph per node (%s); trying whole-model backends", zn_last_error());
+    }
+  }
+  zn_free(assign);
+  return st;
+}
+
+/* "auto": nodes the first backend of zn_backend_auto_order refuses run on the
+ * next backend that supports them (choose_per_node), with a warning naming
+ * each such node and why. When the graph does not split that way, the first
+ * backend that runs every node and compiles takes the whole model; a refusal
+ * (ZN_ERR_UNSUPPORTED_OP) moves on to the next, any other failure stops. A
+ * named backend is the only one tried. */
 static zn_status choose_backend(zn_model *m, const zn_model_options *opts) {
   const zn_backend_ops *order[8];
   size_t count = 0;
@@ -111,14 +159,20 @@ static zn_status choose_backend(zn_model *m, const zn_model_options *opts) {
   }
   if (count == 0) return zn_error(ZN_ERR_UNSUPPORTED_HARDWARE, "no backend can run on this machine");
   zn_status st = ZN_OK;
+  if (count > 1) {
+    st = choose_per_node(m, order, count, opts);
+    if (st != ZN_ERR_UNSUPPORTED_OP) return st;
+  }
   for (size_t k = 0; k < count; k++) {
     m->backend = order[k];
+    m->backend_name = order[k]->name;
     st = compile_for(m, order[k], opts);
     if (st == ZN_OK) return ZN_OK;
     if (st != ZN_ERR_UNSUPPORTED_OP || k + 1 == count) break;
     zn_log_warn("auto: %s; trying %s", zn_last_error(), order[k + 1]->name);
   }
   m->backend = NULL;
+  m->backend_name = NULL;
   return st;
 }
 
@@ -140,7 +194,7 @@ static void release_packed_constants(zn_model *m, bool keep) {
     val->data = NULL;
   }
   if (m->released_bytes) {
-    zn_log_info("released %zu bytes of graph weights packed by backend %s", m->released_bytes, m->backend->name);
+    zn_log_info("released %zu bytes of graph weights packed by backend %s", m->released_bytes, m->backend_name);
     /* or RSS still counts the graph's weights */
     zn_runtime_trim_heap();
   }
@@ -173,7 +227,7 @@ static zn_status finish(zn_graph *g, const zn_model_options *opts, const char *w
   for (int i = 0; i < g->num_inputs; i++) fill_info(g, g->inputs[i], &m->inputs[i]);
   for (int i = 0; i < g->num_outputs; i++) fill_info(g, g->outputs[i], &m->outputs[i]);
   m->macs_per_image = zn_graph_macs_per_image(g);
-  zn_log_info("model %s compiled for backend %s", what, m->backend->name);
+  zn_log_info("model %s compiled for backend %s", what, m->backend_name);
   *out = m;
   return ZN_OK;
 fail:
@@ -248,7 +302,7 @@ ZN_PUBLIC zn_status zn_model_output_info(const zn_model *m, size_t i, zn_tensor_
   return ZN_OK;
 }
 
-ZN_PUBLIC const char *zn_model_backend(const zn_model *m) { return m ? m->backend->name : ""; }
+ZN_PUBLIC const char *zn_model_backend(const zn_model *m) { return m ? m->backend_name : ""; }
 ZN_PUBLIC int64_t zn_model_macs_per_image(const zn_model *m) { return m ? m->macs_per_image : 0; }
 ZN_PUBLIC int64_t zn_model_num_params(const zn_model *m) { return m ? m->num_params : 0; }
 /* What the backend packed plus the graph constants still held beside it, so
@@ -263,7 +317,7 @@ ZN_PUBLIC zn_status zn_model_export_onnx(const zn_model *m, const char *path) {
   if (m->released_bytes)
     return zn_error(ZN_ERR_INVALID_STATE,
                     "failed to export model: backend '%s' took over its weights; load it with keep_graph_weights = 1 "
-                    "or on the ref backend to export", m->backend->name);
+                    "or on the ref backend to export", m->backend_name);
   return zn_onnx_export_file(m->graph, path);
 }
 
@@ -315,7 +369,7 @@ ZN_PUBLIC size_t zn_model_describe(const zn_model *m, char *buf, size_t size) {
     put(buf, size, &used, "  %-40s %-18s%s%s -> %s\n", n->name, zn_op_name(n->op), act, res,
         zn_value_shape_str(o, shape, sizeof shape));
   }
-  put(buf, size, &used, "backend: %s, precision %s, packed weights %zu bytes\n", m->backend->name,
+  put(buf, size, &used, "backend: %s, precision %s, packed weights %zu bytes\n", m->backend_name,
       m->precision == ZN_PRECISION_BF16 ? "bf16" : "fp32", zn_model_weight_bytes(m));
   if (m->backend->describe) {
     size_t n = m->backend->describe(m->compiled, used < size ? buf + used : NULL, used < size ? size - used : 0);

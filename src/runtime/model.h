@@ -7,7 +7,8 @@
 
 struct zn_model {
   zn_graph *graph;                 /* optimised graph (owned); compiled may point into it */
-  const zn_backend_ops *backend;
+  const zn_backend_ops *backend;   /* zn_partition_backend when "auto" split the graph per node */
+  const char *backend_name;        /* backend->name, or the partition's "onednn+ref" (owned by compiled) */
   void *compiled;                  /* owned; destroyed before graph */
   zn_precision precision;
   zn_tensor_info *inputs;          /* names borrowed from graph */

@@ -141,10 +141,10 @@ ZN_PUBLIC zn_status zn_instance_profile(zn_instance *inst, const void *const *in
   const zn_backend_ops *b = inst->model->backend;
   if (!b->instance_num_steps || !b->instance_run_profiled || !b->instance_step)
     return zn_error(ZN_ERR_UNSUPPORTED_OP, "failed to profile instance: backend '%s' has no per-step profile",
-                    b->name);
+                    inst->model->backend_name);
   const int num_steps = b->instance_num_steps(inst->backend_instance);
   if (num_steps < 0) return zn_error(ZN_ERR_INTERNAL, "failed to profile instance: backend '%s' gave %d steps",
-                                     b->name, num_steps);
+                                     inst->model->backend_name, num_steps);
   int64_t *step_ns = zn_calloc((size_t)num_steps + 1, sizeof *step_ns);
   zn_backend_step *bs = zn_calloc((size_t)num_steps + 1, sizeof *bs);
   zn_status st = ZN_OK;
