@@ -218,6 +218,36 @@ static bool node_act(const zn_graph *g, const zn_node *n, zn_act *out) {
   return true;
 }
 
+/* Pow by a constant scalar exponent (float32, int32 or int64; GeM pooling
+ * writes x^p and x^(1/p)) into *p. */
+static bool pow_exponent(const zn_graph *g, const zn_node *n, float *p) {
+  const int e = n->num_inputs == 2 ? zn_node_input(n, 1) : ZN_NO_VALUE;
+  if (e < 0 || !val(g, e)->data || num_elems_static(val(g, e)) != 1) return false;
+  switch (val(g, e)->dtype) {
+    case ZN_DTYPE_FLOAT32: *p = *(const float *)val(g, e)->data; return true;
+    case ZN_DTYPE_INT32: *p = (float)*(const int32_t *)val(g, e)->data; return true;
+    case ZN_DTYPE_INT64: *p = (float)*(const int64_t *)val(g, e)->data; return true;
+    default: return false;
+  }
+}
+
+/* A standalone elementwise node as one eltwise algorithm: the activations,
+ * Pow by a constant scalar (alpha * x^beta with alpha 1) and Sqrt. */
+static bool node_eltwise(const zn_graph *g, const zn_node *n, dnnl_alg_kind_t *alg, float *alpha, float *beta) {
+  zn_act a;
+  if (n->op == ZN_OP_POW) {
+    *alg = dnnl_eltwise_pow;
+    *alpha = 1.f;
+    return pow_exponent(g, n, beta);
+  }
+  if (n->op == ZN_OP_SQRT) {
+    *alg = dnnl_eltwise_sqrt;
+    *alpha = *beta = 0.f;
+    return true;
+  }
+  return node_act(g, n, &a) && act_as_eltwise(a, alg, alpha, beta);
+}
+
 /* ------------------------------------------------------- geometry */
 
 /* Right padding that makes oneDNN's floor formula produce the graph's output
@@ -549,6 +579,13 @@ static bool supports(const zn_graph *g, const zn_node *n, char *why, size_t why_
       float p, q;
       if (!f32_input(g, n, x, why, why_size)) return false;
       if (!node_act(g, n, &a) || !act_as_eltwise(a, &alg, &p, &q)) REFUSE("%s: only constant parameters (Clip: constant bounds)", op);
+      return true;
+    }
+    case ZN_OP_POW: case ZN_OP_SQRT: {
+      dnnl_alg_kind_t alg;
+      float p, q;
+      if (!f32_input(g, n, x, why, why_size)) return false;
+      if (!node_eltwise(g, n, &alg, &p, &q)) REFUSE("Pow: only a constant scalar exponent");
       return true;
     }
     case ZN_OP_SOFTMAX: {
@@ -1171,6 +1208,9 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
       }
       set_value(c, y, c->values[x].layout, dt);
       return add_op(c, ODN_ELTWISE, ni, 1, &x, y, &op);
+    case ZN_OP_POW: case ZN_OP_SQRT:
+      set_value(c, y, c->values[x].layout, dt);
+      return add_op(c, ODN_ELTWISE, ni, 1, &x, y, &op);
     case ZN_OP_SOFTMAX: {
       int xs = x;
       if (c->values[x].layout == ODN_BLOCKED16) ZN_TRY(want(c, x, ODN_NHWC, dt, &xs));
@@ -1494,10 +1534,9 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
       break;
     }
     case ODN_ELTWISE: {
-      zn_act a;
       dnnl_alg_kind_t alg;
       float alpha, beta;
-      if (!node_act(g, n, &a) || !act_as_eltwise(a, &alg, &alpha, &beta)) { st = dnnl_unimplemented; break; }
+      if (!node_eltwise(g, n, &alg, &alpha, &beta)) { st = dnnl_unimplemented; break; }
       dnnl_eltwise_desc_t ed;
       st = dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference, alg, &src, alpha, beta);
       if (st == dnnl_success) st = make_attr(&attr, NULL, false);

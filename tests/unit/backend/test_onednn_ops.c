@@ -515,6 +515,53 @@ static void test_hard_sigmoid(void) {
   }
 }
 
+/* GeM pooling (image retrieval): conv -> Clip(min 0.01) -> Pow(p) -> global
+ * mean -> Pow(1/p), then Sqrt; exponents float32, int64 and int32 constants;
+ * a Pow by a computed exponent is refused. */
+static void test_pow_sqrt(void) {
+  for (int k = 0; k < 3; k++)
+    for (int threads = 1; threads <= 2; threads++) {
+      zn_graph *g = bt_graph();
+      int64_t xd[4] = {1, 3, 9, 9}, wd[4] = {17, 3, 3, 3}, one[1] = {1};
+      int ci[2] = {bt_input(g, "x", 4, xd), bt_const(g, "w", 4, wd, 8, -1.0f, 1.0f)}, c, cl, p1, m, p2, y;
+      bt_conv_attrs(bt_node(g, ZN_OP_CONV, "conv", 2, ci, "c", &c), 3, 1, 1, 1, 1);
+      bt_node(g, ZN_OP_CLIP, "clip", 1, &c, "cl", &cl)->attrs.act = bt_act(ZN_ACT_CLIP, 0.01f, INFINITY);
+      int e;
+      if (k == 0) {
+        float p = 3.0f;
+        e = b_const_f32(g, "p", 0, one, &p);
+      } else if (k == 1) {
+        int64_t p = 2;
+        e = -1;
+        zn_graph_add_const(g, "p", ZN_DTYPE_INT64, 0, one, &p, sizeof p, &e);
+      } else {
+        int32_t p = 4;
+        e = -1;
+        zn_graph_add_const(g, "p", ZN_DTYPE_INT32, 0, one, &p, sizeof p, &e);
+      }
+      float inv = k == 0 ? 1.0f / 3.0f : k == 1 ? 0.5f : 0.25f;
+      int ei = b_const_f32(g, "inv_p", 0, one, &inv);
+      bt_node(g, ZN_OP_POW, "pow", 2, (int[]){cl, e}, "p1", &p1);
+      bt_node(g, ZN_OP_GLOBAL_AVERAGE_POOL, "mean", 1, &p1, "m", &m);
+      bt_node(g, ZN_OP_POW, "pow_inv", 2, (int[]){m, ei}, "p2", &p2);
+      bt_node(g, ZN_OP_SQRT, "sqrt", 1, &p2, "y", &y);
+      zn_graph_mark_output(g, y);
+      bt_compare(&zn_backend_onednn, "GeM pooling: Pow, Pow, Sqrt", g, threads == 1 ? 1 : 3, ZN_PRECISION_FP32, threads,
+                 TOL);
+      zn_graph_destroy(g);
+    }
+  zn_graph *g = bt_graph();
+  int64_t xd[4] = {1, 3, 4, 4};
+  int x = bt_input(g, "x", 4, xd), y;
+  bt_node(g, ZN_OP_POW, "pow", 2, (int[]){x, x}, "y", &y);
+  zn_graph_mark_output(g, y);
+  CHECK_OK(zn_graph_infer_shapes(g));
+  char why[256];
+  CHECK(!zn_backend_onednn.supports_node(g, &g->nodes[0], why, sizeof why));
+  CHECK(strstr(why, "only a constant scalar exponent") != NULL);
+  zn_graph_destroy(g);
+}
+
 static void test_views(void) {
   const int64_t p4[3][4] = {{0, 2, 3, 1}, {0, 3, 1, 2}, {0, 1, 3, 2}}, p3[3] = {0, 2, 1};
   for (int k = 0; k < 3; k++) {
@@ -544,5 +591,6 @@ int zn_test_main(void) {
   test_slices();
   test_shuffle();
   test_hard_sigmoid();
+  test_pow_sqrt();
   return 0;
 }
