@@ -77,7 +77,7 @@ void zn_onednn_threads_pop(int saved) {
 const char *zn_onednn_kind_name(odn_kind k) {
   static const char *names[ODN_KIND_COUNT] = {"import", "export", "conv", "inner_product", "pooling", "eltwise",
                                               "binary", "sum", "batch_norm", "lrn", "softmax", "concat",
-                                              "to_plain", "copy", "convert", "concat_own", "view", "layer_norm"};
+                                              "to_plain", "copy", "convert", "concat_own", "view", "layer_norm", "matmul"};
   return (unsigned)k < ODN_KIND_COUNT ? names[k] : "?";
 }
 
@@ -374,6 +374,33 @@ static bool gemm_supported(const zn_graph *g, const zn_node *n) {
   return true;
 }
 
+/* MatMul that is not a Linear layer (gemm_supported): A [..., M, K] times
+ * B [..., K, N], both float32, at least one an activation (attention's
+ * Q K^T and A V), ranks 2..6; the leading (batch) dims, aligned from the
+ * right, are equal or 1 in one of them, and the batch symbol sits only in
+ * those leading dims. */
+static bool bmm_supported(const zn_graph *g, const zn_node *n) {
+  if (n->op != ZN_OP_MATMUL || n->num_inputs != 2) return false;
+  const int a = zn_node_input(n, 0), b = zn_node_input(n, 1);
+  if (a < 0 || b < 0 || (!is_f32_activation(g, a) && !is_f32_const(g, a)) ||
+      (!is_f32_activation(g, b) && !is_f32_const(g, b)) || (is_const(g, a) && is_const(g, b)))
+    return false;
+  const zn_value *av = val(g, a), *bv = val(g, b), *yv = val(g, n->outputs[0]);
+  const int ra = av->num_dims, rb = bv->num_dims, r = ra > rb ? ra : rb;
+  if (ra < 2 || rb < 2 || r > 6 || yv->num_dims != r || yv->dtype != ZN_DTYPE_FLOAT32) return false;
+  if (av->batch_axis >= ra - 2 || bv->batch_axis >= rb - 2) return false;
+  if (av->dims[ra - 1] != bv->dims[rb - 2]) return false;
+  for (int i = 0; i < r - 2; i++) {
+    const int ia = i - (r - ra), ib = i - (r - rb);
+    const int64_t da = ia >= 0 ? av->dims[ia] : 1, db = ib >= 0 ? bv->dims[ib] : 1;
+    const bool sa = ia >= 0 && av->batch_axis == ia, sb = ib >= 0 && bv->batch_axis == ib;
+    if (da == db && sa == sb) continue;
+    if ((da == 1 && !sa) || (db == 1 && !sb)) continue;
+    return false;
+  }
+  return true;
+}
+
 /* Transpose: its permutation keeps a batch axis first (axis_out, first_out
  * unused). Gather: one constant index (zn_gather_one_index: where, which). */
 static bool view_of(const zn_graph *g, const zn_node *n, int *axis_out, int64_t *first_out) {
@@ -557,10 +584,11 @@ static bool supports(const zn_graph *g, const zn_node *n, char *why, size_t why_
       return true;
     }
     case ZN_OP_GEMM: case ZN_OP_MATMUL:
-      if (!gemm_supported(g, n))
-        REFUSE("%s: only a 2-D float32 activation (no transA) times a constant 2-D float32 matrix, a constant bias of "
-               "one or N values, ReLU/Clip at most", op);
-      return true;
+      if (gemm_supported(g, n) || bmm_supported(g, n)) return true;
+      if (n->op == ZN_OP_MATMUL)
+        REFUSE("MatMul: only float32 A [..., M, K] times B [..., K, N], ranks 2 to 6, broadcastable leading dims");
+      REFUSE("Gemm: only a 2-D float32 activation (no transA) times a constant 2-D float32 matrix, a constant bias of "
+             "one or N values, ReLU/Clip at most");
     case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV: {
       bool swap;
       if (n->num_inputs != 2 || !binary_plan(g, n, &swap))
@@ -1135,7 +1163,17 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
       c->num_wino += wino;
       return ZN_OK;
     }
-    case ZN_OP_GEMM: case ZN_OP_MATMUL: {
+    case ZN_OP_MATMUL:
+      if (!gemm_supported(g, n)) {
+        /* attention's MatMuls: plain f32 on both sides (bf16 would need both converted: not worth it) */
+        int ins[2] = {x, zn_node_input(n, 1)};
+        for (int k = 0; k < 2; k++)
+          if (!is_const(g, ins[k])) ZN_TRY(want(c, ins[k], ODN_PLAIN, dnnl_f32, &ins[k]));
+        set_value(c, y, ODN_PLAIN, dnnl_f32);
+        return add_op(c, ODN_MATMUL, ni, 2, ins, y, &op);
+      }
+      __attribute__((fallthrough)); /* a Linear layer, as Gemm */
+    case ZN_OP_GEMM: {
       int src = x, xs;
       bool fold = false;
       int pn = val(g, x)->producer;
@@ -1597,6 +1635,24 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
                                                       flags);
       if (st == dnnl_success) st = make_attr(&attr, NULL, false);
       if (st == dnnl_success) st = dnnl_primitive_desc_create(pd_out, &bd, attr, eng, NULL);
+      break;
+    }
+    case ODN_MATMUL: {
+      /* ranks aligned from the right, leading 1s where one side has fewer dims */
+      const int r = cval(c, op->out)->num_dims;
+      dnnl_memory_desc_t md3[3];
+      const int vals[3] = {op->ins[0], op->ins[1], op->out};
+      for (int k = 0; k < 3; k++) {
+        const zn_value *v = cval(c, vals[k]);
+        int64_t d[ZN_MAX_DIMS], padded[ZN_MAX_DIMS];
+        if (!zn_value_resolve_dims(v, batch, d)) return zn_error(ZN_ERR_INVALID_MODEL, "failed to size %s", v->name);
+        for (int i = 0; i < r; i++) padded[i] = i < r - v->num_dims ? 1 : d[i - (r - v->num_dims)];
+        md_plain(&md3[k], r, padded, dnnl_f32);
+      }
+      dnnl_matmul_desc_t md;
+      st = dnnl_matmul_desc_init(&md, &md3[0], &md3[1], NULL, &md3[2]);
+      if (st == dnnl_success) st = make_attr(&attr, NULL, false);
+      if (st == dnnl_success) st = dnnl_primitive_desc_create(pd_out, &md, attr, eng, NULL);
       break;
     }
     case ODN_LNORM: {
@@ -2147,6 +2203,7 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
   describe_kind(c, &s, ODN_BNORM, "batch norms");
   describe_kind(c, &s, ODN_LRN, "lrn");
   describe_kind(c, &s, ODN_SOFTMAX, "softmax");
+  describe_kind(c, &s, ODN_MATMUL, "matmuls of two tensors");
   describe_kind(c, &s, ODN_CONCAT, "concats");
   describe_kind(c, &s, ODN_CONCAT_OWN, "own channel concats (+ batch norm read in one pass)");
   describe_kind(c, &s, ODN_TO_PLAIN, "reorders to NCHW (reshape)");

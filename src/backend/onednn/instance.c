@@ -245,6 +245,11 @@ static zn_status build_step(odn_instance *in, pset *ps, int i, const_dnnl_primit
       ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_SRC, offset, op->ins[0]));
       ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_DST, offset, op->out));
       break;
+    case ODN_MATMUL:
+      ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_SRC, offset, op->ins[0]));
+      ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_WEIGHTS, offset, op->ins[1]));
+      ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_DST, offset, op->out));
+      break;
     case ODN_BINARY:
       ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_SRC_0, offset, op->ins[0]));
       ZN_TRY(add_value_arg(in, s, pd, DNNL_ARG_SRC_1, offset, op->ins[1]));

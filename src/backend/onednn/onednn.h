@@ -97,6 +97,7 @@ typedef enum odn_kind {
   ODN_CONCAT_OWN,          /* own channel concat (concat.c), with the batch norm reading it folded in */
   ODN_VIEW,                /* Transpose, Gather of one index, Slice: a reorder from a permuted / sub-memory view of the input */
   ODN_LNORM,               /* LayerNormalization over the last axis of a plain f32 tensor */
+  ODN_MATMUL,              /* MatMul of two plain f32 tensors (attention's Q K^T, A V), batch dims broadcast */
   ODN_KIND_COUNT
 } odn_kind;
 

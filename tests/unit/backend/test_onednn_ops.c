@@ -562,6 +562,61 @@ static void test_pow_sqrt(void) {
   zn_graph_destroy(g);
 }
 
+/* MatMul of two tensors (not a Linear layer): self-attention's
+ * softmax(x x^T) x on [N,5,8]; a 4-D activation times a constant matrix; a
+ * constant matrix times a 3-D activation; [N,2,5,8] x [N,1,8,3] (broadcast). */
+static void test_batched_matmul(void) {
+  for (int k = 0; k < 4; k++)
+    for (int threads = 1; threads <= 2; threads++) {
+      zn_graph *g = bt_graph();
+      int y = -1;
+      const char *what = "";
+      if (k == 0) {
+        int64_t xd[3] = {1, 5, 8};
+        int x = bt_input(g, "x", 3, xd), xt, sc, a;
+        zn_node *t = bt_node(g, ZN_OP_TRANSPOSE, "t", 1, &x, "xt", &xt);
+        t->attrs.transpose.num_perm = 3;
+        memcpy(t->attrs.transpose.perm, (int64_t[]){0, 2, 1}, 3 * sizeof(int64_t));
+        bt_node(g, ZN_OP_MATMUL, "qk", 2, (int[]){x, xt}, "s", &sc);
+        bt_node(g, ZN_OP_SOFTMAX, "softmax", 1, &sc, "a", &a)->attrs.softmax.axis = -1;
+        bt_node(g, ZN_OP_MATMUL, "av", 2, (int[]){a, x}, "y", &y);
+        what = "attention softmax(x x^T) x";
+      } else if (k == 1) {
+        int64_t xd[4] = {1, 2, 5, 8}, wd[2] = {8, 3};
+        int in[2] = {bt_input(g, "x", 4, xd), bt_const(g, "w", 2, wd, 3, -1, 1)};
+        bt_node(g, ZN_OP_MATMUL, "mm", 2, in, "y", &y);
+        what = "[N,2,5,8] x constant [8,3]";
+      } else if (k == 2) {
+        int64_t xd[3] = {1, 4, 6}, wd[2] = {3, 4};
+        int in[2] = {bt_const(g, "w", 2, wd, 3, -1, 1), bt_input(g, "x", 3, xd)};
+        bt_node(g, ZN_OP_MATMUL, "mm", 2, in, "y", &y);
+        what = "constant [3,4] x [N,4,6]";
+      } else {
+        int64_t xd[4] = {1, 2, 5, 8}, zd[3] = {1, 8, 3};
+        int x = bt_input(g, "x", 4, xd), z = bt_input(g, "z", 3, zd), zu;
+        zn_node *u = bt_node(g, ZN_OP_UNSQUEEZE, "u", 1, &z, "zu", &zu);
+        u->attrs.axes.num_axes = 1;
+        u->attrs.axes.axes[0] = 1;
+        bt_node(g, ZN_OP_MATMUL, "mm", 2, (int[]){x, zu}, "y", &y);
+        what = "[N,2,5,8] x [N,1,8,3]";
+      }
+      zn_graph_mark_output(g, y);
+      bt_compare(&zn_backend_onednn, what, g, threads == 1 ? 1 : 3, ZN_PRECISION_FP32, threads, TOL);
+      zn_graph_destroy(g);
+    }
+  /* a vector operand (valid ONNX: [N,5,8] x [8] -> [N,5]) is refused, not run */
+  zn_graph *g = bt_graph();
+  int64_t ad[3] = {1, 5, 8}, bd[1] = {8};
+  int in[2] = {bt_input(g, "a", 3, ad), bt_const(g, "b", 1, bd, 5, -1, 1)}, y;
+  bt_node(g, ZN_OP_MATMUL, "mm", 2, in, "y", &y);
+  zn_graph_mark_output(g, y);
+  CHECK_OK(zn_graph_infer_shapes(g));
+  char why[256];
+  CHECK(!zn_backend_onednn.supports_node(g, &g->nodes[0], why, sizeof why));
+  CHECK(strstr(why, "broadcastable leading dims") != NULL);
+  zn_graph_destroy(g);
+}
+
 static void test_views(void) {
   const int64_t p4[3][4] = {{0, 2, 3, 1}, {0, 3, 1, 2}, {0, 1, 3, 2}}, p3[3] = {0, 2, 1};
   for (int k = 0; k < 3; k++) {
@@ -592,5 +647,6 @@ int zn_test_main(void) {
   test_shuffle();
   test_hard_sigmoid();
   test_pow_sqrt();
+  test_batched_matmul();
   return 0;
 }
