@@ -3,7 +3,8 @@
 # corpus: fuzz_onnx_import for <seconds> (default 60; a few ONNX test-data
 # models), fuzz_model_run for a quarter (the same seeds, through the whole
 # load path and a ref run) and an eighth each on onednn and xnnpack (where
-# built; their kernels run against guard pages), fuzz_image_decode for half (the sample photos and
+# built; their kernels run against guard pages) and on auto (graphs cut into
+# segments on several backends: runtime/partition.c), fuzz_image_decode for half (the sample photos and
 # the truncated JPEG fixture), fuzz_bench_config for a quarter (the example
 # configs), at least 10 s each. Exits non-zero on a crash, leak or sanitizer
 # report. Usage: scripts/fuzz.sh [seconds] [build-dir]
@@ -65,6 +66,7 @@ run fuzz_onnx_import "$secs" 65536
 run fuzz_model_run "$quarter" 65536
 run fuzz_model_run "$eighth" 65536 onednn
 run fuzz_model_run "$eighth" 65536 xnnpack
+run fuzz_model_run "$eighth" 65536 auto
 run fuzz_image_decode "$half" 262144
 run fuzz_bench_config "$quarter" 8192
 echo "fuzz: no crash, leak or sanitizer report"

@@ -78,3 +78,26 @@ save("layer_norm_gelu", nodes,
       const("gamma", rng.standard_normal(6).astype(np.float32)), const("beta", rng.standard_normal(6).astype(np.float32)),
       const("sqrt2", np.float32(1.4142135)), const("one", np.float32(1.0)), const("half", np.float32(0.5))],
      ["N", 4, 4, 6], ["N", 4, 4, 6])
+
+# nodes no fast backend runs between convs (ReduceMean over channels, Erf):
+# under ZN_FUZZ_BACKEND=auto the graph is cut into segments (runtime/partition.c)
+save("partition",
+     [helper.make_node("Conv", ["x", "w1"], ["c"], pads=[1, 1, 1, 1]),
+      helper.make_node("ReduceMean", ["c"], ["m"], axes=[1], keepdims=1),
+      helper.make_node("Add", ["c", "m"], ["a"]),
+      helper.make_node("Conv", ["a", "w2"], ["c2"]),
+      helper.make_node("Erf", ["c2"], ["y"])],
+     [conv_w("w1", 8, 4, 3), conv_w("w2", 8, 8, 1)], [1, 4, 6, 6], [1, 8, 6, 6])
+
+# self-attention's MatMuls of two activations: softmax(x x^T) x
+g = helper.make_graph(
+    [helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 2, 1]),
+     helper.make_node("MatMul", ["x", "xt"], ["s"]),
+     helper.make_node("Softmax", ["s"], ["a"], axis=-1),
+     helper.make_node("MatMul", ["a", "x"], ["y"])],
+    "attention", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 5, 8])],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5, 8])])
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="zenith fuzz seeds")
+m.ir_version = 8
+onnx.checker.check_model(m)
+onnx.save(m, os.path.join(HERE, "attention.onnx"))
