@@ -10,7 +10,8 @@ the scaled variable u = t / c^2. erf minimises the absolute error of f
 math.tanh in double are the reference); prints the coefficients as float
 literals in t and the fitted error in double, before float rounding (the
 unit test tests/unit/backend/test_vmath.c measures the float code).
-  python3 scripts/fit_vmath.py [erf|tanh] [np] [nq]
+  python3 scripts/fit_vmath.py erf 6 4; python3 scripts/fit_vmath.py tanh 4 4 (vmath.h)
+  ("erfc np nq lo" fits erfc(x) on [lo, 3.925], a second piece that was tried)
 """
 import math
 import struct
