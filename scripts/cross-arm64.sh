@@ -9,7 +9,8 @@
 #            .debs (their arm64 packages cannot be co-installed with the amd64
 #            ones), and the host's headers (same versions) are used.
 # --zoo      also runs test_xnnpack_zoo for the given models (slow under qemu).
-# Runs test_xnnpack_ops and the ref backend's unit tests (test_ref_*) for
+# Runs test_xnnpack_ops, test_xnnpack_mobile, test_passes_numeric,
+# test_layer_norm_gelu, test_vmath and the ref backend's unit tests (test_ref_*) for
 # arm64 and prints each result; exits non-zero if any fails. qemu emulates
 # its "max" CPU; QEMU_CPU=cortex-a72 (Raspberry Pi 4) or cortex-a53 picks
 # another core, and with it the XNNPACK kernels a board would use.
@@ -76,7 +77,7 @@ OBJS=()
 for s in "${SRCS[@]}"; do
   o="$OUT/obj/$(echo "${s#$ROOT/}" | tr '/' '_').o"
   extra=()
-  case "$s" in */backend/ref/*) extra=(-O3) ;; esac
+  case "$s" in */backend/ref/*) extra=(-O3) ;; */backend/xnnpack/*) extra=(-fopenmp-simd -DZN_OPENMP_SIMD=1) ;; esac
   "$CC" "${CFLAGS[@]}" "${extra[@]}" -c "$s" -o "$o"
   OBJS+=("$o")
 done
@@ -90,7 +91,7 @@ CROSSLIB=/usr/aarch64-linux-gnu/lib
 QEMU=(timeout "${ZN_QEMU_TIMEOUT:-300}" qemu-aarch64 -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH="$LIBDIR:$CROSSLIB")
 
 status=0
-TESTS=(test_xnnpack_ops test_xnnpack_mobile test_passes_numeric test_layer_norm_gelu)
+TESTS=(test_xnnpack_ops test_xnnpack_mobile test_passes_numeric test_layer_norm_gelu test_vmath)
 for f in "$ROOT"/tests/unit/backend/test_ref_*.c; do TESTS+=("$(basename "$f" .c)"); done
 [ -z "$ZOO" ] || TESTS+=(test_xnnpack_zoo)
 for t in "${TESTS[@]}"; do

@@ -16,10 +16,11 @@
 #define ZN_UNREACHABLE() do { assert(!"unreachable"); __builtin_unreachable(); } while (0)
 #define ZN_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 /* Before a loop: vectorize it (GCC's -O2 cost model leaves loops of unknown
- * trip count scalar). An OpenMP pragma, so a no-op without -fopenmp; off
- * under clang, which vectorizes these loops unasked at -O2 and, in builds
- * that turn vectorization off (the fuzzers), warns that it could not. */
-#if defined(_OPENMP) && !defined(__clang__)
+ * trip count scalar). An OpenMP pragma, so a no-op without -fopenmp or
+ * -fopenmp-simd (which defines no macro: the build adds ZN_OPENMP_SIMD with
+ * it); off under clang, which vectorizes these loops unasked at -O2 and, in
+ * builds that turn vectorization off (the fuzzers), warns that it could not. */
+#if (defined(_OPENMP) || defined(ZN_OPENMP_SIMD)) && !defined(__clang__)
 #define ZN_SIMD _Pragma("omp simd")
 #else
 #define ZN_SIMD

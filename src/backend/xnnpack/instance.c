@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/vmath.h"
 #include "backend/xnnpack/xnnpack_internal.h"
 #include "core/alloc.h"
 #include "core/arena.h"
@@ -941,7 +942,8 @@ static void global_max(const xp_tensor *x, const xp_tensor *y) {
 
 /* HardSigmoid, Tanh and Gelu (no f32 XNNPACK operator in this snapshot) on rows of
  * ch channels with their own strides; in place when x == y. The formulas are
- * ref's (backend/ref/activation.c), NaN included. */
+ * ref's (backend/ref/activation.c), NaN included, except that erff and tanhf
+ * are backend/vmath.h's vectorisable approximations (ref keeps libm's). */
 typedef struct act_ctx {
   zn_act act;
   const float *x;
@@ -967,9 +969,11 @@ static void act_loop_rows(void *context, size_t r0, size_t count) {
     } else if (k->act.kind == ZN_ACT_SWISH) {
       for (size_t c = 0; c < k->ch; c++) y[c] = x[c] / (1.0f + expf(-alpha * x[c]));
     } else if (k->act.kind == ZN_ACT_GELU) {
-      for (size_t c = 0; c < k->ch; c++) y[c] = x[c] * (1.0f + erff(x[c] / 1.41421353816986084f)) * 0.5f;
+      ZN_SIMD
+      for (size_t c = 0; c < k->ch; c++) y[c] = x[c] * (1.0f + zn_vmath_erf_f32(x[c] * 0.707106769f)) * 0.5f;
     } else {
-      for (size_t c = 0; c < k->ch; c++) y[c] = tanhf(x[c]);
+      ZN_SIMD
+      for (size_t c = 0; c < k->ch; c++) y[c] = zn_vmath_tanh_f32(x[c]);
     }
   }
 }
