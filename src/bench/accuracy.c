@@ -57,7 +57,7 @@ zn_status zn_bench_accuracy_add(zn_bench_accuracy *acc, const float *reduced, co
     }
     double e = max_ref > 0 ? max_diff / max_ref : max_diff;
     if (!(e <= acc->max_rel_err)) acc->max_rel_err = e;
-    int64_t tf[5], th[5];
+    int64_t tf[5] = {0}, th[5] = {0}; /* top_k fills what it returns; zeroed for -O3's maybe-uninitialized */
     int nf = top_k(f, num_classes, 1, tf), nh = top_k(h, num_classes, 5, th);
     if (nf == 1 && nh >= 1 && tf[0] == th[0]) acc->top1_agree++;
     bool in5 = false;
