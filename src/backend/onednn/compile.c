@@ -35,10 +35,12 @@ static const zn_value *val(const zn_graph *g, int v) { return &g->values[v]; }
 static const zn_value *cval(const odn_compiled *c, int v) { return &c->g->values[c->values[v].gid]; }
 static int input_or_none(const zn_node *n, int k) { return k < n->num_inputs ? zn_node_input(n, k) : ZN_NO_VALUE; }
 
+/* The batch symbol may sit on any axis: sequence-first transformer layouts
+ * ([L, N, E] in PyTorch's MultiheadAttention) keep it second. Ops whose
+ * meaning ties the batch to axis 0 (convs, BN, the own kernels) check it. */
 static bool is_f32_activation(const zn_graph *g, int v) {
   return v >= 0 && v < g->num_values && !is_const(g, v) && val(g, v)->dtype == ZN_DTYPE_FLOAT32 &&
-         val(g, v)->num_dims >= 1 && val(g, v)->num_dims <= 6 &&
-         (val(g, v)->batch_axis == 0 || val(g, v)->batch_axis == -1);
+         val(g, v)->num_dims >= 1 && val(g, v)->num_dims <= 6;
 }
 
 static bool is_f32_const(const zn_graph *g, int v) {
@@ -401,8 +403,9 @@ static bool bmm_supported(const zn_graph *g, const zn_node *n) {
   return true;
 }
 
-/* Transpose: its permutation keeps a batch axis first (axis_out, first_out
- * unused). Gather: one constant index (zn_gather_one_index: where, which). */
+/* Transpose: any permutation of up to 6 axes (a reorder; axis_out,
+ * first_out unused). Gather: one constant index (zn_gather_one_index: where,
+ * which). */
 static bool view_of(const zn_graph *g, const zn_node *n, int *axis_out, int64_t *first_out) {
   const zn_value *x = val(g, zn_node_input(n, 0));
   const int r = x->num_dims;
@@ -410,7 +413,7 @@ static bool view_of(const zn_graph *g, const zn_node *n, int *axis_out, int64_t 
   if (n->op == ZN_OP_TRANSPOSE) {
     const zn_transpose_attrs *t = &n->attrs.transpose;
     if (t->num_perm != 0 && t->num_perm != r) return false;
-    return t->num_perm == 0 ? x->batch_axis < 0 || r == 1 : x->batch_axis < 0 || t->perm[0] == 0;
+    return true;
   }
   return zn_gather_one_index(g, n, axis_out, first_out);
 }
@@ -667,16 +670,16 @@ static bool supports(const zn_graph *g, const zn_node *n, char *why, size_t why_
     }
     case ZN_OP_FLATTEN: case ZN_OP_RESHAPE: case ZN_OP_SQUEEZE: case ZN_OP_UNSQUEEZE: case ZN_OP_IDENTITY:
       if (!f32_input(g, n, x, why, why_size)) return false;
-      if (val(g, y)->num_dims < 1 || val(g, y)->batch_axis > 0) REFUSE("%s: only outputs of rank 1 or more with the batch first", op);
+      if (val(g, y)->num_dims < 1 || val(g, y)->num_dims > 6) REFUSE("%s: only outputs of rank 1 to 6", op);
       return true;
     case ZN_OP_TRANSPOSE: case ZN_OP_GATHER: {
       if (!f32_input(g, n, x, why, why_size)) return false;
       int64_t first;
       int axis;
       if (!view_of(g, n, &axis, &first))
-        REFUSE(n->op == ZN_OP_TRANSPOSE ? "Transpose: only permutations that keep the batch axis first"
+        REFUSE(n->op == ZN_OP_TRANSPOSE ? "Transpose: only tensors of rank 1 to 6"
                                         : "Gather: only one constant index, on an axis other than the batch");
-      if (val(g, y)->num_dims < 1 || val(g, y)->batch_axis > 0) REFUSE("%s: only outputs with the batch first", op);
+      if (val(g, y)->num_dims < 1) REFUSE("%s: only outputs of rank 1 or more", op);
       return true;
     }
     case ZN_OP_SLICE: return slice_supported(g, n, x, why, why_size);
