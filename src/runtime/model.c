@@ -109,7 +109,8 @@ static void warn_refusal(const zn_graph *g, int node, const zn_backend_ops *b, c
 /* "auto" per node: each node on the first backend of the order that runs it
  * (runtime/partition.h). Returns ZN_ERR_UNSUPPORTED_OP, having compiled
  * nothing, when the graph does not split: every node on the same backend
- * (whole-model compile below), or some node on none. */
+ * (whole-model compile below), some node on none, or a segment failing to
+ * compile (said in a warning); only running out of memory stops the load. */
 static zn_status choose_per_node(zn_model *m, const zn_backend_ops *const *order, size_t count,
                                  const zn_model_options *opts) {
   const zn_graph *g = m->graph;
@@ -131,8 +132,10 @@ static zn_status choose_per_node(zn_model *m, const zn_backend_ops *const *order
       m->backend_name = zn_partition_name(m->compiled);
       zn_log_warn("auto: runs on %s, in %d segments (zn_model_describe lists them)", m->backend_name,
                   zn_partition_num_segments(m->compiled));
-    } else if (st == ZN_ERR_UNSUPPORTED_OP) {
+    } else if (st != ZN_ERR_OUT_OF_MEMORY) {
+      /* a segment a backend cannot compile: the whole-model order still runs the model, as before the split */
       zn_log_warn("auto: cannot split the graph per node (%s); trying whole-model backends", zn_last_error());
+      st = ZN_ERR_UNSUPPORTED_OP;
     }
   }
   zn_free(assign);
