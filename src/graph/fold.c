@@ -1,8 +1,9 @@
-/* Constant folding: an evaluator for data-movement ops, Shape, Cast, the
- * four arithmetic ops and Pow/Sqrt/Erf (float32) on constants, and the pass that turns nodes with
- * constant inputs into constants. int64 elements carry the batch symbol
- * (batch_elems bit = "times N") as long as the result stays c * N; c * N + d
- * or (c * N) * (d * N) is not representable and the node is left alone. */
+/* Constant folding: an evaluator for data-movement ops (Expand included), Shape, Cast, the
+ * four arithmetic ops, Pow/Sqrt/Erf (float32), ConstantOfShape, Equal and Where on constants,
+ * and the pass that turns nodes with constant inputs into constants. int64 elements carry the
+ * batch symbol (batch_elems bit = "times N") as long as the result stays c * N; c * N + d,
+ * (c * N) * (d * N) or c * N == d with c and d of one sign is not representable and the node
+ * is left alone. */
 #include <math.h>
 #include <string.h>
 
@@ -23,6 +24,13 @@ static int64_t ravel(int rank, const int64_t *dims, const int64_t *idx) {
   int64_t r = 0;
   for (int i = 0; i < rank; i++) r = r * dims[i] + idx[i];
   return r;
+}
+
+/* Element of v that output index oi (rank r) reads under numpy broadcasting. */
+static int64_t bcast_src(const zn_value *v, int r, const int64_t *oi) {
+  int64_t vi[ZN_MAX_DIMS];
+  for (int i = 0; i < v->num_dims; i++) vi[i] = v->dims[i] == 1 ? 0 : oi[r - v->num_dims + i];
+  return ravel(v->num_dims, v->dims, vi);
 }
 
 static bool elems_of(const zn_value *v, int64_t *out) { return v->batch_axis < 0 && zn_value_num_elements(v, 1, out); }
@@ -98,6 +106,11 @@ static bool move_src(const move_plan *p, int64_t o, int *k_out, int64_t *src_out
     *src_out = ravel(x->num_dims, x->dims, si);
     return true;
   }
+  case ZN_OP_EXPAND:
+    if (x->num_dims > out->num_dims) return false;
+    unravel(o, out->num_dims, out->dims, oi);
+    *src_out = bcast_src(x, out->num_dims, oi);
+    return true;
   default: return false;
   }
 }
@@ -225,6 +238,65 @@ static bool eval_float_math(const zn_node *n, const zn_value *const *in, const z
   return true;
 }
 
+/* Element i of a numeric constant: an integer (int*, uint8, bool) or a float32. */
+static bool read_num(const zn_value *v, int64_t i, int64_t *iv, float *fv, bool *is_float) {
+  const char *p = (const char *)v->data;
+  *is_float = false;
+  switch (v->dtype) {
+  case ZN_DTYPE_FLOAT32: memcpy(fv, p + i * 4, 4); *is_float = true; return true;
+  case ZN_DTYPE_INT64: case ZN_DTYPE_INT32: return read_int(v, i, iv);
+  case ZN_DTYPE_INT8: *iv = (int8_t)p[i]; return true;
+  case ZN_DTYPE_UINT8: case ZN_DTYPE_BOOL: *iv = (uint8_t)p[i]; return true;
+  default: return false;
+  }
+}
+
+/* a == b where either may be c * N (N >= 1, c != 0): c * N == d * N iff c == d;
+ * c * N == d is false when d is 0 or of the other sign, else it depends on N. */
+static bool equal_i64(int64_t a, bool fa, int64_t b, bool fb, bool *r) {
+  if (fa == fb) { *r = a == b; return true; }
+  const int64_t c = fa ? a : b, d = fa ? b : a;
+  if (d == 0 || (c > 0) != (d > 0)) { *r = false; return true; }
+  return false;
+}
+
+static bool eval_equal(const zn_value *const *in, const zn_value *out, int64_t elems, uint8_t *data) {
+  const zn_value *a = in[0], *b = in[1];
+  int64_t oi[ZN_MAX_DIMS];
+  if (out->dtype != ZN_DTYPE_BOOL || a->dtype != b->dtype) return false;
+  for (int64_t o = 0; o < elems; o++) {
+    unravel(o, out->num_dims, out->dims, oi);
+    const int64_t ia = bcast_src(a, out->num_dims, oi), ib = bcast_src(b, out->num_dims, oi);
+    int64_t x = 0, y = 0;
+    float fx = 0.0f, fy = 0.0f;
+    bool xf, yf, r;
+    if (!read_num(a, ia, &x, &fx, &xf) || !read_num(b, ib, &y, &fy, &yf)) return false;
+    if (xf) r = fx == fy;
+    else if (!equal_i64(x, flag_of(a, ia), y, flag_of(b, ib), &r)) return false;
+    data[o] = r;
+  }
+  return true;
+}
+
+/* Where: X's or Y's element (its batch flag too) by the condition. */
+static bool eval_where(const zn_value *const *in, const zn_value *out, int64_t elems, size_t es, void *data,
+                       uint64_t *be) {
+  const zn_value *cond = in[0];
+  int64_t oi[ZN_MAX_DIMS];
+  if (cond->dtype != ZN_DTYPE_BOOL || in[1]->dtype != out->dtype || in[2]->dtype != out->dtype) return false;
+  for (int64_t o = 0; o < elems; o++) {
+    unravel(o, out->num_dims, out->dims, oi);
+    const zn_value *v = ((const uint8_t *)cond->data)[bcast_src(cond, out->num_dims, oi)] ? in[1] : in[2];
+    const int64_t src = bcast_src(v, out->num_dims, oi);
+    memcpy((char *)data + (size_t)o * es, (const char *)v->data + (size_t)src * es, es);
+    if (flag_of(v, src)) {
+      if (o >= 64) return false;
+      *be |= UINT64_C(1) << o;
+    }
+  }
+  return true;
+}
+
 static bool cast_elem(const zn_value *x, int64_t i, zn_dtype to, void *dst) {
   double d;
   int64_t iv = 0;
@@ -305,6 +377,17 @@ zn_status zn_node_eval(const zn_node *n, const zn_value *const *inputs, const zn
   case ZN_OP_POW: case ZN_OP_SQRT: case ZN_OP_ERF:
     ok = eval_float_math(n, inputs, out, data);
     break;
+  case ZN_OP_CONSTANT_OF_SHAPE:
+    /* the shape is the output's (inference read it); only the fill is left */
+    ok = out->dtype == n->attrs.fill.dtype && es <= sizeof n->attrs.fill.value;
+    for (int64_t i = 0; ok && i < elems; i++) memcpy((char *)data + (size_t)i * es, n->attrs.fill.value, es);
+    break;
+  case ZN_OP_EQUAL:
+    ok = n->num_inputs == 2 && inputs[1] && eval_equal(inputs, out, elems, data);
+    break;
+  case ZN_OP_WHERE:
+    ok = n->num_inputs == 3 && inputs[1] && inputs[2] && eval_where(inputs, out, elems, es, data, &be);
+    break;
   case ZN_OP_CAST: {
     ok = true;
     for (int64_t i = 0; i < elems && ok; i++) {
@@ -317,7 +400,7 @@ zn_status zn_node_eval(const zn_node *n, const zn_value *const *inputs, const zn
     break;
   }
   case ZN_OP_RESHAPE: case ZN_OP_FLATTEN: case ZN_OP_SQUEEZE: case ZN_OP_UNSQUEEZE: case ZN_OP_IDENTITY:
-  case ZN_OP_TRANSPOSE: case ZN_OP_CONCAT: case ZN_OP_GATHER: case ZN_OP_SLICE: {
+  case ZN_OP_TRANSPOSE: case ZN_OP_CONCAT: case ZN_OP_GATHER: case ZN_OP_SLICE: case ZN_OP_EXPAND: {
     move_plan p = {.n = n, .in = inputs, .out = out};
     if (n->op == ZN_OP_CONCAT) {
       p.axis = n->attrs.axis.axis < 0 ? n->attrs.axis.axis + out->num_dims : n->attrs.axis.axis;
@@ -361,9 +444,21 @@ static bool foldable_op(zn_op op) {
   case ZN_OP_RESHAPE: case ZN_OP_FLATTEN: case ZN_OP_TRANSPOSE: case ZN_OP_SQUEEZE: case ZN_OP_UNSQUEEZE:
   case ZN_OP_CONCAT: case ZN_OP_GATHER: case ZN_OP_SLICE: case ZN_OP_IDENTITY: case ZN_OP_CAST: case ZN_OP_SHAPE:
   case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV: case ZN_OP_POW: case ZN_OP_SQRT: case ZN_OP_ERF:
+  case ZN_OP_CONSTANT_OF_SHAPE: case ZN_OP_EQUAL: case ZN_OP_WHERE: case ZN_OP_EXPAND:
     return true;
   default: return false;
   }
+}
+
+/* ConstantOfShape and Expand make big tensors from small inputs: folding one
+ * larger than this would store the copy in the model (and in an exported file)
+ * instead of filling it at run time. */
+#define FOLD_MAX_MADE_BYTES ((int64_t)1 << 20)
+
+static bool fold_too_big(const zn_node *n, const zn_value *out) {
+  int64_t elems;
+  if (n->op != ZN_OP_CONSTANT_OF_SHAPE && n->op != ZN_OP_EXPAND) return false;
+  return !zn_value_num_elements(out, 1, &elems) || elems > FOLD_MAX_MADE_BYTES / (int64_t)ZN_MAX(zn_dtype_size(out->dtype), 1);
 }
 
 zn_status zn_graph_fold_constants(zn_graph *g) {
@@ -378,7 +473,7 @@ zn_status zn_graph_fold_constants(zn_graph *g) {
     zn_node *n = &g->nodes[i];
     if (!foldable_op(n->op) || n->num_outputs != 1) continue;
     zn_value *out = &g->values[n->outputs[0]];
-    if (out->num_dims < 0 || out->batch_axis >= 0 || out->is_output) continue;
+    if (out->num_dims < 0 || out->batch_axis >= 0 || out->is_output || fold_too_big(n, out)) continue;
     if (n->num_inputs > cap_ins) {
       const zn_value **p = zn_realloc(ins, (size_t)n->num_inputs * sizeof(*p));
       if (!p) { st = zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to fold constants: out of memory"); break; }

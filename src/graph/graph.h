@@ -109,6 +109,9 @@ typedef struct zn_pad_attrs {
 
 typedef struct zn_shape_attrs { int64_t start, end; bool has_end; } zn_shape_attrs;
 typedef struct zn_cast_attrs { zn_dtype to; } zn_cast_attrs;
+/* ConstantOfShape: every output element is `value` (the first dtype-size bytes),
+ * float32 0 when the file gives none. */
+typedef struct zn_fill_attrs { zn_dtype dtype; uint8_t value[8]; } zn_fill_attrs;
 
 /* ---- values and nodes ---- */
 #define ZN_MAX_NODE_OUTPUTS 3
@@ -151,6 +154,7 @@ typedef struct zn_node {
     zn_pad_attrs pad;
     zn_shape_attrs shape;
     zn_cast_attrs cast;
+    zn_fill_attrs fill;
   } attrs;
 } zn_node;
 
@@ -194,6 +198,10 @@ ZN_INTERNAL zn_status zn_graph_add_node(zn_graph *g, zn_op op, const char *name,
 ZN_INTERNAL int zn_graph_find_value(const zn_graph *g, const char *name); /* -1 if absent */
 ZN_INTERNAL zn_status zn_graph_mark_input(zn_graph *g, int value);
 ZN_INTERNAL zn_status zn_graph_mark_output(zn_graph *g, int value);
+
+/* The most bytes per image a ConstantOfShape or Expand output may take (a cap
+ * against absurd shapes in a file: shape inference refuses larger ones). */
+#define ZN_MAX_MADE_BYTES ((int64_t)1 << 30)
 
 /* Elements of a value with N = batch; false on overflow or unknown shape. */
 ZN_INTERNAL bool zn_value_resolve_dims(const zn_value *v, int64_t batch, int64_t dims_out[ZN_MAX_DIMS]);

@@ -2,8 +2,9 @@
  * Dims are handled as "c or c*N" (sdim) so the batch symbol survives through
  * the graph; where it cannot (a product of two batch-scaled dims, c*N + d, a
  * reshape that only fits when N = 1, ...) inference starts over with the batch
- * fixed to 1 (zn_graph.static_batch). Small int shape tensors are evaluated on
- * the way (the same evaluator as folding) so Reshape/Slice can read them. */
+ * fixed to 1 (zn_graph.static_batch). Small int (and bool) shape tensors are
+ * evaluated on the way (the same evaluator as folding) so Reshape/Slice/Expand
+ * can read them. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -739,6 +740,90 @@ static zn_status infer_pow(ctx *c, const zn_node *n) {
   return store(c, n, 0, va->dtype, r, out);
 }
 
+/* Equal: two inputs of one dtype, broadcast; the output is bool. */
+static zn_status infer_equal(ctx *c, const zn_node *n) {
+  sdim a[ZN_MAX_DIMS], b[ZN_MAX_DIMS], out[ZN_MAX_DIMS];
+  const zn_value *va = in_val(c, n, 0), *vb = in_val(c, n, 1);
+  if (va->dtype != vb->dtype)
+    return fail(n, "inputs differ in dtype (%s, %s)", zn_dtype_name(va->dtype), zn_dtype_name(vb->dtype));
+  int ra = load(va, a), rb = load(vb, b), r;
+  ZN_TRY(broadcast(c, n, ra, a, rb, b, &r, out));
+  return store(c, n, 0, ZN_DTYPE_BOOL, r, out);
+}
+
+/* Where: a bool condition and X, Y of one dtype, the three broadcast together. */
+static zn_status infer_where(ctx *c, const zn_node *n) {
+  sdim acc[ZN_MAX_DIMS], d[ZN_MAX_DIMS], t[ZN_MAX_DIMS];
+  const zn_value *vc = in_val(c, n, 0), *vx = in_val(c, n, 1), *vy = in_val(c, n, 2);
+  if (vc->dtype != ZN_DTYPE_BOOL) return fail(n, "condition '%s' is %s, not bool", vc->name, zn_dtype_name(vc->dtype));
+  if (vx->dtype != vy->dtype)
+    return fail(n, "X and Y differ in dtype (%s, %s)", zn_dtype_name(vx->dtype), zn_dtype_name(vy->dtype));
+  int r = load(vc, acc);
+  for (int k = 1; k < 3; k++) {
+    int rk = load(in_val(c, n, k), d), rr;
+    ZN_TRY(broadcast(c, n, r, acc, rk, d, &rr, t));
+    r = rr;
+    memcpy(acc, t, sizeof(sdim) * (size_t)r);
+  }
+  return store(c, n, 0, vx->dtype, r, acc);
+}
+
+/* A shape given as data (Expand's shape, ConstantOfShape's input): a known 1-D
+ * int64 tensor of at most ZN_MAX_DIMS non-negative elements; an element that is
+ * c * N becomes a batch-scaled dim. */
+static zn_status shape_operand(ctx *c, const zn_node *n, const zn_value *vs, int *rank_out, sdim *d) {
+  char bs[160];
+  if (vs->dtype != ZN_DTYPE_INT64) return fail(n, "shape input '%s' is %s, not int64", vs->name, zn_dtype_name(vs->dtype));
+  if (vs->num_dims != 1 || vs->batch_axis >= 0)
+    return fail(n, "shape input '%s' must be 1-D, is %s", vs->name, zn_value_shape_str(vs, bs, sizeof bs));
+  if (vs->dims[0] > ZN_MAX_DIMS) return fail(n, "shape input '%s' has %lld elements: rank exceeds %d", vs->name,
+                                              (long long)vs->dims[0], ZN_MAX_DIMS);
+  *rank_out = 0;
+  if (vs->dims[0] == 0) return ZN_OK;  /* a scalar */
+  int64_t vals[ZN_MAX_DIMS];
+  uint64_t flags;
+  int count;
+  if (!get_ints(c, vs, vals, &flags, ZN_MAX_DIMS, &count)) return not_known(c, n, vs, "shape input");
+  for (int i = 0; i < count; i++) {
+    if (vals[i] < 0) return fail(n, "shape[%d] = %lld is negative", i, (long long)vals[i]);
+    d[i] = (sdim){vals[i], (flags >> i & 1) != 0};
+  }
+  *rank_out = count;
+  return ZN_OK;
+}
+
+/* Outputs made from a shape in the file (ConstantOfShape, Expand) are capped at
+ * ZN_MAX_MADE_BYTES per image, so an absurd shape is an error, not an allocation. */
+static zn_status check_made_bytes(const zn_node *n, zn_dtype dtype, int r, const sdim *d) {
+  char bd[160];
+  int64_t bytes = (int64_t)zn_dtype_size(dtype);
+  for (int i = 0; i < r; i++)
+    if (__builtin_mul_overflow(bytes, d[i].v, &bytes) || bytes > ZN_MAX_MADE_BYTES) goto too_big;
+  return ZN_OK;
+too_big:
+  return fail(n, "output %s %s would take more than %lld bytes per image", sdims_str(bd, sizeof bd, r, d),
+              zn_dtype_name(dtype), (long long)ZN_MAX_MADE_BYTES);
+}
+
+static zn_status infer_constant_of_shape(ctx *c, const zn_node *n) {
+  sdim d[ZN_MAX_DIMS];
+  int r;
+  ZN_TRY(shape_operand(c, n, in_val(c, n, 0), &r, d));
+  ZN_TRY(check_made_bytes(n, n->attrs.fill.dtype, r, d));
+  return store(c, n, 0, n->attrs.fill.dtype, r, d);
+}
+
+/* Expand: the input broadcast with the shape (both ways, as numpy). */
+static zn_status infer_expand(ctx *c, const zn_node *n) {
+  sdim x[ZN_MAX_DIMS], s[ZN_MAX_DIMS], out[ZN_MAX_DIMS];
+  const zn_value *vx = in_val(c, n, 0);
+  int rs, r, rx = load(vx, x);
+  ZN_TRY(shape_operand(c, n, in_val(c, n, 1), &rs, s));
+  ZN_TRY(broadcast(c, n, rx, x, rs, s, &r, out));
+  ZN_TRY(check_made_bytes(n, vx->dtype, r, out));
+  return store(c, n, 0, vx->dtype, r, out);
+}
+
 /* LayerNormalization: Y has X's shape; scale and bias broadcast to X's
  * normalised part X[axis:]. The axis is resolved to a non-negative one here. */
 static zn_status infer_layer_norm(ctx *c, zn_node *n) {
@@ -808,16 +893,22 @@ static zn_status infer_node(ctx *c, zn_node *n) {
   case ZN_OP_GATHER: return infer_gather(c, n);
   case ZN_OP_CAST: return infer_same(c, n, n->attrs.cast.to);
   case ZN_OP_SLICE: return infer_slice(c, n);
+  case ZN_OP_CONSTANT_OF_SHAPE: return infer_constant_of_shape(c, n);
+  case ZN_OP_EQUAL: return infer_equal(c, n);
+  case ZN_OP_WHERE: return infer_where(c, n);
+  case ZN_OP_EXPAND: return infer_expand(c, n);
   case ZN_OP_COUNT: break;
   }
   return fail_st(ZN_ERR_UNSUPPORTED_OP, n, "no shape rule");
 }
 
-/* Evaluate small int outputs so later Reshape/Slice/Pad can read them. */
+/* Evaluate small int (and bool: Equal -> Where) outputs so later
+ * Reshape/Slice/Pad/Expand can read them. */
 static zn_status eval_known(ctx *c, const zn_node *n) {
   zn_graph *g = c->g;
   const zn_value *out = &g->values[n->outputs[0]];
-  if (n->num_outputs != 1 || (out->dtype != ZN_DTYPE_INT64 && out->dtype != ZN_DTYPE_INT32) || out->batch_axis >= 0)
+  if (n->num_outputs != 1 || (out->dtype != ZN_DTYPE_INT64 && out->dtype != ZN_DTYPE_INT32 && out->dtype != ZN_DTYPE_BOOL) ||
+      out->batch_axis >= 0)
     return ZN_OK;
   int64_t elems;
   if (!zn_value_num_elements(out, 1, &elems) || elems > MAX_KNOWN_ELEMS) return ZN_OK;

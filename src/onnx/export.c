@@ -139,6 +139,27 @@ static void attr_string(ex *e, Onnx__NodeProto *n, const char *name, const char 
   if (a) a->has_s = 1, a->s.data = (uint8_t *)s, a->s.len = strlen(s);
 }
 
+/* A one-element tensor attribute (ConstantOfShape's value); bytes copied. */
+static void attr_scalar_tensor(ex *e, Onnx__NodeProto *n, const char *name, zn_dtype dtype, const void *bytes,
+                               size_t size) {
+  Onnx__AttributeProto *a = add_attr(e, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR);
+  Onnx__TensorProto *t = ex_alloc(e, sizeof *t);
+  int64_t *dims = ex_alloc(e, sizeof *dims);
+  uint8_t *copy = ex_alloc(e, size);
+  if (!a || !t || !dims || !copy) return;
+  onnx__tensor_proto__init(t);
+  dims[0] = 1;
+  memcpy(copy, bytes, size);
+  t->has_data_type = 1;
+  t->data_type = (int32_t)dtype;
+  t->n_dims = 1;
+  t->dims = dims;
+  t->has_raw_data = 1;
+  t->raw_data.len = size;
+  t->raw_data.data = copy;
+  a->t = t;
+}
+
 /* An initializer; data borrowed (must outlive packing). */
 static bool add_init(ex *e, const char *name, zn_dtype dtype, int num_dims, const int64_t *dims, const void *data,
                      size_t bytes) {
@@ -427,6 +448,9 @@ static zn_status export_node(ex *e, const zn_node *zn) {
     if (zn->attrs.shape.has_end) attr_int(e, n, "end", zn->attrs.shape.end);
     break;
   case ZN_OP_CAST: attr_int(e, n, "to", (int64_t)zn->attrs.cast.to); break;
+  case ZN_OP_CONSTANT_OF_SHAPE:
+    attr_scalar_tensor(e, n, "value", zn->attrs.fill.dtype, zn->attrs.fill.value, zn_dtype_size(zn->attrs.fill.dtype));
+    break;
   default: break;
   }
   return ZN_OK;

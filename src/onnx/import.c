@@ -425,6 +425,29 @@ static zn_status make_dtype(const ctx *c, const Onnx__NodeProto *n, int64_t t, z
   return ZN_OK;
 }
 
+/* ConstantOfShape's value: a one-element tensor of a dtype the IR holds; float32 0 when absent. */
+static zn_status import_fill(ctx *c, const Onnx__NodeProto *n, zn_fill_attrs *a) {
+  a->dtype = ZN_DTYPE_FLOAT32;
+  memset(a->value, 0, sizeof a->value);
+  const Onnx__AttributeProto *at = find_attr(n, "value");
+  if (!at) return ZN_OK;
+  if (!at->t) return attr_type_error(n, "value", "a tensor");
+  zn_onnx_tensor t = {0};
+  char what[600];
+  snprintf(what, sizeof what, "ConstantOfShape '%.500s' value", node_label(n));
+  ZN_TRY(zn_onnx_tensor_decode(at->t, c->base_dir, c->max_bytes, what, &t));
+  const size_t es = zn_dtype_size(t.dtype);
+  zn_status st = ZN_OK;
+  if (es == 0 || es > sizeof a->value || t.data_bytes != es)
+    st = zn_error(ZN_ERR_INVALID_MODEL, "failed to import node '%s' (ConstantOfShape): value must hold one element "
+                  "of a numeric dtype, has %zu bytes of %s", node_label(n), t.data_bytes, zn_dtype_name(t.dtype));
+  else
+    a->dtype = t.dtype, memcpy(a->value, t.data, es);
+  zn_free(t.name);
+  zn_free_aligned(t.data);
+  return st;
+}
+
 /* Constant node -> constant value. */
 static zn_status import_constant(ctx *c, const Onnx__NodeProto *n) {
   if (n->n_output != 1 || !n->output[0] || !*n->output[0])
@@ -557,7 +580,7 @@ static zn_status import_node(ctx *c, const Onnx__NodeProto *n) {
     ZN_TRY(get_float(n, "beta", 1.0f, &a->beta));
     break;
   }
-  case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV:
+  case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV: case ZN_OP_EQUAL:
     if (c->opset < 7 && find_attr(n, "axis"))
       return unsupported_attr(c, n, "legacy broadcast with an axis attribute");
     break;
@@ -685,6 +708,9 @@ static zn_status import_node(ctx *c, const Onnx__NodeProto *n) {
       return zn_error(ZN_ERR_INVALID_MODEL, "failed to import node '%s' (Cast): 'to' is required", node_label(n));
     ZN_TRY(get_int(n, "to", 0, &v));
     ZN_TRY(make_dtype(c, n, v, &tmp.attrs.cast.to));
+    break;
+  case ZN_OP_CONSTANT_OF_SHAPE:
+    ZN_TRY(import_fill(c, n, &tmp.attrs.fill));
     break;
   case ZN_OP_SLICE:
     if (c->opset < 10) { /* starts/ends/axes attributes -> constant inputs */

@@ -44,7 +44,18 @@ MODELS = {
     "googlenet": ({"aux_logits": False, "init_weights": True}, 224),
     "mnasnet1_0": ({}, 224),
     "convnext_tiny": ({}, 224),
+    # A Vision Transformer: patch Conv, class token broadcast by Expand (its
+    # shape from Shape/ConstantOfShape/Equal/Where arithmetic), attention as
+    # MatMul/Softmax on [12N,197,64], LayerNorm, Erf GELU. One case (opset 14,
+    # dynamic batch): a 346 MB file, ~45 s to export, ~10 s to run on the four
+    # backends (onednn and xnnpack alone refuse Expand: run per node by auto).
+    "vit_b_16": ({}, 224),
 }
+
+# Models whose eval() forward under torch.no_grad() takes a fused fast path the
+# exporter cannot write (PyTorch 1.13: nn.MultiheadAttention ->
+# _native_multi_head_attention): they are exported with autograd on.
+EXPORT_WITH_GRAD = {"vit_b_16"}
 
 # (model, opset, variant). Variants:
 #   dyn     dynamic_axes on the batch (dim_param N), input batch 2
@@ -62,19 +73,21 @@ DEFAULT_CASES = [
     ("resnet18", 11, "view"), ("squeezenet1_1", 13, "ext"),
     ("mobilenet_v3_large", 13, "dyn"), ("efficientnet_b0", 13, "dyn"), ("regnet_y_400mf", 13, "dyn"),
     ("shufflenet_v2_x1_0", 13, "dyn"), ("googlenet", 13, "dyn"), ("mnasnet1_0", 13, "dyn"),
-    ("convnext_tiny", 13, "dyn"), ("convnext_tiny", 17, "dyn"),
+    ("convnext_tiny", 13, "dyn"), ("convnext_tiny", 17, "dyn"), ("vit_b_16", 14, "dyn"),
 ]
 
 
 def all_cases():
     cases = []
     for name in MODELS:
+        if name == "vit_b_16":
+            continue  # one case below: 346 MB per export
         for opset in (11, 13, 17):
             for variant in ("dyn", "b1"):
                 cases.append((name, opset, variant))
     cases += [("resnet18", 13, "nofold"), ("mobilenet_v2", 11, "nofold"),
               ("resnet18", 11, "view"), ("resnet18", 13, "view"), ("resnet18", 17, "view"),
-              ("squeezenet1_1", 13, "ext"), ("resnet50", 13, "ext")]
+              ("squeezenet1_1", 13, "ext"), ("resnet50", 13, "ext"), ("vit_b_16", 14, "dyn")]
     return cases
 
 
@@ -94,10 +107,22 @@ class ViewFlatten(torch.nn.Module):
         return n.fc(x)
 
 
+def draw_zero_inits(net):
+    """ViT starts with a zero class token and a zero classifier head: its logits
+    would be 0 for any input, and a wrong class-token broadcast would go unseen.
+    Draw them from the seeded generator instead (O(1) tokens and logits)."""
+    if isinstance(net, torchvision.models.VisionTransformer):
+        with torch.no_grad():
+            net.class_token.normal_(0.0, 1.0)
+            net.heads.head.weight.normal_(0.0, net.hidden_dim ** -0.5)
+            net.heads.head.bias.normal_(0.0, 0.1)
+
+
 def build(name):
     kwargs, size = MODELS[name]
     torch.manual_seed(SEED)
     net = getattr(torchvision.models, name)(weights=None, **kwargs)
+    draw_zero_inits(net)
     # BN calibration: cumulative running averages over seeded random batches
     # in train mode, then eval. Dropout is inactive in eval, so outputs are
     # deterministic.
@@ -144,7 +169,7 @@ def export_case(out_dir, name, opset, variant, force):
                   do_constant_folding=(variant != "nofold"))
     if variant != "b1":
         kwargs["dynamic_axes"] = {"input": {0: "N"}, "logits": {0: "N"}}
-    with torch.no_grad():
+    with torch.set_grad_enabled(name in EXPORT_WITH_GRAD):
         torch.onnx.export(net, x, model_path, **kwargs)
     if variant == "ext":
         m = onnx.load(model_path)

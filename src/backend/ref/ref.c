@@ -64,6 +64,10 @@ static zn_ref_kernel kernel_for(zn_op op) {
   case ZN_OP_SQRT: case ZN_OP_ERF: return zn_ref_unary_f32;
   case ZN_OP_GELU: case ZN_OP_SWISH: return zn_ref_activation_f32;
   case ZN_OP_LAYER_NORM: return zn_ref_layer_norm_f32;
+  case ZN_OP_CONSTANT_OF_SHAPE: return zn_ref_constant_of_shape;
+  case ZN_OP_EQUAL: return zn_ref_equal;
+  case ZN_OP_WHERE: return zn_ref_where;
+  case ZN_OP_EXPAND: return zn_ref_expand;
   case ZN_OP_COUNT: break;
   }
   return NULL;
@@ -146,6 +150,15 @@ static bool ref_runs(const zn_graph *g, const zn_node *n) {
   case ZN_OP_LAYER_NORM:
     return f32 && n->num_inputs >= 2 && n->num_inputs <= 3 && zn_node_input(n, 1) >= 0 &&
            all_inputs_are(g, n, ZN_DTYPE_FLOAT32);
+  case ZN_OP_CONSTANT_OF_SHAPE:
+    return n->num_inputs == 1 && in0 == ZN_DTYPE_INT64 && out == n->attrs.fill.dtype && zn_dtype_size(out) > 0 &&
+           zn_dtype_size(out) <= sizeof n->attrs.fill.value;
+  case ZN_OP_EQUAL:
+    return n->num_inputs == 2 && out == ZN_DTYPE_BOOL && zn_ref_equal_supported(in0) && input_dtype(g, n, 1) == in0;
+  case ZN_OP_WHERE:
+    return n->num_inputs == 3 && in0 == ZN_DTYPE_BOOL && zn_dtype_size(out) > 0 && input_dtype(g, n, 1) == out &&
+           input_dtype(g, n, 2) == out;
+  case ZN_OP_EXPAND: return movable && n->num_inputs == 2 && input_dtype(g, n, 1) == ZN_DTYPE_INT64;
   case ZN_OP_COUNT: break;
   }
   return false;

@@ -102,5 +102,14 @@ ZN_INTERNAL zn_status zn_ref_layer_norm_f32(const zn_node *n, const zn_ref_tenso
                                             void *scratch);
 ZN_INTERNAL zn_status zn_ref_slice(const zn_node *n, const zn_ref_tensor *const *in, zn_ref_tensor *out,
                                    void *scratch);
+ZN_INTERNAL zn_status zn_ref_expand(const zn_node *n, const zn_ref_tensor *const *in, zn_ref_tensor *out,
+                                    void *scratch);   /* any dtype; int64 shape */
+ZN_INTERNAL zn_status zn_ref_constant_of_shape(const zn_node *n, const zn_ref_tensor *const *in, zn_ref_tensor *out,
+                                               void *scratch);
+ZN_INTERNAL zn_status zn_ref_equal(const zn_node *n, const zn_ref_tensor *const *in, zn_ref_tensor *out,
+                                   void *scratch);    /* bool output */
+ZN_INTERNAL bool zn_ref_equal_supported(zn_dtype t);
+ZN_INTERNAL zn_status zn_ref_where(const zn_node *n, const zn_ref_tensor *const *in, zn_ref_tensor *out,
+                                   void *scratch);    /* bool condition, any dtype */
 
 #endif

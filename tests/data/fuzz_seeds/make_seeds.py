@@ -101,3 +101,25 @@ m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_n
 m.ir_version = 8
 onnx.checker.check_model(m)
 onnx.save(m, os.path.join(HERE, "attention.onnx"))
+
+# ViT's class token, as PyTorch 1.13 writes it at opset 14 with a dynamic batch:
+# the batch taken from Shape, the target shape [N,1,-1] made safe for Expand by
+# Shape -> ConstantOfShape -> Mul(-1) -> Equal -> Where, then Expand and Concat
+nodes = [helper.make_node("Reshape", ["x", "pshape"], ["p"]),
+         helper.make_node("Transpose", ["p"], ["pt"], perm=[0, 2, 1]),
+         helper.make_node("Shape", ["pt"], ["s"]), helper.make_node("Gather", ["s", "i0"], ["n"], axis=0),
+         helper.make_node("Unsqueeze", ["n", "ax0"], ["n1"]),
+         helper.make_node("Concat", ["n1", "one1", "minus1"], ["t"], axis=0),
+         helper.make_node("Shape", ["t"], ["ts"]),
+         helper.make_node("ConstantOfShape", ["ts"], ["ones"],
+                          value=helper.make_tensor("value", TensorProto.INT64, [1], [1])),
+         helper.make_node("Mul", ["ones", "m1"], ["neg"]), helper.make_node("Equal", ["t", "neg"], ["eq"]),
+         helper.make_node("Where", ["eq", "ones", "t"], ["w"]),
+         helper.make_node("Expand", ["class_token", "w"], ["cls"]),
+         helper.make_node("Concat", ["cls", "pt"], ["y"], axis=1)]
+save("class_token", nodes,
+     [const("pshape", np.array([0, 4, -1], np.int64)), const("i0", np.array(0, np.int64)),
+      const("ax0", np.array([0], np.int64)), const("one1", np.array([1], np.int64)),
+      const("minus1", np.array([-1], np.int64)), const("m1", np.array(-1, np.int64)),
+      const("class_token", rng.standard_normal((1, 1, 4)).astype(np.float32))],
+     ["N", 4, 2, 2], ["N", 5, 4], opset=14)
