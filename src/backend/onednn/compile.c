@@ -690,6 +690,13 @@ static bool supports(const zn_graph *g, const zn_node *n, char *why, size_t why_
 
 #undef REFUSE
 
+/* Rows of an inner product's source at a batch: N for a folded 4-D source,
+ * else the 2-D source's first dim (N, or L*N for a transformer's Linear). */
+static int64_t ip_rows(const odn_compiled *c, const odn_op *op, int64_t batch) {
+  int64_t d[ZN_MAX_DIMS];
+  return zn_value_resolve_dims(cval(c, op->ins[0]), batch, d) ? d[0] : 0;
+}
+
 /* ------------------------------------------------------------- op list */
 
 static zn_status add_op(odn_compiled *c, odn_kind kind, int node, int num_ins, const int *ins, int out, odn_op **op_out) {
@@ -1195,6 +1202,7 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
       ZN_TRY(add_op(c, ODN_IP, ni, 1, &xs, y, &op));
       op->ip_src_4d = fold;
       op->cdt = cdt;
+      op->ip_mm = !fold && c->tune.ip_matmul && cdt == dnnl_f32 && ip_rows(c, op, c->tune_batch) > ODN_IP_MATMUL_MIN_ROWS;
       return ZN_OK;
     }
     case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV: {
@@ -1362,13 +1370,16 @@ static int weight_dims(const odn_compiled *c, const odn_op *op, dnnl_dims_t d) {
   return 2;
 }
 
-/* Does inner product op keep plain weights (oc x ic) at batch 1? 2-D f32
- * weights in a model loaded for batch 1 (ZN_ONEDNN_PLAIN_FC): gemm:jit
- * streams them faster there than brgemm's blocked layout. */
-static bool plain_fc(const odn_compiled *c, const odn_op *op) {
+/* Does inner product op keep plain weights (oc x ic) at this batch? 2-D f32
+ * weights (ZN_ONEDNN_PLAIN_FC), and rows where gemm:jit beats brgemm's
+ * blocked layout: one row (a CNN's FC at batch 1: it streams the weights
+ * faster), or more than ODN_IP_MATMUL_MIN_ROWS when the op does not run as a
+ * matmul (ZN_ONEDNN_IP_MATMUL=0); brgemm keeps 2..64 (a CNN's FC at batch 8-32). */
+static bool plain_fc(const odn_compiled *c, const odn_op *op, int64_t batch) {
   dnnl_dims_t wd;
-  return op->kind == ODN_IP && op->cdt == dnnl_f32 && c->tune_batch == 1 && c->tune.plain_fc &&
-         weight_dims(c, op, wd) == 2;
+  if (op->kind != ODN_IP || op->cdt != dnnl_f32 || !c->tune.plain_fc || weight_dims(c, op, wd) != 2) return false;
+  const int64_t rows = ip_rows(c, op, batch);
+  return !op->ip_mm && (rows == 1 || rows > ODN_IP_MATMUL_MIN_ROWS);
 }
 
 bool zn_onednn_ip_flat(const odn_compiled *c, const odn_op *op, int64_t batch) {
@@ -1549,7 +1560,18 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
       dnnl_dims_t wd;
       int wr = weight_dims(c, op, wd);
       dnnl_memory_desc_t wmd, bmd;
-      const bool plain = batch == 1 && plain_fc(c, op);  /* brgemm's blocked layout wins at batch 8+ */
+      const zn_act *act = n->op == ZN_OP_GEMM && n->attrs.gemm.act.kind != ZN_ACT_NONE ? &n->attrs.gemm.act : NULL;
+      if (op->ip_mm) {  /* {rows, IC} x {IC, OC}: weights in the layout the matmul prefers */
+        dnnl_dims_t kn = {wd[1], wd[0]}, bd2 = {1, wd[0]};
+        dnnl_memory_desc_init_by_tag(&wmd, 2, kn, dnnl_f32, dnnl_format_tag_any);
+        dnnl_memory_desc_init_by_tag(&bmd, 2, bd2, dnnl_f32, dnnl_ab);
+        dnnl_matmul_desc_t md;
+        st = dnnl_matmul_desc_init(&md, &src, &wmd, op->bias ? &bmd : NULL, &dst);
+        if (st == dnnl_success) st = make_attr(&attr, act, false);
+        if (st == dnnl_success) st = dnnl_primitive_desc_create(pd_out, &md, attr, eng, NULL);
+        break;
+      }
+      const bool plain = plain_fc(c, op, batch);
       if (zn_onednn_ip_flat(c, op, batch)) {  /* the NHWC source as {N, H*W*C} rows */
         dnnl_dims_t sd = {batch, wd[1] * wd[2] * wd[3]};
         dnnl_memory_desc_init_by_tag(&src, 2, sd, src.data_type, dnnl_ab);
@@ -1561,7 +1583,6 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
       dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a);
       dnnl_inner_product_desc_t ipd;
       st = dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_inference, &src, &wmd, op->bias ? &bmd : NULL, &dst);
-      const zn_act *act = n->op == ZN_OP_GEMM && n->attrs.gemm.act.kind != ZN_ACT_NONE ? &n->attrs.gemm.act : NULL;
       if (st == dnnl_success) st = make_attr(&attr, act, false);
       if (st == dnnl_success) st = dnnl_primitive_desc_create(pd_out, &ipd, attr, eng, NULL);
       break;
@@ -1752,6 +1773,12 @@ zn_status zn_onednn_pack_weights(const odn_compiled *c, const odn_op *op, const 
   }
   dnnl_memory_desc_t smd;
   dnnl_status_t dst_st = dnnl_memory_desc_init_by_strides(&smd, wr, wd, dnnl_f32, strides);
+  if (dst_st == dnnl_success && op->kind == ODN_IP && op->ip_mm) {  /* {OC, IC} seen as the matmul's {IC, OC} */
+    dnnl_memory_desc_t kn;
+    const int perm[2] = {1, 0};
+    dst_st = dnnl_memory_desc_permute_axes(&kn, &smd, perm);
+    smd = kn;
+  }
   zn_status st = dst_st == dnnl_success ? zn_onednn_reorder_now(c->engine, &smd, wsrc, md, dst)
                                         : zn_error(ZN_ERR_INTERNAL, "failed to describe weights of node %s", n->name);
   zn_free_aligned(scaled);
@@ -2009,7 +2036,7 @@ static zn_status plan_zero_copy_concats(odn_compiled *c) {
 }
 
 odn_tuning zn_onednn_tuning_from_env(void) {
-  odn_tuning t = {ODN_BF16_DEFAULT_F32, 1, 1, ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT, 1, true, true, 1};
+  odn_tuning t = {ODN_BF16_DEFAULT_F32, 1, 1, ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT, 1, true, true, true, 1};
   const char *e = getenv("ZN_ONEDNN_BF16_F32");
   if (e && *e) {
     static const struct { const char *name; unsigned flag; } names[] = {
@@ -2045,6 +2072,7 @@ odn_tuning zn_onednn_tuning_from_env(void) {
   }
   t.zero_copy_concat = zn_env_bool("ZN_ONEDNN_ZERO_COPY_CONCAT", true);
   t.plain_fc = zn_env_bool("ZN_ONEDNN_PLAIN_FC", true);
+  t.ip_matmul = zn_env_bool("ZN_ONEDNN_IP_MATMUL", true);
   e = getenv("ZN_ONEDNN_OWN_1X1");
   if (e && *e) {
     if (strcmp(e, "force") == 0) t.own_1x1 = 2;
@@ -2112,7 +2140,7 @@ zn_status zn_onednn_compile_tuned(const zn_graph *g, const zn_backend_compile_op
     const char *impl = NULL;
     if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
       snprintf(op->impl, sizeof op->impl, "%s%s",
-               op->mm_1x1              ? "matmul:"
+               op->mm_1x1 || op->ip_mm ? "matmul:"
                : !op->own_wino         ? ""
                : op->wino_tile == 4    ? "zenith:winograd_4x3+matmul:"
                                        : "zenith:winograd_2x3+matmul:",
@@ -2250,8 +2278,8 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
   if (c->num_bn_relu) sb_printf(&s, "batch norm + ReLU fused (fuse_norm_relu): %d\n", c->num_bn_relu);
   if (c->num_flatten_folded) sb_printf(&s, "flatten folded into inner product (4-D source): %d\n", c->num_flatten_folded);
   int plain = 0;
-  for (int i = 0; i < c->num_ops; i++) plain += plain_fc(c, &c->ops[i]);
-  if (plain) sb_printf(&s, "inner products with plain weights at batch 1 (gemm): %d\n", plain);
+  for (int i = 0; i < c->num_ops; i++) plain += plain_fc(c, &c->ops[i], c->tune_batch);
+  if (plain) sb_printf(&s, "inner products with plain weights at the tuning batch (gemm: 1 row or > 64): %d\n", plain);
   pthread_mutex_lock(&((odn_compiled *)c)->lock);
   int extra = c->num_extra_layouts;
   pthread_mutex_unlock(&((odn_compiled *)c)->lock);

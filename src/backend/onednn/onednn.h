@@ -37,11 +37,20 @@ typedef struct odn_tuning {
                             * ODN_OWN_WINOGRAD_SPLIT_MIN_TILES tiles per thread; 2 wherever each thread has a tile */
   bool zero_copy_concat;   /* fp32: a concat whose producers can all write their channel slice has no step
                             * (ZN_ONEDNN_ZERO_COPY_CONCAT, default 1) */
-  bool plain_fc;           /* fp32, model loaded for batch 1 (tune_batch): 2-D inner-product weights plain (oc x ic)
-                            * at batch 1, streamed by gemm:jit (ZN_ONEDNN_PLAIN_FC, default 1) */
+  bool plain_fc;           /* fp32: 2-D inner-product weights plain (oc x ic) where the source has one row
+                            * (a CNN's FC at batch 1), streamed by gemm:jit (ZN_ONEDNN_PLAIN_FC, default 1) */
+  bool ip_matmul;          /* a Gemm / Linear whose 2-D source has more than ODN_IP_MATMUL_MIN_ROWS rows at the
+                            * tuning batch (a transformer's tokens) runs as a matmul with blocked weights
+                            * (ZN_ONEDNN_IP_MATMUL, default 1) */
   int own_1x1;             /* own 1x1 conv with weight prefetch (conv1x1.c), fp32, AVX-512F: 0 never; 1 by the
                             * size rule (ODN_OWN_1X1_*); 2 every eligible conv (ZN_ONEDNN_OWN_1X1=0|1|force) */
 } odn_tuning;
+
+/* Rows above which a Gemm runs as a matmul (odn_tuning.ip_matmul): oneDNN 2.6's
+ * brgemm inner product ran M 1576 x K 768 x N 3072 at 83 GFLOP/s on one thread,
+ * gemm:jit (plain weights) at 174, the matmul (brg, 16a64b weights) at 170, and
+ * M 197 on two threads at 347 against 328 and 269 (docs/internals/onednn.md). */
+#define ODN_IP_MATMUL_MIN_ROWS 64
 
 /* Own 1x1 conv size rule (decided at compile, at the tuning batch): packed
  * weights of at least this many bytes (they arrive cold from L3; smaller ones
@@ -119,6 +128,8 @@ typedef struct odn_op {
   dnnl_data_type_t cdt;    /* conv / inner product: src and weights data type */
   bool wino;               /* conv: oneDNN Winograd (nChw16c src/dst) */
   bool mm_1x1;             /* conv: a 1x1 conv run as matmul {N*H*W, IC} x {IC, OC} (its dst is a channel slice) */
+  bool ip_mm;              /* inner product run as matmul {rows, IC} x {IC, OC} (odn_tuning.ip_matmul); its packed
+                            * weights are the matmul's {IC, OC} layout */
   bool own_1x1;            /* conv: own 1x1 kernel (conv1x1.c): wdata is [OC/64][IC][64] f32, bias always set */
   bool own_wino;           /* conv: own NHWC Winograd (winograd.c): weights are U = G g G^T for one batched matmul */
   int wino_tile;           /* own Winograd: output tile, 2 (F(2x2,3x3)) or 4 (F(4x4,3x3)) */

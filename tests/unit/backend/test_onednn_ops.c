@@ -676,6 +676,36 @@ static void test_attention_sequence_first(void) {
     }
 }
 
+/* A transformer's Linear layer: a Gemm on [80N, 16] rows (more than
+ * ODN_IP_MATMUL_MIN_ROWS) runs as a matmul with blocked weights; transB on
+ * and off, alpha and beta, bias, a fused activation, batch 1 and 2. */
+static void test_linear_as_matmul(void) {
+  for (int tb = 0; tb < 2; tb++)
+    for (int threads = 1; threads <= 2; threads++) {
+      zn_graph *g = bt_graph();
+      int64_t xd[3] = {1, 80, 16}, wd[2] = {tb ? 24 : 16, tb ? 16 : 24}, bd[1] = {24};
+      int x = bt_input(g, "x", 3, xd), f, y;
+      bt_node(g, ZN_OP_FLATTEN, "flatten", 1, &x, "f", &f)->attrs.axis.axis = 2;
+      zn_node *n = bt_node(g, ZN_OP_GEMM, "linear", 3,
+                           (int[]){f, bt_const(g, "w", 2, wd, 3, -1, 1), bt_const(g, "b", 1, bd, 4, -1, 1)}, "y", &y);
+      n->attrs.gemm.trans_b = tb;
+      n->attrs.gemm.alpha = 0.5f;
+      n->attrs.gemm.beta = 2.0f;
+      n->attrs.gemm.act = bt_act(tb ? ZN_ACT_RELU : ZN_ACT_GELU, 0, 0);
+      zn_graph_mark_output(g, y);
+      bt_compare(&zn_backend_onednn, tb ? "Linear as matmul, transB, ReLU" : "Linear as matmul, Gelu", g,
+                 threads == 1 ? 1 : 2, ZN_PRECISION_FP32, threads, TOL);
+      void *compiled = NULL;
+      zn_backend_compile_options co = {.precision = ZN_PRECISION_FP32};
+      CHECK_OK(zn_backend_onednn.compile(g, &co, &compiled));
+      char text[4096] = "";
+      if (compiled) zn_backend_onednn.describe(compiled, text, sizeof text);
+      CHECK(strstr(text, "inner products: 1 matmul:") != NULL);
+      if (compiled) zn_backend_onednn.compiled_destroy(compiled);
+      zn_graph_destroy(g);
+    }
+}
+
 static void test_views(void) {
   const int64_t p4[3][4] = {{0, 2, 3, 1}, {0, 3, 1, 2}, {0, 1, 3, 2}}, p3[3] = {0, 2, 1};
   for (int k = 0; k < 3; k++) {
@@ -708,5 +738,6 @@ int zn_test_main(void) {
   test_pow_sqrt();
   test_batched_matmul();
   test_attention_sequence_first();
+  test_linear_as_matmul();
   return 0;
 }
