@@ -1371,15 +1371,16 @@ static int weight_dims(const odn_compiled *c, const odn_op *op, dnnl_dims_t d) {
 }
 
 /* Does inner product op keep plain weights (oc x ic) at this batch? 2-D f32
- * weights (ZN_ONEDNN_PLAIN_FC), and rows where gemm:jit beats brgemm's
- * blocked layout: one row (a CNN's FC at batch 1: it streams the weights
- * faster), or more than ODN_IP_MATMUL_MIN_ROWS when the op does not run as a
- * matmul (ZN_ONEDNN_IP_MATMUL=0); brgemm keeps 2..64 (a CNN's FC at batch 8-32). */
+ * weights (ZN_ONEDNN_PLAIN_FC) of a model loaded for one row (a CNN's FC at
+ * batch 1), at one row: gemm:jit streams them faster than brgemm's blocked
+ * layout. Not at other tuning batches: a batch-1 instance would then hold a
+ * second, plain copy of the weights (VGG-16's first FC: 411 MB). Many rows
+ * (a transformer's Linear layers) run as a matmul instead (op->ip_mm). */
 static bool plain_fc(const odn_compiled *c, const odn_op *op, int64_t batch) {
   dnnl_dims_t wd;
-  if (op->kind != ODN_IP || op->cdt != dnnl_f32 || !c->tune.plain_fc || weight_dims(c, op, wd) != 2) return false;
-  const int64_t rows = ip_rows(c, op, batch);
-  return !op->ip_mm && (rows == 1 || rows > ODN_IP_MATMUL_MIN_ROWS);
+  if (op->kind != ODN_IP || op->cdt != dnnl_f32 || !c->tune.plain_fc || op->ip_mm || weight_dims(c, op, wd) != 2)
+    return false;
+  return ip_rows(c, op, c->tune_batch) == 1 && ip_rows(c, op, batch) == 1;
 }
 
 bool zn_onednn_ip_flat(const odn_compiled *c, const odn_op *op, int64_t batch) {
@@ -2279,7 +2280,7 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
   if (c->num_flatten_folded) sb_printf(&s, "flatten folded into inner product (4-D source): %d\n", c->num_flatten_folded);
   int plain = 0;
   for (int i = 0; i < c->num_ops; i++) plain += plain_fc(c, &c->ops[i], c->tune_batch);
-  if (plain) sb_printf(&s, "inner products with plain weights at the tuning batch (gemm: 1 row or > 64): %d\n", plain);
+  if (plain) sb_printf(&s, "inner products with plain weights at batch 1 (gemm): %d\n", plain);
   pthread_mutex_lock(&((odn_compiled *)c)->lock);
   int extra = c->num_extra_layouts;
   pthread_mutex_unlock(&((odn_compiled *)c)->lock);

@@ -37,8 +37,8 @@ typedef struct odn_tuning {
                             * ODN_OWN_WINOGRAD_SPLIT_MIN_TILES tiles per thread; 2 wherever each thread has a tile */
   bool zero_copy_concat;   /* fp32: a concat whose producers can all write their channel slice has no step
                             * (ZN_ONEDNN_ZERO_COPY_CONCAT, default 1) */
-  bool plain_fc;           /* fp32: 2-D inner-product weights plain (oc x ic) where the source has one row
-                            * (a CNN's FC at batch 1), streamed by gemm:jit (ZN_ONEDNN_PLAIN_FC, default 1) */
+  bool plain_fc;           /* fp32, model loaded for one source row (a CNN's FC at batch 1): 2-D inner-product
+                            * weights plain (oc x ic) at one row, streamed by gemm:jit (ZN_ONEDNN_PLAIN_FC, default 1) */
   bool ip_matmul;          /* a Gemm / Linear whose 2-D source has more than ODN_IP_MATMUL_MIN_ROWS rows at the
                             * tuning batch (a transformer's tokens) runs as a matmul with blocked weights
                             * (ZN_ONEDNN_IP_MATMUL, default 1) */
