@@ -1,5 +1,6 @@
 /* Constant folding: an evaluator for data-movement ops (Expand included), Shape, Cast, the
- * four arithmetic ops, Pow/Sqrt/Erf (float32), ConstantOfShape, Equal and Where on constants,
+ * four arithmetic ops, Mod, Pow/Sqrt/Erf (float32), ConstantOfShape, Equal, Not, Where,
+ * Range and ScatterND on constants,
  * and the pass that turns nodes with constant inputs into constants. int64 elements carry the
  * batch symbol (batch_elems bit = "times N") as long as the result stays c * N; c * N + d,
  * (c * N) * (d * N) or c * N == d with c and d of one sign is not representable and the node
@@ -297,19 +298,124 @@ static bool eval_where(const zn_value *const *in, const zn_value *out, int64_t e
   return true;
 }
 
-static bool cast_elem(const zn_value *x, int64_t i, zn_dtype to, void *dst) {
-  double d;
-  int64_t iv = 0;
-  bool is_int = true;
-  if (x->dtype == ZN_DTYPE_FLOAT32) {
-    float f;
-    memcpy(&f, (const char *)x->data + i * 4, 4);
-    d = f;
-    is_int = false;
-  } else if (!read_int(x, i, &iv)) {
-    return false;
+/* Integer Mod: C's remainder (fmod) or the divisor's sign (Python's %); b != 0. */
+static int64_t mod_i64(int64_t a, int64_t b, bool fmod) {
+  if (b == -1) return 0;  /* INT64_MIN % -1 is undefined in C */
+  int64_t r = a % b;
+  if (!fmod && r != 0 && (r < 0) != (b < 0)) r += b;
+  return r;
+}
+
+/* Mod on float32 (fmod) or int32/int64 constants. c * N mod d is 0 when d divides c
+ * (N an integer); any other result with the symbol is not representable. */
+static bool eval_mod(const zn_node *n, const zn_value *const *in, const zn_value *out, int64_t elems, void *data) {
+  const zn_value *a = in[0], *b = in[1];
+  int64_t oi[ZN_MAX_DIMS];
+  if (a->dtype != out->dtype || b->dtype != out->dtype) return false;
+  for (int64_t o = 0; o < elems; o++) {
+    unravel(o, out->num_dims, out->dims, oi);
+    const int64_t ia = bcast_src(a, out->num_dims, oi), ib = bcast_src(b, out->num_dims, oi);
+    if (out->dtype == ZN_DTYPE_FLOAT32) {
+      float x, y;
+      memcpy(&x, (const char *)a->data + ia * 4, 4);
+      memcpy(&y, (const char *)b->data + ib * 4, 4);
+      const float z = fmodf(x, y);
+      memcpy((char *)data + o * 4, &z, 4);
+      continue;
+    }
+    int64_t x, y, z;
+    if (!read_int(a, ia, &x) || !read_int(b, ib, &y) || y == 0 || flag_of(b, ib)) return false;
+    z = mod_i64(x, y, n->attrs.mod.fmod);
+    if (flag_of(a, ia) && z != 0) return false;
+    if (out->dtype == ZN_DTYPE_INT64) memcpy((char *)data + o * 8, &z, 8);
+    else { const int32_t z32 = (int32_t)z; memcpy((char *)data + o * 4, &z32, 4); }
   }
+  return true;
+}
+
+/* Range: start + i * delta; the length is the output's (shape inference computed it). */
+static bool eval_range(const zn_value *const *in, const zn_value *out, int64_t elems, void *data) {
+  for (int k = 0; k < 3; k++)
+    if (in[k]->dtype != out->dtype || in[k]->batch_elems) return false;
+  if (out->dtype == ZN_DTYPE_FLOAT32) {
+    float start, delta;
+    memcpy(&start, in[0]->data, 4);
+    memcpy(&delta, in[2]->data, 4);
+    for (int64_t i = 0; i < elems; i++) ((float *)data)[i] = start + (float)i * delta;
+    return true;
+  }
+  int64_t start, delta;
+  if (!read_int(in[0], 0, &start) || !read_int(in[2], 0, &delta)) return false;
+  for (int64_t i = 0; i < elems; i++) {
+    const int64_t v = start + i * delta;  /* between start and limit: no overflow */
+    if (out->dtype == ZN_DTYPE_INT64) ((int64_t *)data)[i] = v;
+    else ((int32_t *)data)[i] = (int32_t)v;
+  }
+  return true;
+}
+
+/* ScatterND on constants: data copied, then each update slice written (or
+ * added / multiplied in) at its index tuple; an out-of-range index is an error,
+ * as it is when the kernel runs. */
+static zn_status eval_scatter_nd(const zn_node *n, const zn_value *const *in, const zn_value *out, size_t es,
+                                 void *data, uint64_t *be, bool *ok) {
+  const zn_value *x = in[0], *ix = in[1], *up = in[2];
+  *ok = false;
+  if (x->dtype != out->dtype || up->dtype != out->dtype || ix->dtype != ZN_DTYPE_INT64 || ix->batch_elems) return ZN_OK;
+  const zn_scatter_reduction red = n->attrs.scatter.reduction;
+  if (red != ZN_SCATTER_NONE && (out->dtype != ZN_DTYPE_FLOAT32 || x->batch_elems || up->batch_elems)) return ZN_OK;
+  const int q = ix->num_dims, r = x->num_dims;
+  const int64_t k = ix->dims[q - 1];
+  int64_t slice = 1, num = 1, elems;
+  for (int i = (int)k; i < r; i++) slice *= x->dims[i];
+  for (int i = 0; i < q - 1; i++) num *= ix->dims[i];
+  if (!elems_of(x, &elems)) return ZN_OK;
+  memcpy(data, x->data, (size_t)elems * es);
+  *be = x->batch_elems;
+  for (int64_t j = 0; j < num; j++) {
+    int64_t off = 0;
+    for (int64_t t = 0; t < k; t++) {
+      int64_t v;
+      memcpy(&v, (const char *)ix->data + (size_t)(j * k + t) * 8, 8);
+      const int64_t d = x->dims[t];
+      if (v < -d || v >= d)
+        return zn_error(ZN_ERR_INVALID_MODEL, "failed to fold node '%s' (ScatterND): index %lld on axis %lld is out "
+                        "of range for dim %lld", n->name, (long long)v, (long long)t, (long long)d);
+      off = off * d + (v < 0 ? v + d : v);
+    }
+    off *= slice;
+    for (int64_t e = 0; e < slice; e++) {
+      const int64_t o = off + e, u = j * slice + e;
+      if (red == ZN_SCATTER_NONE) {
+        memcpy((char *)data + (size_t)o * es, (const char *)up->data + (size_t)u * es, es);
+        const bool f = flag_of(up, u);
+        if (o < 64) *be = (*be & ~(UINT64_C(1) << o)) | ((uint64_t)f << o);
+        else if (f) return ZN_OK;
+      } else {
+        float *dst = (float *)data + o;
+        const float uv = ((const float *)up->data)[u];
+        *dst = red == ZN_SCATTER_ADD ? *dst + uv : *dst * uv;
+      }
+    }
+  }
+  *ok = true;
+  return ZN_OK;
+}
+
+static bool cast_elem(const zn_value *x, int64_t i, zn_dtype to, void *dst) {
+  double d = 0.0;
+  int64_t iv = 0;
+  float f = 0.0f;
+  bool is_float;
+  if (!read_num(x, i, &iv, &f, &is_float)) return false;
+  const bool is_int = !is_float;
+  d = f;
   switch (to) {
+  case ZN_DTYPE_BOOL: {
+    const uint8_t b = is_int ? iv != 0 : d != 0.0;  /* NaN is true, as C's (bool) */
+    memcpy(dst, &b, 1);
+    return true;
+  }
   case ZN_DTYPE_FLOAT32: {
     float f = is_int ? (float)iv : (float)d;
     memcpy(dst, &f, 4);
@@ -388,6 +494,22 @@ zn_status zn_node_eval(const zn_node *n, const zn_value *const *inputs, const zn
   case ZN_OP_WHERE:
     ok = n->num_inputs == 3 && inputs[1] && inputs[2] && eval_where(inputs, out, elems, es, data, &be);
     break;
+  case ZN_OP_MOD:
+    ok = n->num_inputs == 2 && inputs[1] && eval_mod(n, inputs, out, elems, data);
+    break;
+  case ZN_OP_NOT:
+    ok = x->dtype == ZN_DTYPE_BOOL && out->dtype == ZN_DTYPE_BOOL;
+    for (int64_t i = 0; ok && i < elems; i++) ((uint8_t *)data)[i] = !((const uint8_t *)x->data)[i];
+    break;
+  case ZN_OP_RANGE:
+    ok = n->num_inputs == 3 && inputs[1] && inputs[2] && eval_range(inputs, out, elems, data);
+    break;
+  case ZN_OP_SCATTER_ND: {
+    if (n->num_inputs != 3 || !inputs[1] || !inputs[2]) break;
+    zn_status st = eval_scatter_nd(n, inputs, out, es, data, &be, &ok);
+    if (st != ZN_OK) { zn_free_aligned(data); return st; }
+    break;
+  }
   case ZN_OP_CAST: {
     ok = true;
     for (int64_t i = 0; i < elems && ok; i++) {
@@ -444,20 +566,21 @@ static bool foldable_op(zn_op op) {
   case ZN_OP_RESHAPE: case ZN_OP_FLATTEN: case ZN_OP_TRANSPOSE: case ZN_OP_SQUEEZE: case ZN_OP_UNSQUEEZE:
   case ZN_OP_CONCAT: case ZN_OP_GATHER: case ZN_OP_SLICE: case ZN_OP_IDENTITY: case ZN_OP_CAST: case ZN_OP_SHAPE:
   case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV: case ZN_OP_POW: case ZN_OP_SQRT: case ZN_OP_ERF:
-  case ZN_OP_CONSTANT_OF_SHAPE: case ZN_OP_EQUAL: case ZN_OP_WHERE: case ZN_OP_EXPAND:
+  case ZN_OP_CONSTANT_OF_SHAPE: case ZN_OP_EQUAL: case ZN_OP_WHERE: case ZN_OP_EXPAND: case ZN_OP_MOD: case ZN_OP_NOT:
+  case ZN_OP_RANGE: case ZN_OP_SCATTER_ND:
     return true;
   default: return false;
   }
 }
 
-/* ConstantOfShape and Expand make big tensors from small inputs: folding one
+/* ConstantOfShape, Expand and Range make big tensors from small inputs: folding one
  * larger than this would store the copy in the model (and in an exported file)
  * instead of filling it at run time. */
 #define FOLD_MAX_MADE_BYTES ((int64_t)1 << 20)
 
 static bool fold_too_big(const zn_node *n, const zn_value *out) {
   int64_t elems;
-  if (n->op != ZN_OP_CONSTANT_OF_SHAPE && n->op != ZN_OP_EXPAND) return false;
+  if (n->op != ZN_OP_CONSTANT_OF_SHAPE && n->op != ZN_OP_EXPAND && n->op != ZN_OP_RANGE) return false;
   return !zn_value_num_elements(out, 1, &elems) || elems > FOLD_MAX_MADE_BYTES / (int64_t)ZN_MAX(zn_dtype_size(out->dtype), 1);
 }
 

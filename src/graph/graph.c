@@ -2,6 +2,7 @@
  * shape helpers. Analyses and rewrites live in shape.c, verify.c, passes.c. */
 #include "graph/graph.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -288,4 +289,20 @@ int64_t zn_graph_channel_shuffle(const zn_graph *g, int i, int *transpose_out, i
     return 0;
   *transpose_out = t, *last_out = r;
   return groups;
+}
+
+bool zn_range_length(zn_dtype t, int64_t start, int64_t limit, int64_t delta, double fstart, double flimit,
+                     double fdelta, int64_t *len_out) {
+  *len_out = 0;
+  if (t == ZN_DTYPE_FLOAT32) {
+    if (fdelta == 0.0 || !isfinite(fstart) || !isfinite(flimit) || !isfinite(fdelta)) return false;
+    const double q = ceil((flimit - fstart) / fdelta);
+    if (!(q <= (double)ZN_MAX_MADE_BYTES)) return false;
+    *len_out = q > 0 ? (int64_t)q : 0;
+    return true;
+  }
+  int64_t diff;
+  if (delta == 0 || __builtin_sub_overflow(limit, start, &diff) || (diff == INT64_MIN && delta == -1)) return false;
+  if (diff != 0 && (diff > 0) == (delta > 0)) *len_out = diff / delta + (diff % delta != 0);
+  return true;
 }

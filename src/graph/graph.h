@@ -112,6 +112,12 @@ typedef struct zn_cast_attrs { zn_dtype to; } zn_cast_attrs;
 /* ConstantOfShape: every output element is `value` (the first dtype-size bytes),
  * float32 0 when the file gives none. */
 typedef struct zn_fill_attrs { zn_dtype dtype; uint8_t value[8]; } zn_fill_attrs;
+/* Mod: fmod = C's remainder (the dividend's sign; required for floats); else
+ * the divisor's sign, as Python's %. */
+typedef struct zn_mod_attrs { bool fmod; } zn_mod_attrs;
+/* ScatterND: how an update combines with the element it lands on. */
+typedef enum zn_scatter_reduction { ZN_SCATTER_NONE = 0, ZN_SCATTER_ADD, ZN_SCATTER_MUL } zn_scatter_reduction;
+typedef struct zn_scatter_attrs { zn_scatter_reduction reduction; } zn_scatter_attrs;
 
 /* ---- values and nodes ---- */
 #define ZN_MAX_NODE_OUTPUTS 3
@@ -155,6 +161,8 @@ typedef struct zn_node {
     zn_shape_attrs shape;
     zn_cast_attrs cast;
     zn_fill_attrs fill;
+    zn_mod_attrs mod;
+    zn_scatter_attrs scatter;
   } attrs;
 } zn_node;
 
@@ -199,9 +207,15 @@ ZN_INTERNAL int zn_graph_find_value(const zn_graph *g, const char *name); /* -1 
 ZN_INTERNAL zn_status zn_graph_mark_input(zn_graph *g, int value);
 ZN_INTERNAL zn_status zn_graph_mark_output(zn_graph *g, int value);
 
-/* The most bytes per image a ConstantOfShape or Expand output may take (a cap
- * against absurd shapes in a file: shape inference refuses larger ones). */
+/* The most bytes per image a ConstantOfShape, Expand or Range output may take (a
+ * cap against absurd shapes in a file: shape inference refuses larger ones). */
 #define ZN_MAX_MADE_BYTES ((int64_t)1 << 30)
+
+/* Range's length, max(ceil((limit - start) / delta), 0): from the int arguments,
+ * or from the f* ones when t is float32. false when delta is 0, a float is not
+ * finite, the difference overflows or a float length exceeds ZN_MAX_MADE_BYTES. */
+ZN_INTERNAL bool zn_range_length(zn_dtype t, int64_t start, int64_t limit, int64_t delta, double fstart,
+                                 double flimit, double fdelta, int64_t *len_out);
 
 /* Elements of a value with N = batch; false on overflow or unknown shape. */
 ZN_INTERNAL bool zn_value_resolve_dims(const zn_value *v, int64_t batch, int64_t dims_out[ZN_MAX_DIMS]);

@@ -824,6 +824,112 @@ static zn_status infer_expand(ctx *c, const zn_node *n) {
   return store(c, n, 0, vx->dtype, r, out);
 }
 
+/* Mod: Add's broadcasting; fmod = 0 is defined for integers only. */
+static zn_status infer_mod(ctx *c, const zn_node *n) {
+  const zn_value *va = in_val(c, n, 0);
+  const bool is_float = va->dtype == ZN_DTYPE_FLOAT32 || va->dtype == ZN_DTYPE_FLOAT64 || va->dtype == ZN_DTYPE_FLOAT16 ||
+                        va->dtype == ZN_DTYPE_BFLOAT16;
+  if (is_float && !n->attrs.mod.fmod) return fail(n, "fmod = 0 on %s inputs (floats need fmod = 1)", zn_dtype_name(va->dtype));
+  if (va->dtype == ZN_DTYPE_BOOL) return fail(n, "bool inputs");
+  return infer_elementwise(c, n);
+}
+
+static zn_status infer_not(ctx *c, const zn_node *n) {
+  const zn_value *vx = in_val(c, n, 0);
+  if (vx->dtype != ZN_DTYPE_BOOL) return fail(n, "input '%s' is %s, not bool", vx->name, zn_dtype_name(vx->dtype));
+  return infer_same(c, n, ZN_DTYPE_BOOL);
+}
+
+/* One of Range's scalar inputs, known at this point (a constant, or an int
+ * evaluated on the way). *flag: the value is c * N. false when not known. */
+static bool range_scalar(const ctx *c, const zn_value *v, double *f, int64_t *i, bool *flag) {
+  int64_t vals[1];
+  uint64_t flags = 0;
+  int count;
+  *flag = false;
+  if (v->dtype == ZN_DTYPE_FLOAT32) {
+    size_t bytes;
+    uint64_t be;
+    const void *d = value_data(c, v, &bytes, &be);
+    float x;
+    if (!d || bytes != 4) return false;
+    memcpy(&x, d, 4);
+    *f = x;
+    return true;
+  }
+  if (!get_ints(c, v, vals, &flags, 1, &count) || count != 1) return false;
+  *i = vals[0];
+  *flag = flags & 1;
+  return true;
+}
+
+/* Range: [start, limit) by delta, max(ceil((limit - start) / delta), 0) elements;
+ * the three scalars must be known here (the length is the output's shape) and the
+ * length is capped (ZN_MAX_MADE_BYTES), so an absurd range is an error. */
+static zn_status infer_range(ctx *c, const zn_node *n) {
+  const zn_value *v[3] = {in_val(c, n, 0), in_val(c, n, 1), in_val(c, n, 2)};
+  static const char *const names[3] = {"start", "limit", "delta"};
+  const zn_dtype t = v[0]->dtype;
+  if (t != ZN_DTYPE_INT64 && t != ZN_DTYPE_INT32 && t != ZN_DTYPE_FLOAT32)
+    return fail_st(ZN_ERR_UNSUPPORTED_OP, n, "%s inputs (int32, int64 and float32 are supported)", zn_dtype_name(t));
+  double f[3] = {0, 0, 0};
+  int64_t iv[3] = {0, 0, 0};
+  for (int k = 0; k < 3; k++) {
+    bool flag;
+    if (v[k]->dtype != t)
+      return fail(n, "%s '%s' is %s, start is %s", names[k], v[k]->name, zn_dtype_name(v[k]->dtype), zn_dtype_name(t));
+    if (v[k]->num_dims > 1 || (v[k]->num_dims == 1 && v[k]->dims[0] != 1) || v[k]->batch_axis >= 0)
+      return fail(n, "%s '%s' is not a scalar", names[k], v[k]->name);
+    if (!range_scalar(c, v[k], &f[k], &iv[k], &flag)) return not_known(c, n, v[k], names[k]);
+    if (flag) return fallback(c, n, "%s '%s' is a multiple of the batch size", names[k], v[k]->name);
+  }
+  int64_t len;
+  if (!zn_range_length(t, iv[0], iv[1], iv[2], f[0], f[1], f[2], &len)) {
+    if (t == ZN_DTYPE_FLOAT32)
+      return fail(n, "start %g, limit %g, delta %g: delta must be non-zero, all finite and the length at most %lld",
+                  f[0], f[1], f[2], (long long)ZN_MAX_MADE_BYTES);
+    return fail(n, "start %lld, limit %lld, delta %lld: delta is 0 or the length overflows", (long long)iv[0],
+                (long long)iv[1], (long long)iv[2]);
+  }
+  sdim out = {len, false};
+  ZN_TRY(check_made_bytes(n, t, 1, &out));
+  return store(c, n, 0, t, 1, &out);
+}
+
+/* ScatterND: data [r], int64 indices [.., k] (k <= r), updates of shape
+ * indices[:-1] + data[k:]; the output is data's. Index values are checked
+ * where they are read (folding, the kernel). */
+static zn_status infer_scatter_nd(ctx *c, const zn_node *n) {
+  sdim x[ZN_MAX_DIMS], ix[ZN_MAX_DIMS], up[ZN_MAX_DIMS];
+  char bx[160], bi[160], bu[160];
+  const zn_value *vx = in_val(c, n, 0), *vi = in_val(c, n, 1), *vu = in_val(c, n, 2);
+  if (vi->dtype != ZN_DTYPE_INT64) return fail(n, "indices '%s' are %s, not int64", vi->name, zn_dtype_name(vi->dtype));
+  if (vu->dtype != vx->dtype)
+    return fail(n, "updates '%s' are %s, data is %s", vu->name, zn_dtype_name(vu->dtype), zn_dtype_name(vx->dtype));
+  const int r = load(vx, x), q = load(vi, ix), ru = load(vu, up);
+  if (r < 1 || q < 1) return fail(n, "data %s and indices %s must have rank >= 1", zn_value_shape_str(vx, bx, sizeof bx),
+                                  zn_value_shape_str(vi, bi, sizeof bi));
+  if (ix[q - 1].n) return fallback(c, n, "the last dim of indices %s is batch-scaled", zn_value_shape_str(vi, bi, sizeof bi));
+  const int64_t k = ix[q - 1].v;
+  if (k < 1 || k > r)
+    return fail(n, "indices %s index %lld axes of data %s (1..%d)", zn_value_shape_str(vi, bi, sizeof bi), (long long)k,
+                zn_value_shape_str(vx, bx, sizeof bx), r);
+  bool same = ru == q - 1 + r - (int)k;
+  for (int i = 0; same && i < ru; i++) {
+    const sdim want = i < q - 1 ? ix[i] : x[k + i - (q - 1)];
+    if (!sd_eq(up[i], want)) {
+      if (up[i].n || want.n) return fallback(c, n, "updates %s match indices and data only when N = 1",
+                                              zn_value_shape_str(vu, bu, sizeof bu));
+      same = false;
+    }
+  }
+  if (!same)
+    return fail(n, "updates %s must be indices[:-1] + data[%lld:] (indices %s, data %s)",
+                zn_value_shape_str(vu, bu, sizeof bu), (long long)k, zn_value_shape_str(vi, bi, sizeof bi),
+                zn_value_shape_str(vx, bx, sizeof bx));
+  return store(c, n, 0, vx->dtype, r, x);
+}
+
 /* LayerNormalization: Y has X's shape; scale and bias broadcast to X's
  * normalised part X[axis:]. The axis is resolved to a non-negative one here. */
 static zn_status infer_layer_norm(ctx *c, zn_node *n) {
@@ -897,6 +1003,10 @@ static zn_status infer_node(ctx *c, zn_node *n) {
   case ZN_OP_EQUAL: return infer_equal(c, n);
   case ZN_OP_WHERE: return infer_where(c, n);
   case ZN_OP_EXPAND: return infer_expand(c, n);
+  case ZN_OP_MOD: return infer_mod(c, n);
+  case ZN_OP_NOT: return infer_not(c, n);
+  case ZN_OP_RANGE: return infer_range(c, n);
+  case ZN_OP_SCATTER_ND: return infer_scatter_nd(c, n);
   case ZN_OP_COUNT: break;
   }
   return fail_st(ZN_ERR_UNSUPPORTED_OP, n, "no shape rule");

@@ -131,9 +131,9 @@ static arity op_arity(zn_op op) {
   case ZN_OP_CONV: return (arity){2, 4, 1, 1};
   case ZN_OP_GEMM: return (arity){2, 3, 1, 1};
   case ZN_OP_MATMUL: case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL: case ZN_OP_DIV:
-  case ZN_OP_RESHAPE: case ZN_OP_GATHER: case ZN_OP_POW: case ZN_OP_EQUAL: case ZN_OP_EXPAND:
+  case ZN_OP_RESHAPE: case ZN_OP_GATHER: case ZN_OP_POW: case ZN_OP_EQUAL: case ZN_OP_EXPAND: case ZN_OP_MOD:
     return (arity){2, 2, 1, 1};
-  case ZN_OP_WHERE: return (arity){3, 3, 1, 1};
+  case ZN_OP_WHERE: case ZN_OP_RANGE: case ZN_OP_SCATTER_ND: return (arity){3, 3, 1, 1};
   case ZN_OP_LAYER_NORM: return (arity){2, 3, 1, 3};
   case ZN_OP_SUM: case ZN_OP_CONCAT: return (arity){1, VARIADIC, 1, 1};
   case ZN_OP_CLIP: return (arity){1, 3, 1, 1};  /* min/max already in attrs; inputs may remain */
@@ -152,9 +152,9 @@ static int required_inputs(zn_op op) {
   switch (op) {
   case ZN_OP_CONV: case ZN_OP_GEMM: case ZN_OP_MATMUL: case ZN_OP_ADD: case ZN_OP_SUB: case ZN_OP_MUL:
   case ZN_OP_DIV: case ZN_OP_RESHAPE: case ZN_OP_GATHER: case ZN_OP_POW: case ZN_OP_LAYER_NORM: case ZN_OP_EQUAL:
-  case ZN_OP_EXPAND:
+  case ZN_OP_EXPAND: case ZN_OP_MOD:
     return 2;
-  case ZN_OP_WHERE: return 3;
+  case ZN_OP_WHERE: case ZN_OP_RANGE: case ZN_OP_SCATTER_ND: return 3;
   case ZN_OP_BATCH_NORM: return 5;
   case ZN_OP_SLICE: return 3;
   case ZN_OP_SUM: case ZN_OP_CONCAT: return VARIADIC;
@@ -262,6 +262,10 @@ static zn_status check_attrs(const zn_graph *g, const zn_node *n) {
       return bad_node(n, "%sunknown value dtype %lld%lld", "", n->attrs.fill.dtype, 0);
     return ZN_OK;
   }
+  case ZN_OP_SCATTER_ND:
+    if ((unsigned)n->attrs.scatter.reduction > ZN_SCATTER_MUL)
+      return bad_node(n, "%sunknown reduction %lld%lld", "", n->attrs.scatter.reduction, 0);
+    return ZN_OK;
   default: return ZN_OK;
   }
 }

@@ -1,5 +1,5 @@
 /* zn_graph -> ONNX ModelProto that ONNX Runtime can run: opset 13 or the
- * graph's (raised to 14/15/19 when an attribute needs a newer op version),
+ * graph's (raised to 14/15/16/19 when an attribute needs a newer op version),
  * constants as raw_data initializers, typed attributes back to ONNX
  * attributes/inputs, and IR-only fusions (Conv/Gemm activation, Conv residual
  * input) written out as separate standard nodes. The protobuf structures
@@ -451,6 +451,11 @@ static zn_status export_node(ex *e, const zn_node *zn) {
   case ZN_OP_CONSTANT_OF_SHAPE:
     attr_scalar_tensor(e, n, "value", zn->attrs.fill.dtype, zn->attrs.fill.value, zn_dtype_size(zn->attrs.fill.dtype));
     break;
+  case ZN_OP_MOD: if (zn->attrs.mod.fmod) attr_int(e, n, "fmod", 1); break;
+  case ZN_OP_SCATTER_ND:
+    if (zn->attrs.scatter.reduction != ZN_SCATTER_NONE)
+      attr_string(e, n, "reduction", zn->attrs.scatter.reduction == ZN_SCATTER_ADD ? "add" : "mul");
+    break;
   default: break;
   }
   return ZN_OK;
@@ -467,6 +472,7 @@ static int64_t needed_opset(const zn_graph *g) {
         (n->op == ZN_OP_RESHAPE && n->attrs.reshape.allowzero))
       need = 14;
     if (n->op == ZN_OP_SHAPE && (n->attrs.shape.start != 0 || n->attrs.shape.has_end)) need = 15;
+    if (n->op == ZN_OP_SCATTER_ND && n->attrs.scatter.reduction != ZN_SCATTER_NONE) need = 16;
     if (n->op == ZN_OP_LAYER_NORM) need = 17;
     if (n->op == ZN_OP_AVERAGE_POOL && any_not_one(n->attrs.pool.num_spatial, n->attrs.pool.dilation)) need = 19;
     if (need > v) v = need;

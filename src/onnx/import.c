@@ -233,7 +233,8 @@ static zn_status const_float(const ctx *c, const Onnx__NodeProto *n, size_t k, c
   const zn_value *v = input_value(c, n, k);
   if (!v || !v->data) return unsupported_attr(c, n, what);
   size_t es = v->dtype == ZN_DTYPE_FLOAT32 ? 4 : v->dtype == ZN_DTYPE_FLOAT64 ? 8 : v->dtype == ZN_DTYPE_INT64 ? 8
-            : v->dtype == ZN_DTYPE_INT32 ? 4 : (v->dtype == ZN_DTYPE_UINT8 || v->dtype == ZN_DTYPE_INT8) ? 1 : 0;
+            : v->dtype == ZN_DTYPE_INT32 ? 4
+            : (v->dtype == ZN_DTYPE_UINT8 || v->dtype == ZN_DTYPE_INT8 || v->dtype == ZN_DTYPE_BOOL) ? 1 : 0;
   if (!es || v->data_bytes != es)
     return zn_error(ZN_ERR_INVALID_MODEL, "failed to import node '%s' (%s): input '%s' must be a scalar",
                     node_label(n), n->op_type, v->name);
@@ -242,7 +243,7 @@ static zn_status const_float(const ctx *c, const Onnx__NodeProto *n, size_t k, c
   case ZN_DTYPE_FLOAT64: *out = (float)*(const double *)v->data; break;
   case ZN_DTYPE_INT64: *out = (float)*(const int64_t *)v->data; break;
   case ZN_DTYPE_INT32: *out = (float)*(const int32_t *)v->data; break;
-  case ZN_DTYPE_UINT8: *out = (float)*(const uint8_t *)v->data; break;
+  case ZN_DTYPE_UINT8: case ZN_DTYPE_BOOL: *out = (float)*(const uint8_t *)v->data; break;
   default: *out = (float)*(const int8_t *)v->data; break;
   }
   return ZN_OK;
@@ -350,7 +351,8 @@ static zn_status import_clip(ctx *c, const Onnx__NodeProto *n, zn_act *a) {
   return ZN_OK;
 }
 
-static zn_status import_pad(ctx *c, const Onnx__NodeProto *n, zn_pad_attrs *a) {
+/* *pads_from_input: the pads are not a constant yet; the node keeps its inputs. */
+static zn_status import_pad(ctx *c, const Onnx__NodeProto *n, zn_pad_attrs *a, bool *pads_from_input) {
   char mode[32];
   ZN_TRY(get_string(n, "mode", mode, sizeof mode));
   if (!*mode || strcmp(mode, "constant") == 0) a->mode = ZN_PAD_CONSTANT;
@@ -366,6 +368,14 @@ static zn_status import_pad(ctx *c, const Onnx__NodeProto *n, zn_pad_attrs *a) {
       return zn_error(ZN_ERR_INVALID_MODEL, "failed to import node '%s' (Pad): pads missing", node_label(n));
     ZN_TRY(get_float(n, "value", 0.0f, &a->value));
   } else {
+    const zn_value *vp = input_value(c, n, 1);
+    if (vp && !vp->data && !input_present(n, 3)) {
+      /* pads computed by nodes (Swin: from the input's shape via Mod): kept as
+       * inputs; shape inference reads them once known and moves them here */
+      a->num_pads = 0;
+      *pads_from_input = true;
+      return ZN_OK;
+    }
     ZN_TRY(const_ints(c, n, 1, "Pad pads must be a constant", 2 * ZN_MAX_DIMS, pads, &cnt));
     if (input_present(n, 2)) ZN_TRY(const_float(c, n, 2, "Pad constant_value must be a constant", &a->value));
     if (input_present(n, 3)) { /* opset 18 axes: expand to all axes needs the rank, known from the data input */
@@ -680,16 +690,39 @@ static zn_status import_node(ctx *c, const Onnx__NodeProto *n) {
     ZN_TRY(import_axes(c, n, 13, tmp.attrs.axes.axes, &tmp.attrs.axes.num_axes));
     num_in = 1;
     break;
-  case ZN_OP_PAD:
-    ZN_TRY(import_pad(c, n, &tmp.attrs.pad));
-    num_in = 1;
+  case ZN_OP_PAD: {
+    bool keep = false;
+    ZN_TRY(import_pad(c, n, &tmp.attrs.pad, &keep));
+    num_in = keep ? ZN_MIN(n->n_input, (size_t)3) : 1;
     break;
+  }
+  case ZN_OP_MOD:
+    ZN_TRY(get_int(n, "fmod", 0, &v));
+    if (v != 0 && v != 1)
+      return zn_error(ZN_ERR_INVALID_MODEL, "failed to import node '%s' (Mod): fmod = %lld, must be 0 or 1",
+                      node_label(n), (long long)v);
+    tmp.attrs.mod.fmod = v != 0;
+    break;
+  case ZN_OP_SCATTER_ND: {
+    char red[16];
+    ZN_TRY(get_string(n, "reduction", red, sizeof red));
+    if (!*red || strcmp(red, "none") == 0) tmp.attrs.scatter.reduction = ZN_SCATTER_NONE;
+    else if (strcmp(red, "add") == 0) tmp.attrs.scatter.reduction = ZN_SCATTER_ADD;
+    else if (strcmp(red, "mul") == 0) tmp.attrs.scatter.reduction = ZN_SCATTER_MUL;
+    else return unsupported_attr(c, n, "ScatterND reduction other than none, add or mul");
+    break;
+  }
   case ZN_OP_IDENTITY:
     if (strcmp(n->op_type, "Dropout") == 0) {
       if (input_present(n, 2)) {
         float train = 1.0f;
         ZN_TRY(const_float(c, n, 2, "Dropout training_mode must be a constant", &train));
-        if (train != 0.0f) return unsupported_attr(c, n, "training_mode=true");
+        /* torchvision 0.14's Swin calls F.dropout(p=0) in training mode: with ratio 0
+         * nothing is dropped and the scale is 1, so it is the identity all the same */
+        float ratio = 0.5f;
+        if (train != 0.0f && input_present(n, 1))
+          ZN_TRY(const_float(c, n, 1, "Dropout ratio must be a constant", &ratio));
+        if (train != 0.0f && ratio != 0.0f) return unsupported_attr(c, n, "training_mode=true with a non-zero ratio");
       }
       ZN_TRY(get_int(n, "is_test", 1, &v));
       if (c->opset < 7 && !v) return unsupported_attr(c, n, "is_test=0");

@@ -201,9 +201,11 @@ static bool skip_reason(const Onnx__ModelProto *m, char *why, size_t why_size) {
                         ((!strcmp(n->op_type, "Squeeze") || !strcmp(n->op_type, "Unsqueeze")) && opset >= 13) ||
                         (!strcmp(n->op_type, "ReduceMean") && opset >= 18) || !strcmp(n->op_type, "Reshape") ||
                         (!strcmp(n->op_type, "Slice") && opset >= 10) || !strcmp(n->op_type, "Expand");
-    /* ConstantOfShape's only input is its shape: output shapes are fixed when an instance is made. */
-    if (!strcmp(n->op_type, "ConstantOfShape") && !params_constant(g, n, 0)) {
-      snprintf(why, why_size, "%s shape given as a runtime input", n->op_type);
+    /* ConstantOfShape's only input is its shape, Range's three scalars give its length:
+     * output shapes are fixed when an instance is made. */
+    if ((!strcmp(n->op_type, "ConstantOfShape") || !strcmp(n->op_type, "Range")) && !params_constant(g, n, 0)) {
+      snprintf(why, why_size, "%s", n->op_type[0] == 'R' ? "Range bounds given as runtime inputs"
+                                                        : "ConstantOfShape shape given as a runtime input");
       return true;
     }
     if (param_inputs && !params_constant(g, n, 1)) {

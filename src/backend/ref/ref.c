@@ -68,6 +68,10 @@ static zn_ref_kernel kernel_for(zn_op op) {
   case ZN_OP_EQUAL: return zn_ref_equal;
   case ZN_OP_WHERE: return zn_ref_where;
   case ZN_OP_EXPAND: return zn_ref_expand;
+  case ZN_OP_MOD: return zn_ref_mod;
+  case ZN_OP_NOT: return zn_ref_not;
+  case ZN_OP_RANGE: return zn_ref_range;
+  case ZN_OP_SCATTER_ND: return zn_ref_scatter_nd;
   case ZN_OP_COUNT: break;
   }
   return NULL;
@@ -159,6 +163,14 @@ static bool ref_runs(const zn_graph *g, const zn_node *n) {
     return n->num_inputs == 3 && in0 == ZN_DTYPE_BOOL && zn_dtype_size(out) > 0 && input_dtype(g, n, 1) == out &&
            input_dtype(g, n, 2) == out;
   case ZN_OP_EXPAND: return movable && n->num_inputs == 2 && input_dtype(g, n, 1) == ZN_DTYPE_INT64;
+  case ZN_OP_MOD:
+    return n->num_inputs == 2 && in0 == out && input_dtype(g, n, 1) == out && zn_ref_mod_supported(out, n->attrs.mod.fmod);
+  case ZN_OP_NOT: return n->num_inputs == 1 && in0 == ZN_DTYPE_BOOL && out == ZN_DTYPE_BOOL;
+  case ZN_OP_RANGE:
+    return n->num_inputs == 3 && (out == ZN_DTYPE_FLOAT32 || is_index_dtype(out)) && all_inputs_are(g, n, out);
+  case ZN_OP_SCATTER_ND:
+    return n->num_inputs == 3 && in0 == out && input_dtype(g, n, 1) == ZN_DTYPE_INT64 && input_dtype(g, n, 2) == out &&
+           zn_ref_scatter_nd_supported(out, n->attrs.scatter.reduction);
   case ZN_OP_COUNT: break;
   }
   return false;

@@ -111,5 +111,15 @@ ZN_INTERNAL zn_status zn_ref_equal(const zn_node *n, const zn_ref_tensor *const 
 ZN_INTERNAL bool zn_ref_equal_supported(zn_dtype t);
 ZN_INTERNAL zn_status zn_ref_where(const zn_node *n, const zn_ref_tensor *const *in, zn_ref_tensor *out,
                                    void *scratch);    /* bool condition, any dtype */
+ZN_INTERNAL zn_status zn_ref_mod(const zn_node *n, const zn_ref_tensor *const *in, zn_ref_tensor *out,
+                                 void *scratch);      /* int8/uint8/int32/int64; float32 with fmod */
+ZN_INTERNAL bool zn_ref_mod_supported(zn_dtype t, bool fmod);
+ZN_INTERNAL zn_status zn_ref_not(const zn_node *n, const zn_ref_tensor *const *in, zn_ref_tensor *out,
+                                 void *scratch);      /* bool */
+ZN_INTERNAL zn_status zn_ref_range(const zn_node *n, const zn_ref_tensor *const *in, zn_ref_tensor *out,
+                                   void *scratch);    /* int32, int64, float32 scalars */
+ZN_INTERNAL zn_status zn_ref_scatter_nd(const zn_node *n, const zn_ref_tensor *const *in, zn_ref_tensor *out,
+                                        void *scratch);  /* any dtype (none), f32/i32/i64 (add, mul) */
+ZN_INTERNAL bool zn_ref_scatter_nd_supported(zn_dtype t, zn_scatter_reduction red);
 
 #endif

@@ -525,6 +525,97 @@ static void test_forms(void) {
   zn_graph_destroy(g);
 }
 
+/* The forms torchvision 0.14's Swin-T writes at opset 14: window pads computed
+ * from the input's shape (Shape -> Gather -> Mod -> Sub -> Mod -> Concat -> Pad),
+ * kept as Pad's input at import and moved into its attributes by shape inference
+ * with the batch still symbolic; Dropout in training mode with ratio 0 (the
+ * identity); and Mod / ScatterND attributes out of range. */
+static void test_swin_forms(void) {
+  mb b;
+  zn_graph *g = NULL;
+  const int64_t xd[4] = {-1, 5, 5, 2}, d1[1] = {1}, d4[1] = {4};
+  const int64_t one[1] = {1}, three = 3, zeros4[4] = {0, 0, 0, 0}, zero1[1] = {0}, axes0[1] = {0};
+  mb_init(&b, 14);
+  mb_input(&b, "x", FLOAT, 4, xd);
+  mb_initializer(&b, "i1", INT64, 0, NULL, one, 8);
+  mb_initializer(&b, "w", INT64, 0, NULL, &three, 8);
+  mb_initializer(&b, "z4", INT64, 1, d4, zeros4, sizeof zeros4);
+  mb_initializer(&b, "z1", INT64, 1, d1, zero1, 8);
+  mb_initializer(&b, "ax", INT64, 1, d1, axes0, 8);
+  mb_node1(&b, "Shape", "shape", "x", "sh");
+  const char *gi[2] = {"sh", "i1"}, *go[1] = {"h"};
+  mb_node(&b, "Gather", "gather", gi, 2, go, 1);
+  const char *m1i[2] = {"h", "w"}, *m1o[1] = {"m"};
+  mb_node(&b, "Mod", "mod1", m1i, 2, m1o, 1);
+  const char *si[2] = {"w", "m"}, *so[1] = {"s"};
+  mb_node(&b, "Sub", "sub", si, 2, so, 1);
+  const char *m2i[2] = {"s", "w"}, *m2o[1] = {"p"};
+  mb_node(&b, "Mod", "mod2", m2i, 2, m2o, 1);
+  const char *ui[2] = {"p", "ax"}, *uo[1] = {"pu"};
+  mb_node(&b, "Unsqueeze", "unsq", ui, 2, uo, 1);
+  const char *ci[5] = {"z4", "z1", "pu", "pu", "z1"}, *co[1] = {"pads"};
+  int n = mb_node(&b, "Concat", "concat", ci, 5, co, 1);
+  mb_attr_int(&b, n, "axis", 0);
+  const char *pi[2] = {"x", "pads"}, *po[1] = {"y"};
+  mb_node(&b, "Pad", "pad", pi, 2, po, 1);
+  mb_output(&b, "y");
+  CHECK_OK(import_mb(&b, NULL, &g));
+  if (g) {
+    const int pad = g->num_nodes - 1;
+    CHECK_EQ_INT(g->nodes[pad].op, ZN_OP_PAD);
+    CHECK_EQ_INT(g->nodes[pad].num_inputs, 2);  /* pads kept: not a constant yet */
+    CHECK_OK(zn_graph_infer_shapes(g));
+    CHECK(!g->static_batch);
+    const zn_node *pn = &g->nodes[pad];
+    CHECK_EQ_INT(pn->num_inputs, 1);
+    CHECK_EQ_INT(pn->attrs.pad.num_pads, 8);
+    const int64_t want[8] = {0, 0, 0, 0, 0, 1, 1, 0};  /* (3 - 5 % 3) % 3 = 1 after H and W */
+    for (int i = 0; i < 8; i++) CHECK_EQ_INT(pn->attrs.pad.pads[i], want[i]);
+    const zn_value *y = &g->values[pn->outputs[0]];
+    CHECK_EQ_INT(y->batch_axis, 0);
+    CHECK_EQ_INT(y->dims[1], 6);
+    CHECK_EQ_INT(y->dims[2], 6);
+  }
+  zn_graph_destroy(g);
+
+  /* Dropout(ratio 0, training_mode true) is the identity; a non-zero ratio is refused */
+  const float ratio0 = 0.0f, ratio5 = 0.5f;
+  const uint8_t yes = 1;
+  for (int k = 0; k < 2; k++) {
+    mb_init(&b, 14);
+    mb_input(&b, "x", FLOAT, 4, xd);
+    mb_initializer(&b, "r", FLOAT, 0, NULL, k ? &ratio5 : &ratio0, 4);
+    mb_initializer(&b, "t", ONNX__TENSOR_PROTO__DATA_TYPE__BOOL, 0, NULL, &yes, 1);
+    const char *di[3] = {"x", "r", "t"}, *dout[1] = {"y"};
+    mb_node(&b, "Dropout", "drop", di, 3, dout, 1);
+    mb_output(&b, "y");
+    if (k == 0) {
+      CHECK_OK(import_mb(&b, NULL, &g));
+      CHECK(g && g->num_nodes == 1 && g->nodes[0].op == ZN_OP_IDENTITY && g->nodes[0].num_inputs == 1);
+      zn_graph_destroy(g);
+    } else {
+      EXPECT_IMPORT(&b, NULL, ZN_ERR_UNSUPPORTED_OP, "training_mode=true with a non-zero ratio");
+    }
+  }
+
+  /* Mod's fmod is 0 or 1; ScatterND's reduction none, add or mul */
+  mb_init(&b, 16);
+  mb_input(&b, "x", FLOAT, 4, xd);
+  const char *mi[2] = {"x", "x"}, *mo[1] = {"y"};
+  n = mb_node(&b, "Mod", "mod", mi, 2, mo, 1);
+  mb_attr_int(&b, n, "fmod", 2);
+  mb_output(&b, "y");
+  EXPECT_IMPORT(&b, NULL, ZN_ERR_INVALID_MODEL, "fmod = 2, must be 0 or 1");
+  mb_init(&b, 18);
+  mb_input(&b, "x", FLOAT, 4, xd);
+  mb_initializer(&b, "i", INT64, 2, (int64_t[]){1, 1}, one, 8);
+  const char *sci[3] = {"x", "i", "x"}, *sco[1] = {"y"};
+  n = mb_node(&b, "ScatterND", "scatter", sci, 3, sco, 1);
+  mb_attr_string(&b, n, "reduction", "max");
+  mb_output(&b, "y");
+  EXPECT_IMPORT(&b, NULL, ZN_ERR_UNSUPPORTED_OP, "reduction other than none, add or mul");
+}
+
 int zn_test_main(void) {
   const char *base = getenv("TMPDIR");
   snprintf(tmpdir, sizeof tmpdir, "%s/zn_onnx_import_XXXXXX", base && *base ? base : "/tmp");
@@ -538,6 +629,7 @@ int zn_test_main(void) {
   test_tensors();
   test_external();
   test_forms();
+  test_swin_forms();
   rmdir(tmpdir);
   return 0;
 }
