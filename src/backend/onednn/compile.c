@@ -436,11 +436,13 @@ static bool const_ints(const zn_graph *g, int v, int64_t *out, int *count_out) {
   return true;
 }
 
-/* A Slice that is a window of its input: constant starts and ends (axes and
- * steps constant or absent), every step 1, a non-empty range, the batch axis
- * whole. Per input axis: the first index and the length, -1 for an axis left
- * whole (the batch axis keeps its symbolic size). */
-static bool slice_window(const zn_graph *g, const zn_node *n, int64_t *first_out, int64_t *len_out) {
+/* A Slice that is a strided window of its input: constant starts and ends
+ * (axes and steps constant or absent), positive steps (Swin's patch merging
+ * takes every second row and column), a non-empty range, the batch axis
+ * whole. Per input axis: the first index, the length (-1 for an axis left
+ * whole: the batch axis keeps its symbolic size) and the step. */
+static bool slice_window(const zn_graph *g, const zn_node *n, int64_t *first_out, int64_t *len_out,
+                         int64_t *step_out) {
   const zn_value *x = val(g, zn_node_input(n, 0)), *y = val(g, n->outputs[0]);
   const int r = x->num_dims, va = input_or_none(n, 3), vt = input_or_none(n, 4);
   int64_t starts[ZN_MAX_DIMS], ends[ZN_MAX_DIMS], axes[ZN_MAX_DIMS], steps[ZN_MAX_DIMS];
@@ -450,36 +452,47 @@ static bool slice_window(const zn_graph *g, const zn_node *n, int64_t *first_out
     return false;
   if (va != ZN_NO_VALUE && (!const_ints(g, va, axes, &na) || na != ns)) return false;
   if (vt != ZN_NO_VALUE && (!const_ints(g, vt, steps, &nt) || nt != ns)) return false;
-  for (int i = 0; i < r; i++) first_out[i] = 0, len_out[i] = -1;
+  for (int i = 0; i < r; i++) first_out[i] = 0, len_out[i] = -1, step_out[i] = 1;
   for (int k = 0; k < ns; k++) {
     int64_t a = va != ZN_NO_VALUE ? axes[k] : k, first, len;
+    const int64_t step = vt != ZN_NO_VALUE ? steps[k] : 1;
     if (a < 0) a += r;
-    if (a < 0 || a >= r || len_out[a] >= 0 || first_out[a] < 0 || (vt != ZN_NO_VALUE && steps[k] != 1)) return false;
+    if (a < 0 || a >= r || len_out[a] >= 0 || first_out[a] < 0 || step < 1) return false;
     if (a == x->batch_axis) {  /* only whole (shape inference keeps the symbol for nothing else) */
-      if (starts[k] != 0 || ends[k] < INT32_MAX) return false;
+      if (starts[k] != 0 || ends[k] < INT32_MAX || step != 1) return false;
       first_out[a] = -1;  /* seen */
       continue;
     }
-    zn_slice_resolve(x->dims[a], starts[k], ends[k], 1, &first, &len);
+    zn_slice_resolve(x->dims[a], starts[k], ends[k], step, &first, &len);
     if (len < 1 || len != y->dims[a]) return false;
     first_out[a] = first;
     len_out[a] = len;
+    step_out[a] = step;
   }
   for (int i = 0; i < r; i++) first_out[i] = first_out[i] < 0 ? 0 : first_out[i];
   return true;
 }
 
-/* ODN_VIEW of a Slice: src (the input's md) becomes its window. */
+/* ODN_VIEW of a Slice: src (the input's md) becomes its window; a stepped
+ * axis takes every step-th element of the window's span (its stride times
+ * step). The input is plain or NHWC, never blocked (plan_slice). */
 static zn_status slice_view_md(const odn_compiled *c, const zn_node *n, dnnl_memory_desc_t *src) {
-  int64_t first[ZN_MAX_DIMS], len[ZN_MAX_DIMS];
-  if (!slice_window(c->g, n, first, len)) return zn_error(ZN_ERR_INTERNAL, "onednn: Slice %s is not a view", n->name);
+  int64_t first[ZN_MAX_DIMS], len[ZN_MAX_DIMS], step[ZN_MAX_DIMS];
+  if (!slice_window(c->g, n, first, len, step)) return zn_error(ZN_ERR_INTERNAL, "onednn: Slice %s is not a view", n->name);
   dnnl_dims_t d, off;
   for (int i = 0; i < src->ndims; i++) {
-    d[i] = len[i] >= 0 ? len[i] : src->dims[i];
+    d[i] = len[i] >= 0 ? (len[i] - 1) * step[i] + 1 : src->dims[i];
     off[i] = first[i];
   }
   dnnl_memory_desc_t v;
   ODN_TRY_DNNL(dnnl_memory_desc_init_submemory(&v, src, d, off), "view the window of a Slice's input");
+  for (int i = 0; i < src->ndims; i++) {
+    if (step[i] == 1) continue;
+    if (v.format_kind != dnnl_blocked || v.format_desc.blocking.inner_nblks != 0)
+      return zn_error(ZN_ERR_INTERNAL, "onednn: Slice %s: a stepped view of a blocked layout", n->name);
+    v.dims[i] = v.padded_dims[i] = len[i];
+    v.format_desc.blocking.strides[i] *= step[i];
+  }
   *src = v;
   return ZN_OK;
 }
@@ -538,10 +551,10 @@ static bool f32_input(const zn_graph *g, const zn_node *n, int x, char *why, siz
 }
 
 static bool slice_supported(const zn_graph *g, const zn_node *n, int x, char *why, size_t why_size) {
-  int64_t first[ZN_MAX_DIMS], len[ZN_MAX_DIMS];
+  int64_t first[ZN_MAX_DIMS], len[ZN_MAX_DIMS], step[ZN_MAX_DIMS];
   if (!f32_input(g, n, x, why, why_size)) return false;
-  if (!slice_window(g, n, first, len))
-    REFUSE("Slice: only constant starts/ends/axes, steps 1, a non-empty range, the batch axis whole");
+  if (!slice_window(g, n, first, len, step))
+    REFUSE("Slice: only constant starts/ends/axes, positive steps, a non-empty range, the batch axis whole");
   return true;
 }
 
@@ -1464,6 +1477,7 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
   *pd_out = NULL;
   if (op->kind == ODN_CONCAT_OWN) return ZN_OK;  /* own kernel (concat.c): no primitive */
   if (op->kind == ODN_CONV && op->own_1x1) return ZN_OK;  /* own kernel (conv1x1.c) */
+  if (op->kind == ODN_BINARY && op->own_binary) return ZN_OK;  /* own kernel (binary.c) */
 
   if (op->kind == ODN_EXPORT && odn_const_data(c, op->ins[0])) {
     /* constant output: a byte copy (u8 -> u8 reorder) from the graph's buffer */
@@ -2139,6 +2153,15 @@ zn_status zn_onednn_compile_tuned(const zn_graph *g, const zn_backend_compile_op
     if ((st = zn_onednn_op_pd(c, op, c->tune_batch, &pd)) != ZN_OK) break;
     if (!pd) continue;  /* own kernel */
     const char *impl = NULL;
+    if (op->kind == ODN_BINARY && dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success &&
+        impl && strncmp(impl, "ref", 3) == 0 && zn_onednn_binary_own_ok(c, op)) {
+      op->own_binary = true;  /* oneDNN's reference kernel: the own broadcast loop instead */
+      snprintf(op->impl, sizeof op->impl, "zenith:binary");
+      c->num_own_binary++;
+      dnnl_primitive_desc_destroy(pd);
+      continue;
+    }
+    impl = NULL;
     if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
       snprintf(op->impl, sizeof op->impl, "%s%s",
                op->mm_1x1 || op->ip_mm ? "matmul:"
@@ -2244,6 +2267,8 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
     sb_printf(&s, "zero-copy concats (producers write their channel slices; 1x1 convs as matmul): %s, %d concats\n",
               c->tune.zero_copy_concat ? "on" : "off", c->num_zero_copy_concats);
   describe_kind(c, &s, ODN_CONVERT, "layout/type conversions");
+  if (c->num_own_binary)
+    sb_printf(&s, "own broadcast binaries (C loop where oneDNN has only ref:any): %d\n", c->num_own_binary);
   if (c->precision == ZN_PRECISION_BF16)
     sb_printf(&s, "bf16 scheme: f32 kept for%s%s%s%s%s\n", c->tune.bf16_f32 & ODN_F32_RESIDUAL ? " residual-stream" : "",
               c->tune.bf16_f32 & ODN_F32_FIRST ? " first-conv" : "", c->tune.bf16_f32 & ODN_F32_LAST ? " classifier" : "",

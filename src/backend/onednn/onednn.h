@@ -128,6 +128,7 @@ typedef struct odn_op {
   dnnl_data_type_t cdt;    /* conv / inner product: src and weights data type */
   bool wino;               /* conv: oneDNN Winograd (nChw16c src/dst) */
   bool mm_1x1;             /* conv: a 1x1 conv run as matmul {N*H*W, IC} x {IC, OC} (its dst is a channel slice) */
+  bool own_binary;         /* binary: own broadcast kernel (binary.c) where oneDNN had only ref:any */
   bool ip_mm;              /* inner product run as matmul {rows, IC} x {IC, OC} (odn_tuning.ip_matmul); its packed
                             * weights are the matmul's {IC, OC} layout */
   bool own_1x1;            /* conv: own 1x1 kernel (conv1x1.c): wdata is [OC/64][IC][64] f32, bias always set */
@@ -174,6 +175,7 @@ typedef struct odn_compiled {
   int num_own_wino, num_own_wino4;  /* convs run as own NHWC Winograd F(2x2,3x3), F(4x4,3x3) */
   int num_own_1x1;         /* convs run by the own 1x1 kernel */
   int num_zero_copy_concats;        /* concats without a step: producers write their channel slices */
+  int num_own_binary;               /* binaries on the own broadcast kernel (binary.c) */
   /* lock guards what reshape adds to a compiled model shared by instances:
    * the ops' extra weight layouts, weight_bytes and num_extra_layouts */
   pthread_mutex_t lock;
@@ -240,6 +242,17 @@ ZN_INTERNAL zn_status zn_onednn_concat_run_create(const odn_compiled *c, const o
                                                   const size_t *offset, int threads, odn_concat_run **out);
 ZN_INTERNAL void zn_onednn_concat_run_exec(const odn_concat_run *r);
 ZN_INTERNAL void zn_onednn_concat_run_destroy(odn_concat_run *r);
+
+/* Own broadcast binary (binary.c; no oneDNN primitive, zn_onednn_op_pd gives
+ * NULL): Add/Sub/Mul/Div of plain f32 tensors (the second may be a constant)
+ * for the broadcasts oneDNN 2.6 runs only with ref:any. Compile takes it when
+ * the reference primitive is ref:any and binary_own_ok holds. */
+ZN_INTERNAL bool zn_onednn_binary_own_ok(const odn_compiled *c, const odn_op *op);
+typedef struct odn_binary_run odn_binary_run;
+ZN_INTERNAL zn_status zn_onednn_binary_run_create(const odn_compiled *c, const odn_op *op, int64_t batch, void *arena,
+                                                  const size_t *offset, int threads, odn_binary_run **out);
+ZN_INTERNAL void zn_onednn_binary_run_exec(const odn_binary_run *r);
+ZN_INTERNAL void zn_onednn_binary_run_destroy(odn_binary_run *r);
 
 /* Own NHWC Winograd F(2x2,3x3) or F(4x4,3x3) conv step (winograd.c, fp32),
  * out_tile 2 or 4 (P = 16 or 36 positions): C input transform, one batched

@@ -433,8 +433,8 @@ static void test_gather_views(void) {
 
 /* Slice as a view: a window of channels or rows of a conv's output (NHWC or
  * nChw16c) or of the input, or the whole batch axis, at batch 1 and 2 on 1
- * and 2 threads; the refusals say why (a step of 2, an empty range, starts
- * computed at run time). */
+ * and 2 threads, with steps of 1, 2 and 3; the refusals say why (a negative
+ * step, an empty range, starts computed at run time). */
 static void test_slices(void) {
   static const struct { int64_t axis, start, end, step; bool after_conv; const char *what; } cases[] = {
       {1, 5, 21, 1, true, "channels 5..21 of a conv's output"},
@@ -443,6 +443,10 @@ static void test_slices(void) {
       {-1, 0, 4, 1, true, "columns 0..4 (axis -1)"},
       {1, -7, 32, 0, false, "the last 7 channels of the input"},
       {0, 0, INT64_MAX, 1, true, "the whole batch axis"},
+      {2, 0, 9, 2, true, "every second row of a conv's output (Swin's patch merging)"},
+      {3, 1, 9, 2, true, "every second column from 1"},
+      {1, 1, 30, 3, true, "every third channel of a conv's output"},
+      {2, 1, 9, 2, false, "every second row of the input"},
   };
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
     for (int64_t batch = 1; batch <= 2; batch++)
@@ -453,7 +457,7 @@ static void test_slices(void) {
         bt_compare(&zn_backend_onednn, what, g, batch, ZN_PRECISION_FP32, threads, cases[k].after_conv ? TOL : 0);
         zn_graph_destroy(g);
       }
-  static const struct { int64_t end, step; bool runtime_start; } refused[] = {{2, 2, false}, {0, 1, false}, {2, 1, true}};
+  static const struct { int64_t end, step; bool runtime_start; } refused[] = {{2, -1, false}, {0, 1, false}, {2, 1, true}};
   for (size_t k = 0; k < sizeof refused / sizeof refused[0]; k++) {
     zn_graph *g = bt_slice_graph(1, 0, refused[k].end, refused[k].step, false);
     if (refused[k].runtime_start) {  /* starts computed by a node (no constant data) */
@@ -466,7 +470,7 @@ static void test_slices(void) {
     int si = b_find_node(g, "slice");
     char why[256] = "";
     CHECK(si >= 0 && !zn_backend_onednn.supports_node(g, &g->nodes[si], why, sizeof why));
-    CHECK(strstr(why, "Slice: only constant starts/ends/axes, steps 1") != NULL);
+    CHECK(strstr(why, "Slice: only constant starts/ends/axes, positive steps") != NULL);
     zn_graph_destroy(g);
   }
 }
@@ -706,6 +710,43 @@ static void test_linear_as_matmul(void) {
     }
 }
 
+/* Broadcasts oneDNN 2.6 runs only with ref:any take the own C loop: Swin's
+ * shifted-window mask [N,4,3,7,7] + [1,4,1,7,7] (a constant and an
+ * activation), and Sub/Mul/Div by [N,1,3,1,7] and by a [1] scalar row. */
+static void test_own_binary(void) {
+  const zn_op ops[4] = {ZN_OP_ADD, ZN_OP_SUB, ZN_OP_MUL, ZN_OP_DIV};
+  for (int k = 0; k < 4; k++)
+    for (int form = 0; form < 3; form++)
+      for (int threads = 1; threads <= 2; threads++) {
+        zn_graph *g = bt_graph();
+        int64_t xd[5] = {1, 4, 3, 7, 7}, md[5] = {1, 4, 1, 7, 7}, rd[5] = {1, 1, 3, 1, 7}, sd[1] = {1};
+        int x = bt_input(g, "x", 5, xd), b, y;
+        if (form == 0) {
+          b = bt_const(g, "mask", 5, md, 9, 0.5f, 1.5f);
+        } else if (form == 1) {
+          int z = bt_input(g, "z", 5, rd);
+          bt_node(g, ZN_OP_SIGMOID, "gate", 1, &z, "zg", &b)->attrs.act = bt_act(ZN_ACT_SIGMOID, 0, 0);
+        } else {
+          b = bt_const(g, "s", 1, sd, 10, 0.5f, 1.5f);
+        }
+        bt_node(g, ops[k], "op", 2, (int[]){x, b}, "y", &y);
+        zn_graph_mark_output(g, y);
+        char what[96];
+        snprintf(what, sizeof what, "own broadcast %s, form %d", zn_op_name(ops[k]), form);
+        bt_compare(&zn_backend_onednn, what, g, threads == 1 ? 1 : 3, ZN_PRECISION_FP32, threads, TOL);
+        if (form == 0) {
+          void *compiled = NULL;
+          zn_backend_compile_options co = {.precision = ZN_PRECISION_FP32};
+          CHECK_OK(zn_backend_onednn.compile(g, &co, &compiled));
+          char text[4096] = "";
+          if (compiled) zn_backend_onednn.describe(compiled, text, sizeof text);
+          CHECK(strstr(text, "own broadcast binaries (C loop where oneDNN has only ref:any): 1") != NULL);
+          if (compiled) zn_backend_onednn.compiled_destroy(compiled);
+        }
+        zn_graph_destroy(g);
+      }
+}
+
 static void test_views(void) {
   const int64_t p4[3][4] = {{0, 2, 3, 1}, {0, 3, 1, 2}, {0, 1, 3, 2}}, p3[3] = {0, 2, 1};
   for (int k = 0; k < 3; k++) {
@@ -739,5 +780,6 @@ int zn_test_main(void) {
   test_batched_matmul();
   test_attention_sequence_first();
   test_linear_as_matmul();
+  test_own_binary();
   return 0;
 }
