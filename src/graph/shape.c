@@ -807,7 +807,7 @@ too_big:
 
 static zn_status infer_constant_of_shape(ctx *c, const zn_node *n) {
   sdim d[ZN_MAX_DIMS];
-  int r;
+  int r = 0;  /* set by shape_operand; zeroed for -O3's maybe-uninitialized */
   ZN_TRY(shape_operand(c, n, in_val(c, n, 0), &r, d));
   ZN_TRY(check_made_bytes(n, n->attrs.fill.dtype, r, d));
   return store(c, n, 0, n->attrs.fill.dtype, r, d);
@@ -817,7 +817,7 @@ static zn_status infer_constant_of_shape(ctx *c, const zn_node *n) {
 static zn_status infer_expand(ctx *c, const zn_node *n) {
   sdim x[ZN_MAX_DIMS], s[ZN_MAX_DIMS], out[ZN_MAX_DIMS];
   const zn_value *vx = in_val(c, n, 0);
-  int rs, r, rx = load(vx, x);
+  int rs = 0, r = 0, rx = load(vx, x);  /* rs, r: set below; zeroed for -O3's maybe-uninitialized */
   ZN_TRY(shape_operand(c, n, in_val(c, n, 1), &rs, s));
   ZN_TRY(broadcast(c, n, rx, x, rs, s, &r, out));
   ZN_TRY(check_made_bytes(n, vx->dtype, r, out));
