@@ -28,7 +28,7 @@ static inline float zn_vmath_erf_f32(float x) {
    * both comparisons and stays NaN. One select that reads r, so GCC does not
    * sink the division into a branch (a trapping op it will not if-convert
    * without masked vectors, so the loop would stay scalar). */
-  return copysignf((r > 1.0f) | (a >= ZN_VMATH_ERF_CLAMP) ? 1.0f : r, x);
+  return copysignf(((r > 1.0f) | (a >= ZN_VMATH_ERF_CLAMP)) ? 1.0f : r, x);
 }
 
 static inline float zn_vmath_tanh_f32(float x) {
@@ -36,7 +36,7 @@ static inline float zn_vmath_tanh_f32(float x) {
   const float p = 1.0f + t * (0.133797273f + t * (0.00349404337f + t * (2.05835349e-05f + t * 1.33189815e-08f)));
   const float q = 1.0f + t * (0.467130423f + t * (0.0258711129f + t * (0.000328310329f + t * 7.76201659e-07f)));
   const float r = a * p / q;
-  return copysignf((r > 1.0f) | (a >= ZN_VMATH_TANH_CLAMP) ? 1.0f : r, x);
+  return copysignf(((r > 1.0f) | (a >= ZN_VMATH_TANH_CLAMP)) ? 1.0f : r, x);
 }
 
 #endif

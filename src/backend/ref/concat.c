@@ -31,6 +31,7 @@ zn_status zn_ref_concat(const zn_node *node, const zn_ref_tensor *const *in, zn_
   size_t at = 0;
   for (int k = 0; k < node->num_inputs; k++) {
     const size_t chunk = (size_t)(in[k]->dims[axis] * inner) * eb;
+    if (chunk == 0) continue;  /* an empty input (its buffer may be NULL) adds nothing */
     for (int64_t o = 0; o < outer; o++)
       memcpy((char *)out->data + (size_t)o * row + at, (const char *)in[k]->data + (size_t)o * chunk, chunk);
     at += chunk;

@@ -123,3 +123,29 @@ save("class_token", nodes,
       const("minus1", np.array([-1], np.int64)), const("m1", np.array(-1, np.int64)),
       const("class_token", rng.standard_normal((1, 1, 4)).astype(np.float32))],
      ["N", 4, 2, 2], ["N", 5, 4], opset=14)
+
+# Swin's shifted-window arithmetic in small: window pads computed from the
+# input's shape (Shape -> Gather -> Mod -> Sub -> Mod -> Concat -> Pad), and an
+# attention-style mask made by ScatterND onto ConstantOfShape with Range
+# indices, compared with Equal/Not and chosen by Where, added to the activation
+nodes = [helper.make_node("Shape", ["x"], ["s"]), helper.make_node("Gather", ["s", "i3"], ["w"], axis=0),
+         helper.make_node("Mod", ["w", "win"], ["r"]), helper.make_node("Sub", ["win", "r"], ["p0"]),
+         helper.make_node("Mod", ["p0", "win"], ["p"]), helper.make_node("Unsqueeze", ["p", "ax0"], ["p1"]),
+         helper.make_node("Concat", ["zeros6", "p1", "zero1"], ["pads"], axis=0),
+         helper.make_node("Pad", ["x", "pads"], ["xp"]),
+         helper.make_node("ConstantOfShape", ["mshape"], ["m0"],
+                          value=helper.make_tensor("value", TensorProto.FLOAT, [1], [0.0])),
+         helper.make_node("Range", ["r0", "r6", "r1"], ["idx"]),
+         helper.make_node("Unsqueeze", ["idx", "ax1"], ["idx2"]),
+         helper.make_node("ScatterND", ["m0", "idx2", "upd"], ["m1"]),
+         helper.make_node("Equal", ["m1", "zero_f"], ["eq"]), helper.make_node("Not", ["eq"], ["ne"]),
+         helper.make_node("Where", ["ne", "neg", "m1"], ["mask"]),
+         helper.make_node("Add", ["xp", "mask"], ["y"])]
+save("swin_window", nodes,
+     [const("i3", np.array(3, np.int64)), const("win", np.array(4, np.int64)), const("ax0", np.array([0], np.int64)),
+      const("ax1", np.array([1], np.int64)), const("zeros6", np.zeros(7, np.int64)),
+      const("zero1", np.zeros(0, np.int64)), const("mshape", np.array([8], np.int64)),
+      const("r0", np.array(0, np.int64)), const("r6", np.array(8, np.int64)), const("r1", np.array(2, np.int64)),
+      const("upd", np.array([1.0, 2.0, 3.0, 4.0], np.float32)), const("zero_f", np.array(0.0, np.float32)),
+      const("neg", np.array(-100.0, np.float32))],
+     ["N", 2, 6, 6], ["N", 2, 6, 8], opset=14)
