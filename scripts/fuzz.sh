@@ -7,7 +7,8 @@
 # segments on several backends: runtime/partition.c), fuzz_image_decode for half (the sample photos and
 # the truncated JPEG fixture), fuzz_bench_config for a quarter (the example
 # configs), at least 10 s each. Exits non-zero on a crash, leak or sanitizer
-# report. Usage: scripts/fuzz.sh [seconds] [build-dir]
+# report (UBSan's too: the fuzz build sets -fno-sanitize-recover=undefined).
+# Usage: scripts/fuzz.sh [seconds] [build-dir]
 set -euo pipefail
 secs=${1:-60}
 root=$(cd "$(dirname "$0")/.." && pwd)
