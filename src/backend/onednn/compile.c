@@ -748,6 +748,23 @@ typedef struct plan_ctx {
 
 static int root_of(const odn_compiled *c, int v) { return c->values[v].root; }
 
+/* Is v the classifier's output: a graph output, or read only by a chain of
+ * Softmax / reshapes (at most 3) that ends in one? bf16 keeps that inner
+ * product in f32 (ODN_F32_LAST); a transformer's other Linear layers are not it. */
+static bool classifier_output(const zn_graph *g, const plan_ctx *p, int v) {
+  for (int hop = 0; hop <= 3; hop++) {
+    if (p->is_output[v]) return true;
+    const int r = zn_graph_sole_reader(g, v);
+    if (r < 0) return false;
+    const zn_op op = g->nodes[r].op;
+    if (op != ZN_OP_SOFTMAX && op != ZN_OP_FLATTEN && op != ZN_OP_RESHAPE && op != ZN_OP_SQUEEZE &&
+        op != ZN_OP_IDENTITY)
+      return false;
+    v = g->nodes[r].outputs[0];
+  }
+  return false;
+}
+
 /* Can a conv write its output over the residual's buffer? Only when nothing
  * reads that buffer after this node, the conv does not read it itself, and
  * the bytes already have the output's layout and data type. */
@@ -1204,7 +1221,7 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
         src = zn_node_input(&g->nodes[pn], 0);
         fold = true;
       }
-      dnnl_data_type_t cdt = bf16 && !(f32_flags & ODN_F32_LAST) ? dnnl_bf16 : dnnl_f32;
+      dnnl_data_type_t cdt = bf16 && !((f32_flags & ODN_F32_LAST) && classifier_output(g, p, y)) ? dnnl_bf16 : dnnl_f32;
       /* a folded flatten over H x W > 1 reads NHWC (a convert step if the
        * producer left nChw16c): batches > 1 then read it as {N, H*W*C} rows
        * (zn_onednn_ip_flat); nChw16c kept the 4-D gemm, 1.5x slower there */

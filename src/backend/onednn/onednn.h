@@ -18,7 +18,8 @@ typedef enum odn_layout { ODN_PLAIN = 0, ODN_NHWC, ODN_BLOCKED16 } odn_layout;
 enum {
   ODN_F32_RESIDUAL = 1,    /* the residual stream: convs with a fused residual add, and the residuals they add */
   ODN_F32_FIRST = 2,       /* convs reading a graph input: f32 src/weights */
-  ODN_F32_LAST = 4,        /* inner products (the classifier): f32 src/weights */
+  ODN_F32_LAST = 4,        /* the classifier (an inner product whose output is the graph's, maybe through a
+                            * Softmax or reshape): f32 src/weights; a transformer's Linear layers stay bf16 */
   ODN_F32_CONV_DST = 8,    /* every conv writes f32 (consumers convert to bf16 where they need it) */
 };
 #define ODN_BF16_DEFAULT_F32 (ODN_F32_FIRST | ODN_F32_LAST)

@@ -310,6 +310,25 @@ static void test_bf16(void) {
   fprintf(stderr, "bf16 residual block: max relative error %.3g\n",
           bt_compare(&zn_backend_onednn, "residual bf16", g, 3, ZN_PRECISION_BF16, 2, 3e-2));
   zn_graph_destroy(g);
+  /* a transformer's Linear layer (a Gemm whose output is not the graph's) runs
+   * in bf16; only the classifier keeps f32: [N*80,16] -> Gemm -> Gemm -> out.
+   * With both in f32 the outputs would match fp32 bit for bit. */
+  g = bt_graph();
+  int64_t xd[2] = {80, 16}, w1d[2] = {32, 16}, w2d[2] = {8, 32};
+  int x = bt_input(g, "x", 2, xd), h, y;
+  zn_node *n = bt_node(g, ZN_OP_GEMM, "linear", 2, (int[]){x, bt_const(g, "w1", 2, w1d, 3, -1, 1)}, "h", &h);
+  n->attrs.gemm.trans_b = true;
+  n->attrs.gemm.alpha = n->attrs.gemm.beta = 1;
+  n = bt_node(g, ZN_OP_GEMM, "head", 2, (int[]){h, bt_const(g, "w2", 2, w2d, 4, -1, 1)}, "y", &y);
+  n->attrs.gemm.trans_b = true;
+  n->attrs.gemm.alpha = n->attrs.gemm.beta = 1;
+  zn_graph_mark_output(g, y);
+  for (int64_t b = 1; b <= 2; b++) {
+    double e = bt_compare(&zn_backend_onednn, "linear bf16 + classifier f32", g, b, ZN_PRECISION_BF16, 2, 3e-2);
+    CHECK(e > 0);
+    fprintf(stderr, "bf16 linear + classifier batch %lld: max relative error %.3g\n", (long long)b, e);
+  }
+  zn_graph_destroy(g);
 }
 
 /* Graph outputs that no node computes (ONNX node/test_constant): the constant
