@@ -1,5 +1,6 @@
 /* onednn backend, own broadcast binary step: Add/Sub/Mul/Div of plain f32
- * tensors where oneDNN 2.6 offers only its reference kernel (ref:any), as for
+ * tensors where oneDNN 2.6 offers only its reference kernel (ref:any), and
+ * Expand (the same loop with no first operand: ViT's class token), as for
  * Swin's shifted-window mask, [N,64,3,49,49] + [1,64,1,49,49]: 13 ms there
  * against well under 1 ms here. Axes are merged where both operands stay
  * contiguous (or the second stays broadcast), so the inner loop runs over
@@ -19,7 +20,7 @@
 
 struct odn_binary_run {
   zn_op op;
-  const float *a, *b;
+  const float *a, *b;            /* a: NULL for Expand */
   float *y;
   int outer_rank;                 /* merged axes around the inner run, outermost first */
   int64_t outer_dims[ZN_MAX_DIMS], outer_bstride[ZN_MAX_DIMS];
@@ -57,7 +58,9 @@ static const float *value_ptr(const odn_compiled *c, void *arena, const size_t *
 zn_status zn_onednn_binary_run_create(const odn_compiled *c, const odn_op *op, int64_t batch, void *arena,
                                       const size_t *offset, int threads, odn_binary_run **out) {
   *out = NULL;
-  const zn_value *yv = cval(c, op->out), *bv = cval(c, op->ins[1]);
+  const bool expand = op->num_ins == 1;  /* Expand: y is b broadcast, no a */
+  const int bi = expand ? op->ins[0] : op->ins[1];
+  const zn_value *yv = cval(c, op->out), *bv = cval(c, bi);
   int64_t yd[ZN_MAX_DIMS], bd[ZN_MAX_DIMS];
   if (!zn_value_resolve_dims(yv, batch, yd) || !zn_value_resolve_dims(bv, batch, bd))
     return zn_error(ZN_ERR_INVALID_MODEL, "failed to size binary %s at batch %lld", yv->name, (long long)batch);
@@ -89,8 +92,8 @@ zn_status zn_onednn_binary_run_create(const odn_compiled *c, const odn_op *op, i
   odn_binary_run *run = zn_calloc(1, sizeof *run);
   if (!run) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape onednn instance: out of memory");
   run->op = c->g->nodes[op->node].op;
-  run->a = value_ptr(c, arena, offset, op->ins[0]);
-  run->b = value_ptr(c, arena, offset, op->ins[1]);
+  run->a = expand ? NULL : value_ptr(c, arena, offset, op->ins[0]);
+  run->b = value_ptr(c, arena, offset, bi);
   run->y = (float *)value_ptr(c, arena, offset, op->out);
   run->inner = m > 0 ? md[0] : 1;
   run->b_inner = m > 0 && ms[0] != 0 ? 1 : 0;
@@ -126,7 +129,14 @@ ROW_OP(row_div, x / w)
 #undef ROW_OP
 
 static inline void row(zn_op op, float *y, const float *a, const float *b, int64_t bstep, int64_t n) {
-  if (op == ZN_OP_ADD) row_add(y, a, b, bstep, n);
+  if (op == ZN_OP_EXPAND) {
+    if (bstep) {
+      memcpy(y, b, (size_t)n * sizeof *y);
+    } else {
+      const float w = b[0];
+      ZN_SIMD for (int64_t i = 0; i < n; i++) y[i] = w;
+    }
+  } else if (op == ZN_OP_ADD) row_add(y, a, b, bstep, n);
   else if (op == ZN_OP_SUB) row_sub(y, a, b, bstep, n);
   else if (op == ZN_OP_MUL) row_mul(y, a, b, bstep, n);
   else row_div(y, a, b, bstep, n);
@@ -141,7 +151,7 @@ static void rows(const odn_binary_run *r, int64_t r0, int64_t r1) {
       boff += (rest % r->outer_dims[k]) * r->outer_bstride[k];
       rest /= r->outer_dims[k];
     }
-    row(r->op, r->y + o * r->inner, r->a + o * r->inner, r->b + boff, r->b_inner, r->inner);
+    row(r->op, r->y + o * r->inner, r->a ? r->a + o * r->inner : NULL, r->b + boff, r->b_inner, r->inner);
   }
 }
 

@@ -697,6 +697,11 @@ static bool supports(const zn_graph *g, const zn_node *n, char *why, size_t why_
     }
     case ZN_OP_SLICE: return slice_supported(g, n, x, why, why_size);
     case ZN_OP_HARD_SIGMOID: return hard_sigmoid_supported(g, n, x, why, why_size);
+    case ZN_OP_EXPAND:
+      if ((!is_f32_activation(g, x) && !is_f32_const(g, x)) || val(g, y)->dtype != ZN_DTYPE_FLOAT32 ||
+          val(g, y)->num_dims < 1 || val(g, y)->num_dims > 6 || val(g, x)->num_dims > val(g, y)->num_dims)
+        REFUSE("Expand: only float32 of rank up to 6, to a shape known at load");
+      return true;
     default: REFUSE("%s is not implemented", op);
   }
 }
@@ -1343,6 +1348,16 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
     }
     case ZN_OP_SLICE: return plan_slice(c, ni, x, y);
     case ZN_OP_HARD_SIGMOID: return plan_hard_sigmoid(c, ni, x, y);
+    case ZN_OP_EXPAND: {  /* the own broadcast loop (binary.c) copying x along the broadcast axes */
+      int xs = x;
+      if (!is_const(g, x)) ZN_TRY(want(c, x, ODN_PLAIN, dnnl_f32, &xs));
+      set_value(c, y, ODN_PLAIN, dnnl_f32);
+      ZN_TRY(add_op(c, ODN_BINARY, ni, 1, &xs, y, &op));
+      op->own_binary = true;
+      snprintf(op->impl, sizeof op->impl, "zenith:expand");
+      c->num_own_binary++;
+      return ZN_OK;
+    }
     default: break;
   }
   return zn_error(ZN_ERR_UNSUPPORTED_OP, "failed to compile node %s for onednn: op %s is not supported", n->name,
@@ -2285,7 +2300,7 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
               c->tune.zero_copy_concat ? "on" : "off", c->num_zero_copy_concats);
   describe_kind(c, &s, ODN_CONVERT, "layout/type conversions");
   if (c->num_own_binary)
-    sb_printf(&s, "own broadcast binaries (C loop where oneDNN has only ref:any): %d\n", c->num_own_binary);
+    sb_printf(&s, "own broadcast binaries (C loop where oneDNN has only ref:any, and Expand): %d\n", c->num_own_binary);
   if (c->precision == ZN_PRECISION_BF16)
     sb_printf(&s, "bf16 scheme: f32 kept for%s%s%s%s%s\n", c->tune.bf16_f32 & ODN_F32_RESIDUAL ? " residual-stream" : "",
               c->tune.bf16_f32 & ODN_F32_FIRST ? " first-conv" : "", c->tune.bf16_f32 & ODN_F32_LAST ? " classifier" : "",

@@ -740,11 +740,39 @@ static void test_own_binary(void) {
           CHECK_OK(zn_backend_onednn.compile(g, &co, &compiled));
           char text[4096] = "";
           if (compiled) zn_backend_onednn.describe(compiled, text, sizeof text);
-          CHECK(strstr(text, "own broadcast binaries (C loop where oneDNN has only ref:any): 1") != NULL);
+          CHECK(strstr(text, "own broadcast binaries (C loop where oneDNN has only ref:any, and Expand): 1") != NULL);
           if (compiled) zn_backend_onednn.compiled_destroy(compiled);
         }
         zn_graph_destroy(g);
       }
+}
+
+/* Expand on the own broadcast loop: ViT's class token, a constant [1,1,8]
+ * expanded to [N,1,8] and concatenated with the patches [N,4,8]; and an
+ * activation [N,1,8] expanded to [N,3,8]. */
+static void test_expand(void) {
+  for (int k = 0; k < 2; k++)
+    for (int threads = 1; threads <= 2; threads++) {
+      zn_graph *g = bt_graph();
+      int64_t xd[3] = {1, 4, 8}, td[3] = {1, 1, 8};
+      int x = bt_input(g, "x", 3, xd), e, y;
+      if (k == 0) {
+        int shape = b_const_i64(g, "shape", 3, (int64_t[]){1, 1, 8});
+        g->values[shape].batch_elems = 1;  /* [N,1,8] */
+        bt_node(g, ZN_OP_EXPAND, "expand", 2, (int[]){bt_const(g, "cls", 3, td, 5, -1, 1), shape}, "e", &e);
+        bt_node(g, ZN_OP_CONCAT, "cat", 2, (int[]){e, x}, "y", &y)->attrs.axis.axis = 1;
+      } else {
+        int t = bt_input(g, "t", 3, td), shape = b_const_i64(g, "shape", 3, (int64_t[]){1, 3, 8});
+        g->values[shape].batch_elems = 1;
+        bt_node(g, ZN_OP_EXPAND, "expand", 2, (int[]){t, shape}, "e", &e);
+        bt_node(g, ZN_OP_RELU, "relu", 1, &e, "y", &y)->attrs.act = bt_act(ZN_ACT_RELU, 0, 0);
+        (void)x;
+      }
+      zn_graph_mark_output(g, y);
+      bt_compare(&zn_backend_onednn, k == 0 ? "Expand: class token" : "Expand: an activation", g, threads == 1 ? 1 : 3,
+                 ZN_PRECISION_FP32, threads, 0);
+      zn_graph_destroy(g);
+    }
 }
 
 static void test_views(void) {
@@ -781,5 +809,6 @@ int zn_test_main(void) {
   test_attention_sequence_first();
   test_linear_as_matmul();
   test_own_binary();
+  test_expand();
   return 0;
 }
