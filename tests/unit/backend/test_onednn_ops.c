@@ -680,6 +680,17 @@ static void test_attention_sequence_first(void) {
     }
 }
 
+/* Compile g for onednn (fp32) and say whether its description holds text. */
+static bool describes(const zn_graph *g, const char *text) {
+  void *compiled = NULL;
+  zn_backend_compile_options co = {.precision = ZN_PRECISION_FP32};
+  CHECK_OK(zn_backend_onednn.compile(g, &co, &compiled));
+  char buf[4096] = "";
+  if (compiled) zn_backend_onednn.describe(compiled, buf, sizeof buf);
+  if (compiled) zn_backend_onednn.compiled_destroy(compiled);
+  return strstr(buf, text) != NULL;
+}
+
 /* A transformer's Linear layer: a Gemm on [80N, 16] rows (more than
  * ODN_IP_MATMUL_MIN_ROWS) runs as a matmul with blocked weights; transB on
  * and off, alpha and beta, bias, a fused activation, batch 1 and 2. */
@@ -699,13 +710,7 @@ static void test_linear_as_matmul(void) {
       zn_graph_mark_output(g, y);
       bt_compare(&zn_backend_onednn, tb ? "Linear as matmul, transB, ReLU" : "Linear as matmul, Gelu", g,
                  threads == 1 ? 1 : 2, ZN_PRECISION_FP32, threads, TOL);
-      void *compiled = NULL;
-      zn_backend_compile_options co = {.precision = ZN_PRECISION_FP32};
-      CHECK_OK(zn_backend_onednn.compile(g, &co, &compiled));
-      char text[4096] = "";
-      if (compiled) zn_backend_onednn.describe(compiled, text, sizeof text);
-      CHECK(strstr(text, "inner products: 1 matmul:") != NULL);
-      if (compiled) zn_backend_onednn.compiled_destroy(compiled);
+      CHECK(describes(g, "inner products: 1 matmul:"));
       zn_graph_destroy(g);
     }
 }
@@ -734,15 +739,7 @@ static void test_own_binary(void) {
         char what[96];
         snprintf(what, sizeof what, "own broadcast %s, form %d", zn_op_name(ops[k]), form);
         bt_compare(&zn_backend_onednn, what, g, threads == 1 ? 1 : 3, ZN_PRECISION_FP32, threads, TOL);
-        if (form == 0) {
-          void *compiled = NULL;
-          zn_backend_compile_options co = {.precision = ZN_PRECISION_FP32};
-          CHECK_OK(zn_backend_onednn.compile(g, &co, &compiled));
-          char text[4096] = "";
-          if (compiled) zn_backend_onednn.describe(compiled, text, sizeof text);
-          CHECK(strstr(text, "own broadcast binaries (C loop where oneDNN has only ref:any, and Expand): 1") != NULL);
-          if (compiled) zn_backend_onednn.compiled_destroy(compiled);
-        }
+        if (form == 0) CHECK(describes(g, "own broadcast binaries (C loop where oneDNN has only ref:any, and Expand): 1"));
         zn_graph_destroy(g);
       }
 }

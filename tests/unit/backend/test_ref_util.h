@@ -8,6 +8,7 @@
 #include "backend/backend.h"
 #include "core/alloc.h"
 #include "graph/graph.h"
+#include "onnx/onnx.h"
 
 extern const zn_backend_ops zn_backend_ref;
 
@@ -84,6 +85,18 @@ static inline void rt_check_close(const char *what, const float *got, const floa
 
 static inline void rt_fill(float *x, int64_t n, uint64_t seed) {
   for (int64_t i = 0; i < n; i++) x[i] = zn_test_rand_uniform(&seed, -1.0f, 1.0f);
+}
+
+/* g written as ONNX and read back (an export round trip); NULL, with a failed
+ * check, when either step fails. The caller destroys the result. */
+static inline zn_graph *rt_round_trip(const zn_graph *g) {
+  void *buf = NULL;
+  size_t size = 0;
+  zn_graph *h = NULL;
+  CHECK_OK(zn_onnx_export_memory(g, &buf, &size));
+  if (buf) CHECK_OK(zn_onnx_import_memory(buf, size, NULL, NULL, &h));
+  zn_free(buf);
+  return h;
 }
 
 #endif
