@@ -1339,6 +1339,23 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
       return add_op(c, ODN_TO_PLAIN, ni, 1, &x, y, &op);
     }
     case ZN_OP_TRANSPOSE: case ZN_OP_GATHER: {
+      /* channels last and back (ConvNeXt around each LayerNorm): NHWC bytes
+       * read as plain [N,H,W,C] are the same bytes, and so the other way */
+      if (n->op == ZN_OP_TRANSPOSE && val(g, x)->num_dims == 4 && n->attrs.transpose.num_perm == 4) {
+        const int64_t *pm = n->attrs.transpose.perm;
+        const bool to_last = pm[0] == 0 && pm[1] == 2 && pm[2] == 3 && pm[3] == 1;
+        const bool to_first = pm[0] == 0 && pm[1] == 3 && pm[2] == 1 && pm[3] == 2;
+        if (to_last && c->values[x].layout == ODN_NHWC && c->values[x].view_ctot == 0) {
+          set_alias(c, y, x, ODN_PLAIN);
+          c->num_transpose_aliases++;
+          return ZN_OK;
+        }
+        if (to_first && c->values[x].layout == ODN_PLAIN) {
+          set_alias(c, y, x, ODN_NHWC);
+          c->num_transpose_aliases++;
+          return ZN_OK;
+        }
+      }
       /* views of nChw16c would cut blocks: read NHWC; the output is plain
        * (a Gather of one index may drop an axis, a Transpose reorders them) */
       int xs = x;
@@ -2299,6 +2316,9 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
     sb_printf(&s, "zero-copy concats (producers write their channel slices; 1x1 convs as matmul): %s, %d concats\n",
               c->tune.zero_copy_concat ? "on" : "off", c->num_zero_copy_concats);
   describe_kind(c, &s, ODN_CONVERT, "layout/type conversions");
+  if (c->num_transpose_aliases)
+    sb_printf(&s, "Transposes to channels last and back that are NHWC <-> plain aliases (no step): %d\n",
+              c->num_transpose_aliases);
   if (c->num_own_binary)
     sb_printf(&s, "own broadcast binaries (C loop where oneDNN has only ref:any, and Expand): %d\n", c->num_own_binary);
   if (c->precision == ZN_PRECISION_BF16)

@@ -177,6 +177,7 @@ typedef struct odn_compiled {
   int num_own_1x1;         /* convs run by the own 1x1 kernel */
   int num_zero_copy_concats;        /* concats without a step: producers write their channel slices */
   int num_own_binary;               /* binaries on the own broadcast kernel (binary.c) */
+  int num_transpose_aliases;        /* Transposes (0,2,3,1) of NHWC / (0,3,1,2) of plain: same bytes, no step */
   /* lock guards what reshape adds to a compiled model shared by instances:
    * the ops' extra weight layouts, weight_bytes and num_extra_layouts */
   pthread_mutex_t lock;

@@ -772,6 +772,38 @@ static void test_expand(void) {
     }
 }
 
+/* ConvNeXt's channels-last round trip: depthwise conv (NHWC) -> Transpose
+ * (0,2,3,1) -> LayerNorm over C -> Transpose (0,3,1,2) -> 1x1 conv. Both
+ * Transposes are aliases of the same bytes (no step); with the channels-last
+ * value also a graph output, the result must not change. */
+static void test_channels_last_aliases(void) {
+  for (int expose = 0; expose < 2; expose++)
+    for (int threads = 1; threads <= 2; threads++) {
+      zn_graph *g = bt_graph();
+      int64_t xd[4] = {1, 8, 5, 5}, wd[4] = {8, 1, 3, 3}, cd[1] = {8}, w2d[4] = {4, 8, 1, 1};
+      int x = bt_input(g, "x", 4, xd), d, t, l, b, y;
+      bt_conv_attrs(bt_node(g, ZN_OP_CONV, "dw", 2, (int[]){x, bt_const(g, "w", 4, wd, 3, -1, 1)}, "d", &d), 3, 1, 1, 1,
+                    8);
+      zn_node *n = bt_node(g, ZN_OP_TRANSPOSE, "to_last", 1, &d, "t", &t);
+      n->attrs.transpose.num_perm = 4;
+      memcpy(n->attrs.transpose.perm, (int64_t[]){0, 2, 3, 1}, 4 * sizeof(int64_t));
+      n = bt_node(g, ZN_OP_LAYER_NORM, "ln", 3,
+                  (int[]){t, bt_const(g, "gamma", 1, cd, 4, 0.5f, 1.5f), bt_const(g, "beta", 1, cd, 5, -1, 1)}, "l", &l);
+      n->attrs.layer_norm.axis = -1;
+      n->attrs.layer_norm.epsilon = 1e-6f;
+      n = bt_node(g, ZN_OP_TRANSPOSE, "to_first", 1, &l, "b", &b);
+      n->attrs.transpose.num_perm = 4;
+      memcpy(n->attrs.transpose.perm, (int64_t[]){0, 3, 1, 2}, 4 * sizeof(int64_t));
+      bt_conv1x1(g, "pw", 2, (int[]){b, bt_const(g, "w2", 4, w2d, 6, -1, 1)}, "y", &y, bt_act(ZN_ACT_NONE, 0, 0));
+      zn_graph_mark_output(g, y);
+      if (expose) zn_graph_mark_output(g, t);
+      bt_compare(&zn_backend_onednn, expose ? "channels last and back, the middle an output" : "channels last and back",
+                 g, threads == 1 ? 1 : 3, ZN_PRECISION_FP32, threads, TOL);
+      if (!expose) CHECK(describes(g, "NHWC <-> plain aliases (no step): 2"));
+      zn_graph_destroy(g);
+    }
+}
+
 static void test_views(void) {
   const int64_t p4[3][4] = {{0, 2, 3, 1}, {0, 3, 1, 2}, {0, 1, 3, 2}}, p3[3] = {0, 2, 1};
   for (int k = 0; k < 3; k++) {
@@ -807,5 +839,6 @@ int zn_test_main(void) {
   test_linear_as_matmul();
   test_own_binary();
   test_expand();
+  test_channels_last_aliases();
   return 0;
 }
