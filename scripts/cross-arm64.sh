@@ -10,7 +10,8 @@
 #            ones), and the host's headers (same versions) are used.
 # --zoo      also runs test_xnnpack_zoo for the given models (slow under qemu).
 # Runs test_xnnpack_ops, test_xnnpack_mobile, test_passes_numeric,
-# test_layer_norm_gelu, test_vmath and the ref backend's unit tests (test_ref_*) for
+# test_layer_norm_gelu, test_vmath, test_partition (auto per node on xnnpack,
+# the first choice there) and the ref backend's unit tests (test_ref_*) for
 # arm64 and prints each result; exits non-zero if any fails. qemu emulates
 # its "max" CPU; QEMU_CPU=cortex-a72 (Raspberry Pi 4) or cortex-a53 picks
 # another core, and with it the XNNPACK kernels a board would use.
@@ -91,11 +92,13 @@ CROSSLIB=/usr/aarch64-linux-gnu/lib
 QEMU=(timeout "${ZN_QEMU_TIMEOUT:-300}" qemu-aarch64 -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH="$LIBDIR:$CROSSLIB")
 
 status=0
-TESTS=(test_xnnpack_ops test_xnnpack_mobile test_passes_numeric test_layer_norm_gelu test_vmath)
+TESTS=(test_xnnpack_ops test_xnnpack_mobile test_passes_numeric test_layer_norm_gelu test_vmath test_partition)
 for f in "$ROOT"/tests/unit/backend/test_ref_*.c; do TESTS+=("$(basename "$f" .c)"); done
 [ -z "$ZOO" ] || TESTS+=(test_xnnpack_zoo)
 for t in "${TESTS[@]}"; do
-  "$CC" "${CFLAGS[@]}" -I"$ROOT/tests" "$ROOT/tests/unit/backend/$t.c" "$ROOT/tests/harness.c" -o "$OUT/$t" "${LIBS[@]}"
+  src="$ROOT/tests/unit/backend/$t.c"
+  [ -f "$src" ] || src="$ROOT/tests/unit/runtime/$t.c"  # test_partition: auto per node, xnnpack + ref
+  "$CC" "${CFLAGS[@]}" -I"$ROOT/tests" "$src" "$ROOT/tests/harness.c" -o "$OUT/$t" "${LIBS[@]}"
 done
 file "$OUT/test_xnnpack_ops" | sed 's/,.*BuildID.*//'
 summary=()
