@@ -23,6 +23,23 @@ bool zn_ref_broadcast_strides(const zn_ref_tensor *in, const zn_ref_tensor *out,
   return true;
 }
 
+void zn_ref_strided_copy(zn_ref_tensor *out, const void *src, const int64_t src_strides[ZN_MAX_DIMS]) {
+  const size_t es = out->elem_bytes;
+  const int R = out->num_dims;
+  const char *x = src;
+  char *y = out->data;
+  int64_t idx[ZN_MAX_DIMS] = {0}, off = 0;
+  for (int64_t i = 0; i < out->count; i++) {
+    memcpy(y + (size_t)i * es, x + (size_t)off * es, es);
+    for (int d = R - 1; d >= 0; d--) { /* odometer */
+      off += src_strides[d];
+      if (++idx[d] < out->dims[d]) break;
+      off -= src_strides[d] * out->dims[d];
+      idx[d] = 0;
+    }
+  }
+}
+
 int64_t zn_ref_read_index(const zn_ref_tensor *t, int64_t i) {
   return t->dtype == ZN_DTYPE_INT32 ? (int64_t)((const int32_t *)t->data)[i] : ((const int64_t *)t->data)[i];
 }

@@ -24,20 +24,7 @@ zn_status zn_ref_expand(const zn_node *node, const zn_ref_tensor *const *in, zn_
   if (X->elem_bytes != out->elem_bytes || !zn_ref_broadcast_strides(X, out, st) || !shape_matches(in[1], X, out))
     return zn_error(ZN_ERR_INVALID_MODEL, "failed to run Expand '%s': input and shape do not broadcast to the output",
                     node->name);
-  const size_t es = out->elem_bytes;
-  const int R = out->num_dims;
-  const char *src = X->data;
-  char *dst = out->data;
-  int64_t idx[ZN_MAX_DIMS] = {0}, off = 0;
-  for (int64_t i = 0; i < out->count; i++) {
-    memcpy(dst + (size_t)i * es, src + (size_t)off * es, es);
-    for (int d = R - 1; d >= 0; d--) { /* odometer */
-      off += st[d];
-      if (++idx[d] < out->dims[d]) break;
-      off -= st[d] * out->dims[d];
-      idx[d] = 0;
-    }
-  }
+  zn_ref_strided_copy(out, X->data, st);
   return ZN_OK;
 }
 

@@ -45,6 +45,10 @@ ZN_INTERNAL bool zn_ref_act_supported(const zn_act *act);
  * 0 on broadcast axes. False if not broadcastable to out. */
 ZN_INTERNAL bool zn_ref_broadcast_strides(const zn_ref_tensor *in, const zn_ref_tensor *out,
                                           int64_t strides_out[ZN_MAX_DIMS]);
+/* out's elements in order, element i read from src at the offset its index
+ * gives with src_strides (in elements; 0 repeats along a broadcast axis):
+ * Transpose's permuted strides, Expand's broadcast ones. */
+ZN_INTERNAL void zn_ref_strided_copy(zn_ref_tensor *out, const void *src, const int64_t src_strides[ZN_MAX_DIMS]);
 /* Read element i of an int32/int64 tensor as int64 (indices, starts, ends...). */
 ZN_INTERNAL int64_t zn_ref_read_index(const zn_ref_tensor *t, int64_t i);
 

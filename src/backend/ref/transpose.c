@@ -22,18 +22,6 @@ zn_status zn_ref_transpose(const zn_node *node, const zn_ref_tensor *const *in, 
   int64_t st = 1;
   for (int i = R - 1; i >= 0; i--) in_strides[i] = st, st *= X->dims[i];
   for (int i = 0; i < R; i++) s[i] = in_strides[perm[i]];
-  const size_t eb = X->elem_bytes;
-  const char *x = X->data;
-  char *y = out->data;
-  int64_t idx[ZN_MAX_DIMS] = {0}, off = 0;
-  for (int64_t i = 0; i < out->count; i++) {
-    memcpy(y + (size_t)i * eb, x + (size_t)off * eb, eb);
-    for (int d = R - 1; d >= 0; d--) {
-      off += s[d];
-      if (++idx[d] < out->dims[d]) break;
-      off -= s[d] * out->dims[d];
-      idx[d] = 0;
-    }
-  }
+  zn_ref_strided_copy(out, X->data, s);
   return ZN_OK;
 }
