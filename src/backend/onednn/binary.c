@@ -33,21 +33,51 @@ struct odn_binary_run {
 /* The graph value behind compiled value v (a converted copy's original). */
 static const zn_value *cval(const odn_compiled *c, int v) { return &c->g->values[c->values[v].gid]; }
 
+/* Where the loop can read b in a's memory order: a and y plain, or a and y
+ * NHWC (4-D) with b plain and 1 on H and W (its memory is then NHWC too) or
+ * NHWC itself. */
+static bool operands_ok(const odn_compiled *c, const odn_op *op, bool *nhwc) {
+  const int vals[3] = {op->ins[0], op->ins[1], op->out};
+  const odn_layout la = c->values[op->ins[0]].layout;
+  *nhwc = la == ODN_NHWC;
+  if (la != ODN_PLAIN && la != ODN_NHWC) return false;
+  for (int k = 0; k < 3; k++) {
+    const int v = vals[k];
+    const zn_value *zv = cval(c, v);
+    if (zv->dtype != ZN_DTYPE_FLOAT32 || zv->num_dims > ZN_MAX_DIMS) return false;
+    if (*nhwc && k != 1 && zv->num_dims != 4) return false;
+    const bool konst = odn_const_data(c, v) != NULL;
+    if (konst && k != 1) return false;
+    if (!konst && (c->values[v].dt != dnnl_f32 || c->values[v].view_ctot > 0)) return false;
+    const odn_layout l = konst ? ODN_PLAIN : c->values[v].layout;
+    if (k != 1 || !*nhwc) {
+      if (l != la) return false;
+      continue;
+    }
+    if (l == ODN_NHWC && zv->num_dims == 4) continue;
+    if (l != ODN_PLAIN) return false;
+    for (int i = zv->num_dims - 2; i < zv->num_dims; i++)  /* H and W, right-aligned */
+      if (i >= 0 && zv->dims[i] != 1) return false;
+  }
+  return true;
+}
+
 bool zn_onednn_binary_own_ok(const odn_compiled *c, const odn_op *op) {
   if (op->kind != ODN_BINARY || op->num_ins != 2 || op->node < 0) return false;
   const zn_op kind = c->g->nodes[op->node].op;
   if (kind != ZN_OP_ADD && kind != ZN_OP_SUB && kind != ZN_OP_MUL && kind != ZN_OP_DIV) return false;
-  const int vals[3] = {op->ins[0], op->ins[1], op->out};
-  for (int k = 0; k < 3; k++) {
-    const int v = vals[k];
-    if (cval(c, v)->dtype != ZN_DTYPE_FLOAT32 || cval(c, v)->num_dims > ZN_MAX_DIMS) return false;
-    if (odn_const_data(c, v)) {
-      if (k != 1) return false;
-      continue;
-    }
-    if (c->values[v].layout != ODN_PLAIN || c->values[v].dt != dnnl_f32 || c->values[v].view_ctot > 0) return false;
-  }
-  return true;
+  bool nhwc;
+  return operands_ok(c, op, &nhwc);
+}
+
+/* An NHWC binary whose b broadcasts over pixels (squeeze-excitation's
+ * x * scale[N,C,1,1]). oneDNN's jit kernel runs it, but splits the threads
+ * its own way; the own loop splits pixels, as the convs before it do. */
+bool zn_onednn_binary_own_preferred(const odn_compiled *c, const odn_op *op) {
+  bool nhwc;
+  if (!zn_onednn_binary_own_ok(c, op) || !operands_ok(c, op, &nhwc) || !nhwc) return false;
+  const zn_value *b = cval(c, op->ins[1]);
+  return b->num_dims < 2 || (b->dims[b->num_dims - 1] == 1 && b->dims[b->num_dims - 2] == 1);
 }
 
 static const float *value_ptr(const odn_compiled *c, void *arena, const size_t *offset, int v) {
@@ -66,14 +96,20 @@ zn_status zn_onednn_binary_run_create(const odn_compiled *c, const odn_op *op, i
     return zn_error(ZN_ERR_INVALID_MODEL, "failed to size binary %s at batch %lld", yv->name, (long long)batch);
   const int r = yv->num_dims, rb = bv->num_dims;
   if (rb > r) return zn_error(ZN_ERR_INTERNAL, "onednn: binary %s: operand of higher rank", yv->name);
-  /* b's strides in output axes (0 where b broadcasts), right-aligned */
+  /* axes in memory order: NCHW, or N H W C for NHWC (a 4-D b the same) */
+  const bool nhwc = c->values[op->out].layout == ODN_NHWC;
+  static const int nhwc_order[4] = {0, 2, 3, 1};
+  int order[ZN_MAX_DIMS];
+  for (int i = 0; i < r; i++) order[i] = nhwc ? nhwc_order[i] : i;
+  /* b's strides in output axes (0 where b broadcasts), right-aligned, dense
+   * in memory order: 1 on H and W when b is plain under an NHWC a */
   int64_t dims[ZN_MAX_DIMS], bs[ZN_MAX_DIMS], dense = 1;
-  for (int i = r - 1; i >= 0; i--) {
-    const int ib = i - (r - rb);
+  for (int j = r - 1; j >= 0; j--) {
+    const int i = order[j], ib = i - (r - rb);
     const int64_t d = ib >= 0 ? bd[ib] : 1;
     if (d != 1 && d != yd[i]) return zn_error(ZN_ERR_INTERNAL, "onednn: binary %s: shapes do not broadcast", yv->name);
-    dims[i] = yd[i];
-    bs[i] = d == 1 ? 0 : dense;
+    dims[j] = yd[i];
+    bs[j] = d == 1 ? 0 : dense;
     dense *= d;
   }
   /* merge axes from the innermost out while b stays contiguous or broadcast */

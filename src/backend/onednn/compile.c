@@ -1308,6 +1308,11 @@ static zn_status plan_node(odn_compiled *c, const plan_ctx *p, int ni) {
       set_value(c, y, c->values[x].layout == ODN_BLOCKED16 ? ODN_BLOCKED16 : ODN_NHWC, dt);
       ZN_TRY(add_op(c, ODN_POOL, ni, 1, &x, y, &op));
       pool_geometry(g, n, op);
+      if (c->tune.own_se && zn_onednn_gap_own_ok(c, op)) {
+        op->own_gap = true;
+        snprintf(op->impl, sizeof op->impl, "zenith:gap");
+        c->num_own_gap++;
+      }
       return ZN_OK;
     case ZN_OP_BATCH_NORM:
       set_value(c, y, c->values[x].layout, dt);
@@ -1527,6 +1532,7 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
   if (op->kind == ODN_CONCAT_OWN) return ZN_OK;  /* own kernel (concat.c): no primitive */
   if (op->kind == ODN_CONV && op->own_1x1) return ZN_OK;  /* own kernel (conv1x1.c) */
   if (op->kind == ODN_BINARY && op->own_binary) return ZN_OK;  /* own kernel (binary.c) */
+  if (op->kind == ODN_POOL && op->own_gap) return ZN_OK;        /* own kernel (gap.c) */
 
   if (op->kind == ODN_EXPORT && odn_const_data(c, op->ins[0])) {
     /* constant output: a byte copy (u8 -> u8 reorder) from the graph's buffer */
@@ -2100,7 +2106,9 @@ static zn_status plan_zero_copy_concats(odn_compiled *c) {
 }
 
 odn_tuning zn_onednn_tuning_from_env(void) {
-  odn_tuning t = {ODN_BF16_DEFAULT_F32, 1, 1, ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT, 1, true, true, true, 1};
+  odn_tuning t = {.bf16_f32 = ODN_BF16_DEFAULT_F32, .winograd = 1, .own_winograd = 1,
+                  .own_winograd_block_bytes = ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT, .own_winograd_split = 1,
+                  .zero_copy_concat = true, .plain_fc = true, .ip_matmul = true, .own_se = true, .own_1x1 = 1};
   const char *e = getenv("ZN_ONEDNN_BF16_F32");
   if (e && *e) {
     static const struct { const char *name; unsigned flag; } names[] = {
@@ -2137,6 +2145,7 @@ odn_tuning zn_onednn_tuning_from_env(void) {
   t.zero_copy_concat = zn_env_bool("ZN_ONEDNN_ZERO_COPY_CONCAT", true);
   t.plain_fc = zn_env_bool("ZN_ONEDNN_PLAIN_FC", true);
   t.ip_matmul = zn_env_bool("ZN_ONEDNN_IP_MATMUL", true);
+  t.own_se = zn_env_bool("ZN_ONEDNN_OWN_SE", true);
   e = getenv("ZN_ONEDNN_OWN_1X1");
   if (e && *e) {
     if (strcmp(e, "force") == 0) t.own_1x1 = 2;
@@ -2203,7 +2212,8 @@ zn_status zn_onednn_compile_tuned(const zn_graph *g, const zn_backend_compile_op
     if (!pd) continue;  /* own kernel */
     const char *impl = NULL;
     if (op->kind == ODN_BINARY && dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success &&
-        impl && strncmp(impl, "ref", 3) == 0 && zn_onednn_binary_own_ok(c, op)) {
+        impl && ((strncmp(impl, "ref", 3) == 0 && zn_onednn_binary_own_ok(c, op)) ||
+                 (c->tune.own_se && zn_onednn_binary_own_preferred(c, op)))) {
       op->own_binary = true;  /* oneDNN's reference kernel: the own broadcast loop instead */
       snprintf(op->impl, sizeof op->impl, "zenith:binary");
       c->num_own_binary++;
@@ -2320,7 +2330,10 @@ static size_t describe(const void *compiled, char *buf, size_t buf_size) {
     sb_printf(&s, "Transposes to channels last and back that are NHWC <-> plain aliases (no step): %d\n",
               c->num_transpose_aliases);
   if (c->num_own_binary)
-    sb_printf(&s, "own broadcast binaries (C loop where oneDNN has only ref:any, and Expand): %d\n", c->num_own_binary);
+    sb_printf(&s, "own broadcast binaries (C loop where oneDNN has only ref:any or splits threads otherwise than the "
+                  "convs, and Expand): %d\n", c->num_own_binary);
+  if (c->num_own_gap)
+    sb_printf(&s, "own global average pools (C loop, threads split pixels): %d\n", c->num_own_gap);
   if (c->precision == ZN_PRECISION_BF16)
     sb_printf(&s, "bf16 scheme: f32 kept for%s%s%s%s%s\n", c->tune.bf16_f32 & ODN_F32_RESIDUAL ? " residual-stream" : "",
               c->tune.bf16_f32 & ODN_F32_FIRST ? " first-conv" : "", c->tune.bf16_f32 & ODN_F32_LAST ? " classifier" : "",

@@ -26,6 +26,7 @@ typedef struct step {
   odn_wino_run *wino;          /* own Winograd conv: transforms around prim (its matmul) */
   odn_1x1_run *own1x1;         /* own 1x1 conv: no primitive */
   odn_binary_run *ownbin;      /* own broadcast binary: no primitive */
+  odn_gap_run *owngap;         /* own global average pool: no primitive */
   int parts;                   /* own Winograd in per-thread parts: args holds parts x nargs */
 } step;
 
@@ -84,6 +85,7 @@ static void release_set(const odn_compiled *c, pset *ps) {
       zn_onednn_wino_run_destroy(ps->steps[i].wino);
       zn_onednn_own1x1_run_destroy(ps->steps[i].own1x1);
       zn_onednn_binary_run_destroy(ps->steps[i].ownbin);
+      zn_onednn_gap_run_destroy(ps->steps[i].owngap);
     }
   }
   zn_free(ps->steps);
@@ -224,6 +226,8 @@ static zn_status build_step(odn_instance *in, pset *ps, int i, const_dnnl_primit
     return zn_onednn_own1x1_run_create(c, i, in->batch, in->arena, offset, ps->threads, &s->own1x1);
   if (op->kind == ODN_BINARY && op->own_binary)
     return zn_onednn_binary_run_create(c, op, in->batch, in->arena, offset, ps->threads, &s->ownbin);
+  if (op->kind == ODN_POOL && op->own_gap)
+    return zn_onednn_gap_run_create(c, op, in->batch, in->arena, offset, ps->threads, &s->owngap);
   ODN_TRY_DNNL(dnnl_primitive_create(&s->prim, pd), "create a oneDNN primitive");
   switch (op->kind) {
     case ODN_IMPORT:
@@ -546,6 +550,8 @@ static zn_status run_steps(odn_instance *in, const void *const *inputs, void *co
       zn_onednn_own1x1_run_exec(s->own1x1);
     } else if (s->ownbin) {
       zn_onednn_binary_run_exec(s->ownbin);
+    } else if (s->owngap) {
+      zn_onednn_gap_run_exec(s->owngap);
     } else if (s->wino) {
       if ((st = zn_onednn_wino_run_exec(s->wino, s->prim, in->streams, s->nargs, s->args)) != ZN_OK) break;
     } else {
@@ -634,6 +640,8 @@ void zn_onednn_instance_step(const void *p, int i, zn_backend_step *out) {
              zn_onednn_own1x1_split_name(s->own1x1), threads);
   else if (s->ownbin)
     snprintf(out->kernel, sizeof out->kernel, "own broadcast binary (C loop)%s", threads);
+  else if (s->owngap)
+    snprintf(out->kernel, sizeof out->kernel, "own global average pool (C loop, pixel split)%s", threads);
   else if (s->wino)
     snprintf(out->kernel, sizeof out->kernel, "own Winograd F(%dx%d,3x3), matmul %s%s%s", op->wino_tile,
              op->wino_tile, prim_impl(s->prim), s->parts > 1 ? " per thread" : "", threads);

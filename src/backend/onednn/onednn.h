@@ -45,6 +45,9 @@ typedef struct odn_tuning {
                             * (ZN_ONEDNN_IP_MATMUL, default 1) */
   int own_1x1;             /* own 1x1 conv with weight prefetch (conv1x1.c), fp32, AVX-512F: 0 never; 1 by the
                             * size rule (ODN_OWN_1X1_*); 2 every eligible conv (ZN_ONEDNN_OWN_1X1=0|1|force) */
+  bool own_se;             /* squeeze-excitation's steps on own loops whose threads split pixels, as the convs
+                            * around them do: an NHWC binary whose second operand broadcasts over pixels (the
+                            * scale) and the global average pool (ZN_ONEDNN_OWN_SE, default 1) */
 } odn_tuning;
 
 /* Rows above which a Gemm runs as a matmul (odn_tuning.ip_matmul): oneDNN 2.6's
@@ -130,6 +133,7 @@ typedef struct odn_op {
   bool wino;               /* conv: oneDNN Winograd (nChw16c src/dst) */
   bool mm_1x1;             /* conv: a 1x1 conv run as matmul {N*H*W, IC} x {IC, OC} (its dst is a channel slice) */
   bool own_binary;         /* binary: own broadcast kernel (binary.c) where oneDNN had only ref:any */
+  bool own_gap;            /* pool: own global average pool (gap.c), threads splitting pixels */
   bool ip_mm;              /* inner product run as matmul {rows, IC} x {IC, OC} (odn_tuning.ip_matmul); its packed
                             * weights are the matmul's {IC, OC} layout */
   bool own_1x1;            /* conv: own 1x1 kernel (conv1x1.c): wdata is [OC/64][IC][64] f32, bias always set */
@@ -177,6 +181,7 @@ typedef struct odn_compiled {
   int num_own_1x1;         /* convs run by the own 1x1 kernel */
   int num_zero_copy_concats;        /* concats without a step: producers write their channel slices */
   int num_own_binary;               /* binaries on the own broadcast kernel (binary.c) */
+  int num_own_gap;                  /* global average pools on the own kernel (gap.c) */
   int num_transpose_aliases;        /* Transposes (0,2,3,1) of NHWC / (0,3,1,2) of plain: same bytes, no step */
   /* lock guards what reshape adds to a compiled model shared by instances:
    * the ops' extra weight layouts, weight_bytes and num_extra_layouts */
@@ -250,11 +255,22 @@ ZN_INTERNAL void zn_onednn_concat_run_destroy(odn_concat_run *r);
  * for the broadcasts oneDNN 2.6 runs only with ref:any. Compile takes it when
  * the reference primitive is ref:any and binary_own_ok holds. */
 ZN_INTERNAL bool zn_onednn_binary_own_ok(const odn_compiled *c, const odn_op *op);
+ZN_INTERNAL bool zn_onednn_binary_own_preferred(const odn_compiled *c, const odn_op *op);
 typedef struct odn_binary_run odn_binary_run;
 ZN_INTERNAL zn_status zn_onednn_binary_run_create(const odn_compiled *c, const odn_op *op, int64_t batch, void *arena,
                                                   const size_t *offset, int threads, odn_binary_run **out);
 ZN_INTERNAL void zn_onednn_binary_run_exec(const odn_binary_run *r);
 ZN_INTERNAL void zn_onednn_binary_run_destroy(odn_binary_run *r);
+
+/* Own global average pool (gap.c; no oneDNN primitive): NHWC f32 in and
+ * out, threads splitting pixels. Compile takes it where gap_own_ok holds and
+ * odn_tuning.own_gap is on. */
+ZN_INTERNAL bool zn_onednn_gap_own_ok(const odn_compiled *c, const odn_op *op);
+typedef struct odn_gap_run odn_gap_run;
+ZN_INTERNAL zn_status zn_onednn_gap_run_create(const odn_compiled *c, const odn_op *op, int64_t batch, void *arena,
+                                               const size_t *offset, int threads, odn_gap_run **out);
+ZN_INTERNAL void zn_onednn_gap_run_exec(const odn_gap_run *r);
+ZN_INTERNAL void zn_onednn_gap_run_destroy(odn_gap_run *r);
 
 /* Own NHWC Winograd F(2x2,3x3) or F(4x4,3x3) conv step (winograd.c, fp32),
  * out_tile 2 or 4 (P = 16 or 36 positions): C input transform, one batched

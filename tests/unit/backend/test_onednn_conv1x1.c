@@ -121,7 +121,7 @@ static void test_forced(void) {
   static const struct { int64_t ic, oc, h, w; } cases[] = {
       {20, 64, 1, 1}, {40, 64, 5, 5}, {36, 256, 7, 7}, {3, 128, 4, 3}, {64, 256, 14, 14}, {24, 64, 23, 23}};
   const zn_act acts[3] = {bt_act(ZN_ACT_NONE, 0, 0), bt_act(ZN_ACT_RELU, 0, 0), bt_act(ZN_ACT_CLIP, -0.5f, 0.7f)};
-  const odn_tuning force = {ODN_BF16_DEFAULT_F32, 0, 0, 0, 0, true, true, true, 2};
+  const odn_tuning force = {ODN_BF16_DEFAULT_F32, 0, 0, 0, 0, true, true, true, 2, true};
   const int expect = have_kernel() ? 1 : 0;
   char text[8192], kernel[160];
   double worst = 0;
@@ -157,7 +157,7 @@ static void test_forced(void) {
 }
 
 static void test_concat_slice(void) {
-  const odn_tuning force = {ODN_BF16_DEFAULT_F32, 0, 0, 0, 0, true, true, true, 2};
+  const odn_tuning force = {ODN_BF16_DEFAULT_F32, 0, 0, 0, 0, true, true, true, 2, true};
   char text[8192], kernel[160];
   zn_graph *g = concat_graph(40, 9);
   CHECK_OK(zn_graph_infer_shapes(g));

@@ -247,7 +247,7 @@ static void test_two_threads(void) {
   CHECK_OK(zn_graph_infer_shapes(g));
   const zn_backend_ops *b = &zn_backend_onednn;
   void *compiled = NULL;
-  odn_tuning direct = {ODN_BF16_DEFAULT_F32, 0, 0, 0, 0, true, true, true, 0};  /* Winograd weights formats depend on the batch */
+  odn_tuning direct = {ODN_BF16_DEFAULT_F32, 0, 0, 0, 0, true, true, true, 0, true};  /* Winograd weights formats depend on the batch */
   CHECK_OK(zn_onednn_compile_tuned(g, NULL, &direct, &compiled));
   if (!compiled) { zn_graph_destroy(g); return; }
   worker w[2];
@@ -495,7 +495,7 @@ static zn_graph *vgg_like(void) {
  * (environment) also run and are described. */
 static void test_winograd(void) {
   zn_graph *gs[4] = {vgg_like(), residual_graph(64, 13, false), residual_graph(32, 9, true), small_cnn()};
-  odn_tuning force = {ODN_BF16_DEFAULT_F32, 2, 0, 0, 0, true, true, true, 0}, timed = {ODN_BF16_DEFAULT_F32, 1, 0, 0, 0, true, true, true, 0};
+  odn_tuning force = {ODN_BF16_DEFAULT_F32, 2, 0, 0, 0, true, true, true, 0, true}, timed = {ODN_BF16_DEFAULT_F32, 1, 0, 0, 0, true, true, true, 0, true};
   char text[4096];
   for (int k = 0; k < 4; k++) {
     CHECK_OK(zn_graph_infer_shapes(gs[k]));
@@ -602,12 +602,12 @@ static void test_own_winograd(void) {
       {3, 20, 7, 0, false, false}, {16, 33, 7, 1, true, true},   {24, 40, 35, 0, false, true},
       {8, 16, 35, 1, true, false}, {3, 8, 147, 0, false, false}, {3, 8, 147, 1, false, true},
       {32, 32, 8, 1, false, false}};
-  odn_tuning timed = {ODN_BF16_DEFAULT_F32, 1, 1, BLOCK_KB * 1024, 1, true, true, true, 0}, off = {ODN_BF16_DEFAULT_F32, 1, 0, 0, 0, true, true, true, 0};
+  odn_tuning timed = {ODN_BF16_DEFAULT_F32, 1, 1, BLOCK_KB * 1024, 1, true, true, true, 0, true}, off = {ODN_BF16_DEFAULT_F32, 1, 0, 0, 0, true, true, true, 0, true};
   char text[4096];
   int blocked = 0;
   for (size_t k = 0; k < ZN_ARRAY_SIZE(cases) * 2; k++) {
     const int out_tile = k < ZN_ARRAY_SIZE(cases) ? 2 : 4, mode = out_tile == 2 ? 2 : 3;
-    odn_tuning force = {ODN_BF16_DEFAULT_F32, 0, mode, BLOCK_KB * 1024, 2, true, true, true, 0}, one_block = {ODN_BF16_DEFAULT_F32, 0, mode, 0, 2, true, true, true, 0};
+    odn_tuning force = {ODN_BF16_DEFAULT_F32, 0, mode, BLOCK_KB * 1024, 2, true, true, true, 0, true}, one_block = {ODN_BF16_DEFAULT_F32, 0, mode, 0, 2, true, true, true, 0, true};
     const char *forced = out_tile == 2 ? "matmul, forced F(2x2,3x3)): F(2x2,3x3) "
                                        : "matmul, forced F(4x4,3x3)): F(2x2,3x3) 0 convs, F(4x4,3x3) ";
     const size_t ck = k % ZN_ARRAY_SIZE(cases);
@@ -681,7 +681,7 @@ static void test_bf16_schemes(void) {
   for (int k = 0; k < 3; k++) {
     CHECK_OK(zn_graph_infer_shapes(gs[k]));
     for (size_t f = 0; f < ZN_ARRAY_SIZE(flags); f++) {
-      odn_tuning t = {flags[f], 1, 1, ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT, 1, true, true, true, 0};
+      odn_tuning t = {flags[f], 1, 1, ODN_OWN_WINOGRAD_BLOCK_BYTES_DEFAULT, 1, true, true, true, 0, true};
       for (int64_t b = 1; b <= 3; b += 2) {
         double e = tuned_err(gs[k], ZN_PRECISION_BF16, &t, b, (int)b % 3 + 1, -1, -1, text, sizeof text);
         fprintf(stderr, "bf16 graph %d scheme 0x%x batch %lld: max relative error %.3g\n", k, flags[f], (long long)b, e);
@@ -785,7 +785,7 @@ static void test_zero_copy_concat(void) {
     zn_graph *g = fire_graph(kind);
     CHECK_OK(zn_graph_infer_shapes(g));
     for (int on = 0; on <= 1; on++) {
-      odn_tuning t = {ODN_BF16_DEFAULT_F32, 0, 2, 0, 1, on, true, true, 0};
+      odn_tuning t = {ODN_BF16_DEFAULT_F32, 0, 2, 0, 1, on, true, true, 0, true};
       for (int64_t b = 1; b <= 3; b += 2)
         for (int th = 1; th <= 2; th++) {
           double e = tuned_err(g, ZN_PRECISION_FP32, &t, b, th, th - 1, th == 2 ? 4 : -1, text, sizeof text);

@@ -740,9 +740,52 @@ static void test_own_binary(void) {
         char what[96];
         snprintf(what, sizeof what, "own broadcast %s, form %d", zn_op_name(ops[k]), form);
         bt_compare(&zn_backend_onednn, what, g, threads == 1 ? 1 : 3, ZN_PRECISION_FP32, threads, TOL);
-        if (form == 0) CHECK(describes(g, "own broadcast binaries (C loop where oneDNN has only ref:any, and Expand): 1"));
+        if (form == 0) CHECK(describes(g, "own broadcast binaries (C loop where oneDNN has only ref:any or splits "
+                                          "threads otherwise than the convs, and Expand): 1"));
         zn_graph_destroy(g);
       }
+}
+
+/* Squeeze-excitation (EfficientNet, MobileNet-V3, RegNet-Y) on the own
+ * steps whose threads split pixels: a = conv(x) in NHWC, s = sigmoid(conv1x1(
+ * GlobalAveragePool(a))), y = a op s (s first when swapped). Channels cover
+ * the 64-channel passes and the 16-channel and scalar remainders; sizes
+ * 1x1 to 23x23 put some shapes over the 2-thread threshold (16384 floats
+ * per image) and some under it. */
+static void se_case(zn_op op, int64_t ch, int64_t s, bool swapped, int64_t batch, int threads) {
+  zn_graph *g = bt_graph();
+  int64_t xd[4] = {1, 5, s, s}, wd[4] = {ch, 5, 3, 3}, ed[4] = {ch, ch, 1, 1}, bd[1] = {ch};
+  int x = bt_input(g, "x", 4, xd), a, p, e, sc, y;
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "conv", 2, (int[]){x, bt_const(g, "w", 4, wd, 11, -0.5f, 0.5f)}, "a", &a), 3, 1,
+                1, 1, 1);
+  bt_node(g, ZN_OP_GLOBAL_AVERAGE_POOL, "squeeze", 1, &a, "p", &p);
+  bt_conv_attrs(bt_node(g, ZN_OP_CONV, "excite", 3,
+                        (int[]){p, bt_const(g, "we", 4, ed, 12, -0.5f, 0.5f), bt_const(g, "be", 1, bd, 13, 0.5f, 1.5f)},
+                        "e", &e),
+                1, 1, 0, 1, 1);
+  bt_node(g, ZN_OP_SIGMOID, "gate", 1, &e, "sc", &sc)->attrs.act = bt_act(ZN_ACT_SIGMOID, 0, 0);
+  bt_node(g, op, "scale", 2, swapped ? (int[]){sc, a} : (int[]){a, sc}, "y", &y);
+  zn_graph_mark_output(g, y);
+  char what[128];
+  snprintf(what, sizeof what, "squeeze-excitation %s%s, %lld channels, %lldx%lld", zn_op_name(op),
+           swapped ? " swapped" : "", (long long)ch, (long long)s, (long long)s);
+  bt_compare(&zn_backend_onednn, what, g, batch, ZN_PRECISION_FP32, threads, TOL);
+  CHECK(describes(g, "own global average pools (C loop, threads split pixels): 1"));
+  CHECK(describes(g, "own broadcast binaries (C loop where oneDNN has only ref:any or splits threads otherwise than "
+                     "the convs, and Expand): 1"));
+  zn_graph_destroy(g);
+}
+
+static void test_squeeze_excitation(void) {
+  const int64_t chans[] = {3, 16, 20, 32, 100, 130}, sizes[] = {1, 7, 13, 23};
+  for (size_t k = 0; k < sizeof chans / sizeof *chans; k++)
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++)
+      for (int threads = 1; threads <= 2; threads++)
+        se_case(ZN_OP_MUL, chans[k], sizes[s], false, threads == 1 ? 1 : 3, threads);
+  se_case(ZN_OP_MUL, 32, 23, true, 3, 2);
+  se_case(ZN_OP_ADD, 130, 13, false, 1, 2);
+  se_case(ZN_OP_SUB, 32, 23, false, 3, 2);
+  se_case(ZN_OP_DIV, 100, 7, false, 2, 2);
 }
 
 /* Expand on the own broadcast loop: ViT's class token, a constant [1,1,8]
@@ -839,6 +882,7 @@ int zn_test_main(void) {
   test_attention_sequence_first();
   test_linear_as_matmul();
   test_own_binary();
+  test_squeeze_excitation();
   test_expand();
   test_channels_last_aliases();
   return 0;
