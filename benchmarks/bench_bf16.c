@@ -64,7 +64,7 @@ static zn_status runner_init_tuned(runner *r, zn_graph *g, zn_precision prec, un
   r->g = g;
   r->batch = batch;
   zn_backend_compile_options co = {.precision = prec};
-  zn_backend_instance_options io = {threads, NULL, 0};
+  zn_backend_instance_options io = {threads, NULL, 0, NULL};
   odn_tuning t = {f32, 0, 0, 0, 0, true, true, true, 0, true};
   zn_status st = zn_onednn_compile_tuned(g, &co, &t, &r->compiled);
   if (st == ZN_OK) st = b->instance_create(r->compiled, &io, &r->inst);

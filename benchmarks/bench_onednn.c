@@ -37,7 +37,7 @@ static int bench(const char *name, int64_t batch, int threads, zn_precision prec
   const zn_backend_ops *b = &zn_backend_onednn;
   void *compiled = NULL, *inst = NULL;
   zn_backend_compile_options co = {.precision = prec, .tune_batch = batch};  /* kernel choices timed at this batch */
-  zn_backend_instance_options io = {threads, NULL, 0};
+  zn_backend_instance_options io = {threads, NULL, 0, NULL};
   if (st == ZN_OK) st = b->compile(g, &co, &compiled);
   if (st == ZN_OK) st = b->instance_create(compiled, &io, &inst);
   if (st == ZN_OK) st = b->instance_reshape(inst, batch);

@@ -15,6 +15,7 @@
 #ifndef ZN_BACKEND_BACKEND_H
 #define ZN_BACKEND_BACKEND_H
 
+#include "core/alloc.h"
 #include "graph/graph.h"
 
 #define ZN_BACKEND_ABI_VERSION 2  /* 2: the per-step profile entries */
@@ -24,11 +25,37 @@ typedef struct zn_backend_compile_options {
   int64_t tune_batch;     /* batch to time kernel choices at (zn_model_options.tune_batch); <= 1: batch 1 */
 } zn_backend_compile_options;
 
+/* Where an instance's arena comes from: get(ctx, bytes) at reshape for its one
+ * arena (64-byte aligned, NULL when out of memory), put(ctx, ptr) when the
+ * instance lets that arena go (reshape, destroy). The arena holds only what
+ * lives within one run: nothing in it is read before the run wrote it. So
+ * instances that never run at the same time may be given one block (the
+ * partition's segments, runtime/partition.c). */
+typedef struct zn_backend_arena_source {
+  void *(*get)(void *ctx, size_t bytes);
+  void (*put)(void *ctx, void *ptr);
+  void *ctx;
+} zn_backend_arena_source;
+
 typedef struct zn_backend_instance_options {
   int num_threads;        /* >= 1 */
   const int *cpus;        /* CPUs to pin compute threads to; NULL: none (borrowed for the call) */
   int num_cpus;
+  /* NULL: the backend allocates its arena itself (zn_alloc_aligned). Else
+   * borrowed for the instance's life: the backend keeps the pointer. */
+  const zn_backend_arena_source *arena;
 } zn_backend_instance_options;
+
+/* A backend's arena, from its source or the heap. */
+static inline void *zn_backend_arena_get(const zn_backend_arena_source *s, size_t bytes) {
+  return s ? s->get(s->ctx, bytes) : zn_alloc_aligned(bytes);
+}
+
+static inline void zn_backend_arena_put(const zn_backend_arena_source *s, void *ptr) {
+  if (!ptr) return;
+  if (s) s->put(s->ctx, ptr);
+  else zn_free_aligned(ptr);
+}
 
 /* One step of a reshaped instance, as the per-step profile reports it. A step
  * computes the graph nodes it names (several when the backend fused them:

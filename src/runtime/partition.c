@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/arena.h"
 #include "core/status.h"
 
 /* Where a segment reads an input or writes an output at run time. */
@@ -41,11 +42,40 @@ typedef struct partition {
   const char *preferred;         /* order[0]'s name: the backend the fallback segments' nodes were refused by */
 } partition;
 
+/* The segments' arenas: one block for all of them. Segments run one at a
+ * time, and an arena holds only what lives within one run
+ * (zn_backend_arena_source), so each segment may use the whole block. Reshape
+ * sizes it in a first pass (every segment gets an arena of its own, and the
+ * largest request is kept), then binds every segment to one block of that size
+ * in a second. */
+typedef struct shared_arena {
+  zn_backend_arena_source src;   /* ctx: this */
+  bool sizing;                   /* first pass: heap arenas, largest request kept */
+  size_t largest;
+  void *block;                   /* second pass and after: every segment's arena */
+  size_t block_bytes;
+  size_t sum_bytes;              /* what the segments' own arenas took together (reported by inspect) */
+} shared_arena;
+
+static void *shared_get(void *ctx, size_t bytes) {
+  shared_arena *a = ctx;
+  if (!a->sizing && a->block && bytes <= a->block_bytes) return a->block;
+  if (bytes > a->largest) a->largest = bytes;
+  return zn_alloc_aligned(bytes);
+}
+
+static void shared_put(void *ctx, void *ptr) {
+  shared_arena *a = ctx;
+  if (ptr != a->block) zn_free_aligned(ptr);
+}
+
 typedef struct part_instance {
   const partition *p;
   void **inst;                   /* per segment */
-  void **slot;                   /* per slot, zn_alloc_aligned at reshape */
-  size_t slot_bytes;             /* all slots together */
+  shared_arena arena;            /* the segments' arenas */
+  void *slot_block;              /* every slot, planned by lifetime at reshape */
+  void **slot;                   /* per slot, into slot_block */
+  size_t slot_bytes;             /* slot_block's size */
   const void **ins;              /* one segment's inputs and outputs while it runs */
   void **outs;
   int *step_start;               /* per segment, after reshape; [num_segments]: the total */
@@ -336,10 +366,9 @@ static bool partition_constant_releasable(const void *compiled, int value) {
 /* ---- instances ---- */
 
 static void free_slots(part_instance *in) {
-  for (int k = 0; in->slot && k < in->p->num_slots; k++) {
-    zn_free_aligned(in->slot[k]);
-    in->slot[k] = NULL;
-  }
+  for (int k = 0; in->slot && k < in->p->num_slots; k++) in->slot[k] = NULL;
+  zn_free_aligned(in->slot_block);
+  in->slot_block = NULL;
   in->slot_bytes = 0;
 }
 
@@ -348,6 +377,7 @@ static void partition_instance_destroy(void *instance) {
   if (!in) return;
   for (int s = 0; in->inst && s < in->p->num_segments; s++)
     if (in->inst[s]) in->p->segs[s].backend->instance_destroy(in->inst[s]);
+  zn_free_aligned(in->arena.block);  /* after the segments: they put their arenas back */
   free_slots(in);
   zn_free(in->inst);
   zn_free(in->slot);
@@ -373,8 +403,11 @@ static zn_status partition_instance_create(const void *compiled, const zn_backen
     partition_instance_destroy(in);
     return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create partition instance: out of memory");
   }
+  in->arena.src = (zn_backend_arena_source){shared_get, shared_put, &in->arena};
+  zn_backend_instance_options seg_opts = *opts;
+  seg_opts.arena = &in->arena.src;
   for (int s = 0; s < p->num_segments; s++) {
-    zn_status st = p->segs[s].backend->instance_create(p->segs[s].compiled, opts, &in->inst[s]);
+    zn_status st = p->segs[s].backend->instance_create(p->segs[s].compiled, &seg_opts, &in->inst[s]);
     if (st != ZN_OK) {
       partition_instance_destroy(in);
       return zn_error_prefix(st, "segment %d (%s): ", s + 1, p->segs[s].backend->name);
@@ -384,37 +417,85 @@ static zn_status partition_instance_create(const void *compiled, const zn_backen
   return ZN_OK;
 }
 
-static zn_status partition_instance_reshape(void *instance, int64_t batch) {
-  part_instance *in = instance;
+static zn_status reshape_segments(part_instance *in, int64_t batch) {
   const partition *p = in->p;
-  const zn_graph *g = p->graph;
   for (int s = 0; s < p->num_segments; s++) {
     zn_status st = p->segs[s].backend->instance_reshape(in->inst[s], batch);
     if (st != ZN_OK) return zn_error_prefix(st, "segment %d (%s): ", s + 1, p->segs[s].backend->name);
   }
-  free_slots(in);
-  size_t total = 0;
-  for (int k = 0; k < p->num_slots; k++) {
-    const zn_value *v = &g->values[p->slot_value[k]];
-    int64_t count;
-    size_t bytes;
-    if (!zn_value_num_elements(v, batch, &count) || !zn_size_mul((size_t)count, zn_dtype_size(v->dtype), &bytes) ||
-        !zn_size_add(total, bytes, &total))
-      return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to size value '%s' between segments at batch %lld: too large",
-                      v->name, (long long)batch);
+  return ZN_OK;
+}
+
+/* The segments' arenas for a batch: sized on heap arenas, then one block. */
+static zn_status reshape_arenas(part_instance *in, int64_t batch) {
+  shared_arena *a = &in->arena;
+  a->sizing = true;
+  a->largest = 0;
+  zn_status st = reshape_segments(in, batch);  /* each segment lets the old block go */
+  a->sizing = false;
+  zn_free_aligned(a->block);
+  a->block = NULL;
+  a->block_bytes = a->sum_bytes = 0;
+  if (st != ZN_OK) return st;
+  for (int s = 0; s < in->p->num_segments; s++) {
+    const zn_backend_ops *b = in->p->segs[s].backend;
+    if (b->instance_arena_bytes) a->sum_bytes += b->instance_arena_bytes(in->inst[s]);
   }
-  ZN_TRY(zn_memory_check(total, "failed to reshape partition", "of values between segments"));
-  for (int k = 0; k < p->num_slots; k++) {
-    const zn_value *v = &g->values[p->slot_value[k]];
-    int64_t count = 0;
-    zn_value_num_elements(v, batch, &count);
-    in->slot[k] = zn_alloc_aligned((size_t)count * zn_dtype_size(v->dtype));
-    if (!in->slot[k]) {
-      free_slots(in);
-      return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape partition: out of memory for value '%s'", v->name);
+  if (!(a->block = zn_alloc_aligned(a->largest ? a->largest : 64)))
+    return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape partition: out of memory for an arena of %zu bytes",
+                    a->largest);
+  a->block_bytes = a->largest ? a->largest : 64;
+  return reshape_segments(in, batch);  /* same batch, same plans: every request fits the block */
+}
+
+/* The values crossing segments: one block, planned by the segments that
+ * write and read each (live from its writer to its last reader). */
+static zn_status reshape_slots(part_instance *in, int64_t batch) {
+  const partition *p = in->p;
+  const zn_graph *g = p->graph;
+  free_slots(in);
+  if (p->num_slots == 0) return ZN_OK;
+  zn_arena_request *req = zn_calloc((size_t)p->num_slots, sizeof *req);
+  if (!req) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape partition: out of memory");
+  zn_status st = ZN_OK;
+  for (int k = 0; k < p->num_slots; k++) req[k] = (zn_arena_request){INT64_MAX, -1, 0, 0};
+  for (int s = 0; s < p->num_segments; s++) {
+    const segment *seg = &p->segs[s];
+    for (int k = 0; k < seg->num_in + seg->num_out; k++) {
+      const io_ref r = k < seg->num_in ? seg->in[k] : seg->out[k - seg->num_in];
+      if (r.kind != IO_SLOT) continue;
+      req[r.index].first = ZN_MIN(req[r.index].first, s);
+      req[r.index].last = ZN_MAX(req[r.index].last, s);
     }
   }
-  in->slot_bytes = total;
+  for (int k = 0; k < p->num_slots && st == ZN_OK; k++) {
+    const zn_value *v = &g->values[p->slot_value[k]];
+    int64_t count;
+    if (!zn_value_num_elements(v, batch, &count) ||
+        !zn_size_mul((size_t)count, zn_dtype_size(v->dtype), &req[k].size_bytes))
+      st = zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to size value '%s' between segments at batch %lld: too large",
+                    v->name, (long long)batch);
+    if (req[k].last < 0) req[k].first = req[k].last = 0;
+  }
+  size_t total = 0;
+  if (st == ZN_OK) st = zn_arena_plan(req, (size_t)p->num_slots, &total);
+  if (st == ZN_OK) st = zn_memory_check(total, "failed to reshape partition", "of values between segments");
+  if (st == ZN_OK && !(in->slot_block = zn_alloc_aligned(total ? total : 64)))
+    st = zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape partition: out of memory for %zu bytes of values between "
+                  "segments", total);
+  if (st == ZN_OK) {
+    for (int k = 0; k < p->num_slots; k++) in->slot[k] = (char *)in->slot_block + req[k].offset;
+    in->slot_bytes = total;
+  }
+  zn_free(req);
+  return st;
+}
+
+static zn_status partition_instance_reshape(void *instance, int64_t batch) {
+  part_instance *in = instance;
+  const partition *p = in->p;
+  ZN_TRY(reshape_arenas(in, batch));
+  ZN_TRY(reshape_slots(in, batch));
   int steps = 0;
   for (int s = 0; s < p->num_segments; s++) {
     in->step_start[s] = steps;
@@ -427,12 +508,12 @@ static zn_status partition_instance_reshape(void *instance, int64_t batch) {
 
 static size_t partition_instance_arena_bytes(const void *instance) {
   const part_instance *in = instance;
-  size_t total = in->slot_bytes;
-  for (int s = 0; s < in->p->num_segments; s++) {
-    const zn_backend_ops *b = in->p->segs[s].backend;
-    if (b->instance_arena_bytes) total += b->instance_arena_bytes(in->inst[s]);
-  }
-  return total;
+  return in->slot_bytes + in->arena.block_bytes;
+}
+
+void zn_partition_instance_memory(const void *instance, zn_partition_memory *out) {
+  const part_instance *in = instance;
+  *out = (zn_partition_memory){in->arena.block_bytes, in->arena.sum_bytes, in->slot_bytes};
 }
 
 /* Run every segment in order; step_ns (or NULL) takes each segment's steps. */

@@ -33,6 +33,16 @@ ZN_INTERNAL zn_status zn_partition_compile(const zn_graph *g, const zn_backend_o
 ZN_INTERNAL const char *zn_partition_name(const void *compiled);
 ZN_INTERNAL int zn_partition_num_segments(const void *compiled);
 
+/* A partition instance's memory after reshape: block_bytes is the one arena
+ * every segment runs in (the largest segment's), segments_bytes what the
+ * segments' arenas would take each on its own (their sum), slot_bytes the
+ * values crossing segments, planned by lifetime. The instance's arena bytes
+ * are block_bytes + slot_bytes. */
+typedef struct zn_partition_memory {
+  size_t block_bytes, segments_bytes, slot_bytes;
+} zn_partition_memory;
+ZN_INTERNAL void zn_partition_instance_memory(const void *instance, zn_partition_memory *out);
+
 /* The table the runtime uses for a compiled partition; its compile and
  * supports_node are not for use (compile with zn_partition_compile). */
 ZN_INTERNAL extern const zn_backend_ops zn_partition_backend;

@@ -66,6 +66,7 @@ typedef struct odn_instance {
   dnnl_stream_t stream;
   dnnl_stream_t *streams;      /* [num_threads]: [0] is stream; one per per-thread Winograd part */
   int64_t batch;               /* 0 until reshaped */
+  const zn_backend_arena_source *arena_src;  /* NULL: the heap */
   void *arena;
   size_t arena_bytes;
   pset sets[2];                /* [SET_ONE] always; [SET_MANY] when num_threads > 1 */
@@ -102,7 +103,7 @@ static void release_plan(odn_instance *in) {
   zn_free(in->mems);
   in->mems = NULL;
   in->num_mems = in->cap_mems = 0;
-  zn_free_aligned(in->arena);
+  zn_backend_arena_put(in->arena_src, in->arena);
   in->arena = NULL;
   in->arena_bytes = 0;
   in->batch = 0;
@@ -382,7 +383,7 @@ static zn_status build_plan(odn_instance *in, int64_t batch) {
     }
   }
   if ((st = zn_arena_plan(req, (size_t)(nv + no), &in->arena_bytes)) != ZN_OK) goto done;
-  in->arena = zn_alloc_aligned(in->arena_bytes ? in->arena_bytes : 64);
+  in->arena = zn_backend_arena_get(in->arena_src, in->arena_bytes ? in->arena_bytes : 64);
   if (!in->arena) { st = oom(); goto done; }
   for (int v = 0; v < nv; v++) offset[v] = req[v].offset;
   for (int k = 0; k < ns && st == ZN_OK; k++) {
@@ -434,6 +435,7 @@ zn_status zn_onednn_instance_create(const void *compiled, const zn_backend_insta
   if (!in) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create onednn instance: out of memory");
   in->c = compiled;
   in->num_threads = opts && opts->num_threads > 0 ? opts->num_threads : 1;
+  in->arena_src = opts ? opts->arena : NULL;
   in->sets[SET_ONE].threads = 1;
   in->sets[SET_MANY].threads = in->num_threads;
   in->num_sets = in->num_threads > 1 ? 2 : 1;

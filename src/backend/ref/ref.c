@@ -30,6 +30,7 @@ typedef struct ref_instance {
   int *arg_start;                /* per node, into args */
   size_t *scratch_offset;        /* per node, into the arena (SIZE_MAX: none) */
   zn_arena_request *requests;    /* values, then one scratch request per node */
+  const zn_backend_arena_source *arena_src;  /* NULL: the heap */
   void *arena;
   size_t arena_bytes;
   void *batch_consts;            /* int64 constants with batch elements, resolved */
@@ -227,16 +228,18 @@ static void ref_instance_destroy(void *instance) {
   zn_free(in->arg_start);
   zn_free(in->scratch_offset);
   zn_free(in->requests);
-  zn_free_aligned(in->arena);
+  zn_backend_arena_put(in->arena_src, in->arena);
   zn_free_aligned(in->batch_consts);
   zn_free(in);
 }
 
-static zn_status instance_create_for(const zn_graph *g, void **instance_out) {
+static zn_status instance_create_for(const zn_graph *g, const zn_backend_arena_source *arena_src,
+                                     void **instance_out) {
   *instance_out = NULL;
   ref_instance *in = zn_calloc(1, sizeof *in);
   if (!in) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create ref instance: out of memory");
   in->graph = g;
+  in->arena_src = arena_src;
   size_t num_args = 0;
   for (int i = 0; i < g->num_nodes; i++) num_args += (size_t)g->nodes[i].num_inputs;
   in->tensors = zn_calloc((size_t)g->num_values + 1, sizeof *in->tensors);
@@ -264,7 +267,7 @@ static zn_status instance_create_for(const zn_graph *g, void **instance_out) {
 
 static zn_status ref_instance_create(const void *compiled, const zn_backend_instance_options *opts,
                                      void **instance_out) {
-  return instance_create_for(((const ref_compiled *)compiled)->graph, instance_out);
+  return instance_create_for(((const ref_compiled *)compiled)->graph, opts ? opts->arena : NULL, instance_out);
 }
 
 static zn_status ref_instance_reshape(void *instance, int64_t batch) {
@@ -273,7 +276,7 @@ static zn_status ref_instance_reshape(void *instance, int64_t batch) {
   char shape[128];
   in->batch = 0;
   if (batch < 1) return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to reshape ref instance: batch %lld", (long long)batch);
-  zn_free_aligned(in->arena);
+  zn_backend_arena_put(in->arena_src, in->arena);
   zn_free_aligned(in->batch_consts);
   in->arena = in->batch_consts = NULL;
   in->arena_bytes = 0;
@@ -327,10 +330,10 @@ static zn_status ref_instance_reshape(void *instance, int64_t batch) {
     req[V + (size_t)i] = (zn_arena_request){i, i, scratch, 0};
   }
   ZN_TRY(zn_arena_plan(req, V + (size_t)g->num_nodes, &in->arena_bytes));
-  in->arena = zn_alloc_aligned(in->arena_bytes);
+  in->arena = zn_backend_arena_get(in->arena_src, in->arena_bytes);
   in->batch_consts = zn_alloc_aligned(batch_const_bytes);
   if (!in->arena || !in->batch_consts) {
-    zn_free_aligned(in->arena), zn_free_aligned(in->batch_consts);
+    zn_backend_arena_put(in->arena_src, in->arena), zn_free_aligned(in->batch_consts);
     in->arena = in->batch_consts = NULL;
     return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape ref instance: arena of %zu bytes at batch %lld",
                     in->arena_bytes, (long long)batch);
@@ -500,7 +503,7 @@ zn_status zn_ref_calibrate_batch_norm(zn_graph *g, int64_t batch, uint64_t seed)
   void **bufs = zn_calloc((size_t)g->num_inputs + (size_t)g->num_outputs + 1, sizeof *bufs);
   zn_status st = bufs ? ZN_OK : zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to calibrate: out of memory");
   if (st == ZN_OK) st = ref_compile(g, NULL, &compiled);
-  if (st == ZN_OK) st = instance_create_for(g, &instance);
+  if (st == ZN_OK) st = instance_create_for(g, NULL, &instance);
   if (st == ZN_OK) st = ref_instance_reshape(instance, batch);
   zn_rng rng;
   zn_rng_init(&rng, seed);

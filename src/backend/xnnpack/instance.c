@@ -58,6 +58,7 @@ typedef struct xp_instance {
   bool *op_tasks;                /* per step: its operators run one per pool task, each on one thread */
   xp_im2col_args *im2col;        /* per step; filled at reshape for XP_IM2COL steps */
   int threads;
+  const zn_backend_arena_source *arena_src;  /* NULL: the heap */
   void *arena;
   size_t arena_bytes;
   int64_t batch;                 /* 0 until reshaped */
@@ -390,7 +391,7 @@ void zn_xnnpack_instance_destroy(void *instance) {
   zn_free(in->wino);
   zn_free(in->op_tasks);
   zn_free(in->im2col);
-  zn_free_aligned(in->arena);
+  zn_backend_arena_put(in->arena_src, in->arena);
   zn_free(in);
 }
 
@@ -402,6 +403,7 @@ zn_status zn_xnnpack_instance_create(const void *compiled, const zn_backend_inst
   xp_instance *in = zn_calloc(1, sizeof *in);
   if (!in) return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to create xnnpack instance: out of memory");
   in->c = c;
+  in->arena_src = opts ? opts->arena : NULL;
   in->op_start = zn_calloc((size_t)c->num_steps + 1, sizeof *in->op_start);
   in->t = zn_calloc((size_t)c->g->num_values + 1, sizeof *in->t);
   in->req = zn_calloc((size_t)c->g->num_values + (size_t)c->num_steps + 1, sizeof *in->req);
@@ -554,7 +556,7 @@ zn_status zn_xnnpack_instance_reshape(void *instance, int64_t batch) {
   char shape[128];
   in->batch = 0;
   if (batch < 1) return zn_error(ZN_ERR_INVALID_ARGUMENT, "failed to reshape xnnpack instance: batch %lld", (long long)batch);
-  zn_free_aligned(in->arena);
+  zn_backend_arena_put(in->arena_src, in->arena);
   in->arena = NULL;
   in->arena_bytes = 0;
   const size_t V = (size_t)g->num_values;
@@ -626,7 +628,7 @@ zn_status zn_xnnpack_instance_reshape(void *instance, int64_t batch) {
   if (in->arena_bytes > SIZE_MAX - slack)
     return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape xnnpack instance: arena too large");
   in->arena_bytes += slack;
-  if (!(in->arena = zn_alloc_aligned(in->arena_bytes)))
+  if (!(in->arena = zn_backend_arena_get(in->arena_src, in->arena_bytes)))
     return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape xnnpack instance: arena of %zu bytes at batch %lld",
                     in->arena_bytes, (long long)batch);
   for (size_t v = 0; v < V; v++) {

@@ -259,7 +259,7 @@ static inline zn_status bt_run_buffers(const zn_backend_ops *b, const zn_graph *
     }
   void *compiled = NULL, *inst = NULL;
   zn_backend_compile_options co = {.precision = precision};
-  zn_backend_instance_options iopt = {threads, NULL, 0};
+  zn_backend_instance_options iopt = {threads, NULL, 0, NULL};
   zn_status st = b->compile(g, &co, &compiled);
   if (st == ZN_OK) st = b->instance_create(compiled, &iopt, &inst);
   if (st == ZN_OK) st = b->instance_reshape(inst, batch);

@@ -185,7 +185,7 @@ static void test_winograd_input(void) {
         CHECK(bt_io_init(&a, g, b, 7) && bt_io_init(&r, g, b, 7));
         CHECK_OK(bt_run(&zn_backend_ref, g, b, ZN_PRECISION_FP32, 1, &r));
         void *inst = NULL;
-        zn_backend_instance_options io = {t, NULL, 0};
+        zn_backend_instance_options io = {t, NULL, 0, NULL};
         CHECK_OK(zn_backend_onednn.instance_create(compiled, &io, &inst));
         if (inst) {
           CHECK_OK(zn_backend_onednn.instance_reshape(inst, b));

@@ -74,7 +74,7 @@ static double run_err(const zn_graph *g, const odn_tuning *t, int64_t batch, int
   bt_io a = {0}, r = {0};
   void *compiled = NULL, *inst = NULL;
   double worst = INFINITY;
-  zn_backend_instance_options iopt = {threads, NULL, 0};
+  zn_backend_instance_options iopt = {threads, NULL, 0, NULL};
   text[0] = kernel[0] = 0;
   if (!bt_io_init(&a, g, batch, 7) || !bt_io_init(&r, g, batch, 7) ||
       bt_run(&zn_backend_ref, g, batch, ZN_PRECISION_FP32, 1, &r) != ZN_OK)

@@ -153,7 +153,7 @@ static void test_fc_layouts(void) {
       for (int t = 1; t <= 2; t++) {
         bt_io io = {0}, ref = {0};  /* deinit-safe when an init before it fails */
         void *inst = NULL;
-        zn_backend_instance_options io_opts = {t, NULL, 0};
+        zn_backend_instance_options io_opts = {t, NULL, 0, NULL};
         CHECK(bt_io_init(&io, g, batch, 5) && bt_io_init(&ref, g, batch, 5));
         CHECK_OK(bt_run(&zn_backend_ref, g, batch, ZN_PRECISION_FP32, 1, &ref));
         CHECK_OK(b->instance_create(compiled, &io_opts, &inst));
@@ -193,7 +193,7 @@ static void test_lifecycle(void) {
   CHECK_OK(b->compile(g, NULL, &compiled));
   if (!compiled) { zn_graph_destroy(g); return; }
   CHECK(b->weight_bytes(compiled) >= (16 * 27 + 8 * 16 + 8 * 144 + 16 * 144 + 160 + 10) * sizeof(float));
-  zn_backend_instance_options io = {1, NULL, 0};
+  zn_backend_instance_options io = {1, NULL, 0, NULL};
   CHECK_OK(b->instance_create(compiled, &io, &inst));
   bt_io x3, x1, r1;
   bt_io_init(&x3, g, 3, 9);
@@ -256,7 +256,7 @@ static void test_two_threads(void) {
     memset(&w[i], 0, sizeof w[i]);
     w[i].b = b;
     w[i].runs = 20;
-    zn_backend_instance_options io = {1, NULL, 0};
+    zn_backend_instance_options io = {1, NULL, 0, NULL};
     CHECK_OK(b->instance_create(compiled, &io, &w[i].inst));
     CHECK_OK(b->instance_reshape(w[i].inst, 3));
     bt_io_init(&w[i].io, g, 3, 77);
@@ -377,7 +377,7 @@ static void test_adaptive_threads(void) {
   const zn_backend_ops *b = &zn_backend_onednn;
   void *compiled = NULL, *inst = NULL;
   zn_backend_compile_options co = {.precision = ZN_PRECISION_FP32};
-  zn_backend_instance_options io = {2, NULL, 0};
+  zn_backend_instance_options io = {2, NULL, 0, NULL};
   CHECK_OK(b->compile(g, &co, &compiled));
   CHECK_OK(b->instance_create(compiled, &io, &inst));
   CHECK_OK(b->instance_reshape(inst, batch));
@@ -426,7 +426,7 @@ static zn_status run_tuned(const zn_graph *g, zn_precision prec, const odn_tunin
   const zn_backend_ops *b = &zn_backend_onednn;
   void *compiled = NULL, *inst = NULL;
   zn_backend_compile_options co = {.precision = prec};
-  zn_backend_instance_options iopt = {threads, NULL, 0};
+  zn_backend_instance_options iopt = {threads, NULL, 0, NULL};
   zn_status st = zn_onednn_compile_tuned(g, &co, t, &compiled);
   if (st == ZN_OK) st = b->instance_create(compiled, &iopt, &inst);
   if (st == ZN_OK) {

@@ -38,7 +38,7 @@ static zn_graph *make_chain(void) {
 
 /* g compiled on ref and one 1-thread instance made (not reshaped). */
 static void open_ref(const zn_graph *g, void **compiled, void **inst) {
-  zn_backend_instance_options io = {1, NULL, 0};
+  zn_backend_instance_options io = {1, NULL, 0, NULL};
   *compiled = *inst = NULL;
   CHECK_OK(zn_backend_ref.compile(g, NULL, compiled));
   if (*compiled) CHECK_OK(zn_backend_ref.instance_create(*compiled, &io, inst));

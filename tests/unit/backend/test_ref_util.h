@@ -54,7 +54,7 @@ static inline zn_status rt_run_ex(zn_graph *g, int64_t batch, const void *const 
   for (int i = 0; i < g->num_nodes; i++)
     if (!b->supports_node(g, &g->nodes[i], NULL, 0)) return ZN_ERR_UNSUPPORTED_OP;
   void *compiled = NULL, *inst = NULL;
-  zn_backend_instance_options io = {1, NULL, 0};
+  zn_backend_instance_options io = {1, NULL, 0, NULL};
   st = b->compile(g, NULL, &compiled);
   if (st == ZN_OK) st = b->instance_create(compiled, &io, &inst);
   if (st == ZN_OK) st = b->instance_reshape(inst, batch);

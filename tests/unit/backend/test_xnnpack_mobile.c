@@ -19,7 +19,7 @@ static const zn_backend_ops *xnn;
 static void kernel_of(zn_graph *g, const char *name, char *out, size_t out_size) {
   snprintf(out, out_size, "%s", "");
   void *compiled = NULL, *inst = NULL;
-  zn_backend_instance_options o = {1, NULL, 0};
+  zn_backend_instance_options o = {1, NULL, 0, NULL};
   if (zn_graph_infer_shapes(g) == ZN_OK && xnn->compile(g, NULL, &compiled) == ZN_OK &&
       xnn->instance_create(compiled, &o, &inst) == ZN_OK && xnn->instance_reshape(inst, 1) == ZN_OK) {
     for (int i = 0; i < xnn->instance_num_steps(inst); i++) {

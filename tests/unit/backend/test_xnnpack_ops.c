@@ -720,7 +720,7 @@ static void test_errors(void) {
   CHECK_OK(zn_graph_infer_shapes(g));
   void *compiled = NULL, *inst = NULL;
   CHECK_OK(xnn->compile(g, NULL, &compiled));
-  zn_backend_instance_options o = {2, NULL, 0};
+  zn_backend_instance_options o = {2, NULL, 0, NULL};
   CHECK_OK(xnn->instance_create(compiled, &o, &inst));
   float in[147] = {0}, out[147];
   const void *ins[1] = {in};

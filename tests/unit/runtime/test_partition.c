@@ -78,7 +78,7 @@ static void test_segments(const char *fast_name) {
   CHECK(zn_partition_num_segments(compiled) >= 3);
   CHECK(b->weight_bytes(compiled) > 0);
   for (int threads = 1; threads <= 2; threads++) {
-    zn_backend_instance_options io = {threads, NULL, 0};
+    zn_backend_instance_options io = {threads, NULL, 0, NULL};
     CHECK_OK(b->instance_create(compiled, &io, &inst));
     if (!inst) break;
     const int64_t batches[3] = {1, 3, 2}; /* and reshaped in between */
@@ -88,6 +88,12 @@ static void test_segments(const char *fast_name) {
       CHECK_OK(bt_run(&zn_backend_ref, g, batches[k], ZN_PRECISION_FP32, 1, &want));
       CHECK_OK(b->instance_reshape(inst, batches[k]));
       CHECK(b->instance_arena_bytes(inst) > 0);
+      /* one arena for every segment: the largest, not their sum */
+      zn_partition_memory mem;
+      zn_partition_instance_memory(inst, &mem);
+      CHECK(b->instance_arena_bytes(inst) == mem.block_bytes + mem.slot_bytes);
+      CHECK(mem.block_bytes > 0 && mem.block_bytes < mem.segments_bytes);
+      CHECK(mem.slot_bytes > 0);
       CHECK_OK(b->instance_run(inst, (const void *const *)got.in, (void *const *)got.out));
       for (int o = 0; o < 2; o++) {
         double err = bt_rel_err(got.out[o], want.out[o], got.out_count[o]);
