@@ -36,6 +36,7 @@ static void test_thread_samples(void) {
   volatile double x = 0;
   zn_time_ns busy_until = zn_now_ns() + 100000000;
   while (zn_now_ns() < busy_until) x += 1.0;
+  (void)x;
   CHECK_OK(zn_monitor_mark(m, "middle"));
   sleep_ms(200);
   CHECK_OK(zn_monitor_stop(m));
