@@ -478,8 +478,8 @@ static zn_status reshape_slots(part_instance *in, int64_t batch) {
     if (req[k].last < 0) req[k].first = req[k].last = 0;
   }
   size_t total = 0;
-  if (st == ZN_OK) st = zn_arena_plan(req, (size_t)p->num_slots, &total);
-  if (st == ZN_OK) st = zn_memory_check(total, "failed to reshape partition", "of values between segments");
+  if (st == ZN_OK && (st = zn_arena_plan(req, (size_t)p->num_slots, &total)) != ZN_OK)  /* the memory limit too */
+    st = zn_error_prefix(st, "values between segments: ");
   if (st == ZN_OK && !(in->slot_block = zn_alloc_aligned(total ? total : 64)))
     st = zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape partition: out of memory for %zu bytes of values between "
                   "segments", total);
