@@ -32,9 +32,10 @@ bool zn_onednn_gap_own_ok(const odn_compiled *c, const odn_op *op) {
   if (op->kind != ODN_POOL || op->num_ins != 1 || op->node < 0) return false;
   if (c->g->nodes[op->node].op != ZN_OP_GLOBAL_AVERAGE_POOL) return false;
   const int x = op->ins[0], y = op->out;
+  const zn_value *xv = &c->g->values[c->values[x].gid];
+  if (xv->num_dims != 4 || xv->dims[1] < 1 || xv->dims[2] < 1 || xv->dims[3] < 1) return false;  /* C, H, W static */
   return c->values[x].layout == ODN_NHWC && c->values[x].dt == dnnl_f32 && c->values[x].view_ctot == 0 &&
-         c->values[y].layout == ODN_NHWC && c->values[y].dt == dnnl_f32 && c->values[y].view_ctot == 0 &&
-         c->g->values[c->values[x].gid].num_dims == 4;
+         c->values[y].layout == ODN_NHWC && c->values[y].dt == dnnl_f32 && c->values[y].view_ctot == 0;
 }
 
 zn_status zn_onednn_gap_run_create(const odn_compiled *c, const odn_op *op, int64_t batch, void *arena,
