@@ -5,6 +5,7 @@
  * against well under 1 ms here. Axes are merged where both operands stay
  * contiguous (or the second stays broadcast), so the inner loop runs over
  * whole 49x49 blocks (docs/internals/onednn.md, "Transformers"). */
+#include <stdio.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -18,6 +19,7 @@
 /* Below this many output floats the step runs on the calling thread only. */
 #define PARALLEL_MIN_FLOATS 16384
 
+typedef struct odn_binary_run odn_binary_run;
 struct odn_binary_run {
   zn_op op;
   const float *a, *b;            /* a: NULL for Expand */
@@ -85,9 +87,10 @@ static const float *value_ptr(const odn_compiled *c, void *arena, const size_t *
   return k ? k : (const float *)((char *)arena + odn_value_offset(c, offset, v));
 }
 
-zn_status zn_onednn_binary_run_create(const odn_compiled *c, const odn_op *op, int64_t batch, void *arena,
-                                      const size_t *offset, int threads, odn_binary_run **out) {
+static zn_status run_create(const odn_compiled *c, int op_index, int64_t batch, void *arena, const size_t *offset,
+                            int threads, void **out) {
   *out = NULL;
+  const odn_op *op = &c->ops[op_index];
   const bool expand = op->num_ins == 1;  /* Expand: y is b broadcast, no a */
   const int bi = expand ? op->ins[0] : op->ins[1];
   const zn_value *yv = cval(c, op->out), *bv = cval(c, bi);
@@ -145,7 +148,7 @@ zn_status zn_onednn_binary_run_create(const odn_compiled *c, const odn_op *op, i
   return ZN_OK;
 }
 
-void zn_onednn_binary_run_destroy(odn_binary_run *r) { zn_free(r); }
+static void run_destroy(void *run) { zn_free(run); }
 
 /* One row: y = a op b (b along the row, bstep 1) or y = a op b[0] (bstep 0). */
 #define ROW_OP(name, expr)                                                                                   \
@@ -191,7 +194,8 @@ static void rows(const odn_binary_run *r, int64_t r0, int64_t r1) {
   }
 }
 
-void zn_onednn_binary_run_exec(const odn_binary_run *r) {
+static void run_exec(const void *run) {
+  const odn_binary_run *r = run;
 #ifdef _OPENMP
   if (r->threads > 1 && r->outer > 1 && r->outer * r->inner >= PARALLEL_MIN_FLOATS) {
     /* the instance's team (same count as its oneDNN primitives): contiguous row ranges */
@@ -205,3 +209,10 @@ void zn_onednn_binary_run_exec(const odn_binary_run *r) {
 #endif
   rows(r, 0, r->outer);
 }
+
+static void kernel_text(const odn_compiled *c, int op_index, const void *run, char *text, size_t size) {
+  (void)c, (void)op_index, (void)run;
+  snprintf(text, size, "own broadcast binary (C loop)");
+}
+
+const odn_own_step zn_onednn_binary_step = {run_create, run_exec, run_destroy, kernel_text};

@@ -1529,10 +1529,7 @@ zn_status zn_onednn_op_pd(const odn_compiled *c, const odn_op *op, int64_t batch
   dnnl_primitive_attr_t attr = NULL;
   dnnl_status_t st = dnnl_success;
   *pd_out = NULL;
-  if (op->kind == ODN_CONCAT_OWN) return ZN_OK;  /* own kernel (concat.c): no primitive */
-  if (op->kind == ODN_CONV && op->own_1x1) return ZN_OK;  /* own kernel (conv1x1.c) */
-  if (op->kind == ODN_BINARY && op->own_binary) return ZN_OK;  /* own kernel (binary.c) */
-  if (op->kind == ODN_POOL && op->own_gap) return ZN_OK;        /* own kernel (gap.c) */
+  if (zn_onednn_own_step_of(op)) return ZN_OK;  /* own kernel: no primitive */
 
   if (op->kind == ODN_EXPORT && odn_const_data(c, op->ins[0])) {
     /* constant output: a byte copy (u8 -> u8 reorder) from the graph's buffer */

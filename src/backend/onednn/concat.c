@@ -30,6 +30,7 @@ typedef struct own_input {
   bool blocked;                /* nChw16c (else NHWC) */
 } own_input;
 
+typedef struct odn_concat_run odn_concat_run;
 struct odn_concat_run {
   int num_ins;
   own_input *ins;              /* owned */
@@ -116,20 +117,23 @@ zn_status zn_onednn_concat_own_init(const odn_compiled *c, odn_op *op, int bn_no
   return ZN_OK;
 }
 
-zn_status zn_onednn_concat_run_create(const odn_compiled *c, const odn_op *op, int64_t batch, void *arena,
-                                      const size_t *offset, int threads, odn_concat_run **out) {
+static void run_destroy(void *run);
+
+static zn_status run_create(const odn_compiled *c, int op_index, int64_t batch, void *arena, const size_t *offset,
+                            int threads, void **out) {
   *out = NULL;
+  const odn_op *op = &c->ops[op_index];
   const zn_graph *g = c->g;
   odn_concat_run *r = zn_calloc(1, sizeof *r);
   if (r) r->ins = zn_calloc((size_t)op->num_ins, sizeof *r->ins);
   if (!r || !r->ins) {
-    zn_onednn_concat_run_destroy(r);
+    run_destroy(r);
     return zn_error(ZN_ERR_OUT_OF_MEMORY, "failed to reshape onednn instance: out of memory");
   }
   int64_t yd[ZN_MAX_DIMS];
   const zn_value *yv = &g->values[g->nodes[op->node].outputs[0]];
   if (!zn_value_resolve_dims(yv, batch, yd)) {
-    zn_onednn_concat_run_destroy(r);
+    run_destroy(r);
     return zn_error(ZN_ERR_INVALID_MODEL, "failed to size concat %s at batch %lld", yv->name, (long long)batch);
   }
   r->images = yd[0];
@@ -155,7 +159,8 @@ zn_status zn_onednn_concat_run_create(const odn_compiled *c, const odn_op *op, i
   return ZN_OK;
 }
 
-void zn_onednn_concat_run_destroy(odn_concat_run *r) {
+static void run_destroy(void *run) {
+  odn_concat_run *r = run;
   if (!r) return;
   zn_free(r->ins);
   zn_free(r);
@@ -211,7 +216,8 @@ static void copy_range(const odn_concat_run *r, int64_t q0, int64_t q1) {
   }
 }
 
-void zn_onednn_concat_run_exec(const odn_concat_run *r) {
+static void run_exec(const void *run) {
+  const odn_concat_run *r = run;
   const int64_t total = r->images * r->pixels;
 #ifdef _OPENMP
   if (r->threads > 1 && total * r->channels >= PARALLEL_MIN_FLOATS) {
@@ -226,3 +232,11 @@ void zn_onednn_concat_run_exec(const odn_concat_run *r) {
 #endif
   copy_range(r, 0, total);
 }
+
+static void kernel_text(const odn_compiled *c, int op_index, const void *run, char *text, size_t size) {
+  (void)run;
+  const odn_op *op = &c->ops[op_index];
+  snprintf(text, size, "own %s (C loop)", op->scale_shift ? (op->fuse_relu ? "concat+BN+ReLU" : "concat+BN") : "concat");
+}
+
+const odn_own_step zn_onednn_concat_step = {run_create, run_exec, run_destroy, kernel_text};

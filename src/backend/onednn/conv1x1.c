@@ -36,6 +36,7 @@ typedef struct epilogue {
   int64_t res_stride_bytes;
 } epilogue;
 
+typedef struct odn_1x1_run odn_1x1_run;
 struct odn_1x1_run {
   const float *x, *w, *bias, *res;
   float *y;
@@ -139,8 +140,8 @@ static int64_t thread_rows(int64_t rows, int threads, bool oc_split) {
   return (rows + threads - 1) / threads;
 }
 
-zn_status zn_onednn_own1x1_run_create(const odn_compiled *c, int op_index, int64_t batch, void *arena,
-                                      const size_t *offset, int threads, odn_1x1_run **out) {
+static zn_status run_create(const odn_compiled *c, int op_index, int64_t batch, void *arena, const size_t *offset,
+                            int threads, void **out) {
   *out = NULL;
   const odn_op *op = &c->ops[op_index];
   const zn_graph *g = c->g;
@@ -182,10 +183,13 @@ zn_status zn_onednn_own1x1_run_create(const odn_compiled *c, int op_index, int64
   return ZN_OK;
 }
 
-void zn_onednn_own1x1_run_destroy(odn_1x1_run *r) { zn_free(r); }
+static void run_destroy(void *run) { zn_free(run); }
 
-const char *zn_onednn_own1x1_split_name(const odn_1x1_run *r) {
-  return r->threads < 2 ? "" : r->oc_split ? ", output-channel split" : ", pixel split";
+static void kernel_text(const odn_compiled *c, int op_index, const void *run, char *text, size_t size) {
+  (void)c, (void)op_index;
+  const odn_1x1_run *r = run;
+  snprintf(text, size, "own 1x1 (avx512 6x64 + weight prefetch%s)",
+           r->threads < 2 ? "" : r->oc_split ? ", output-channel split" : ", pixel split");
 }
 
 #if HAVE_KERNEL
@@ -463,7 +467,8 @@ static KERNEL void part_run(const odn_1x1_run *r, int t, int nt) {
 }
 #endif
 
-void zn_onednn_own1x1_run_exec(const odn_1x1_run *r) {
+static void run_exec(const void *run) {
+  const odn_1x1_run *r = run;
 #if HAVE_KERNEL
 #ifdef _OPENMP
   if (r->threads > 1) {
@@ -477,3 +482,5 @@ void zn_onednn_own1x1_run_exec(const odn_1x1_run *r) {
   (void)r;  /* never planned: zn_onednn_own1x1_ok is false off x86-64 */
 #endif
 }
+
+const odn_own_step zn_onednn_own1x1_step = {run_create, run_exec, run_destroy, kernel_text};

@@ -7,6 +7,8 @@
  * as the convs do, each summing its pixels into its own row of partial sums;
  * then they split channels to add the rows and scale
  * (docs/internals/onednn.md, "Squeeze-excitation"). */
+#include <stdio.h>
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -19,6 +21,7 @@
 /* Below this many input floats per image the step runs on the calling thread only. */
 #define PARALLEL_MIN_FLOATS 16384
 
+typedef struct odn_gap_run odn_gap_run;
 struct odn_gap_run {
   const float *x;
   float *y;
@@ -38,9 +41,10 @@ bool zn_onednn_gap_own_ok(const odn_compiled *c, const odn_op *op) {
          c->values[y].layout == ODN_NHWC && c->values[y].dt == dnnl_f32 && c->values[y].view_ctot == 0;
 }
 
-zn_status zn_onednn_gap_run_create(const odn_compiled *c, const odn_op *op, int64_t batch, void *arena,
-                                   const size_t *offset, int threads, odn_gap_run **out) {
+static zn_status run_create(const odn_compiled *c, int op_index, int64_t batch, void *arena, const size_t *offset,
+                            int threads, void **out) {
   *out = NULL;
+  const odn_op *op = &c->ops[op_index];
   const zn_value *xv = &c->g->values[c->values[op->ins[0]].gid];
   int64_t d[ZN_MAX_DIMS];
   if (!zn_value_resolve_dims(xv, batch, d))
@@ -63,7 +67,8 @@ zn_status zn_onednn_gap_run_create(const odn_compiled *c, const odn_op *op, int6
   return ZN_OK;
 }
 
-void zn_onednn_gap_run_destroy(odn_gap_run *r) {
+static void run_destroy(void *run) {
+  odn_gap_run *r = run;
   if (!r) return;
   zn_free(r->partial);
   zn_free(r);
@@ -124,7 +129,8 @@ static void scale(float *restrict y, int64_t ch, float inv) {
   ZN_SIMD for (int64_t k = 0; k < ch; k++) y[k] *= inv;
 }
 
-void zn_onednn_gap_run_exec(const odn_gap_run *r) {
+static void run_exec(const void *run) {
+  const odn_gap_run *r = run;
   const float inv = 1.0f / (float)r->hw;
 #ifdef _OPENMP
   if (r->threads > 1) {
@@ -154,3 +160,10 @@ void zn_onednn_gap_run_exec(const odn_gap_run *r) {
     scale(yb, r->ch, inv);
   }
 }
+
+static void kernel_text(const odn_compiled *c, int op_index, const void *run, char *text, size_t size) {
+  (void)c, (void)op_index, (void)run;
+  snprintf(text, size, "own global average pool (C loop, pixel split)");
+}
+
+const odn_own_step zn_onednn_gap_step = {run_create, run_exec, run_destroy, kernel_text};

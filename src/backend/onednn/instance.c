@@ -22,11 +22,9 @@ typedef struct step {
   dnnl_primitive_t prim;
   int nargs;
   dnnl_exec_arg_t *args;
-  odn_concat_run *own;         /* ODN_CONCAT_OWN: the own kernel instead of prim */
+  const odn_own_step *kind;    /* an own step (no primitive): its kernel, bound to the arena in own */
+  void *own;
   odn_wino_run *wino;          /* own Winograd conv: transforms around prim (its matmul) */
-  odn_1x1_run *own1x1;         /* own 1x1 conv: no primitive */
-  odn_binary_run *ownbin;      /* own broadcast binary: no primitive */
-  odn_gap_run *owngap;         /* own global average pool: no primitive */
   int parts;                   /* own Winograd in per-thread parts: args holds parts x nargs */
 } step;
 
@@ -82,11 +80,8 @@ static void release_set(const odn_compiled *c, pset *ps) {
     for (int i = 0; i < c->num_ops; i++) {
       if (ps->steps[i].prim) dnnl_primitive_destroy(ps->steps[i].prim);
       zn_free(ps->steps[i].args);
-      zn_onednn_concat_run_destroy(ps->steps[i].own);
+      if (ps->steps[i].own) ps->steps[i].kind->destroy(ps->steps[i].own);
       zn_onednn_wino_run_destroy(ps->steps[i].wino);
-      zn_onednn_own1x1_run_destroy(ps->steps[i].own1x1);
-      zn_onednn_binary_run_destroy(ps->steps[i].ownbin);
-      zn_onednn_gap_run_destroy(ps->steps[i].owngap);
     }
   }
   zn_free(ps->steps);
@@ -213,6 +208,14 @@ static zn_status build_wino_step(odn_instance *in, pset *ps, int i, const_dnnl_p
   return ZN_OK;
 }
 
+const odn_own_step *zn_onednn_own_step_of(const odn_op *op) {
+  if (op->kind == ODN_CONCAT_OWN) return &zn_onednn_concat_step;
+  if (op->kind == ODN_CONV && op->own_1x1) return &zn_onednn_own1x1_step;
+  if (op->kind == ODN_BINARY && op->own_binary) return &zn_onednn_binary_step;
+  if (op->kind == ODN_POOL && op->own_gap) return &zn_onednn_gap_step;
+  return NULL;
+}
+
 static zn_status build_step(odn_instance *in, pset *ps, int i, const_dnnl_primitive_desc_t pd, const size_t *offset,
                             size_t scratch_offset, size_t scratch_bytes) {
   const odn_compiled *c = in->c;
@@ -222,13 +225,8 @@ static zn_status build_step(odn_instance *in, pset *ps, int i, const_dnnl_primit
   s->parts = step_parts(in, ps, i);
   s->args = zn_calloc(((size_t)op->num_ins + 8) * (size_t)s->parts, sizeof *s->args);
   if (!s->args) return oom();
-  if (op->kind == ODN_CONCAT_OWN) return zn_onednn_concat_run_create(c, op, in->batch, in->arena, offset, ps->threads, &s->own);
-  if (op->kind == ODN_CONV && op->own_1x1)
-    return zn_onednn_own1x1_run_create(c, i, in->batch, in->arena, offset, ps->threads, &s->own1x1);
-  if (op->kind == ODN_BINARY && op->own_binary)
-    return zn_onednn_binary_run_create(c, op, in->batch, in->arena, offset, ps->threads, &s->ownbin);
-  if (op->kind == ODN_POOL && op->own_gap)
-    return zn_onednn_gap_run_create(c, op, in->batch, in->arena, offset, ps->threads, &s->owngap);
+  if ((s->kind = zn_onednn_own_step_of(op)) != NULL)
+    return s->kind->create(c, i, in->batch, in->arena, offset, ps->threads, &s->own);
   ODN_TRY_DNNL(dnnl_primitive_create(&s->prim, pd), "create a oneDNN primitive");
   switch (op->kind) {
     case ODN_IMPORT:
@@ -547,13 +545,7 @@ static zn_status run_steps(odn_instance *in, const void *const *inputs, void *co
     const zn_time_ns ts = step_ns ? zn_now_ns() : 0;
     dnnl_status_t ds = dnnl_success;
     if (s->own) {  /* CPU primitives have finished when execute returns: the inputs are ready */
-      zn_onednn_concat_run_exec(s->own);
-    } else if (s->own1x1) {
-      zn_onednn_own1x1_run_exec(s->own1x1);
-    } else if (s->ownbin) {
-      zn_onednn_binary_run_exec(s->ownbin);
-    } else if (s->owngap) {
-      zn_onednn_gap_run_exec(s->owngap);
+      s->kind->exec(s->own);
     } else if (s->wino) {
       if ((st = zn_onednn_wino_run_exec(s->wino, s->prim, in->streams, s->nargs, s->args)) != ZN_OK) break;
     } else {
@@ -634,16 +626,11 @@ void zn_onednn_instance_step(const void *p, int i, zn_backend_step *out) {
   const int set = in->ran_set ? in->ran_set[i] : SET_ONE;
   const step *s = &in->sets[set].steps[i];
   const char *threads = in->num_sets > 1 && set == SET_ONE ? " [1-thread set]" : "";
-  if (s->own)
-    snprintf(out->kernel, sizeof out->kernel, "own %s (C loop)%s",
-             op->scale_shift ? (op->fuse_relu ? "concat+BN+ReLU" : "concat+BN") : "concat", threads);
-  else if (s->own1x1)
-    snprintf(out->kernel, sizeof out->kernel, "own 1x1 (avx512 6x64 + weight prefetch%s)%s",
-             zn_onednn_own1x1_split_name(s->own1x1), threads);
-  else if (s->ownbin)
-    snprintf(out->kernel, sizeof out->kernel, "own broadcast binary (C loop)%s", threads);
-  else if (s->owngap)
-    snprintf(out->kernel, sizeof out->kernel, "own global average pool (C loop, pixel split)%s", threads);
+  if (s->own) {
+    char text[128];
+    s->kind->kernel(c, i, s->own, text, sizeof text);
+    snprintf(out->kernel, sizeof out->kernel, "%s%s", text, threads);
+  }
   else if (s->wino)
     snprintf(out->kernel, sizeof out->kernel, "own Winograd F(%dx%d,3x3), matmul %s%s%s", op->wino_tile,
              op->wino_tile, prim_impl(s->prim), s->parts > 1 ? " per thread" : "", threads);

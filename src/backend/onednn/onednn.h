@@ -233,6 +233,22 @@ static inline size_t odn_value_offset(const odn_compiled *c, const size_t *offse
 static inline int64_t odn_value_pixel_stride(const odn_compiled *c, int v, int64_t channels) {
   return c->values[v].view_ctot > 0 ? c->values[v].view_ctot : channels;
 }
+/* An own step: a kernel of this backend run without a oneDNN primitive
+ * (zn_onednn_op_pd gives NULL): concat.c, conv1x1.c, binary.c, gap.c. Reshape
+ * binds op_index to the instance's arena for a batch and thread count
+ * (create), run calls exec, the profile prints kernel's text. The own
+ * Winograd step, which runs a oneDNN matmul inside, has its own interface
+ * (below). */
+typedef struct odn_own_step {
+  zn_status (*create)(const odn_compiled *c, int op_index, int64_t batch, void *arena, const size_t *offset,
+                      int threads, void **run_out);
+  void (*exec)(const void *run);
+  void (*destroy)(void *run);
+  void (*kernel)(const odn_compiled *c, int op_index, const void *run, char *text, size_t size);
+} odn_own_step;
+/* The own step op runs as, or NULL (a oneDNN primitive, or the own Winograd step). */
+ZN_INTERNAL const odn_own_step *zn_onednn_own_step_of(const odn_op *op);
+
 /* Own channel concat (concat.c; no oneDNN primitive, zn_onednn_op_pd gives NULL).
  * plan: 1 when node (a Concat) runs the own kernel; *bn_node_out is then the
  * BatchNormalization folded into it (its output is the step's output), or -1. */
@@ -243,12 +259,7 @@ ZN_INTERNAL int zn_onednn_concat_own_plan(const odn_compiled *c, int node, int *
  * Clip); false for any other (the own steps then do not take the conv). */
 ZN_INTERNAL bool zn_onednn_act_clamp(zn_act a, float *lo, float *hi);
 ZN_INTERNAL zn_status zn_onednn_concat_own_init(const odn_compiled *c, odn_op *op, int bn_node);
-/* Reshape: the step bound to the instance's arena for a batch and thread count. */
-typedef struct odn_concat_run odn_concat_run;
-ZN_INTERNAL zn_status zn_onednn_concat_run_create(const odn_compiled *c, const odn_op *op, int64_t batch, void *arena,
-                                                  const size_t *offset, int threads, odn_concat_run **out);
-ZN_INTERNAL void zn_onednn_concat_run_exec(const odn_concat_run *r);
-ZN_INTERNAL void zn_onednn_concat_run_destroy(odn_concat_run *r);
+ZN_INTERNAL extern const odn_own_step zn_onednn_concat_step;
 
 /* Own broadcast binary (binary.c; no oneDNN primitive, zn_onednn_op_pd gives
  * NULL): Add/Sub/Mul/Div of plain f32 tensors (the second may be a constant)
@@ -256,21 +267,13 @@ ZN_INTERNAL void zn_onednn_concat_run_destroy(odn_concat_run *r);
  * the reference primitive is ref:any and binary_own_ok holds. */
 ZN_INTERNAL bool zn_onednn_binary_own_ok(const odn_compiled *c, const odn_op *op);
 ZN_INTERNAL bool zn_onednn_binary_own_preferred(const odn_compiled *c, const odn_op *op);
-typedef struct odn_binary_run odn_binary_run;
-ZN_INTERNAL zn_status zn_onednn_binary_run_create(const odn_compiled *c, const odn_op *op, int64_t batch, void *arena,
-                                                  const size_t *offset, int threads, odn_binary_run **out);
-ZN_INTERNAL void zn_onednn_binary_run_exec(const odn_binary_run *r);
-ZN_INTERNAL void zn_onednn_binary_run_destroy(odn_binary_run *r);
+ZN_INTERNAL extern const odn_own_step zn_onednn_binary_step;
 
 /* Own global average pool (gap.c; no oneDNN primitive): NHWC f32 in and
  * out, threads splitting pixels. Compile takes it where gap_own_ok holds and
  * odn_tuning.own_gap is on. */
 ZN_INTERNAL bool zn_onednn_gap_own_ok(const odn_compiled *c, const odn_op *op);
-typedef struct odn_gap_run odn_gap_run;
-ZN_INTERNAL zn_status zn_onednn_gap_run_create(const odn_compiled *c, const odn_op *op, int64_t batch, void *arena,
-                                               const size_t *offset, int threads, odn_gap_run **out);
-ZN_INTERNAL void zn_onednn_gap_run_exec(const odn_gap_run *r);
-ZN_INTERNAL void zn_onednn_gap_run_destroy(odn_gap_run *r);
+ZN_INTERNAL extern const odn_own_step zn_onednn_gap_step;
 
 /* Own NHWC Winograd F(2x2,3x3) or F(4x4,3x3) conv step (winograd.c, fp32),
  * out_tile 2 or 4 (P = 16 or 36 positions): C input transform, one batched
@@ -310,15 +313,9 @@ ZN_INTERNAL bool zn_onednn_own1x1_ok(const odn_compiled *c, const zn_node *n);
 ZN_INTERNAL bool zn_onednn_own1x1_rule(const odn_compiled *c, const zn_node *n);
 /* Compile: op's weights packed into [OC/64][IC][64] (op->wdata, wbytes), a zero bias when it has none, impl. */
 ZN_INTERNAL zn_status zn_onednn_own1x1_pack(odn_compiled *c, odn_op *op);
-/* Reshape: step op_index bound to the arena for a batch and thread count (the
- * next own 1x1 step within two steps gets its first block prefetched). */
-typedef struct odn_1x1_run odn_1x1_run;
-ZN_INTERNAL zn_status zn_onednn_own1x1_run_create(const odn_compiled *c, int op_index, int64_t batch, void *arena,
-                                                  const size_t *offset, int threads, odn_1x1_run **out);
-ZN_INTERNAL void zn_onednn_own1x1_run_exec(const odn_1x1_run *r);
-ZN_INTERNAL void zn_onednn_own1x1_run_destroy(odn_1x1_run *r);
-/* "", ", output-channel split" or ", pixel split" (profile text). */
-ZN_INTERNAL const char *zn_onednn_own1x1_split_name(const odn_1x1_run *r);
+/* Reshape binds the step to the arena (the next own 1x1 step within three
+ * steps gets its first block prefetched). */
+ZN_INTERNAL extern const odn_own_step zn_onednn_own1x1_step;
 
 ZN_INTERNAL void zn_onednn_threads_push(int n, int *saved);
 ZN_INTERNAL void zn_onednn_threads_pop(int saved);
