@@ -54,7 +54,7 @@ typedef struct shared_arena {
   size_t largest;
   void *block;                   /* second pass and after: every segment's arena */
   size_t block_bytes;
-  size_t sum_bytes;              /* what the segments' own arenas took together (reported by inspect) */
+  size_t sum_bytes;              /* what the segments' own arenas took together (zn_partition_instance_memory) */
 } shared_arena;
 
 static void *shared_get(void *ctx, size_t bytes) {

@@ -64,12 +64,15 @@ static bool operands_ok(const odn_compiled *c, const odn_op *op, bool *nhwc) {
   return true;
 }
 
-bool zn_onednn_binary_own_ok(const odn_compiled *c, const odn_op *op) {
+static bool kind_ok(const odn_compiled *c, const odn_op *op) {
   if (op->kind != ODN_BINARY || op->num_ins != 2 || op->node < 0) return false;
   const zn_op kind = c->g->nodes[op->node].op;
-  if (kind != ZN_OP_ADD && kind != ZN_OP_SUB && kind != ZN_OP_MUL && kind != ZN_OP_DIV) return false;
+  return kind == ZN_OP_ADD || kind == ZN_OP_SUB || kind == ZN_OP_MUL || kind == ZN_OP_DIV;
+}
+
+bool zn_onednn_binary_own_ok(const odn_compiled *c, const odn_op *op) {
   bool nhwc;
-  return operands_ok(c, op, &nhwc);
+  return kind_ok(c, op) && operands_ok(c, op, &nhwc);
 }
 
 /* An NHWC binary whose b broadcasts over pixels (squeeze-excitation's
@@ -77,7 +80,7 @@ bool zn_onednn_binary_own_ok(const odn_compiled *c, const odn_op *op) {
  * its own way; the own loop splits pixels, as the convs before it do. */
 bool zn_onednn_binary_own_preferred(const odn_compiled *c, const odn_op *op) {
   bool nhwc;
-  if (!zn_onednn_binary_own_ok(c, op) || !operands_ok(c, op, &nhwc) || !nhwc) return false;
+  if (!kind_ok(c, op) || !operands_ok(c, op, &nhwc) || !nhwc) return false;
   const zn_value *b = cval(c, op->ins[1]);
   return b->num_dims < 2 || (b->dims[b->num_dims - 1] == 1 && b->dims[b->num_dims - 2] == 1);
 }

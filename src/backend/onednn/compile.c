@@ -2211,7 +2211,7 @@ zn_status zn_onednn_compile_tuned(const zn_graph *g, const zn_backend_compile_op
     if (op->kind == ODN_BINARY && dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success &&
         impl && ((strncmp(impl, "ref", 3) == 0 && zn_onednn_binary_own_ok(c, op)) ||
                  (c->tune.own_se && zn_onednn_binary_own_preferred(c, op)))) {
-      op->own_binary = true;  /* oneDNN's reference kernel: the own broadcast loop instead */
+      op->own_binary = true;  /* oneDNN's reference kernel, or a per-channel scale: the own broadcast loop instead */
       snprintf(op->impl, sizeof op->impl, "zenith:binary");
       c->num_own_binary++;
       dnnl_primitive_desc_destroy(pd);

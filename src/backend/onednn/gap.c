@@ -148,7 +148,9 @@ static void run_exec(const void *run) {
           for (int64_t u = 0; u < nt; u++) s += r->partial[u * r->stride + k];
           yb[k] = s * inv;
         }
+        if (b + 1 < r->n) {  /* the next image reuses the rows; after the last, the region's end waits */
 #pragma omp barrier
+        }
       }
     }
     return;

@@ -22,7 +22,7 @@ typedef struct step {
   dnnl_primitive_t prim;
   int nargs;
   dnnl_exec_arg_t *args;
-  const odn_own_step *kind;    /* an own step (no primitive): its kernel, bound to the arena in own */
+  const odn_own_step *own_ops; /* an own step (no primitive): its kernel, bound to the arena in own */
   void *own;
   odn_wino_run *wino;          /* own Winograd conv: transforms around prim (its matmul) */
   int parts;                   /* own Winograd in per-thread parts: args holds parts x nargs */
@@ -80,7 +80,7 @@ static void release_set(const odn_compiled *c, pset *ps) {
     for (int i = 0; i < c->num_ops; i++) {
       if (ps->steps[i].prim) dnnl_primitive_destroy(ps->steps[i].prim);
       zn_free(ps->steps[i].args);
-      if (ps->steps[i].own) ps->steps[i].kind->destroy(ps->steps[i].own);
+      if (ps->steps[i].own) ps->steps[i].own_ops->destroy(ps->steps[i].own);
       zn_onednn_wino_run_destroy(ps->steps[i].wino);
     }
   }
@@ -225,8 +225,8 @@ static zn_status build_step(odn_instance *in, pset *ps, int i, const_dnnl_primit
   s->parts = step_parts(in, ps, i);
   s->args = zn_calloc(((size_t)op->num_ins + 8) * (size_t)s->parts, sizeof *s->args);
   if (!s->args) return oom();
-  if ((s->kind = zn_onednn_own_step_of(op)) != NULL)
-    return s->kind->create(c, i, in->batch, in->arena, offset, ps->threads, &s->own);
+  if ((s->own_ops = zn_onednn_own_step_of(op)) != NULL)
+    return s->own_ops->create(c, i, in->batch, in->arena, offset, ps->threads, &s->own);
   ODN_TRY_DNNL(dnnl_primitive_create(&s->prim, pd), "create a oneDNN primitive");
   switch (op->kind) {
     case ODN_IMPORT:
@@ -545,7 +545,7 @@ static zn_status run_steps(odn_instance *in, const void *const *inputs, void *co
     const zn_time_ns ts = step_ns ? zn_now_ns() : 0;
     dnnl_status_t ds = dnnl_success;
     if (s->own) {  /* CPU primitives have finished when execute returns: the inputs are ready */
-      s->kind->exec(s->own);
+      s->own_ops->exec(s->own);
     } else if (s->wino) {
       if ((st = zn_onednn_wino_run_exec(s->wino, s->prim, in->streams, s->nargs, s->args)) != ZN_OK) break;
     } else {
@@ -628,7 +628,7 @@ void zn_onednn_instance_step(const void *p, int i, zn_backend_step *out) {
   const char *threads = in->num_sets > 1 && set == SET_ONE ? " [1-thread set]" : "";
   if (s->own) {
     char text[128];
-    s->kind->kernel(c, i, s->own, text, sizeof text);
+    s->own_ops->kernel(c, i, s->own, text, sizeof text);
     snprintf(out->kernel, sizeof out->kernel, "%s%s", text, threads);
   }
   else if (s->wino)

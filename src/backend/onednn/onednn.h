@@ -132,7 +132,8 @@ typedef struct odn_op {
   dnnl_data_type_t cdt;    /* conv / inner product: src and weights data type */
   bool wino;               /* conv: oneDNN Winograd (nChw16c src/dst) */
   bool mm_1x1;             /* conv: a 1x1 conv run as matmul {N*H*W, IC} x {IC, OC} (its dst is a channel slice) */
-  bool own_binary;         /* binary: own broadcast kernel (binary.c) where oneDNN had only ref:any */
+  bool own_binary;         /* binary: own broadcast kernel (binary.c): oneDNN had only ref:any, or a per-channel
+                            * scale of an NHWC value (odn_tuning.own_se) */
   bool own_gap;            /* pool: own global average pool (gap.c), threads splitting pixels */
   bool ip_mm;              /* inner product run as matmul {rows, IC} x {IC, OC} (odn_tuning.ip_matmul); its packed
                             * weights are the matmul's {IC, OC} layout */
@@ -262,16 +263,18 @@ ZN_INTERNAL zn_status zn_onednn_concat_own_init(const odn_compiled *c, odn_op *o
 ZN_INTERNAL extern const odn_own_step zn_onednn_concat_step;
 
 /* Own broadcast binary (binary.c; no oneDNN primitive, zn_onednn_op_pd gives
- * NULL): Add/Sub/Mul/Div of plain f32 tensors (the second may be a constant)
- * for the broadcasts oneDNN 2.6 runs only with ref:any. Compile takes it when
- * the reference primitive is ref:any and binary_own_ok holds. */
+ * NULL): Add/Sub/Mul/Div of f32 tensors, plain or NHWC (the second may be a
+ * constant). Compile takes it when the reference primitive is ref:any and
+ * binary_own_ok holds (the broadcasts oneDNN 2.6 runs only with ref:any), or
+ * with odn_tuning.own_se when binary_own_preferred holds (an NHWC value
+ * scaled per channel: threads split pixels, as the convs do). */
 ZN_INTERNAL bool zn_onednn_binary_own_ok(const odn_compiled *c, const odn_op *op);
 ZN_INTERNAL bool zn_onednn_binary_own_preferred(const odn_compiled *c, const odn_op *op);
 ZN_INTERNAL extern const odn_own_step zn_onednn_binary_step;
 
 /* Own global average pool (gap.c; no oneDNN primitive): NHWC f32 in and
  * out, threads splitting pixels. Compile takes it where gap_own_ok holds and
- * odn_tuning.own_gap is on. */
+ * odn_tuning.own_se is on. */
 ZN_INTERNAL bool zn_onednn_gap_own_ok(const odn_compiled *c, const odn_op *op);
 ZN_INTERNAL extern const odn_own_step zn_onednn_gap_step;
 
